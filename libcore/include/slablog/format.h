@@ -1,0 +1,122 @@
+// On-disk format, version 1. The normative specification is man/slablog.5; this header gives the
+// constants and the decoded form of each header, and the encoders/decoders used by both sides.
+//
+//  slab file:  +-------------+----------------+----------------+-----+------------+
+//              | slab header | section        | section        | ... | end marker |  (end marker:
+//              | 64 B, page 0| page-aligned   | page-aligned   |     | 96 B       |   clean close)
+//              +-------------+----------------+----------------+-----+------------+
+//  section:    | section header 96 B | frame | frame | ... | zeros to the section's size |
+//  frame:      | crc u32 | length u32 | timestamp i64 | kind u8 | 0 0 0 | payload (length B) |
+//
+// All integers are little-endian. A frame's CRC32C is seeded with the log id, stream id and
+// section sequence number, so bytes from another log or an earlier use of the space never verify.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace slablog {
+
+using LogId = std::array<uint8_t, 16>;
+
+inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr std::array<uint8_t, 8> kSlabMagic = {0x89, 'S', 'L', 'O', 'G', '\r', '\n', 0x1A};
+inline constexpr std::array<uint8_t, 4> kSectionMagic = {'S', 'L', 'S', 'C'};
+
+inline constexpr size_t kSlabHeaderSize = 64;
+inline constexpr size_t kSectionHeaderSize = 96;
+inline constexpr size_t kFrameHeaderSize = 20;
+inline constexpr size_t kCatalogEntryFixedSize = 12;
+inline constexpr uint32_t kMinPageSize = 4096;
+inline constexpr uint32_t kMaxPageSize = 65536;
+static_assert(kSlabHeaderSize == 8 + 2 + 2 + 4 + 16 + 4 + 4 + 8 + 8 + 4 + 4);
+static_assert(kSectionHeaderSize == 32 + 64);
+static_assert(kFrameHeaderSize == 4 + 4 + 8 + 1 + 3);
+static_assert(kCatalogEntryFixedSize == 4 + 1 + 1 + 2 + 4);
+
+// Reserved stream ids: 0 holds the catalog, the largest id marks a clean end of the log.
+inline constexpr uint32_t kCatalogStream = 0;
+inline constexpr uint32_t kEndStream = 0xFFFFFFFF;
+// The largest record the reader reassembles; it bounds the memory a damaged log can make us use.
+inline constexpr uint64_t kMaxRecordBytes = uint64_t{4} << 30;
+
+enum class FragmentKind : uint8_t { kNone = 0, kFull = 1, kFirst = 2, kMiddle = 3, kLast = 4 };
+enum class Encoding : uint8_t { kBinary = 0, kText = 1, kJson = 2 };
+
+const char* FragmentKindName(FragmentKind kind);
+const char* EncodingName(Encoding encoding);
+std::optional<Encoding> ParseEncoding(std::string_view name);
+std::string LogIdHex(const LogId& id);
+
+struct SlabHeader {
+  uint16_t version = kFormatVersion;
+  uint32_t page_size = kMinPageSize;
+  LogId log_id{};
+  uint32_t slab_index = 0;
+  uint64_t capacity = 0;    // bytes preallocated for the slab, a multiple of page_size
+  int64_t created_ns = 0;   // wall-clock time the slab was created
+};
+
+// The part of a section header written once, when the section is allocated.
+struct SectionOpen {
+  uint32_t stream_id = 0;
+  uint64_t seq = 0;         // the section's position in its stream: 0, 1, 2, ...
+  uint64_t size = 0;        // bytes from the header's first byte to the next section
+};
+
+// The part written when the section is closed. Absent (all zero) while the section is open.
+struct SectionClose {
+  uint64_t filled = 0;          // bytes of frames after the header
+  uint64_t frame_count = 0;
+  uint64_t record_count = 0;    // records whose last fragment is in this section
+  uint64_t payload_bytes = 0;   // sum of the frames' payload lengths
+  int64_t first_t = 0;          // timestamp of the first frame
+  int64_t last_t = 0;           // timestamp of the last frame
+};
+
+struct FrameHeader {
+  uint32_t crc = 0;
+  uint32_t length = 0;
+  int64_t timestamp = 0;
+  FragmentKind kind = FragmentKind::kNone;
+};
+
+struct CatalogEntry {
+  uint32_t stream_id = 0;
+  Encoding encoding = Encoding::kBinary;
+  uint32_t type = 0;        // an application-defined number
+  std::string name;
+};
+
+// Encoders write exactly the header's size into `out`. Decoders return nullopt when the magic,
+// CRC or a field's range is wrong; they never read past the span they are given.
+void EncodeSlabHeader(const SlabHeader& h, std::span<uint8_t, kSlabHeaderSize> out);
+std::optional<SlabHeader> DecodeSlabHeader(std::span<const uint8_t> in);
+bool HasSlabMagic(std::span<const uint8_t> in);
+
+void EncodeSectionOpen(const LogId& id, const SectionOpen& s, std::span<uint8_t, 32> out);
+std::optional<SectionOpen> DecodeSectionOpen(const LogId& id, std::span<const uint8_t> in);
+// `header` is the whole 96-byte header whose first 32 bytes are already encoded.
+void EncodeSectionClose(const LogId& id, const SectionClose& c,
+                        std::span<uint8_t, kSectionHeaderSize> header);
+std::optional<SectionClose> DecodeSectionClose(const LogId& id, std::span<const uint8_t> header);
+
+// The CRC32C seed of every frame in one section.
+uint32_t SectionSeed(const LogId& id, uint32_t stream_id, uint64_t seq);
+FrameHeader DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderSize> in);
+uint32_t FrameCrc(uint32_t seed, std::span<const uint8_t, kFrameHeaderSize> header,
+                  std::span<const uint8_t> payload);
+
+void EncodeCatalogEntry(const CatalogEntry& e, std::string* out);
+std::optional<CatalogEntry> DecodeCatalogEntry(std::span<const uint8_t> in);
+
+// Slab file naming: base "dir/run.slog" gives "dir/run_0.slog", "dir/run_1.slog", ... (split at
+// the last dot of the file name, as Copper does; no dot appends "_N").
+std::string SlabPath(std::string_view base, uint32_t index);
+
+}  // namespace slablog

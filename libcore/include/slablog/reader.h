@@ -1,0 +1,116 @@
+// Reads a log in one forward pass: its slabs, their sections, and the frames and records in them,
+// with every damaged byte classified and sent to a Reporter. Memory stays independent of the
+// log's size: nothing is collected per section or per record.
+//
+// Views (slab, section, frame, record) are valid until the next call to Next(). A Reader is used
+// by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "slablog/format.h"
+#include "slablog/reporter.h"
+#include "slablog/status.h"
+
+namespace slablog {
+
+struct ReaderOptions {
+  bool verify_checksums = true;  // check every frame's CRC32C
+  bool frames = false;           // return every frame (Item::kFrame), including damaged ones
+  bool records = true;           // return reassembled records (Item::kRecord)
+  // Read only the named file (one slab, or slabs joined with cat) even if it is named like a slab
+  // of a larger log.
+  bool single_file = false;
+};
+
+struct SlabInfo {
+  std::string file;          // the file the slab is in
+  uint64_t file_offset = 0;  // where the slab starts in that file
+  SlabHeader header;
+  uint64_t bytes = 0;        // bytes of the slab present in the file
+};
+
+struct SectionInfo {
+  const SlabInfo* slab = nullptr;
+  uint64_t offset = 0;       // file offset of the section header
+  SectionOpen open;
+  std::optional<SectionClose> close;  // present once the section was closed
+  std::string_view stream_name;       // from the catalog; empty when unknown
+};
+
+struct FrameView {
+  uint64_t offset = 0;       // file offset of the frame header
+  FrameHeader header;
+  std::span<const uint8_t> payload;
+  bool crc_ok = true;        // false for a frame returned although its CRC did not match
+};
+
+struct RecordView {
+  uint32_t stream_id = 0;
+  std::string_view stream_name;
+  uint64_t index = 0;        // the record's number in its stream, counting from 0
+  int64_t timestamp = 0;
+  uint64_t offset = 0;       // file offset of its first frame
+  const SlabInfo* slab = nullptr;  // the slab of its first frame
+  uint32_t fragments = 1;
+  std::span<const uint8_t> payload;
+};
+
+enum class ItemKind : uint8_t { kSlab, kSection, kFrame, kRecord };
+
+struct Item {
+  ItemKind kind = ItemKind::kSlab;
+  const SlabInfo* slab = nullptr;        // the current slab, for every kind
+  const SectionInfo* section = nullptr;  // the current section, for all but kSlab
+  FrameView frame;                       // kFrame
+  RecordView record;                     // kRecord
+};
+
+// What one pass found about the log as a whole (complete once Next() has returned false).
+struct LogSummary {
+  std::optional<LogId> log_id;
+  uint32_t page_size = 0;
+  uint64_t slab_capacity = 0;
+  uint32_t slabs = 0;          // slabs read
+  uint32_t last_slab_index = 0;
+  bool clean = false;          // the last slab ends with a valid end marker
+  uint64_t end_marker_offset = 0;  // file offset of that end marker (when clean)
+  uint64_t corruptions = 0;    // events sent to the Reporter
+};
+
+class Reader {
+ public:
+  // `path` is a base name (run.slog), any slab of the log (run_2.slog), or a single file holding
+  // one slab or slabs joined with cat. `reporter` may be null and must outlive the Reader.
+  static Result<std::unique_ptr<Reader>> Open(std::string_view path, const ReaderOptions& options,
+                                              Reporter* reporter);
+  ~Reader();
+
+  // The files that make up the log, in slab order.
+  const std::vector<std::string>& files() const;
+
+  // The next item in log order; false at the end of the log.
+  bool Next(Item* item);
+  // After a kSection item: do not read that section's frames. A record begun before it is
+  // abandoned without a report.
+  void SkipSection();
+
+  // The stream's catalog entry, once the walk has reached it; null when unknown.
+  const CatalogEntry* stream(uint32_t id) const;
+  // Every stream of the catalog read so far, in id order.
+  std::vector<const CatalogEntry*> streams() const;
+  const LogSummary& summary() const;
+
+ private:
+  struct Impl;
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace slablog

@@ -1,0 +1,42 @@
+// Corruption events. The reader classifies every byte it cannot return as a record and tells a
+// Reporter; it never prints and never decides what a problem means (the caller's policy does).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace slablog {
+
+enum class CorruptionKind : uint8_t {
+  kChecksum,            // a frame whose CRC does not match
+  kBadLength,           // a frame whose length runs past its section
+  kBadType,             // a frame whose kind byte is not a known fragment kind
+  kOrphanFragment,      // a MIDDLE or LAST fragment with no FIRST before it
+  kUnfinishedFragment,  // a FIRST (and MIDDLEs) whose LAST never came
+  kTornTail,            // a partly written frame at the end of an open section (a crash)
+  kBadSection,          // a section header that is damaged, missing, or out of sequence
+  kBadFileHeader,       // a slab header that is damaged, foreign, missing or duplicated
+};
+
+const char* CorruptionKindName(CorruptionKind kind);
+
+struct Corruption {
+  std::string file;         // the file the bytes are in
+  uint32_t slab = 0;        // slab index (as far as known)
+  uint64_t offset = 0;      // byte offset in `file` where the problem starts
+  uint64_t bytes_dropped = 0;
+  uint32_t stream = 0;      // stream id, or kNoStream when the problem is not in one stream
+  CorruptionKind kind = CorruptionKind::kChecksum;
+  std::string detail;       // lowercase, with the numbers involved
+  static constexpr uint32_t kNoStream = 0xFFFFFFFF;
+};
+
+// Receives corruption events. Must outlive the reader that reports to it. Called from the thread
+// that drives the reader.
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  virtual void OnCorruption(const Corruption& c) = 0;
+};
+
+}  // namespace slablog

@@ -1,0 +1,103 @@
+// Writes a log: slab files preallocated and written through a shared memory map, one section per
+// stream at a time, CRC-framed records. See man/slablog.5 for the bytes it lays down.
+//
+// Threads: OpenStream, Sync and Close may be called from any thread. Append on one stream must come
+// from one thread at a time; different streams append concurrently with no lock and no system
+// call, except when a stream needs a new section (then a mutex is taken, and a new slab may be
+// created). Close() requires that no Append is running.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "slablog/format.h"
+#include "slablog/status.h"
+
+namespace slablog {
+
+enum class SyncPolicy : uint8_t {
+  kOnClose,    // data is durable after Sync() and after Close()
+  kManual,     // durable only after Sync(); Close() does not wait for the disk
+  kEverySlab,  // as kOnClose, and each slab is synced when the writer moves on from it
+};
+
+struct WriterOptions {
+  uint64_t slab_size = uint64_t{64} << 20;    // bytes preallocated per slab file
+  uint64_t section_size = uint64_t{1} << 20;  // bytes per section, rounded up to a page
+  SyncPolicy sync = SyncPolicy::kOnClose;
+  // Add to an existing, cleanly closed log instead of creating one. Its slab size and page size
+  // are kept; slab_size is then ignored.
+  bool append = false;
+  // For reproducible files (golden tests): a fixed log id, a fixed slab creation time.
+  std::optional<LogId> log_id;
+  std::optional<int64_t> created_ns;
+};
+
+struct StreamOptions {
+  std::string name;
+  Encoding encoding = Encoding::kBinary;
+  uint32_t type = 0;  // application-defined
+};
+
+namespace detail {
+struct StreamState;
+}
+
+// Identifies an open stream of one Writer; valid until that Writer is destroyed.
+class StreamHandle {
+ public:
+  StreamHandle() = default;
+  uint32_t id() const;
+  bool valid() const { return state_ != nullptr; }
+
+ private:
+  friend class Writer;
+  explicit StreamHandle(detail::StreamState* state) : state_(state) {}
+  detail::StreamState* state_ = nullptr;
+};
+
+class Writer {
+ public:
+  // `base` is the log's base name ("run.slog" gives run_0.slog, run_1.slog, ...). Creating fails
+  // if the first slab already exists; appending fails unless the log was closed cleanly.
+  static Result<std::unique_ptr<Writer>> Open(std::string base, const WriterOptions& options);
+
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  // Closes the log if Close() was not called; an error there is lost, so call Close().
+  ~Writer();
+
+  // Opens (or, when appending, reopens) a stream by name. Opening a name that is already open
+  // returns the same stream if encoding and type match, and an error if they differ.
+  Result<StreamHandle> OpenStream(const StreamOptions& options);
+
+  // Appends one record of any size up to kMaxRecordBytes. `timestamp` is in nanoseconds.
+  Status Append(StreamHandle stream, std::span<const uint8_t> payload, int64_t timestamp);
+  Status Append(StreamHandle stream, std::string_view payload, int64_t timestamp) {
+    return Append(stream, {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()},
+                  timestamp);
+  }
+
+  // Everything appended before the call is on disk when it returns OK.
+  Status Sync();
+  // Closes every section, writes the end marker, trims the last slab and (policy permitting)
+  // syncs. The writer can do nothing more afterwards. Calling it twice is harmless.
+  Status Close();
+
+  const LogId& log_id() const;
+  uint32_t slab_count() const;
+  uint64_t page_size() const;
+
+ private:
+  struct Impl;
+  explicit Writer(std::unique_ptr<Impl> impl);
+  Status AppendSlow(detail::StreamState& s, std::span<const uint8_t> payload, int64_t timestamp);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace slablog

@@ -1,0 +1,53 @@
+// Reads the frames of one section and classifies every byte it cannot return: a bad CRC, a
+// length past the section, an invalid kind, or the torn frame a crash leaves at a section's end.
+// After a damaged frame the rest of the section is dropped: its length field cannot be trusted.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "slab_walker.h"
+#include "slablog/reader.h"
+
+namespace slablog {
+
+class FrameScanner {
+ public:
+  struct Options {
+    bool verify_checksums = true;
+    bool return_damaged = false;  // also return the frame whose CRC fails (for dump)
+  };
+
+  FrameScanner(CorruptionSink* sink, Options options) : sink_(sink), options_(options) {}
+
+  // Starts on a section: `bytes` is the section as present in the file, `file_offset` where it
+  // starts, `seed` its CRC seed.
+  void Start(const std::string& file, const SectionInfo& section, std::span<const uint8_t> bytes,
+             uint32_t seed);
+  bool Next(FrameView* out);
+  // Whether the section was cut short by damage (not by a torn tail).
+  bool damaged() const { return damaged_; }
+  uint64_t frames() const { return frames_; }
+
+ private:
+  void Report(uint64_t at, uint64_t dropped, CorruptionKind kind, std::string detail);
+  // The section is open and nothing but zeros follows [at, end_): the frame at `at` is the one
+  // the writer was in the middle of when it stopped.
+  bool OnlyZerosAfter(uint64_t frame_end) const;
+  void Stop() { pos_ = end_; }
+
+  CorruptionSink* sink_;
+  Options options_;
+  const std::string* file_ = nullptr;
+  const SectionInfo* section_ = nullptr;
+  std::span<const uint8_t> bytes_;
+  uint64_t base_ = 0;   // file offset of bytes_[0]
+  uint64_t pos_ = 0;    // index into bytes_
+  uint64_t end_ = 0;    // index into bytes_ where frames stop
+  uint32_t seed_ = 0;
+  bool open_ = false;
+  bool damaged_ = false;
+  uint64_t frames_ = 0;
+};
+
+}  // namespace slablog

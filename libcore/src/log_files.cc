@@ -1,0 +1,102 @@
+#include "log_files.h"
+
+#include "slablog/format.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+
+namespace slablog {
+namespace {
+
+struct NameParts {
+  std::string dir;   // with trailing '/', or empty
+  std::string stem;  // file name before the extension
+  std::string ext;   // ".slog", or empty
+};
+
+NameParts Split(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  const size_t name_start = slash == std::string_view::npos ? 0 : slash + 1;
+  size_t dot = path.rfind('.');
+  if (dot == std::string_view::npos || dot <= name_start) dot = path.size();
+  return {std::string(path.substr(0, name_start)), std::string(path.substr(name_start, dot - name_start)),
+          std::string(path.substr(dot))};
+}
+
+std::optional<uint32_t> ParseIndex(std::string_view digits) {
+  if (digits.empty() || digits.size() > 9) return std::nullopt;
+  uint32_t v = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::string> BaseOfSlabPath(std::string_view path) {
+  const NameParts p = Split(path);
+  const size_t underscore = p.stem.rfind('_');
+  if (underscore == std::string::npos || underscore == 0) return std::nullopt;
+  if (!ParseIndex(std::string_view(p.stem).substr(underscore + 1))) return std::nullopt;
+  return p.dir + p.stem.substr(0, underscore) + p.ext;
+}
+
+std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base) {
+  const NameParts p = Split(base);
+  const std::string prefix = p.stem + "_";
+  std::vector<std::pair<uint32_t, std::string>> out;
+  std::error_code ec;
+  const std::filesystem::path dir = p.dir.empty() ? "." : p.dir;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() + p.ext.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - p.ext.size(), p.ext.size(), p.ext) != 0) {
+      continue;
+    }
+    const auto index = ParseIndex(
+        std::string_view(name).substr(prefix.size(), name.size() - prefix.size() - p.ext.size()));
+    if (index) out.emplace_back(*index, p.dir + name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
+  const std::string p(path);
+  struct stat st {};
+  const bool exists = ::stat(p.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) {
+    return Error{Errc::kInvalidArgument, p, 0, "is a directory, not a log"};
+  }
+  if (exists && single_file) return LogFiles{{p}, std::nullopt, ""};
+  if (exists) {
+    // A slab of a larger log opens the whole log, provided the file is one of its slabs.
+    if (auto base = BaseOfSlabPath(p)) {
+      auto slabs = ListSlabFiles(*base);
+      const bool member = std::any_of(slabs.begin(), slabs.end(), [&](const auto& s) {
+        return s.second == p;
+      });
+      if (member) {
+        LogFiles files{{}, 0u, *base};
+        for (auto& s : slabs) files.paths.push_back(std::move(s.second));
+        return files;
+      }
+    }
+    return LogFiles{{p}, std::nullopt, ""};
+  }
+  auto slabs = ListSlabFiles(p);
+  if (slabs.empty()) {
+    return Error{Errc::kNotFound, p, 0,
+                 "no such log: neither the file nor its slabs (" + SlabPath(p, 0) + ", ...) exist"};
+  }
+  LogFiles files{{}, 0u, p};
+  for (auto& s : slabs) files.paths.push_back(std::move(s.second));
+  return files;
+}
+
+}  // namespace slablog

@@ -1,0 +1,167 @@
+#include "mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+namespace slablog {
+
+Error IoError(const std::string& file, const std::string& what, int err) {
+  return Error{Errc::kIo, file, 0, what + ": " + std::strerror(err)};
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept { *this = std::move(other); }
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+    path_ = std::move(other.path_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+Result<MappedFile> MappedFile::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    return Error{err == ENOENT ? Errc::kNotFound : Errc::kIo, path, 0,
+                 std::string("cannot open: ") + std::strerror(err)};
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return IoError(path, "cannot stat", err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Error{Errc::kInvalidArgument, path, 0, "is a directory, not a log file"};
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error{Errc::kInvalidArgument, path, 0, "is not a regular file"};
+  }
+  MappedFile f;
+  f.path_ = path;
+  f.size_ = static_cast<size_t>(st.st_size);
+  if (f.size_ > 0) {
+    void* p = mmap(nullptr, f.size_, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      return IoError(path, "cannot map " + std::to_string(f.size_) + " bytes", err);
+    }
+    f.data_ = static_cast<const uint8_t*>(p);
+    // The reader goes front to back; ask for aggressive read-ahead.
+    madvise(p, f.size_, MADV_SEQUENTIAL);
+  }
+  ::close(fd);  // the mapping keeps the file
+  return f;
+}
+
+WritableSlab::~WritableSlab() {
+  Unmap();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status WritableSlab::Map() {
+  if (ftruncate(fd_, static_cast<off_t>(capacity_)) != 0) {
+    return IoError(path_, "cannot size slab to " + std::to_string(capacity_) + " bytes", errno);
+  }
+  void* p = mmap(nullptr, capacity_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED) {
+    return IoError(path_, "cannot map " + std::to_string(capacity_) + " bytes", errno);
+  }
+  data_ = static_cast<uint8_t*>(p);
+  return Status();
+}
+
+Result<std::unique_ptr<WritableSlab>> WritableSlab::Create(const std::string& path,
+                                                           uint64_t capacity) {
+  auto slab = std::make_unique<WritableSlab>();
+  slab->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (slab->fd_ < 0) {
+    const int err = errno;
+    if (err == EEXIST) {
+      return Error{Errc::kInvalidArgument, path, 0, "already exists; refusing to overwrite it"};
+    }
+    return IoError(path, "cannot create", err);
+  }
+  slab->path_ = path;
+  slab->capacity_ = capacity;
+  if (Status s = slab->Map(); !s) return s.error();
+  return slab;
+}
+
+Result<std::unique_ptr<WritableSlab>> WritableSlab::Reopen(const std::string& path,
+                                                           uint64_t capacity) {
+  auto slab = std::make_unique<WritableSlab>();
+  slab->fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (slab->fd_ < 0) return IoError(path, "cannot open for append", errno);
+  slab->path_ = path;
+  slab->capacity_ = capacity;
+  if (Status s = slab->Map(); !s) return s.error();
+  return slab;
+}
+
+void WritableSlab::Prefault(uint64_t offset, uint64_t n) {
+#ifdef MADV_POPULATE_WRITE
+  if (data_ != nullptr && offset < capacity_) {
+    n = std::min(n, capacity_ - offset);
+    madvise(data_ + offset, n, MADV_POPULATE_WRITE);
+  }
+#else
+  (void)offset;
+  (void)n;
+#endif
+}
+
+Status WritableSlab::Sync() {
+  if (fd_ >= 0 && fdatasync(fd_) != 0) return IoError(path_, "cannot sync", errno);
+  return Status();
+}
+
+void WritableSlab::Unmap() {
+  if (data_ != nullptr) munmap(data_, capacity_);
+  data_ = nullptr;
+}
+
+Status WritableSlab::Truncate(uint64_t size) {
+  if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    return IoError(path_, "cannot trim to " + std::to_string(size) + " bytes", errno);
+  }
+  return Status();
+}
+
+Status WritableSlab::CloseFile() {
+  Unmap();
+  if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) return IoError(path_, "cannot close", errno);
+  return Status();
+}
+
+Status SyncDirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError(dir, "cannot open directory to sync it", errno);
+  const int rc = fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoError(dir, "cannot sync directory", err);
+  return Status();
+}
+
+}  // namespace slablog

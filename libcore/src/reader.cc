@@ -1,0 +1,311 @@
+#include "slablog/reader.h"
+
+#include <map>
+#include <unordered_map>
+
+#include "frame_scanner.h"
+#include "log_files.h"
+#include "mapped_file.h"
+#include "record_assembler.h"
+#include "slab_walker.h"
+
+namespace slablog {
+namespace {
+
+// Per-stream state of the walk: where its section sequence is, and its record in progress.
+struct StreamCursor {
+  RecordAssembler assembler;
+  uint64_t expected_seq = 0;
+  uint64_t records = 0;
+  bool seen = false;
+  bool last_section_open = false;
+};
+
+}  // namespace
+
+struct Reader::Impl {
+  ReaderOptions options;
+  LogFiles log_files;
+  std::vector<MappedFile> files;
+  CorruptionSink sink;
+  SlabWalker walker;
+  FrameScanner scanner;
+  std::map<uint32_t, CatalogEntry> catalog;
+  std::unordered_map<uint32_t, StreamCursor> cursors;
+  bool partial = false;      // the walk started after slab 0 of the log
+  bool in_section = false;   // frames of the current section are being read
+  bool skip_frames = false;
+  bool finished = false;
+  StreamCursor* cursor = nullptr;
+  FrameView pending_frame;   // a frame returned as an item, still to be fed to its record
+  bool has_pending = false;
+
+  Impl(const ReaderOptions& opt, LogFiles lf, std::vector<MappedFile> mapped, Reporter* reporter)
+      : options(opt),
+        log_files(std::move(lf)),
+        files(std::move(mapped)),
+        sink(reporter),
+        walker(&files, log_files.first_index, &sink),
+        scanner(&sink, {opt.verify_checksums, opt.frames}) {}
+
+  void Report(const std::string& file, uint32_t slab, uint64_t offset, uint64_t dropped,
+              uint32_t stream, CorruptionKind kind, std::string detail) {
+    sink.Report(Corruption{file, slab, offset, dropped, stream, kind, std::move(detail)});
+  }
+
+  std::string StreamLabel(uint32_t id) const {
+    auto it = catalog.find(id);
+    if (id == kCatalogStream) return "catalog";
+    return it == catalog.end() ? "#" + std::to_string(id) : "'" + it->second.name + "'";
+  }
+
+  void ReportDropped(StreamCursor& c, uint32_t stream, CorruptionKind kind, uint64_t offset,
+                     uint64_t bytes, const std::string& why) {
+    const SlabInfo* slab = c.assembler.start_slab();
+    Report(slab != nullptr ? slab->file : walker.file(), slab != nullptr ? slab->header.slab_index : 0,
+           offset, bytes, stream, kind,
+           "record of stream " + StreamLabel(stream) + " begun here dropped after " +
+               std::to_string(bytes) + " bytes: " + why);
+  }
+
+  void AbandonRecord(StreamCursor& c, uint32_t stream, CorruptionKind kind, const std::string& why) {
+    if (!c.assembler.active()) return;
+    const uint64_t offset = c.assembler.start_offset();
+    const uint32_t fragments = c.assembler.fragments();
+    const uint64_t bytes = c.assembler.Abandon();
+    ReportDropped(c, stream, kind, offset, bytes,
+                  why + " (" + std::to_string(fragments) + " fragments read)");
+  }
+
+  void OnSection(const SectionInfo& s);
+  bool ReadFrame(Item* item);
+  bool Feed(const FrameView& frame, Item* item);
+  void LearnCatalog(std::span<const uint8_t> payload, uint64_t offset);
+  void Finish();
+};
+
+void Reader::Impl::OnSection(const SectionInfo& s) {
+  const uint32_t id = s.open.stream_id;
+  StreamCursor& c = cursors[id];
+  cursor = &c;
+  skip_frames = false;
+  const uint64_t seq = s.open.seq;
+  if (!c.seen) {
+    c.seen = true;
+    if (seq != 0) {
+      if (!partial) {
+        Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kBadSection,
+               "stream " + StreamLabel(id) + " starts at section " + std::to_string(seq) +
+                   "; sections 0 to " + std::to_string(seq - 1) + " are missing");
+      }
+      c.assembler.set_quiet_orphans(true);
+    }
+  } else if (seq > c.expected_seq) {
+    Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kBadSection,
+           "stream " + StreamLabel(id) + " jumps from section " + std::to_string(c.expected_seq - 1) +
+               " to " + std::to_string(seq) + "; " + std::to_string(seq - c.expected_seq) +
+               " missing");
+    AbandonRecord(c, id, CorruptionKind::kUnfinishedFragment, "the sections after it are missing");
+    c.assembler.set_quiet_orphans(true);
+  } else if (seq < c.expected_seq) {
+    Report(walker.file(), s.slab->header.slab_index, s.offset, s.open.size, id,
+           CorruptionKind::kBadSection,
+           "stream " + StreamLabel(id) + " section " + std::to_string(seq) +
+               " appears again after section " + std::to_string(c.expected_seq - 1) +
+               "; its frames are skipped");
+    skip_frames = true;
+  }
+  if (seq >= c.expected_seq) c.expected_seq = seq + 1;
+  c.last_section_open = !s.close.has_value();
+}
+
+void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {
+  auto entry = DecodeCatalogEntry(payload);
+  if (!entry) {
+    Report(walker.file(), walker.slab().header.slab_index, offset, payload.size(), kCatalogStream,
+           CorruptionKind::kBadSection, "catalog entry of " + std::to_string(payload.size()) +
+                                            " bytes cannot be decoded");
+    return;
+  }
+  auto [it, inserted] = catalog.emplace(entry->stream_id, *entry);
+  if (!inserted && (it->second.name != entry->name || it->second.encoding != entry->encoding ||
+                    it->second.type != entry->type)) {
+    Report(walker.file(), walker.slab().header.slab_index, offset, 0, kCatalogStream,
+           CorruptionKind::kBadSection,
+           "catalog names stream " + std::to_string(entry->stream_id) + " both '" +
+               it->second.name + "' and '" + entry->name + "'");
+  }
+}
+
+// Feeds one verified frame to its stream's record; true when `item` holds a record to return.
+bool Reader::Impl::Feed(const FrameView& frame, Item* item) {
+  const SectionInfo& s = walker.section();
+  const uint32_t id = s.open.stream_id;
+  StreamCursor& c = *cursor;
+  RecordView record;
+  switch (c.assembler.Add(frame, &walker.slab(), &record)) {
+    case RecordAssembler::Outcome::kInterrupted:
+      ReportDropped(c, id, CorruptionKind::kUnfinishedFragment, c.assembler.dropped_offset(),
+                    c.assembler.dropped_bytes(),
+                    std::string("a ") + FragmentKindName(frame.header.kind) +
+                        " frame follows before its LAST");
+      if (frame.header.kind == FragmentKind::kFull) break;
+      return false;
+    case RecordAssembler::Outcome::kOrphan:
+      Report(walker.file(), s.slab->header.slab_index, frame.offset, frame.payload.size(), id,
+             CorruptionKind::kOrphanFragment,
+             std::string(FragmentKindName(frame.header.kind)) + " fragment of stream " +
+                 StreamLabel(id) + " with no FIRST before it");
+      return false;
+    case RecordAssembler::Outcome::kTooLarge:
+      ReportDropped(c, id, CorruptionKind::kBadLength, c.assembler.dropped_offset(),
+                    c.assembler.dropped_bytes(),
+                    "the record grows past the limit of " + std::to_string(kMaxRecordBytes) + " bytes");
+      return false;
+    case RecordAssembler::Outcome::kNone:
+      return false;
+    case RecordAssembler::Outcome::kRecord:
+      break;
+  }
+  if (id == kCatalogStream) {
+    LearnCatalog(record.payload, record.offset);
+    return false;
+  }
+  if (!options.records) return false;
+  record.stream_id = id;
+  record.stream_name = s.stream_name;
+  record.index = c.records++;
+  item->kind = ItemKind::kRecord;
+  item->record = record;
+  return true;
+}
+
+bool Reader::Impl::ReadFrame(Item* item) {
+  item->slab = &walker.slab();
+  item->section = &walker.section();
+  if (has_pending) {
+    has_pending = false;
+    if (Feed(pending_frame, item)) return true;
+  }
+  FrameView frame;
+  while (scanner.Next(&frame)) {
+    if (options.frames) {
+      item->kind = ItemKind::kFrame;
+      item->frame = frame;
+      pending_frame = frame;
+      has_pending = frame.crc_ok;
+      return true;
+    }
+    if (Feed(frame, item)) return true;
+  }
+  in_section = false;
+  if (scanner.damaged()) {
+    AbandonRecord(*cursor, walker.section().open.stream_id, CorruptionKind::kUnfinishedFragment,
+                  "a later fragment was in a damaged part of the log");
+    cursor->assembler.set_quiet_orphans(true);
+  }
+  return false;
+}
+
+void Reader::Impl::Finish() {
+  finished = true;
+  for (auto& [id, c] : cursors) {
+    if (!c.assembler.active()) continue;
+    AbandonRecord(c, id, c.last_section_open ? CorruptionKind::kTornTail : CorruptionKind::kUnfinishedFragment,
+                  c.last_section_open ? "the writer stopped before its LAST fragment"
+                                      : "its LAST fragment never came");
+  }
+  walker.summary().corruptions = sink.count();
+}
+
+Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Reader::~Reader() = default;
+
+Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const ReaderOptions& options,
+                                             Reporter* reporter) {
+  auto files = ResolveLogFiles(path, options.single_file);
+  if (!files) return files.error();
+  std::vector<MappedFile> mapped;
+  for (const std::string& p : files->paths) {
+    auto m = MappedFile::Open(p);
+    if (!m) return m.error();
+    mapped.push_back(std::move(m.value()));
+  }
+  // Without even a slab magic at its start, the first file is not a slablog log at all.
+  if (!HasSlabMagic(mapped.front().bytes())) {
+    return Error{Errc::kCorruption, files->paths.front(), 0,
+                 mapped.front().bytes().empty() ? "file is empty: not a slablog log"
+                                                : "not a slablog log (no slab header at offset 0)"};
+  }
+  return std::unique_ptr<Reader>(
+      new Reader(std::make_unique<Impl>(options, std::move(files.value()), std::move(mapped), reporter)));
+}
+
+const std::vector<std::string>& Reader::files() const { return impl_->log_files.paths; }
+
+bool Reader::Next(Item* item) {
+  Impl& r = *impl_;
+  while (!r.finished) {
+    if (r.in_section) {
+      if (r.ReadFrame(item)) return true;
+      continue;
+    }
+    switch (r.walker.Next()) {
+      case SlabWalker::Event::kDone:
+        r.Finish();
+        return false;
+      case SlabWalker::Event::kSlab:
+        if (r.walker.summary().slabs == 1 && r.walker.slab().header.slab_index != 0) r.partial = true;
+        item->kind = ItemKind::kSlab;
+        item->slab = &r.walker.slab();
+        item->section = nullptr;
+        return true;
+      case SlabWalker::Event::kSection: {
+        SectionInfo& s = const_cast<SectionInfo&>(r.walker.section());
+        r.OnSection(s);
+        auto it = r.catalog.find(s.open.stream_id);
+        s.stream_name = it == r.catalog.end() ? std::string_view() : std::string_view(it->second.name);
+        r.in_section = !r.skip_frames;
+        r.has_pending = false;
+        if (r.in_section) {
+          r.scanner.Start(r.walker.file(), s, r.walker.section_bytes(),
+                          SectionSeed(*r.walker.summary().log_id, s.open.stream_id, s.open.seq));
+        }
+        item->kind = ItemKind::kSection;
+        item->slab = &r.walker.slab();
+        item->section = &s;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void Reader::SkipSection() {
+  Impl& r = *impl_;
+  // The catalog is always read: names must be known for every later section.
+  if (!r.in_section || r.walker.section().open.stream_id == kCatalogStream) return;
+  r.in_section = false;
+  r.has_pending = false;
+  r.cursor->assembler.Abandon();
+  r.cursor->assembler.set_quiet_orphans(true);
+}
+
+const CatalogEntry* Reader::stream(uint32_t id) const {
+  auto it = impl_->catalog.find(id);
+  return it == impl_->catalog.end() ? nullptr : &it->second;
+}
+
+std::vector<const CatalogEntry*> Reader::streams() const {
+  std::vector<const CatalogEntry*> out;
+  for (const auto& [id, e] : impl_->catalog) out.push_back(&e);
+  return out;
+}
+
+const LogSummary& Reader::summary() const {
+  LogSummary& s = impl_->walker.summary();
+  s.corruptions = impl_->sink.count();
+  return s;
+}
+
+}  // namespace slablog

@@ -1,0 +1,65 @@
+#include "record_assembler.h"
+
+namespace slablog {
+
+uint64_t RecordAssembler::Abandon() {
+  const uint64_t n = active_ ? buffer_.size() : 0;
+  active_ = false;
+  buffer_.clear();
+  // A multi-GiB record's buffer should not outlive it.
+  if (buffer_.capacity() > (size_t{64} << 20)) buffer_.shrink_to_fit();
+  return n;
+}
+
+RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const SlabInfo* slab,
+                                              RecordView* out) {
+  Outcome outcome = Outcome::kNone;
+  switch (frame.header.kind) {
+    case FragmentKind::kFull:
+    case FragmentKind::kFirst:
+      if (active_) {
+        dropped_offset_ = start_offset_;
+        dropped_bytes_ = Abandon();
+        outcome = Outcome::kInterrupted;
+      }
+      quiet_orphans_ = false;
+      if (frame.header.kind == FragmentKind::kFull) {
+        out->timestamp = frame.header.timestamp;
+        out->offset = frame.offset;
+        out->slab = slab;
+        out->fragments = 1;
+        out->payload = frame.payload;
+        return Outcome::kRecord;
+      }
+      active_ = true;
+      start_offset_ = frame.offset;
+      start_slab_ = slab;
+      timestamp_ = frame.header.timestamp;
+      fragments_ = 1;
+      buffer_.assign(frame.payload.begin(), frame.payload.end());
+      return outcome;
+    case FragmentKind::kMiddle:
+    case FragmentKind::kLast:
+      if (!active_) return quiet_orphans_ ? Outcome::kNone : Outcome::kOrphan;
+      if (buffer_.size() + frame.payload.size() > kMaxRecordBytes) {
+        dropped_offset_ = start_offset_;
+        dropped_bytes_ = Abandon() + frame.payload.size();
+        return Outcome::kTooLarge;
+      }
+      buffer_.insert(buffer_.end(), frame.payload.begin(), frame.payload.end());
+      ++fragments_;
+      if (frame.header.kind == FragmentKind::kMiddle) return Outcome::kNone;
+      active_ = false;
+      out->timestamp = timestamp_;
+      out->offset = start_offset_;
+      out->slab = start_slab_;
+      out->fragments = fragments_;
+      out->payload = buffer_;
+      return Outcome::kRecord;
+    case FragmentKind::kNone:
+      break;
+  }
+  return Outcome::kNone;
+}
+
+}  // namespace slablog

@@ -1,0 +1,47 @@
+// Joins the FIRST, MIDDLE... LAST fragments of one stream into records. A FULL frame is returned
+// without a copy; a fragmented record is copied into a buffer that grows only by fragments whose
+// CRC verified, so a damaged length can never make it allocate.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "slablog/reader.h"
+
+namespace slablog {
+
+class RecordAssembler {
+ public:
+  enum class Outcome : uint8_t { kNone, kRecord, kOrphan, kInterrupted, kTooLarge };
+
+  // Feeds a verified frame. kRecord: `out` holds a record. kOrphan: a MIDDLE or LAST with no FIRST
+  // (dropped). kInterrupted: a FIRST or FULL arrived while a record was open; that record was
+  // dropped (see dropped_*) and the new frame was taken. kTooLarge: over kMaxRecordBytes, dropped.
+  Outcome Add(const FrameView& frame, const SlabInfo* slab, RecordView* out);
+
+  bool active() const { return active_; }
+  // Drops a record in progress (after a gap or damage); returns its buffered byte count.
+  uint64_t Abandon();
+  uint64_t start_offset() const { return start_offset_; }
+  const SlabInfo* start_slab() const { return start_slab_; }
+  uint32_t fragments() const { return fragments_; }
+  uint64_t dropped_bytes() const { return dropped_bytes_; }
+  uint64_t dropped_offset() const { return dropped_offset_; }
+  // Orphans are expected (and not reported) when reading starts in the middle of a stream.
+  void set_quiet_orphans(bool quiet) { quiet_orphans_ = quiet; }
+  bool quiet_orphans() const { return quiet_orphans_; }
+
+ private:
+  std::vector<uint8_t> buffer_;
+  bool active_ = false;
+  bool quiet_orphans_ = false;
+  uint64_t start_offset_ = 0;
+  const SlabInfo* start_slab_ = nullptr;
+  int64_t timestamp_ = 0;
+  uint32_t fragments_ = 0;
+  uint64_t dropped_bytes_ = 0;
+  uint64_t dropped_offset_ = 0;
+};
+
+}  // namespace slablog

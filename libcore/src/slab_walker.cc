@@ -1,0 +1,231 @@
+#include "slab_walker.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace slablog {
+namespace {
+
+// Slabs start at multiples of 8 in a file: the first at 0, a following one after an end marker
+// (page-aligned offset + 96) or after a full slab.
+constexpr uint64_t kSlabAlign = 8;
+
+uint64_t FindSlabMagic(std::span<const uint8_t> bytes, uint64_t from) {
+  from = (from + kSlabAlign - 1) / kSlabAlign * kSlabAlign;
+  while (from + kSlabMagic.size() <= bytes.size()) {
+    const void* hit = memmem(bytes.data() + from, bytes.size() - from, kSlabMagic.data(),
+                             kSlabMagic.size());
+    if (hit == nullptr) break;
+    const auto at = static_cast<uint64_t>(static_cast<const uint8_t*>(hit) - bytes.data());
+    if (at % kSlabAlign == 0) return at;
+    from = (at + kSlabAlign) / kSlabAlign * kSlabAlign;
+  }
+  return bytes.size();
+}
+
+}  // namespace
+
+bool AllZero(std::span<const uint8_t> bytes) {
+  static constexpr uint8_t kZeros[256] = {};
+  size_t i = 0;
+  for (; i + sizeof(kZeros) <= bytes.size(); i += sizeof(kZeros)) {
+    if (std::memcmp(bytes.data() + i, kZeros, sizeof(kZeros)) != 0) return false;
+  }
+  return std::memcmp(bytes.data() + i, kZeros, bytes.size() - i) == 0;
+}
+
+SlabWalker::SlabWalker(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index,
+                       CorruptionSink* sink)
+    : files_(files), sink_(sink), expected_index_(first_index) {}
+
+void SlabWalker::Report(uint64_t offset, uint64_t dropped, CorruptionKind kind,
+                        std::string detail) {
+  Corruption c;
+  c.file = file();
+  c.slab = in_slab_ ? slab_.header.slab_index : (expected_index_ ? *expected_index_ : 0);
+  c.offset = offset;
+  c.bytes_dropped = dropped;
+  c.stream = Corruption::kNoStream;
+  c.kind = kind;
+  c.detail = std::move(detail);
+  sink_->Report(c);
+}
+
+SlabWalker::Event SlabWalker::Next() {
+  while (file_ < files_->size()) {
+    if (in_slab_) {
+      if (NextSectionInSlab()) return Event::kSection;
+      continue;
+    }
+    if (pos_ >= bytes().size()) {
+      if (!file_had_slab_) {
+        Report(0, bytes().size(), CorruptionKind::kBadFileHeader,
+               bytes().empty() ? "file is empty" : "no slab header in the file");
+      }
+      ++file_;
+      pos_ = 0;
+      file_had_slab_ = false;
+      continue;
+    }
+    if (StartSlab() == Event::kSlab) return Event::kSlab;
+  }
+  return Event::kDone;
+}
+
+SlabWalker::Event SlabWalker::StartSlab() {
+  const std::span<const uint8_t> all = bytes();
+  const std::span<const uint8_t> here = all.subspan(pos_);
+  if (!HasSlabMagic(here)) {
+    const uint64_t next = FindSlabMagic(all, pos_ + 1);
+    // Zeros after a slab are padding (a writer killed while trimming, or a shorter slab).
+    if (!AllZero(all.subspan(pos_, next - pos_))) {
+      Report(pos_, next - pos_, CorruptionKind::kBadFileHeader,
+             pos_ == 0 ? "not a slablog file: no slab header at the start"
+                       : "no slab header where the next slab should start; " +
+                             std::to_string(next - pos_) + " bytes skipped");
+      file_had_slab_ = true;  // reported; no second message for the file
+    }
+    pos_ = next;
+    return Event::kDone;
+  }
+  auto header = DecodeSlabHeader(here);
+  std::string problem;
+  if (!header) {
+    problem = "slab header is damaged (crc or field out of range)";
+  } else if (header->version != kFormatVersion) {
+    problem = "slab has format version " + std::to_string(header->version) + "; this reader knows " +
+              std::to_string(kFormatVersion);
+  } else if (summary_.log_id && header->log_id != *summary_.log_id) {
+    problem = "slab " + std::to_string(header->slab_index) + " belongs to another log (id " +
+              LogIdHex(header->log_id) + ", this log is " + LogIdHex(*summary_.log_id) + ")";
+  } else if (expected_index_ && header->slab_index < *expected_index_) {
+    problem = "slab " + std::to_string(header->slab_index) + " is a duplicate or out of order (" +
+              "expected slab " + std::to_string(*expected_index_) + ")";
+  }
+  if (!problem.empty()) {
+    // The whole slab is dropped: its page size, capacity or log id cannot be trusted or used.
+    const uint64_t next = FindSlabMagic(all, pos_ + kSlabHeaderSize);
+    Report(pos_, next - pos_, CorruptionKind::kBadFileHeader, problem);
+    file_had_slab_ = true;
+    pos_ = next;
+    return Event::kDone;
+  }
+  if (ended_) {
+    Report(pos_, 0, CorruptionKind::kBadSection,
+           "the log continues after an end marker (slab " + std::to_string(header->slab_index) +
+               " follows a cleanly closed slab)");
+    ended_ = false;
+  }
+  if (expected_index_ && header->slab_index > *expected_index_) {
+    Report(pos_, 0, CorruptionKind::kBadFileHeader,
+           header->slab_index == *expected_index_ + 1
+               ? "slab " + std::to_string(*expected_index_) + " is missing"
+               : "slabs " + std::to_string(*expected_index_) + " to " +
+                     std::to_string(header->slab_index - 1) + " are missing");
+  }
+  expected_index_ = header->slab_index + 1;
+  summary_.log_id = header->log_id;
+  summary_.page_size = header->page_size;
+  summary_.slab_capacity = header->capacity;
+  summary_.last_slab_index = header->slab_index;
+  ++summary_.slabs;
+  summary_.clean = false;
+  file_had_slab_ = true;
+  in_slab_ = true;
+  slab_capacity_end_ = pos_ + header->capacity;
+  slab_end_ = std::min<uint64_t>(slab_capacity_end_, all.size());
+  section_pos_ = pos_ + header->page_size;
+  slab_ = SlabInfo{file(), pos_, *header, slab_end_ - pos_};
+  return Event::kSlab;
+}
+
+std::optional<uint64_t> SlabWalker::FindSectionAhead(uint64_t from) const {
+  const uint64_t page = slab_.header.page_size;
+  const uint64_t start = slab_.file_offset;
+  uint64_t p = start + (from - start + page - 1) / page * page;
+  for (; p + kSectionHeaderSize <= slab_end_; p += page) {
+    if (DecodeSectionOpen(*summary_.log_id, bytes().subspan(p, kSectionHeaderSize))) return p;
+  }
+  return std::nullopt;
+}
+
+bool SlabWalker::NextSectionInSlab() {
+  const LogId& id = *summary_.log_id;
+  const uint64_t page = slab_.header.page_size;
+  while (section_pos_ + kSectionHeaderSize <= slab_end_) {
+    const uint64_t at = section_pos_;
+    const auto header = bytes().subspan(at, kSectionHeaderSize);
+    const auto open = DecodeSectionOpen(id, header);
+    if (!open) {
+      const auto next = FindSectionAhead(at + page);
+      if (AllZero(header) && !next) break;  // free space at the end of the slab
+      const uint64_t resume = next ? *next : slab_end_;
+      Report(at, resume - at, CorruptionKind::kBadSection,
+             AllZero(header) ? "no section header at a page where sections continue later; " +
+                                   std::to_string(resume - at) + " bytes skipped"
+                             : "section header is damaged; " + std::to_string(resume - at) +
+                                   " bytes skipped to the next section");
+      section_pos_ = resume;
+      continue;
+    }
+    if (open->stream_id == kEndStream) {
+      if (open->size == kSectionHeaderSize && DecodeSectionClose(id, header)) {
+        LeaveSlab(at);
+        return false;
+      }
+      Report(at, kSectionHeaderSize, CorruptionKind::kBadSection, "end marker is damaged");
+      section_pos_ = at + page;
+      continue;
+    }
+    if (open->size < page || open->size % page != 0 || open->size > slab_capacity_end_ - at) {
+      const auto next = FindSectionAhead(at + page);
+      const uint64_t resume = next ? *next : slab_end_;
+      Report(at, resume - at, CorruptionKind::kBadSection,
+             "section claims " + std::to_string(open->size) + " bytes; the slab has " +
+                 std::to_string(slab_capacity_end_ - at) + " left and sections are whole pages of " +
+                 std::to_string(page));
+      section_pos_ = resume;
+      continue;
+    }
+    section_ = SectionInfo{};
+    section_.slab = &slab_;
+    section_.offset = at;
+    section_.open = *open;
+    section_.close = DecodeSectionClose(id, header);
+    if (section_.close && section_.close->filled > open->size - kSectionHeaderSize) {
+      Report(at, 0, CorruptionKind::kBadSection,
+             "close block claims " + std::to_string(section_.close->filled) +
+                 " filled bytes in a section of " + std::to_string(open->size));
+      section_.close.reset();
+    }
+    const uint64_t present = std::min(open->size, slab_end_ - at);
+    section_bytes_ = bytes().subspan(at, present);
+    section_pos_ = at + open->size;
+    return true;
+  }
+  LeaveSlab(std::nullopt);
+  return false;
+}
+
+void SlabWalker::LeaveSlab(std::optional<uint64_t> end_marker) {
+  in_slab_ = false;
+  if (end_marker) {
+    ended_ = true;
+    summary_.clean = true;
+    summary_.end_marker_offset = *end_marker;
+    pos_ = *end_marker + kSectionHeaderSize;
+    return;
+  }
+  if (slab_end_ < slab_capacity_end_) {
+    // Only the last slab of a cleanly closed log is shorter than its capacity, and it ends with
+    // its end marker. This one was cut short.
+    Report(slab_end_, 0, CorruptionKind::kTornTail,
+           "slab " + std::to_string(slab_.header.slab_index) + " ends after " +
+               std::to_string(slab_end_ - slab_.file_offset) + " of its " +
+               std::to_string(slab_.header.capacity) + " bytes, with no end marker");
+  }
+  pos_ = slab_end_;
+}
+
+}  // namespace slablog

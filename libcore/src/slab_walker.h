@@ -1,0 +1,76 @@
+// Walks the files of a log slab by slab and section by section, hopping from header to header
+// without touching frames. Damaged, missing, duplicated or foreign slabs and damaged section
+// headers are reported, and the walk resynchronises at the next header it can trust.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "mapped_file.h"
+#include "slablog/reader.h"
+#include "slablog/reporter.h"
+
+namespace slablog {
+
+class CorruptionSink;
+
+class SlabWalker {
+ public:
+  enum class Event : uint8_t { kSlab, kSection, kDone };
+
+  // `first_index` is the slab index the log must start with (nullopt: whatever comes first).
+  SlabWalker(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index,
+             CorruptionSink* sink);
+
+  Event Next();
+  const SlabInfo& slab() const { return slab_; }
+  const SectionInfo& section() const { return section_; }
+  // The bytes of the current section present in the file (header included).
+  std::span<const uint8_t> section_bytes() const { return section_bytes_; }
+  const std::string& file() const { return (*files_)[file_].path(); }
+  LogSummary& summary() { return summary_; }
+
+ private:
+  Event StartSlab();
+  bool NextSectionInSlab();
+  void LeaveSlab(std::optional<uint64_t> end_marker);
+  std::optional<uint64_t> FindSectionAhead(uint64_t from) const;
+  void Report(uint64_t offset, uint64_t dropped, CorruptionKind kind, std::string detail);
+  std::span<const uint8_t> bytes() const { return (*files_)[file_].bytes(); }
+
+  const std::vector<MappedFile>* files_;
+  CorruptionSink* sink_;
+  std::optional<uint32_t> expected_index_;
+  size_t file_ = 0;
+  uint64_t pos_ = 0;              // file offset where the next slab is looked for
+  bool file_had_slab_ = false;
+  bool in_slab_ = false;
+  uint64_t slab_end_ = 0;         // end of the slab's bytes present in the file
+  uint64_t slab_capacity_end_ = 0;
+  uint64_t section_pos_ = 0;      // file offset of the next section header
+  bool ended_ = false;            // an end marker was seen (log continuing after it is a problem)
+  SlabInfo slab_;
+  SectionInfo section_;
+  std::span<const uint8_t> section_bytes_;
+  LogSummary summary_;
+};
+
+// Counts corruption events and forwards them to the user's Reporter (which may be null).
+class CorruptionSink {
+ public:
+  explicit CorruptionSink(Reporter* reporter) : reporter_(reporter) {}
+  void Report(const Corruption& c) {
+    ++count_;
+    if (reporter_ != nullptr) reporter_->OnCorruption(c);
+  }
+  uint64_t count() const { return count_; }
+
+ private:
+  Reporter* reporter_;
+  uint64_t count_ = 0;
+};
+
+bool AllZero(std::span<const uint8_t> bytes);
+
+}  // namespace slablog

@@ -1,0 +1,94 @@
+#include "slablog/writer.h"
+
+#include <mutex>
+
+
+#include "mapped_file.h"
+#include "stream_state.h"
+#include "writer_impl.h"
+
+namespace slablog {
+
+using detail::StreamState;
+
+uint32_t StreamHandle::id() const { return state_->entry.stream_id; }
+
+Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Writer::~Writer() {
+  if (impl_) (void)Close();
+}
+
+const LogId& Writer::log_id() const { return impl_->log_id; }
+uint32_t Writer::slab_count() const { return impl_->first_slab + static_cast<uint32_t>(impl_->slabs.size()); }
+uint64_t Writer::page_size() const { return impl_->page_size; }
+
+Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->base = std::move(base);
+  impl->options = options;
+  Status s = options.append ? impl->Resume() : impl->Create();
+  if (!s) return s.error();
+  return std::unique_ptr<Writer>(new Writer(std::move(impl)));
+}
+
+Result<StreamHandle> Writer::OpenStream(const StreamOptions& options) {
+  Impl& w = *impl_;
+  if (options.name.empty() || options.name.size() > 0xFFFF) {
+    return Error{Errc::kInvalidArgument, w.base, 0,
+                 "stream name must be 1 to 65535 bytes, got " + std::to_string(options.name.size())};
+  }
+  std::lock_guard lock(w.mu);
+  if (w.closed) return Error{Errc::kInvalidArgument, w.base, 0, "log is closed"};
+  if (auto it = w.by_name.find(options.name); it != w.by_name.end()) {
+    StreamState* s = it->second;
+    if (s->entry.encoding != options.encoding || s->entry.type != options.type) {
+      return Error{Errc::kInvalidArgument, w.base, 0,
+                   "stream '" + options.name + "' exists with encoding " +
+                       EncodingName(s->entry.encoding) + " and type " +
+                       std::to_string(s->entry.type)};
+    }
+    return StreamHandle(s);
+  }
+  if (w.next_stream_id == kEndStream) {
+    return Error{Errc::kInvalidArgument, w.base, 0, "too many streams"};
+  }
+  auto state = std::make_unique<StreamState>();
+  state->entry = CatalogEntry{w.next_stream_id, options.encoding, options.type, options.name};
+  // The catalog entry is written before the stream's first section is allocated, so a reader
+  // walking the log in order always learns a stream's name before its first record.
+  if (Status st = w.AppendCatalogLocked(state->entry); !st) return st.error();
+  ++w.next_stream_id;
+  StreamState* raw = state.get();
+  w.by_name.emplace(options.name, raw);
+  w.streams.push_back(std::move(state));
+  return StreamHandle(raw);
+}
+
+Status Writer::Append(StreamHandle stream, std::span<const uint8_t> payload, int64_t timestamp) {
+  StreamState& s = *stream.state_;
+  if (s.room() >= kFrameHeaderSize + payload.size()) [[likely]] {
+    s.WriteFrame(FragmentKind::kFull, payload, timestamp);
+    return Status();
+  }
+  return AppendSlow(s, payload, timestamp);
+}
+
+Status Writer::AppendSlow(StreamState& s, std::span<const uint8_t> payload, int64_t timestamp) {
+  if (impl_->closed_flag.load(std::memory_order_acquire)) {
+    return Error{Errc::kInvalidArgument, impl_->base, 0, "log is closed"};
+  }
+  return impl_->AppendRecord(s, payload, timestamp, /*locked=*/false);
+}
+
+Status Writer::Sync() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->SyncLocked();
+}
+
+Status Writer::Close() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->CloseLocked();
+}
+
+}  // namespace slablog

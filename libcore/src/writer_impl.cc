@@ -1,0 +1,252 @@
+#include "writer_impl.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <cstring>
+#include <unistd.h>
+
+namespace slablog {
+
+using detail::StreamState;
+
+uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+int64_t WallClockNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+LogId RandomLogId() {
+  std::random_device rd;  // getrandom(2) on Linux
+  LogId id;
+  for (size_t i = 0; i < id.size(); i += 4) {
+    const uint32_t v = rd();
+    std::memcpy(id.data() + i, &v, 4);
+  }
+  return id;
+}
+
+// A slab holds its header page, a catalog page, at least one data page, and its last page is kept
+// free for the end marker.
+constexpr uint64_t kMinSlabPages = 4;
+
+}  // namespace
+
+Status Writer::Impl::Create() {
+  page_size = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  section_size = RoundUp(std::max<uint64_t>(options.section_size, 1), page_size);
+  slab_capacity = RoundUp(std::max<uint64_t>(options.slab_size, 1), page_size);
+  if (slab_capacity < section_size + 3 * page_size || slab_capacity < kMinSlabPages * page_size) {
+    return Fail("slab size " + std::to_string(slab_capacity) + " is too small for section size " +
+                std::to_string(section_size) + " (needs at least section size + " +
+                std::to_string(3 * page_size) + ")");
+  }
+  log_id = options.log_id.value_or(RandomLogId());
+  catalog.entry.stream_id = kCatalogStream;
+  return NewSlabLocked();
+}
+
+Status Writer::Impl::NewSlabLocked() {
+  const uint32_t index = first_slab + static_cast<uint32_t>(slabs.size());
+  auto file = WritableSlab::Create(SlabPath(base, index), slab_capacity);
+  if (!file) return file.error();
+  SlabHeader header;
+  header.page_size = static_cast<uint32_t>(page_size);
+  header.log_id = log_id;
+  header.slab_index = index;
+  header.capacity = slab_capacity;
+  header.created_ns = options.created_ns.value_or(WallClockNs());
+  EncodeSlabHeader(header, std::span<uint8_t, kSlabHeaderSize>(file.value()->data(), kSlabHeaderSize));
+  slabs.push_back(Slab{std::move(file.value()), page_size, 0, false});
+  dir_dirty = true;
+  if (slabs.size() >= 2) RetireIfDoneLocked(slabs.size() - 2);
+
+  // Every slab starts with the whole catalog, so that one slab can be read on its own.
+  uint64_t snapshot = kSectionHeaderSize;
+  std::vector<std::string> encoded;
+  for (const auto& s : streams) {
+    encoded.emplace_back();
+    EncodeCatalogEntry(s->entry, &encoded.back());
+    snapshot += kFrameHeaderSize + encoded.back().size();
+  }
+  if (Status st = RollSectionLocked(catalog, RoundUp(snapshot, page_size), false); !st) return st;
+  for (const std::string& e : encoded) {
+    catalog.WriteFrame(FragmentKind::kFull,
+                       {reinterpret_cast<const uint8_t*>(e.data()), e.size()}, 0);
+  }
+  return Status();
+}
+
+void Writer::Impl::CloseSectionLocked(StreamState& s) {
+  if (s.section == nullptr) return;
+  s.totals.filled = static_cast<uint64_t>(s.pos - s.section) - kSectionHeaderSize;
+  uint8_t header[kSectionHeaderSize];
+  std::memcpy(header, s.section, kSectionHeaderSize);
+  EncodeSectionClose(log_id, s.totals, std::span<uint8_t, kSectionHeaderSize>(header));
+  // The close block goes in with its CRC last: torn, it reads as absent and the section as open,
+  // whose frames a reader still recovers one by one.
+  std::memcpy(s.section + 36, header + 36, kSectionHeaderSize - 36);
+  std::atomic_thread_fence(std::memory_order_release);
+  std::memcpy(s.section + 32, header + 32, 4);
+  s.section = s.pos = s.end = nullptr;
+  Slab& slab = slabs[s.slab];
+  --slab.open_sections;
+  RetireIfDoneLocked(s.slab);
+}
+
+void Writer::Impl::RetireIfDoneLocked(size_t index) {
+  Slab& slab = slabs[index];
+  if (slab.retired || slab.open_sections != 0 || index + 1 == slabs.size()) return;
+  slab.file->Unmap();
+  slab.retired = true;
+  if (options.sync == SyncPolicy::kEverySlab) (void)slab.file->Sync();
+}
+
+Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool allow_new_slab) {
+  CloseSectionLocked(s);
+  min_bytes = std::max(min_bytes, page_size);
+  // The slab's last page stays free for the end marker.
+  auto room = [&] { return slab_capacity - page_size - current().pos; };
+  if (room() < min_bytes) {
+    if (!allow_new_slab) {
+      return Fail("slab size " + std::to_string(slab_capacity) + " cannot hold a section of " +
+                  std::to_string(min_bytes) + " bytes");
+    }
+    if (Status st = NewSlabLocked(); !st) return st;
+    if (room() < min_bytes) {
+      return Fail("slab size " + std::to_string(slab_capacity) + " cannot hold a section of " +
+                  std::to_string(min_bytes) + " bytes after its catalog");
+    }
+  }
+  // A slab's tail smaller than a full section still becomes one, rather than going to waste.
+  // Catalog sections are small: entries are few and written rarely.
+  const uint64_t preferred = s.entry.stream_id == kCatalogStream ? page_size : section_size;
+  const uint64_t size = std::min(std::max(preferred, min_bytes), room());
+  Slab& slab = current();
+  uint8_t* p = slab.file->data() + slab.pos;
+  s.seq = s.next_seq++;
+  EncodeSectionOpen(log_id, SectionOpen{s.entry.stream_id, s.seq, size},
+                    std::span<uint8_t, 32>(p, 32));
+  slab.file->Prefault(slab.pos, size);
+  s.section = p;
+  s.pos = p + kSectionHeaderSize;
+  s.end = p + size;
+  s.seed = SectionSeed(log_id, s.entry.stream_id, s.seq);
+  s.slab = slabs.size() - 1;
+  s.totals = SectionClose{};
+  slab.pos += size;
+  ++slab.open_sections;
+  return Status();
+}
+
+Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> payload,
+                                  int64_t timestamp, bool locked) {
+  if (payload.size() > kMaxRecordBytes) {
+    return Fail("record of " + std::to_string(payload.size()) + " bytes exceeds the limit of " +
+                std::to_string(kMaxRecordBytes));
+  }
+  std::unique_lock lock(mu, std::defer_lock);
+  if (!locked) lock.lock();
+  if (closed) return Fail("log is closed");
+  const uint64_t need = kFrameHeaderSize + payload.size();
+  if (s.room() >= need) {
+    s.WriteFrame(FragmentKind::kFull, payload, timestamp);
+    return Status();
+  }
+  // A record that fits in a fresh section starts one instead of being split: readers then get
+  // it without a copy.
+  if (kSectionHeaderSize + need <= section_size) {
+    if (Status st = RollSectionLocked(s, RoundUp(kSectionHeaderSize + need, page_size), true); !st) {
+      return st;
+    }
+    s.WriteFrame(FragmentKind::kFull, payload, timestamp);
+    return Status();
+  }
+  // Larger than a section: FIRST, MIDDLE..., LAST across as many sections as it takes. A sliver
+  // at the end of the current section is not worth a frame header.
+  bool first = true;
+  while (!payload.empty() || first) {
+    if (s.room() < kFrameHeaderSize + std::min<uint64_t>(payload.size(), 256)) {
+      if (Status st = RollSectionLocked(s, page_size, true); !st) return st;
+    }
+    const size_t n = std::min(payload.size(), s.room() - kFrameHeaderSize);
+    const bool last = n == payload.size();
+    const FragmentKind kind = first ? (last ? FragmentKind::kFull : FragmentKind::kFirst)
+                                    : (last ? FragmentKind::kLast : FragmentKind::kMiddle);
+    s.WriteFrame(kind, payload.first(n), timestamp);
+    payload = payload.subspan(n);
+    first = false;
+    if (last) break;
+  }
+  return Status();
+}
+
+Status Writer::Impl::AppendCatalogLocked(const CatalogEntry& entry) {
+  std::string encoded;
+  EncodeCatalogEntry(entry, &encoded);
+  return AppendRecord(catalog, {reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size()},
+                      0, /*locked=*/true);
+}
+
+Status Writer::Impl::SyncLocked() {
+  Status first_error;
+  for (Slab& slab : slabs) {
+    if (slab.file == nullptr) continue;
+    if (Status s = slab.file->Sync(); !s && first_error.ok()) first_error = s;
+  }
+  if (dir_dirty && !slabs.empty()) {
+    if (Status s = SyncDirectoryOf(current().file->path()); !s && first_error.ok()) first_error = s;
+    dir_dirty = false;
+  }
+  if (!first_error.ok()) return first_error;
+  // Retired slabs are now on disk; their descriptors are no longer needed.
+  for (Slab& slab : slabs) {
+    if (slab.retired && slab.file != nullptr) {
+      (void)slab.file->CloseFile();
+      slab.file.reset();
+    }
+  }
+  return Status();
+}
+
+Status Writer::Impl::WriteEndMarkerLocked() {
+  Slab& slab = current();
+  uint8_t header[kSectionHeaderSize] = {};
+  EncodeSectionOpen(log_id,
+                    SectionOpen{kEndStream, first_slab + slabs.size(), kSectionHeaderSize},
+                    std::span<uint8_t, 32>(header, 32));
+  EncodeSectionClose(log_id, SectionClose{}, std::span<uint8_t, kSectionHeaderSize>(header));
+  std::memcpy(slab.file->data() + slab.pos, header, kSectionHeaderSize);
+  return Status();
+}
+
+Status Writer::Impl::CloseLocked() {
+  if (closed) return Status();
+  closed = true;
+  closed_flag.store(true, std::memory_order_release);
+  for (auto& s : streams) CloseSectionLocked(*s);
+  CloseSectionLocked(catalog);
+  const bool durable = options.sync != SyncPolicy::kManual;
+  // Records and close blocks reach the disk before the end marker that vouches for them.
+  if (durable) {
+    if (Status s = SyncLocked(); !s) return s;
+  }
+  if (Status s = WriteEndMarkerLocked(); !s) return s;
+  Slab& last = current();
+  if (Status s = last.file->Truncate(last.pos + kSectionHeaderSize); !s) return s;
+  if (durable) {
+    if (Status s = last.file->Sync(); !s) return s;
+  }
+  Status result;
+  for (Slab& slab : slabs) {
+    if (slab.file == nullptr) continue;
+    if (Status s = slab.file->CloseFile(); !s && result.ok()) result = s;
+  }
+  return result;
+}
+
+}  // namespace slablog

@@ -1,0 +1,69 @@
+// The writer's shared state: slabs, streams, the catalog, and the allocation of sections and
+// slabs. Everything here is guarded by `mu` except what one stream's appending thread owns.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mapped_file.h"
+#include "slablog/writer.h"
+#include "stream_state.h"
+
+namespace slablog {
+
+struct Writer::Impl {
+  struct Slab {
+    std::unique_ptr<WritableSlab> file;
+    uint64_t pos = 0;            // the next free (page-aligned) offset
+    uint32_t open_sections = 0;  // sections in this slab not yet closed
+    bool retired = false;        // unmapped; kept open only until the next sync
+  };
+
+  std::string base;
+  WriterOptions options;
+  LogId log_id{};
+  uint64_t page_size = kMinPageSize;
+  uint64_t slab_capacity = 0;
+  uint64_t section_size = 0;
+
+  std::mutex mu;
+  bool closed = false;
+  std::atomic<bool> closed_flag{false};
+  bool dir_dirty = false;        // a slab was created since the last directory sync
+  uint32_t first_slab = 0;       // index of slabs[0] (non-zero when appending)
+  std::deque<Slab> slabs;        // slabs[i] has index first_slab + i; a deque keeps references
+  detail::StreamState catalog;   // stream 0
+  std::vector<std::unique_ptr<detail::StreamState>> streams;
+  std::unordered_map<std::string, detail::StreamState*> by_name;
+  uint32_t next_stream_id = 1;
+
+  Status Create();
+  Status Resume();  // writer_resume.cc
+
+  Status AppendCatalogLocked(const CatalogEntry& entry);
+  // Appends a record that does not fit in the stream's current section: closes it, allocates
+  // sections (taking `mu` unless `locked`), and fragments records larger than a section.
+  Status AppendRecord(detail::StreamState& s, std::span<const uint8_t> payload, int64_t timestamp,
+                      bool locked);
+  Status SyncLocked();
+  Status CloseLocked();
+
+ private:
+  Status RollSectionLocked(detail::StreamState& s, uint64_t min_bytes, bool allow_new_slab);
+  void CloseSectionLocked(detail::StreamState& s);
+  Status NewSlabLocked();
+  void RetireIfDoneLocked(size_t slab);
+  Status WriteEndMarkerLocked();
+  Slab& current() { return slabs.back(); }
+  Status Fail(const std::string& message) const { return Error{Errc::kInvalidArgument, base, 0, message}; }
+};
+
+uint64_t RoundUp(uint64_t v, uint64_t to);
+int64_t WallClockNs();
+
+}  // namespace slablog

@@ -1,0 +1,70 @@
+// Reopening a cleanly closed log for appending: its catalog, each stream's section sequence and
+// the end marker come from one pass over the section headers.
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "log_files.h"
+#include "slablog/reader.h"
+#include "writer_impl.h"
+
+namespace slablog {
+
+Status Writer::Impl::Resume() {
+  ReaderOptions ro;
+  ro.records = false;
+  auto opened = Reader::Open(base, ro, nullptr);
+  if (!opened) return opened.error();
+  Reader& reader = *opened.value();
+  if (reader.files().size() > 1 || BaseOfSlabPath(reader.files().front())) {
+    // Named slabs: fine. A single file of joined slabs cannot grow new slab files.
+  } else {
+    return Fail("cannot append to " + reader.files().front() +
+                ": it is a single file, not slab files named after a base name");
+  }
+  std::map<uint32_t, uint64_t> next_seq;
+  Item item;
+  while (reader.Next(&item)) {
+    if (item.kind != ItemKind::kSection) continue;
+    uint64_t& n = next_seq[item.section->open.stream_id];
+    n = std::max(n, item.section->open.seq + 1);
+    reader.SkipSection();  // only the catalog's frames are needed
+  }
+  const LogSummary& summary = reader.summary();
+  if (summary.corruptions != 0) {
+    return Fail("cannot append: the log has " + std::to_string(summary.corruptions) +
+                " problems; run slablog verify");
+  }
+  if (!summary.clean) {
+    return Fail("cannot append: the log was not closed cleanly; run slablog truncate first");
+  }
+  log_id = *summary.log_id;
+  page_size = summary.page_size;
+  slab_capacity = summary.slab_capacity;
+  section_size = RoundUp(std::max<uint64_t>(options.section_size, 1), page_size);
+  if (slab_capacity < section_size + 3 * page_size) {
+    return Fail("section size " + std::to_string(section_size) + " does not fit the log's slabs of " +
+                std::to_string(slab_capacity) + " bytes");
+  }
+  first_slab = summary.last_slab_index;
+  auto file = WritableSlab::Reopen(SlabPath(base, first_slab), slab_capacity);
+  if (!file) return file.error();
+  // Removing the end marker first: if the writer dies from here on, the log reads as one that
+  // was not closed cleanly, which is the truth.
+  std::memset(file.value()->data() + summary.end_marker_offset, 0, kSectionHeaderSize);
+  slabs.push_back(Slab{std::move(file.value()), summary.end_marker_offset, 0, false});
+
+  catalog.entry.stream_id = kCatalogStream;
+  catalog.next_seq = next_seq[kCatalogStream];
+  for (const CatalogEntry* e : reader.streams()) {
+    auto state = std::make_unique<detail::StreamState>();
+    state->entry = *e;
+    state->next_seq = next_seq[e->stream_id];
+    by_name.emplace(e->name, state.get());
+    streams.push_back(std::move(state));
+    next_stream_id = std::max(next_stream_id, e->stream_id + 1);
+  }
+  return Status();
+}
+
+}  // namespace slablog

@@ -1,0 +1,95 @@
+// slablog_bench: the library-level measurements behind scripts/bench. Each mode prints one line
+// "name value unit"; scripts/bench turns them into ratios against cat and memcpy measured in the
+// same run. Not a test: timings never decide pass or fail.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "slablog/reader.h"
+#include "slablog/writer.h"
+
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int Append(const std::string& base, size_t record_bytes, uint64_t total_bytes, int threads) {
+  slablog::WriterOptions o;
+  o.sync = slablog::SyncPolicy::kManual;  // measure the append path, not the disk
+  auto w = slablog::Writer::Open(base, o);
+  if (!w) { std::fprintf(stderr, "%s\n", slablog::Describe(w.error()).c_str()); return 1; }
+  const uint64_t per_thread = total_bytes / record_bytes / static_cast<uint64_t>(threads);
+  std::vector<uint8_t> payload(record_bytes, 0x5a);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      auto h = w.value()->OpenStream({"s" + std::to_string(t), slablog::Encoding::kBinary, 0});
+      for (uint64_t i = 0; i < per_thread; ++i) {
+        if (!w.value()->Append(h.value(), payload, static_cast<int64_t>(i)).ok()) std::abort();
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  const double secs = Seconds(start);
+  if (!w.value()->Close().ok()) return 1;
+  const double n = static_cast<double>(per_thread) * threads;
+  std::printf("append_%zu records_per_s %.0f\n", record_bytes, n / secs);
+  std::printf("append_%zu bytes_per_s %.0f\n", record_bytes, n * static_cast<double>(record_bytes) / secs);
+  return 0;
+}
+
+int Memcpy(uint64_t total_bytes) {
+  // Copies into fresh memory like the writer does into fresh pages of a slab.
+  const size_t chunk = 64 << 10;
+  std::vector<uint8_t> src(chunk, 1);
+  const size_t region = 256 << 20;
+  std::vector<uint8_t> dst(region);
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t done = 0; done < total_bytes; done += chunk) {
+    std::memcpy(dst.data() + done % region, src.data(), chunk);
+  }
+  const double secs = Seconds(start);
+  std::printf("memcpy bytes_per_s %.0f (check %d)\n", static_cast<double>(total_bytes) / secs, dst[12345]);
+  return 0;
+}
+
+int ReadAll(const std::string& path) {
+  auto r = slablog::Reader::Open(path, {}, nullptr);
+  if (!r) { std::fprintf(stderr, "%s\n", slablog::Describe(r.error()).c_str()); return 1; }
+  uint64_t records = 0, bytes = 0;
+  slablog::Item item;
+  const auto start = std::chrono::steady_clock::now();
+  while (r.value()->Next(&item)) {
+    if (item.kind == slablog::ItemKind::kRecord) {
+      ++records;
+      bytes += item.record.payload.size();
+    }
+  }
+  const double secs = Seconds(start);
+  std::printf("read records %llu payload_bytes %llu seconds %.4f problems %llu\n",
+              static_cast<unsigned long long>(records), static_cast<unsigned long long>(bytes), secs,
+              static_cast<unsigned long long>(r.value()->summary().corruptions));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "append" && argc == 6) {
+    return Append(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), std::stoi(argv[5]));
+  }
+  if (mode == "memcpy" && argc == 3) return Memcpy(std::stoull(argv[2]));
+  if (mode == "read" && argc == 3) return ReadAll(argv[2]);
+  std::fprintf(stderr,
+               "usage: slablog_bench append BASE RECORD_BYTES TOTAL_BYTES THREADS\n"
+               "       slablog_bench memcpy TOTAL_BYTES\n"
+               "       slablog_bench read LOG\n");
+  return 2;
+}

@@ -1,0 +1,91 @@
+// Header encoders and decoders, and slab file naming.
+#include "slablog/format.h"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+namespace slablog {
+namespace {
+
+LogId TestId() {
+  LogId id;
+  for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<uint8_t>(i * 17 + 3);
+  return id;
+}
+
+}  // namespace
+
+TEST_CASE("SlabHeaderRoundTrip") {
+  SlabHeader h;
+  h.page_size = 4096;
+  h.log_id = TestId();
+  h.slab_index = 7;
+  h.capacity = 1 << 20;
+  h.created_ns = 123456789;
+  uint8_t buf[kSlabHeaderSize];
+  EncodeSlabHeader(h, std::span<uint8_t, kSlabHeaderSize>(buf));
+  auto d = DecodeSlabHeader(buf);
+  REQUIRE(d.has_value());
+  CHECK(d->slab_index == 7);
+  CHECK(d->capacity == (1 << 20));
+  CHECK(d->log_id == h.log_id);
+  CHECK(d->created_ns == 123456789);
+  SUBCASE("a flipped bit fails the crc") {
+    buf[33] ^= 1;
+    CHECK_FALSE(DecodeSlabHeader(buf).has_value());
+  }
+  SUBCASE("a short buffer is refused") {
+    CHECK_FALSE(DecodeSlabHeader(std::span<const uint8_t>(buf, 63)).has_value());
+  }
+}
+
+TEST_CASE("SectionHeaderOpenThenClosed") {
+  uint8_t buf[kSectionHeaderSize] = {};
+  const LogId id = TestId();
+  EncodeSectionOpen(id, {3, 9, 8192}, std::span<uint8_t, 32>(buf, 32));
+  auto open = DecodeSectionOpen(id, buf);
+  REQUIRE(open.has_value());
+  CHECK(open->stream_id == 3);
+  CHECK(open->seq == 9);
+  CHECK(open->size == 8192);
+  CHECK_FALSE(DecodeSectionClose(id, buf).has_value());  // open: no close block yet
+  EncodeSectionClose(id, {100, 2, 1, 60, -5, 7}, std::span<uint8_t, kSectionHeaderSize>(buf));
+  auto close = DecodeSectionClose(id, buf);
+  REQUIRE(close.has_value());
+  CHECK(close->filled == 100);
+  CHECK(close->record_count == 1);
+  CHECK(close->first_t == -5);
+  SUBCASE("another log's id fails both crcs") {
+    LogId other = id;
+    other[0] ^= 1;
+    CHECK_FALSE(DecodeSectionOpen(other, buf).has_value());
+    CHECK_FALSE(DecodeSectionClose(other, buf).has_value());
+  }
+  SUBCASE("a torn close block leaves the section open but readable") {
+    buf[40] ^= 0x10;
+    CHECK_FALSE(DecodeSectionClose(id, buf).has_value());
+    CHECK(DecodeSectionOpen(id, buf).has_value());
+  }
+}
+
+TEST_CASE("CatalogEntryRoundTrip") {
+  std::string bytes;
+  EncodeCatalogEntry({5, Encoding::kJson, 42, "imu/accel"}, &bytes);
+  auto e = DecodeCatalogEntry({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  REQUIRE(e.has_value());
+  CHECK(e->name == "imu/accel");
+  CHECK(e->encoding == Encoding::kJson);
+  CHECK(e->type == 42);
+  bytes.pop_back();
+  CHECK_FALSE(DecodeCatalogEntry({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
+}
+
+TEST_CASE("SlabPathSplitsAtLastDot") {
+  CHECK(SlabPath("run.slog", 0) == "run_0.slog");
+  CHECK(SlabPath("dir/run.v2.slog", 12) == "dir/run.v2_12.slog");
+  CHECK(SlabPath("dir.d/run", 1) == "dir.d/run_1");
+  CHECK(SlabPath(".hidden", 2) == ".hidden_2");
+}
+
+}  // namespace slablog

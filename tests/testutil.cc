@@ -1,0 +1,211 @@
+#include "testutil.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <cstring>
+
+#include "slablog/format.h"
+
+namespace slablog::test {
+
+TempDir::TempDir() {
+  std::string templ = (std::filesystem::temp_directory_path() / "slablog-test-XXXXXX").string();
+  REQUIRE(mkdtemp(templ.data()) != nullptr);
+  dir_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+bool CollectingReporter::Has(CorruptionKind kind) const {
+  for (const auto& e : events) {
+    if (e.kind == kind) return true;
+  }
+  return false;
+}
+
+uint64_t CollectingReporter::DroppedBytes() const {
+  uint64_t n = 0;
+  for (const auto& e : events) n += e.bytes_dropped;
+  return n;
+}
+
+std::string CollectingReporter::Describe() const {
+  std::ostringstream out;
+  for (const auto& e : events) {
+    out << e.file << " slab " << e.slab << " @" << e.offset << " " << CorruptionKindName(e.kind)
+        << " dropped " << e.bytes_dropped << ": " << e.detail << "\n";
+  }
+  return out.str();
+}
+
+std::vector<ReadRecord> ReadResult::OfStream(const std::string& name) const {
+  std::vector<ReadRecord> out;
+  for (const auto& r : records) {
+    if (r.stream == name) out.push_back(r);
+  }
+  return out;
+}
+
+ReadResult ReadAll(const std::string& path, ReaderOptions options) {
+  ReadResult result;
+  auto reader = Reader::Open(path, options, &result.reporter);
+  if (!reader) {
+    result.open_error = Describe(reader.error());
+    return result;
+  }
+  result.opened = true;
+  Item item;
+  while (reader.value()->Next(&item)) {
+    if (item.kind != ItemKind::kRecord) continue;
+    const auto& r = item.record;
+    result.records.push_back(
+        {std::string(r.stream_name), r.timestamp,
+         std::string(reinterpret_cast<const char*>(r.payload.data()), r.payload.size())});
+  }
+  result.summary = reader.value()->summary();
+  return result;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+void FlipBit(const std::string& path, uint64_t offset, int bit) {
+  std::string b = ReadFile(path);
+  REQUIRE(offset < b.size());
+  b[offset] = static_cast<char>(b[offset] ^ (1 << bit));
+  WriteFile(path, b);
+}
+
+void SetByte(const std::string& path, uint64_t offset, uint8_t value) {
+  std::string b = ReadFile(path);
+  REQUIRE(offset < b.size());
+  b[offset] = static_cast<char>(value);
+  WriteFile(path, b);
+}
+
+uint8_t GetByte(const std::string& path, uint64_t offset) {
+  const std::string b = ReadFile(path);
+  REQUIRE(offset < b.size());
+  return static_cast<uint8_t>(b[offset]);
+}
+
+void ShrinkSize(const std::string& path, uint64_t size) {
+  REQUIRE(truncate(path.c_str(), static_cast<off_t>(size)) == 0);
+}
+
+void FixChecksum(const std::string& path, const LogId& id, uint64_t section_offset,
+                 uint64_t frame_offset) {
+  std::string b = ReadFile(path);
+  auto* p = reinterpret_cast<uint8_t*>(b.data());
+  auto open = DecodeSectionOpen(id, {p + section_offset, kSectionHeaderSize});
+  REQUIRE(open.has_value());
+  const uint32_t seed = SectionSeed(id, open->stream_id, open->seq);
+  const auto header = std::span<const uint8_t, kFrameHeaderSize>(p + frame_offset, kFrameHeaderSize);
+  uint32_t length;
+  std::memcpy(&length, p + frame_offset + 4, 4);
+  const uint32_t crc = FrameCrc(seed, header, {p + frame_offset + kFrameHeaderSize, length});
+  std::memcpy(p + frame_offset, &crc, 4);
+  WriteFile(path, b);
+}
+
+std::string RandomSkewedString(std::mt19937_64& rng, int max_log2) {
+  const int bits = static_cast<int>(rng() % static_cast<uint64_t>(max_log2 + 1));
+  const uint64_t n = bits == 0 ? 0 : rng() % (uint64_t{1} << bits);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
+  return s;
+}
+
+uint64_t TestSeed() {
+  if (const char* env = std::getenv("SLABLOG_TEST_SEED")) return std::strtoull(env, nullptr, 10);
+  return 20261125;
+}
+
+void WriteLog(const std::string& base, const WriterOptions& options,
+              const std::vector<std::pair<std::string, std::string>>& records) {
+  auto w = Writer::Open(base, options);
+  REQUIRE_MESSAGE(w.has_value(), (w ? "" : Describe(w.error())));
+  std::map<std::string, StreamHandle> streams;
+  int64_t t = 0;
+  for (const auto& [name, payload] : records) {
+    auto it = streams.find(name);
+    if (it == streams.end()) {
+      auto h = w.value()->OpenStream({name, Encoding::kBinary, 0});
+      REQUIRE(h.has_value());
+      it = streams.emplace(name, h.value()).first;
+    }
+    Status s = w.value()->Append(it->second, payload, t++);
+    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : Describe(s.error())));
+  }
+  Status s = w.value()->Close();
+  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : Describe(s.error())));
+}
+
+std::vector<FrameLoc> Frames(const std::string& path) {
+  ReaderOptions o;
+  o.frames = true;
+  o.records = false;
+  std::vector<FrameLoc> out;
+  auto reader = Reader::Open(path, o, nullptr);
+  REQUIRE(reader.has_value());
+  Item item;
+  while (reader.value()->Next(&item)) {
+    if (item.kind != ItemKind::kFrame) continue;
+    const SectionInfo& s = *item.section;
+    out.push_back({item.slab->file, s.offset, item.frame.offset, s.open.stream_id,
+                   std::string(s.stream_name), s.open.seq, s.close.has_value(),
+                   item.frame.header.kind, item.frame.header.length});
+  }
+  return out;
+}
+
+FrameLoc FindFrame(const std::string& path, const std::string& stream, FragmentKind kind, int nth) {
+  for (const FrameLoc& f : Frames(path)) {
+    if (f.stream == stream && f.kind == kind && nth-- == 0) return f;
+  }
+  FAIL("no such frame in ", path);
+  return {};
+}
+
+LogId LogIdOf(const std::string& path) {
+  const std::string b = ReadFile(path);
+  auto h = DecodeSlabHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
+  REQUIRE(h.has_value());
+  return h->log_id;
+}
+
+std::string SnapshotLog(const std::string& base, const std::string& dir) {
+  const std::string name = std::filesystem::path(base).filename().string();
+  for (uint32_t i = 0; std::filesystem::exists(SlabPath(base, i)); ++i) {
+    WriteFile(SlabPath(dir + "/" + name, i), ReadFile(SlabPath(base, i)));
+  }
+  return dir + "/" + name;
+}
+
+WriterOptions SmallOptions() {
+  WriterOptions o;
+  o.slab_size = 64 << 10;
+  o.section_size = 8 << 10;
+  o.sync = SyncPolicy::kManual;
+  return o;
+}
+
+}  // namespace slablog::test

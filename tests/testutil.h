@@ -1,0 +1,99 @@
+// Helpers shared by the tests: temporary directories, reading a whole log back, collecting
+// corruption reports, mutating files byte by byte, and seeded random payloads.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "slablog/reader.h"
+#include "slablog/writer.h"
+
+namespace slablog::test {
+
+// A fresh directory, removed with its contents at the end of the test.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+class CollectingReporter : public Reporter {
+ public:
+  void OnCorruption(const Corruption& c) override { events.push_back(c); }
+  bool Has(CorruptionKind kind) const;
+  uint64_t DroppedBytes() const;
+  std::string Describe() const;  // one line per event, for failure messages
+  std::vector<Corruption> events;
+};
+
+struct ReadRecord {
+  std::string stream;
+  int64_t timestamp = 0;
+  std::string payload;
+  bool operator==(const ReadRecord&) const = default;
+};
+
+struct ReadResult {
+  bool opened = false;
+  std::string open_error;
+  std::vector<ReadRecord> records;
+  LogSummary summary;
+  CollectingReporter reporter;
+  std::vector<ReadRecord> OfStream(const std::string& name) const;
+};
+
+ReadResult ReadAll(const std::string& path, ReaderOptions options = {});
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& bytes);
+void FlipBit(const std::string& path, uint64_t offset, int bit);
+void SetByte(const std::string& path, uint64_t offset, uint8_t value);
+void ShrinkSize(const std::string& path, uint64_t size);
+uint8_t GetByte(const std::string& path, uint64_t offset);
+// Recomputes the CRC of the frame at `offset` (inside the section at `section_offset` of a log
+// with `id`), so that the next check in line fires instead of the CRC check.
+void FixChecksum(const std::string& path, const LogId& id, uint64_t section_offset,
+                 uint64_t frame_offset);
+
+// Sizes skewed towards small values but reaching `max_log2` bits (LevelDB's RandomSkewedString).
+std::string RandomSkewedString(std::mt19937_64& rng, int max_log2);
+// A seed from SLABLOG_TEST_SEED, or a fixed default; tests print it on failure.
+uint64_t TestSeed();
+
+// Writes `records` (stream name, payload) with timestamps 0, 1, 2, ... and closes the log.
+void WriteLog(const std::string& base, const WriterOptions& options,
+              const std::vector<std::pair<std::string, std::string>>& records);
+
+WriterOptions SmallOptions();
+
+// Where the frames of a log are, as the reader sees them (frames whose CRC fails included).
+struct FrameLoc {
+  std::string file;
+  uint64_t section_offset = 0;
+  uint64_t offset = 0;
+  uint32_t stream_id = 0;
+  std::string stream;
+  uint64_t section_seq = 0;
+  bool section_closed = false;
+  FragmentKind kind = FragmentKind::kNone;
+  uint32_t length = 0;
+};
+std::vector<FrameLoc> Frames(const std::string& path);
+// The first data frame (not the catalog) of `stream` with `kind`, or fails the test.
+FrameLoc FindFrame(const std::string& path, const std::string& stream, FragmentKind kind, int nth = 0);
+LogId LogIdOf(const std::string& path);
+
+// Copies every slab file of `base` to the same names under `dir` (a snapshot of a log that a
+// writer still has open is what a crash at that instant leaves on disk).
+std::string SnapshotLog(const std::string& base, const std::string& dir);  // 64 KiB slabs, 8 KiB sections: many slabs from little data
+
+}  // namespace slablog::test
