@@ -1,0 +1,172 @@
+// slablog info: what a log holds (slabs, streams, records, bytes, time range) and whether it was
+// closed cleanly. Closed sections are summed from their headers without reading their frames.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "output.h"
+#include "problems.h"
+#include "slablog/reader.h"
+
+namespace slablog::cli {
+namespace {
+
+struct InfoOptions {
+  std::string log;
+  bool json = false;
+};
+
+struct StreamTotals {
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t sections = 0;
+  uint64_t open_sections = 0;
+  std::optional<int64_t> first_t;
+  std::optional<int64_t> last_t;
+
+  void AddTimes(int64_t first, int64_t last) {
+    first_t = first_t ? std::min(*first_t, first) : first;
+    last_t = last_t ? std::max(*last_t, last) : last;
+  }
+};
+
+struct LogTotals {
+  std::map<uint32_t, StreamTotals> streams;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t open_sections = 0;
+};
+
+void Collect(Reader& reader, LogTotals* totals) {
+  Item item;
+  while (reader.Next(&item)) {
+    if (item.kind == ItemKind::kSection) {
+      const SectionInfo& s = *item.section;
+      if (s.open.stream_id == kCatalogStream) continue;
+      StreamTotals& t = totals->streams[s.open.stream_id];
+      ++t.sections;
+      if (s.close) {
+        t.records += s.close->record_count;
+        t.bytes += s.close->payload_bytes;
+        if (s.close->frame_count > 0) t.AddTimes(s.close->first_t, s.close->last_t);
+        reader.SkipSection();
+      } else {
+        ++t.open_sections;
+        ++totals->open_sections;
+      }
+    } else if (item.kind == ItemKind::kFrame && item.frame.crc_ok &&
+               item.section->open.stream_id != kCatalogStream) {
+      // An open section has no totals on disk: count its frames as a close would have.
+      StreamTotals& t = totals->streams[item.section->open.stream_id];
+      const FragmentKind k = item.frame.header.kind;
+      if (k == FragmentKind::kFull || k == FragmentKind::kLast) ++t.records;
+      t.bytes += item.frame.payload.size();
+      t.AddTimes(item.frame.header.timestamp, item.frame.header.timestamp);
+    }
+  }
+  for (const auto& [id, t] : totals->streams) {
+    totals->records += t.records;
+    totals->bytes += t.bytes;
+  }
+}
+
+void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& problems) {
+  const LogSummary& s = reader.summary();
+  const auto& files = reader.files();
+  Print("log:      {} ({} file{}, {} slab{}, page {}, slab capacity {})\n", files.front(),
+             files.size(), files.size() == 1 ? "" : "s", s.slabs, s.slabs == 1 ? "" : "s",
+             s.page_size, HumanBytes(s.slab_capacity));
+  if (s.log_id) Print("log id:   {}\n", LogIdHex(*s.log_id));
+  if (s.clean) {
+    Print("state:    closed cleanly\n");
+  } else {
+    Print("state:    NOT closed cleanly ({} open section{}); slablog truncate repairs it\n",
+               totals.open_sections, totals.open_sections == 1 ? "" : "s");
+  }
+  if (problems.total() > 0) {
+    Print("problems: {} ({} torn tail{}, {} damage)\n", problems.total(), problems.torn(),
+               problems.torn() == 1 ? "" : "s", problems.damage());
+  }
+  Print("records:  {} in {} stream{}, {}\n", totals.records, totals.streams.size(),
+             totals.streams.size() == 1 ? "" : "s", HumanBytes(totals.bytes));
+  if (totals.streams.empty()) return;
+  Print("\n{:>4}  {:<24} {:<8} {:>6} {:>12} {:>12}  {}\n", "ID", "STREAM", "ENCODING", "TYPE",
+             "RECORDS", "BYTES", "TIME RANGE (ns)");
+  for (const auto& [id, t] : totals.streams) {
+    const CatalogEntry* e = reader.stream(id);
+    std::string range = "-";
+    if (t.first_t) {
+      range = fmt::format("{} .. {}", *t.first_t, *t.last_t);
+      const std::string a = WallTime(*t.first_t), b = WallTime(*t.last_t);
+      if (!a.empty() && !b.empty()) range += fmt::format("  ({} .. {})", a, b);
+    }
+    Print("{:>4}  {:<24} {:<8} {:>6} {:>12} {:>12}  {}\n", id,
+               e != nullptr ? e->name : "(not in catalog)",
+               e != nullptr ? EncodingName(e->encoding) : "?", e != nullptr ? e->type : 0, t.records,
+               t.bytes, range);
+  }
+}
+
+void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& problems) {
+  const LogSummary& s = reader.summary();
+  nlohmann::ordered_json j;
+  j["clean"] = s.clean;
+  j["slabs"] = s.slabs;
+  j["records"] = totals.records;
+  j["bytes"] = totals.bytes;
+  j["log_id"] = s.log_id ? LogIdHex(*s.log_id) : "";
+  j["files"] = reader.files();
+  j["page_size"] = s.page_size;
+  j["slab_capacity"] = s.slab_capacity;
+  j["open_sections"] = totals.open_sections;
+  j["problems"] = problems.total();
+  j["streams"] = nlohmann::ordered_json::array();
+  for (const auto& [id, t] : totals.streams) {
+    const CatalogEntry* e = reader.stream(id);
+    nlohmann::ordered_json st;
+    st["id"] = id;
+    st["name"] = e != nullptr ? nlohmann::ordered_json(e->name) : nlohmann::ordered_json(nullptr);
+    st["encoding"] = e != nullptr ? EncodingName(e->encoding) : "unknown";
+    st["type"] = e != nullptr ? e->type : 0;
+    st["records"] = t.records;
+    st["bytes"] = t.bytes;
+    st["sections"] = t.sections;
+    st["first_t"] = t.first_t ? nlohmann::ordered_json(*t.first_t) : nlohmann::ordered_json(nullptr);
+    st["last_t"] = t.last_t ? nlohmann::ordered_json(*t.last_t) : nlohmann::ordered_json(nullptr);
+    j["streams"].push_back(std::move(st));
+  }
+  Print("{}\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+}
+
+ExitCode RunInfo(const InfoOptions& opt) {
+  ProblemLog problems("info");
+  ReaderOptions ro;
+  ro.records = false;
+  ro.frames = true;
+  auto reader = Reader::Open(opt.log, ro, &problems);
+  if (!reader) return Fail("info", reader.error());
+  LogTotals totals;
+  Collect(*reader.value(), &totals);
+  if (opt.json) {
+    PrintJson(*reader.value(), totals, problems);
+  } else {
+    PrintText(*reader.value(), totals, problems);
+  }
+  // A torn tail is what a crash leaves and info reports it as state; damage is a data problem.
+  return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+}
+
+}  // namespace
+
+void RegisterInfo(CLI::App& app, ExitCode* rc) {
+  auto opt = std::make_shared<InfoOptions>();
+  CLI::App* sub = app.add_subcommand("info", "Summarise a log: slabs, streams, records, bytes, time range, clean close");
+  sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs")->required();
+  sub->add_flag("-j,--json", opt->json, "Print one JSON document");
+  sub->final_callback([opt, rc] { *rc = RunInfo(*opt); });
+}
+
+}  // namespace slablog::cli

@@ -1,0 +1,167 @@
+// slablog write: records from standard input (or --input) appended to a log as they arrive.
+#include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+#include "commands.h"
+#include "output.h"
+#include "record_input.h"
+#include "slablog/writer.h"
+
+namespace slablog::cli {
+namespace {
+
+struct WriteOptions {
+  std::string log;
+  std::string input = "-";
+  std::string format = "ndjson";
+  std::string stream = "default";
+  std::string stream_field;
+  std::string time_field;
+  uint32_t stream_type = 0;
+  std::string slab_size = "64M";
+  std::string section_size = "1M";
+  std::string sync = "close";
+  bool append = false;
+};
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+// SIGINT and SIGTERM end the input loop (read() returns EINTR: no SA_RESTART) and the log is then
+// closed cleanly like at the end of input.
+void CatchStopSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Opens streams on first use; a record usually goes to the same stream as the one before.
+class StreamTable {
+ public:
+  StreamTable(Writer* writer, Encoding encoding, uint32_t type)
+      : writer_(writer), encoding_(encoding), type_(type) {}
+
+  Result<StreamHandle> Get(std::string_view name) {
+    if (last_.valid() && name == last_name_) return last_;
+    auto it = handles_.find(std::string(name));
+    if (it == handles_.end()) {
+      auto h = writer_->OpenStream({std::string(name), encoding_, type_});
+      if (!h) return h.error();
+      it = handles_.emplace(std::string(name), h.value()).first;
+    }
+    last_name_ = it->first;
+    last_ = it->second;
+    return last_;
+  }
+
+ private:
+  Writer* writer_;
+  Encoding encoding_;
+  uint32_t type_;
+  std::unordered_map<std::string, StreamHandle> handles_;
+  std::string last_name_;
+  StreamHandle last_;
+};
+
+ExitCode RunWrite(const WriteOptions& opt) {
+  const char* cmd = "write";
+  WriterOptions wo;
+  if (!ParseSize(opt.slab_size, &wo.slab_size) || !ParseSize(opt.section_size, &wo.section_size)) {
+    Complain(cmd, "sizes take a number with an optional K, M, G or T suffix (powers of 1024)");
+    return ExitCode::kUsage;
+  }
+  wo.sync = opt.sync == "none" ? SyncPolicy::kManual
+                               : opt.sync == "slab" ? SyncPolicy::kEverySlab : SyncPolicy::kOnClose;
+  wo.append = opt.append;
+  InputOptions in;
+  in.format = opt.format == "lines" ? InputFormat::kLines
+                                    : opt.format == "raw" ? InputFormat::kRaw : InputFormat::kNdjson;
+  if (in.format != InputFormat::kNdjson && (!opt.stream_field.empty() || !opt.time_field.empty())) {
+    Complain(cmd, "--stream-field and --time-field need --format ndjson");
+    return ExitCode::kUsage;
+  }
+  in.stream_field = opt.stream_field;
+  in.time_field = opt.time_field;
+  in.stop = &g_stop;
+  int fd = STDIN_FILENO;
+  if (opt.input != "-") {
+    fd = ::open(opt.input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Fail(cmd, Error{Errc::kIo, opt.input, 0, std::string("cannot open: ") + std::strerror(errno)});
+    in.name = opt.input;
+  }
+
+  auto writer = Writer::Open(opt.log, wo);
+  if (!writer) {
+    if (!opt.append && writer.error().message.find("already exists") != std::string::npos) {
+      Complain(cmd, "{}; use --append to add to the log", Describe(writer.error()));
+      return ExitCode::kUsage;
+    }
+    return Fail(cmd, writer.error());
+  }
+  CatchStopSignals();
+  const Encoding encoding = in.format == InputFormat::kNdjson ? Encoding::kJson
+                            : in.format == InputFormat::kLines ? Encoding::kText
+                                                               : Encoding::kBinary;
+  StreamTable streams(writer.value().get(), encoding, opt.stream_type);
+  Writer& w = *writer.value();
+  auto read = ReadRecords(fd, in, [&](const InputRecord& r) -> Status {
+    auto h = streams.Get(r.stream.empty() ? std::string_view(opt.stream) : r.stream);
+    if (!h) return h.status();
+    return w.Append(h.value(), r.payload, r.timestamp);
+  });
+  if (fd != STDIN_FILENO) ::close(fd);
+  // Whatever happened to the input, every record taken so far is kept and the log closed cleanly.
+  Status closed = w.Close();
+  ExitCode rc = ExitCode::kOk;
+  if (!read) rc = Fail(cmd, read.error());
+  if (!closed) {
+    const ExitCode close_rc = Fail(cmd, closed.error());
+    if (rc == ExitCode::kOk) rc = close_rc;
+  }
+  if (rc == ExitCode::kOk && g_stop.load()) {
+    Complain(cmd, "interrupted; {} records written and the log closed cleanly", read.value());
+  }
+  return rc;
+}
+
+}  // namespace
+
+void RegisterWrite(CLI::App& app, ExitCode* rc) {
+  auto opt = std::make_shared<WriteOptions>();
+  CLI::App* sub = app.add_subcommand("write", "Append records from standard input to a log, creating it");
+  sub->add_option("log", opt->log, "Log base name (run.slog makes run_0.slog, run_1.slog, ...)")
+      ->required();
+  sub->add_option("-i,--input", opt->input, "Read records from this file instead of standard input (- for stdin)")
+      ->capture_default_str();
+  sub->add_option("-f,--format", opt->format,
+                  "ndjson: one JSON value per line; lines: one text record per line; "
+                  "raw: each record a 4-byte little-endian length then its bytes")
+      ->check(CLI::IsMember({"ndjson", "lines", "raw"}))
+      ->capture_default_str();
+  sub->add_option("-s,--stream", opt->stream, "Stream for records (or for records without --stream-field)")
+      ->capture_default_str();
+  sub->add_option("--stream-field", opt->stream_field, "ndjson: route each record to the stream named by this string field");
+  sub->add_option("--time-field", opt->time_field, "ndjson: take each record's timestamp (integer nanoseconds) from this field; default: time of arrival");
+  sub->add_option("--stream-type", opt->stream_type, "Application-defined type number stored with new streams")
+      ->capture_default_str();
+  sub->add_option("--slab-size", opt->slab_size, "Bytes per slab file (K, M, G suffixes)")->capture_default_str();
+  sub->add_option("--section-size", opt->section_size, "Bytes per section (K, M, G suffixes; rounded up to a page)")
+      ->capture_default_str();
+  sub->add_option("--sync", opt->sync, "close: durable when the log is closed; slab: also each full slab; none: never wait for the disk")
+      ->check(CLI::IsMember({"close", "slab", "none"}))
+      ->capture_default_str();
+  sub->add_flag("-a,--append", opt->append, "Add to an existing, cleanly closed log");
+  sub->final_callback([opt, rc] { *rc = RunWrite(*opt); });
+}
+
+}  // namespace slablog::cli

@@ -1,0 +1,18 @@
+// The subcommands of slablog, registered in one fixed list (main.cc): man pages and completions
+// follow that list. Each Register* adds its subcommand and stores the command's exit code in *rc.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace slablog::cli {
+
+// Exit codes, documented in man/slablog.1.
+enum class ExitCode : int { kOk = 0, kDataProblem = 1, kUsage = 2, kIo = 3, kInternal = 4 };
+
+void RegisterWrite(CLI::App& app, ExitCode* rc);
+void RegisterDump(CLI::App& app, ExitCode* rc);
+void RegisterInfo(CLI::App& app, ExitCode* rc);
+
+}  // namespace slablog::cli

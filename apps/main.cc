@@ -1,0 +1,36 @@
+// slablog: one program, one subcommand per file (cmd_*.cc). This file only wires them up and turns
+// what escapes them into exit codes.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "output.h"
+
+int main(int argc, char** argv) {
+  using slablog::cli::ExitCode;
+  // A closed pipe is reported as EPIPE and handled by the output layer (quietly), not by a signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"slablog: append-only, crash-safe, CRC-framed binary logs.\n"
+               "Exit codes: 0 ok, 1 data problem, 2 usage, 3 I/O error, 4 internal error.",
+               "slablog"};
+  app.set_version_flag("--version", std::string("slablog ") + SLABLOG_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  ExitCode rc = ExitCode::kOk;
+  slablog::cli::RegisterWrite(app, &rc);
+  slablog::cli::RegisterDump(app, &rc);
+  slablog::cli::RegisterInfo(app, &rc);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "slablog: internal error: %s\n", e.what());
+    return static_cast<int>(ExitCode::kInternal);
+  }
+  return static_cast<int>(slablog::cli::FinishStdout(rc));
+}

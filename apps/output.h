@@ -1,0 +1,50 @@
+// What every subcommand shares for talking to the user: messages on stderr in the form
+// "slablog COMMAND: message", exit codes for libcore errors, and human-readable sizes and times.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
+
+#include "commands.h"
+#include "slablog/status.h"
+
+namespace slablog::cli {
+
+void PrintError(std::string_view command, std::string_view message);
+
+template <typename... Args>
+void Complain(std::string_view command, fmt::format_string<Args...> format, Args&&... args) {
+  PrintError(command, fmt::format(format, std::forward<Args>(args)...));
+}
+
+// Prints the error and returns the exit code it maps to.
+ExitCode Fail(std::string_view command, const Error& error);
+ExitCode ExitCodeFor(Errc code);
+
+// Formats to standard output without throwing: once a write fails (a closed pipe), the rest is
+// dropped and StdoutClosed() turns true, so commands can stop early.
+void WriteStdout(std::string_view text);
+template <typename... Args>
+void Print(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::memory_buffer buf;
+  fmt::format_to(std::back_inserter(buf), format, std::forward<Args>(args)...);
+  WriteStdout({buf.data(), buf.size()});
+}
+
+// Flushes stdout at exit: a write error becomes exit 3, a closed pipe (EPIPE) is not an error.
+ExitCode FinishStdout(ExitCode rc);
+// True once stdout has failed (a reader closed the pipe): commands stop producing output.
+bool StdoutClosed();
+
+std::string HumanBytes(uint64_t bytes);
+// RFC 3339 UTC with nanoseconds when `ns` looks like a wall-clock time (1990 to 2200), else "".
+std::string WallTime(int64_t ns);
+
+// "64K", "1M", "2G", "4096", "1MiB": powers of 1024. nullopt-like: returns false on bad input.
+bool ParseSize(std::string_view text, uint64_t* out);
+
+}  // namespace slablog::cli

@@ -1,0 +1,26 @@
+#include "problems.h"
+
+#include <fmt/format.h>
+
+#include "output.h"
+
+namespace slablog::cli {
+
+namespace {
+constexpr size_t kMaxKept = 10000;
+}
+
+std::string ProblemLog::Format(const Corruption& c) {
+  std::string s = fmt::format("{}: offset {}: {}", c.file, c.offset, CorruptionKindName(c.kind));
+  if (c.stream != Corruption::kNoStream) s += fmt::format(" (stream {})", c.stream);
+  s += ": " + c.detail;
+  return s;
+}
+
+void ProblemLog::OnCorruption(const Corruption& c) {
+  (c.kind == CorruptionKind::kTornTail ? torn_ : damage_)++;
+  if (kept_.size() < kMaxKept) kept_.push_back(c);
+  if (print_) PrintError(command_, Format(c));
+}
+
+}  // namespace slablog::cli

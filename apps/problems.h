@@ -1,0 +1,36 @@
+// The CLI's Reporter: prints each corruption event on stderr as it is found
+// ("slablog CMD: FILE: offset N: KIND: detail") and counts them. A torn tail (what a crash
+// leaves) is counted apart from damage.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "slablog/reporter.h"
+
+namespace slablog::cli {
+
+class ProblemLog : public Reporter {
+ public:
+  explicit ProblemLog(std::string command, bool print = true)
+      : command_(std::move(command)), print_(print) {}
+  void OnCorruption(const Corruption& c) override;
+
+  uint64_t damage() const { return damage_; }    // everything but torn tails
+  uint64_t torn() const { return torn_; }
+  uint64_t total() const { return damage_ + torn_; }
+  // The first events, kept for structured output (bounded: a wrecked log can have millions).
+  const std::vector<Corruption>& kept() const { return kept_; }
+
+  static std::string Format(const Corruption& c);
+
+ private:
+  std::string command_;
+  bool print_;
+  uint64_t damage_ = 0;
+  uint64_t torn_ = 0;
+  std::vector<Corruption> kept_;
+};
+
+}  // namespace slablog::cli

@@ -1,0 +1,35 @@
+# bash completion for slablog
+_slablog() {
+  local cur prev cmd i
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  prev="${COMP_WORDS[COMP_CWORD-1]}"
+  local commands="write dump info"
+  cmd=""
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case "${COMP_WORDS[i]}" in
+      write|dump|info) cmd="${COMP_WORDS[i]}"; break ;;
+    esac
+  done
+  if [[ -z "$cmd" ]]; then
+    COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
+    return
+  fi
+  case "$prev" in
+    -f|--format) COMPREPLY=($(compgen -W "ndjson lines raw" -- "$cur")); return ;;
+    --sync) COMPREPLY=($(compgen -W "close slab none" -- "$cur")); return ;;
+    -i|--input) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size) return ;;
+  esac
+  local opts
+  case "$cmd" in
+    write) opts="--help --input --format --stream --stream-field --time-field --stream-type --slab-size --section-size --sync --append" ;;
+    dump) opts="--help --hex --sections --stream --no-verify" ;;
+    info) opts="--help --json" ;;
+  esac
+  if [[ "$cur" == -* ]]; then
+    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -f -- "$cur"))
+  fi
+}
+complete -o filenames -F _slablog slablog

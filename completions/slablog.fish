@@ -1,0 +1,29 @@
+# fish completion for slablog
+set -l commands write dump info
+complete -c slablog -f
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l help -d 'Show help'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l version -d 'Show the version'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a write -d 'Append records from standard input to a log'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a dump -d 'List every slab, section and frame'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a info -d 'Summarise a log'
+
+complete -c slablog -n "__fish_seen_subcommand_from $commands" -F
+complete -c slablog -n "__fish_seen_subcommand_from $commands" -l help -d 'Show help'
+
+complete -c slablog -n "__fish_seen_subcommand_from write" -s i -l input -r -F -d 'Read records from this file'
+complete -c slablog -n "__fish_seen_subcommand_from write" -s f -l format -x -a 'ndjson lines raw' -d 'Input format'
+complete -c slablog -n "__fish_seen_subcommand_from write" -s s -l stream -x -d 'Stream for records'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l stream-field -x -d 'Route records by this field'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l time-field -x -d 'Timestamp field (integer ns)'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l stream-type -x -d 'Type number of new streams'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l slab-size -x -d 'Bytes per slab'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l section-size -x -d 'Bytes per section'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l sync -x -a 'close slab none' -d 'Durability policy'
+complete -c slablog -n "__fish_seen_subcommand_from write" -s a -l append -d 'Add to an existing log'
+
+complete -c slablog -n "__fish_seen_subcommand_from dump" -s x -l hex -d 'Hexdump payloads'
+complete -c slablog -n "__fish_seen_subcommand_from dump" -l sections -d 'Slabs and sections only'
+complete -c slablog -n "__fish_seen_subcommand_from dump" -s s -l stream -x -d 'Only this stream'
+complete -c slablog -n "__fish_seen_subcommand_from dump" -l no-verify -d 'Do not check CRCs'
+
+complete -c slablog -n "__fish_seen_subcommand_from info" -s j -l json -d 'Print JSON'
