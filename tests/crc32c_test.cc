@@ -31,7 +31,7 @@ TEST_CASE("Crc32cValuesDiffer") { CHECK(Value("a", 1) != Value("foo", 3)); }
 TEST_CASE("Crc32cExtendEqualsWhole") {
   std::mt19937_64 rng(7);
   // Sizes on both sides of the small-buffer threshold, so both kernels are compared.
-  for (size_t n : {0, 1, 7, 8, 63, 64, 1023, 1024, 1025, 4096, 70000}) {
+  for (size_t n : {0UL, 1UL, 7UL, 8UL, 63UL, 64UL, 1023UL, 1024UL, 1025UL, 4096UL, 70000UL}) {
     std::vector<uint8_t> data(n);
     for (auto& b : data) b = static_cast<uint8_t>(rng());
     const uint32_t whole = Value(data.data(), n);

@@ -2,7 +2,6 @@
 // file, so that new commands keep them complete.
 #include <doctest/doctest.h>
 
-#include <regex>
 #include <set>
 
 #include "../testutil.h"
@@ -11,23 +10,31 @@
 namespace slablog::test {
 namespace {
 
+bool IsNameChar(char c) { return (c >= 'a' && c <= 'z') || c == '-'; }
+
+// The names listed under "Subcommands:" in `slablog --help` (lines "  NAME   description").
 std::set<std::string> Subcommands() {
   const std::string help = RunSlablog({"--help"}).out;
   const auto section = help.find("Subcommands:");
   REQUIRE(section != std::string::npos);
   std::set<std::string> out;
-  std::regex line(R"(\n  ([a-z][a-z-]*)\s)");
-  for (std::sregex_iterator it(help.begin() + static_cast<std::ptrdiff_t>(section), help.end(), line), end; it != end; ++it) {
-    out.insert((*it)[1]);
+  for (size_t at = help.find("\n  ", section); at != std::string::npos; at = help.find("\n  ", at + 1)) {
+    size_t end = at + 3;
+    while (end < help.size() && IsNameChar(help[end])) ++end;
+    if (end > at + 3 && end < help.size() && help[end] == ' ') out.insert(help.substr(at + 3, end - at - 3));
   }
   return out;
 }
 
+// Every "--name" in `slablog COMMAND --help`.
 std::set<std::string> LongOptions(const std::string& command) {
   const std::string help = RunSlablog({command, "--help"}).out;
   std::set<std::string> out;
-  std::regex option(R"(--([a-z][a-z-]*))");
-  for (std::sregex_iterator it(help.begin(), help.end(), option), end; it != end; ++it) out.insert((*it)[1]);
+  for (size_t at = help.find("--"); at != std::string::npos; at = help.find("--", at + 2)) {
+    size_t end = at + 2;
+    while (end < help.size() && IsNameChar(help[end])) ++end;
+    if (end > at + 2 && help[at + 2] != '-') out.insert(help.substr(at + 2, end - at - 2));
+  }
   return out;
 }
 
