@@ -1,6 +1,10 @@
 // slablog_bench: the library-level measurements behind scripts/bench. Each mode prints one line
 // "name value unit"; scripts/bench turns them into ratios against cat and memcpy measured in the
 // same run. Not a test: timings never decide pass or fail.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +20,18 @@ namespace {
 
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+uint64_t RssAnonKiB() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  unsigned long long kib = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "RssAnon: %llu kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
 }
 
 int Append(const std::string& base, size_t record_bytes, uint64_t total_bytes, int threads) {
@@ -39,6 +55,7 @@ int Append(const std::string& base, size_t record_bytes, uint64_t total_bytes, i
   const double secs = Seconds(start);
   if (!w.value()->Close().ok()) return 1;
   const double n = static_cast<double>(per_thread) * threads;
+  std::printf("append_%zu rss_anon_kib %llu\n", record_bytes, static_cast<unsigned long long>(RssAnonKiB()));
   std::printf("append_%zu records_per_s %.0f\n", record_bytes, n / secs);
   std::printf("append_%zu bytes_per_s %.0f\n", record_bytes, n * static_cast<double>(record_bytes) / secs);
   return 0;
@@ -59,6 +76,32 @@ int Memcpy(uint64_t total_bytes) {
   return 0;
 }
 
+// Writing fresh pages of a new memory-mapped file: what any mmap writer pays before its first byte
+// lands (the kernel allocates and zeroes each page). The writer's own ceiling on this machine.
+int Touch(const std::string& path, uint64_t total_bytes) {
+  const size_t chunk = 64 << 10;
+  std::vector<uint8_t> src(chunk, 1);
+  slablog::WriterOptions o;  // not used for writing; only to share the slab size
+  const uint64_t slab = o.slab_size;
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t done = 0, n = 0; done < total_bytes; done += slab, ++n) {
+    const std::string file = path + "." + std::to_string(n);
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || ftruncate(fd, static_cast<off_t>(slab)) != 0) return 1;
+    auto* p = static_cast<uint8_t*>(mmap(nullptr, slab, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    if (p == MAP_FAILED) return 1;
+    for (uint64_t off = 0; off < slab; off += 1 << 20) {
+      madvise(p + off, 1 << 20, MADV_POPULATE_WRITE);
+      for (uint64_t c = off; c < off + (1 << 20); c += chunk) std::memcpy(p + c, src.data(), chunk);
+    }
+    munmap(p, slab);
+    ::close(fd);
+    ::unlink(file.c_str());
+  }
+  std::printf("touch bytes_per_s %.0f\n", static_cast<double>(total_bytes) / Seconds(start));
+  return 0;
+}
+
 int ReadAll(const std::string& path) {
   auto r = slablog::Reader::Open(path, {}, nullptr);
   if (!r) { std::fprintf(stderr, "%s\n", slablog::Describe(r.error()).c_str()); return 1; }
@@ -72,6 +115,7 @@ int ReadAll(const std::string& path) {
     }
   }
   const double secs = Seconds(start);
+  std::printf("read rss_anon_kib %llu\n", static_cast<unsigned long long>(RssAnonKiB()));
   std::printf("read records %llu payload_bytes %llu seconds %.4f problems %llu\n",
               static_cast<unsigned long long>(records), static_cast<unsigned long long>(bytes), secs,
               static_cast<unsigned long long>(r.value()->summary().corruptions));
@@ -87,9 +131,11 @@ int main(int argc, char** argv) {
   }
   if (mode == "memcpy" && argc == 3) return Memcpy(std::stoull(argv[2]));
   if (mode == "read" && argc == 3) return ReadAll(argv[2]);
+  if (mode == "touch" && argc == 4) return Touch(argv[2], std::stoull(argv[3]));
   std::fprintf(stderr,
                "usage: slablog_bench append BASE RECORD_BYTES TOTAL_BYTES THREADS\n"
                "       slablog_bench memcpy TOTAL_BYTES\n"
-               "       slablog_bench read LOG\n");
+               "       slablog_bench read LOG\n"
+               "       slablog_bench touch PATH TOTAL_BYTES\n");
   return 2;
 }
