@@ -33,16 +33,28 @@ __attribute__((target("sse4.2"))) uint32_t RawSse42(uint32_t raw, const uint8_t*
     c = _mm_crc32_u64(c, v);
   }
   auto c32 = static_cast<uint32_t>(c);
-  for (; n > 0; --n, ++p) c32 = _mm_crc32_u8(c32, *p);
+  if (n & 4) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    c32 = _mm_crc32_u32(c32, v);
+    p += 4;
+  }
+  if (n & 2) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    c32 = _mm_crc32_u16(c32, v);
+    p += 2;
+  }
+  if (n & 1) c32 = _mm_crc32_u8(c32, *p);
   return c32;
 }
 
 const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
 #endif
 
-// Below this size the inline loop beats ISA-L's call and set-up cost (measured: 3.7 ns against
-// 6.8 ns at 64 bytes).
-constexpr size_t kSmallBuffer = 1024;
+// Below this size the one-chain loop beats ISA-L's set-up cost; above it ISA-L's interleaved
+// chains win (measured here: 15.6 ns against 33.8 ns at 150 bytes, 48 ns against 22 ns at 512).
+constexpr size_t kSmallBuffer = 256;
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "crc32c.h"
+
 namespace slablog {
 namespace {
 
@@ -103,7 +105,9 @@ bool FrameScanner::Next(FrameView* out) {
     const uint64_t next = at + kFrameHeaderSize + h.length;
     bool crc_ok = true;
     if (options_.verify_checksums) {
-      const uint32_t actual = FrameCrc(seed_, raw, payload);
+      // One pass over header bytes 4..19 and the payload, which follow each other.
+      const uint32_t actual = crc32c::Extend(seed_, bytes_.data() + at + 4,
+                                             kFrameHeaderSize - 4 + h.length);
       if (actual != h.crc) {
         crc_ok = false;
         const bool torn = OnlyZerosAfter(next);
@@ -121,7 +125,10 @@ bool FrameScanner::Next(FrameView* out) {
       pos_ = next;
       ++frames_;
     }
-    *out = FrameView{base_ + at, h, payload, crc_ok};
+    out->offset = base_ + at;
+    out->header = h;
+    out->payload = payload;
+    out->crc_ok = crc_ok;
     return true;
   }
   if (pos_ != end_ && !damaged_) {

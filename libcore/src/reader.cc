@@ -142,7 +142,9 @@ bool Reader::Impl::Feed(const FrameView& frame, Item* item) {
   const SectionInfo& s = walker.section();
   const uint32_t id = s.open.stream_id;
   StreamCursor& c = *cursor;
-  RecordView record;
+  // Assembled straight into the item: a temporary copied over would cost store-forwarding stalls
+  // on every record.
+  RecordView& record = item->record;
   switch (c.assembler.Add(frame, &walker.slab(), &record)) {
     case RecordAssembler::Outcome::kInterrupted:
       ReportDropped(c, id, CorruptionKind::kUnfinishedFragment, c.assembler.dropped_offset(),
@@ -176,7 +178,6 @@ bool Reader::Impl::Feed(const FrameView& frame, Item* item) {
   record.stream_name = s.stream_name;
   record.index = c.records++;
   item->kind = ItemKind::kRecord;
-  item->record = record;
   return true;
 }
 
@@ -188,7 +189,24 @@ bool Reader::Impl::ReadFrame(Item* item) {
     if (Feed(pending_frame, item)) return true;
   }
   FrameView frame;
+  const uint32_t id = walker.section().open.stream_id;
   while (scanner.Next(&frame)) {
+    // Most frames are whole records: returned as they are, without the assembler.
+    if (frame.header.kind == FragmentKind::kFull && !options.frames && options.records &&
+        id != kCatalogStream && !cursor->assembler.active()) {
+      cursor->assembler.set_quiet_orphans(false);
+      RecordView& r = item->record;
+      r.stream_id = id;
+      r.stream_name = item->section->stream_name;
+      r.index = cursor->records++;
+      r.timestamp = frame.header.timestamp;
+      r.offset = frame.offset;
+      r.slab = item->slab;
+      r.fragments = 1;
+      r.payload = frame.payload;
+      item->kind = ItemKind::kRecord;
+      return true;
+    }
     if (options.frames) {
       item->kind = ItemKind::kFrame;
       item->frame = frame;
@@ -200,7 +218,7 @@ bool Reader::Impl::ReadFrame(Item* item) {
   }
   in_section = false;
   if (scanner.damaged()) {
-    AbandonRecord(*cursor, walker.section().open.stream_id, CorruptionKind::kUnfinishedFragment,
+    AbandonRecord(*cursor, id, CorruptionKind::kUnfinishedFragment,
                   "a later fragment was in a damaged part of the log");
     cursor->assembler.set_quiet_orphans(true);
   }

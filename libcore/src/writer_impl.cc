@@ -34,6 +34,9 @@ LogId RandomLogId() {
 // free for the end marker.
 constexpr uint64_t kMinSlabPages = 4;
 
+// How far past the newest section the prefaulter prepares pages.
+constexpr uint64_t kPrefaultAhead = uint64_t{16} << 20;
+
 }  // namespace
 
 Status Writer::Impl::Create() {
@@ -46,6 +49,7 @@ Status Writer::Impl::Create() {
                 std::to_string(3 * page_size) + ")");
   }
   log_id = options.log_id.value_or(RandomLogId());
+  if (options.background_prefault) prefaulter = std::make_unique<Prefaulter>();
   catalog.entry.stream_id = kCatalogStream;
   return NewSlabLocked();
 }
@@ -101,6 +105,9 @@ void Writer::Impl::CloseSectionLocked(StreamState& s) {
 void Writer::Impl::RetireIfDoneLocked(size_t index) {
   Slab& slab = slabs[index];
   if (slab.retired || slab.open_sections != 0 || index + 1 == slabs.size()) return;
+  if (prefaulter != nullptr) {
+    prefaulter->Forget(slab.file->data(), slab.file->data() + slab_capacity);
+  }
   slab.file->Unmap();
   slab.retired = true;
   if (options.sync == SyncPolicy::kEverySlab) (void)slab.file->Sync();
@@ -131,7 +138,13 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   s.seq = s.next_seq++;
   EncodeSectionOpen(log_id, SectionOpen{s.entry.stream_id, s.seq, size},
                     std::span<uint8_t, 32>(p, 32));
-  slab.file->Prefault(slab.pos, size);
+  // The section's pages are faulted in now unless the prefaulter already did; it then moves on to
+  // the space after the section.
+  if (prefaulter == nullptr || !prefaulter->Covers(p, p + size)) slab.file->Prefault(slab.pos, size);
+  if (prefaulter != nullptr) {
+    uint8_t* limit = slab.file->data() + slab_capacity - page_size;
+    prefaulter->Request(p + size, std::min(limit, p + size + kPrefaultAhead));
+  }
   s.section = p;
   s.pos = p + kSectionHeaderSize;
   s.end = p + size;
@@ -241,6 +254,7 @@ Status Writer::Impl::CloseLocked() {
   if (durable) {
     if (Status s = last.file->Sync(); !s) return s;
   }
+  prefaulter.reset();  // stops its thread before the mappings go
   Status result;
   for (Slab& slab : slabs) {
     if (slab.file == nullptr) continue;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mapped_file.h"
+#include "prefaulter.h"
 #include "slablog/writer.h"
 #include "stream_state.h"
 
@@ -41,6 +42,7 @@ struct Writer::Impl {
   std::vector<std::unique_ptr<detail::StreamState>> streams;
   std::unordered_map<std::string, detail::StreamState*> by_name;
   uint32_t next_stream_id = 1;
+  std::unique_ptr<Prefaulter> prefaulter;  // null unless options.background_prefault
 
   Status Create();
   Status Resume();  // writer_resume.cc

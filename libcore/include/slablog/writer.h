@@ -32,6 +32,9 @@ struct WriterOptions {
   // Add to an existing, cleanly closed log instead of creating one. Its slab size and page size
   // are kept; slab_size is then ignored.
   bool append = false;
+  // Fault in the pages ahead of the appends on a background thread, so that appending threads do
+  // not pay for the kernel's page allocation. Off: no thread is started.
+  bool background_prefault = true;
   // For reproducible files (golden tests): a fixed log id, a fixed slab creation time.
   std::optional<LogId> log_id;
   std::optional<int64_t> created_ns;

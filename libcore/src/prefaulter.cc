@@ -1,0 +1,85 @@
+#include "prefaulter.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+
+namespace slablog {
+namespace {
+
+// Small enough that Forget() never waits long, large enough that the system calls are few.
+constexpr size_t kChunk = size_t{1} << 20;
+
+bool Overlaps(const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint8_t* d) {
+  return a < d && c < b;
+}
+
+}  // namespace
+
+Prefaulter::Prefaulter() : thread_([this] { Run(); }) {}
+
+Prefaulter::~Prefaulter() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Prefaulter::Request(uint8_t* begin, uint8_t* end) {
+  {
+    std::lock_guard lock(mu_);
+    const uint8_t* done = done_.load(std::memory_order_relaxed);
+    if (window_ != nullptr && begin >= window_ && begin <= done) {
+      // The same mapping, further on: keep what is done, extend the end.
+      next_ = std::max(next_, static_cast<uint8_t*>(const_cast<uint8_t*>(done)));
+    } else {
+      window_ = begin;
+      done_.store(begin, std::memory_order_relaxed);
+      next_ = begin;
+    }
+    end_ = end;
+  }
+  cv_.notify_one();
+}
+
+bool Prefaulter::Covers(const uint8_t* begin, const uint8_t* end) const {
+  // window_ is only written under mu_ by the allocating thread, which is the caller here.
+  return window_ != nullptr && begin >= window_ && end <= done_.load(std::memory_order_acquire);
+}
+
+void Prefaulter::Forget(const uint8_t* begin, const uint8_t* end) {
+  std::unique_lock lock(mu_);
+  if (next_ != nullptr && Overlaps(next_, end_, begin, end)) {
+    next_ = end_ = nullptr;
+    window_ = nullptr;
+    done_.store(nullptr, std::memory_order_relaxed);
+  }
+  cv_.wait(lock, [&] { return busy_begin_ == nullptr || !Overlaps(busy_begin_, busy_end_, begin, end); });
+}
+
+void Prefaulter::Run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || (next_ != nullptr && next_ < end_); });
+    if (stop_) return;
+    uint8_t* begin = next_;
+    uint8_t* end = std::min(end_, begin + kChunk);
+    next_ = end;
+    busy_begin_ = begin;
+    busy_end_ = end;
+    lock.unlock();
+#ifdef MADV_POPULATE_WRITE
+    madvise(begin, static_cast<size_t>(end - begin), MADV_POPULATE_WRITE);
+#endif
+    lock.lock();
+    busy_begin_ = busy_end_ = nullptr;
+    if (window_ != nullptr && begin >= window_ && begin <= done_.load(std::memory_order_relaxed)) {
+      done_.store(end, std::memory_order_release);
+    }
+    cv_.notify_all();
+  }
+}
+
+}  // namespace slablog

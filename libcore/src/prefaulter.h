@@ -1,0 +1,44 @@
+// A background thread that faults in the pages a writer is about to fill. A new page of a shared
+// file mapping costs a page fault and the kernel's zeroing of it; done here, on another core,
+// that cost leaves the threads that append.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace slablog {
+
+class Prefaulter {
+ public:
+  Prefaulter();
+  ~Prefaulter();
+  Prefaulter(const Prefaulter&) = delete;
+  Prefaulter& operator=(const Prefaulter&) = delete;
+
+  // Asks for [begin, end) of a writable shared mapping to be faulted in, replacing any earlier
+  // request. Returns at once.
+  void Request(uint8_t* begin, uint8_t* end);
+  // True when [begin, end) is known to be faulted in already.
+  bool Covers(const uint8_t* begin, const uint8_t* end) const;
+  // Cancels work on [begin, end) and waits until none is running: call before unmapping it.
+  void Forget(const uint8_t* begin, const uint8_t* end);
+
+ private:
+  void Run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint8_t* next_ = nullptr;  // the next page to fault in
+  uint8_t* end_ = nullptr;
+  const uint8_t* window_ = nullptr;  // start of the requested range: [window_, done_) is done
+  std::atomic<const uint8_t*> done_{nullptr};
+  const uint8_t* busy_begin_ = nullptr;  // the chunk being faulted in, if any
+  const uint8_t* busy_end_ = nullptr;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace slablog
