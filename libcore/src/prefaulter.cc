@@ -14,9 +14,18 @@ bool Overlaps(const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint8_
   return a < d && c < b;
 }
 
+int Advice(Prefaulter::Access access) {
+#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
+  return access == Prefaulter::Access::kWrite ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+#else
+  (void)access;
+  return MADV_WILLNEED;
+#endif
+}
+
 }  // namespace
 
-Prefaulter::Prefaulter() : thread_([this] { Run(); }) {}
+Prefaulter::Prefaulter(Access access) : advice_(Advice(access)), thread_([this] { Run(); }) {}
 
 Prefaulter::~Prefaulter() {
   {
@@ -27,13 +36,13 @@ Prefaulter::~Prefaulter() {
   thread_.join();
 }
 
-void Prefaulter::Request(uint8_t* begin, uint8_t* end) {
+void Prefaulter::Request(const uint8_t* begin, const uint8_t* end) {
   {
     std::lock_guard lock(mu_);
     const uint8_t* done = done_.load(std::memory_order_relaxed);
     if (window_ != nullptr && begin >= window_ && begin <= done) {
       // The same mapping, further on: keep what is done, extend the end.
-      next_ = std::max(next_, static_cast<uint8_t*>(const_cast<uint8_t*>(done)));
+      next_ = std::max(next_, done);
     } else {
       window_ = begin;
       done_.store(begin, std::memory_order_relaxed);
@@ -64,15 +73,14 @@ void Prefaulter::Run() {
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || (next_ != nullptr && next_ < end_); });
     if (stop_) return;
-    uint8_t* begin = next_;
-    uint8_t* end = std::min(end_, begin + kChunk);
+    const uint8_t* begin = next_;
+    const uint8_t* end = std::min(end_, begin + kChunk);
     next_ = end;
     busy_begin_ = begin;
     busy_end_ = end;
     lock.unlock();
-#ifdef MADV_POPULATE_WRITE
-    madvise(begin, static_cast<size_t>(end - begin), MADV_POPULATE_WRITE);
-#endif
+    // A failure only means the pages fault in later, one by one.
+    madvise(const_cast<uint8_t*>(begin), static_cast<size_t>(end - begin), advice_);
     lock.lock();
     busy_begin_ = busy_end_ = nullptr;
     if (window_ != nullptr && begin >= window_ && begin <= done_.load(std::memory_order_relaxed)) {

@@ -1,6 +1,6 @@
-// A background thread that faults in the pages a writer is about to fill. A new page of a shared
-// file mapping costs a page fault and the kernel's zeroing of it; done here, on another core,
-// that cost leaves the threads that append.
+// A background thread that faults in the pages a writer is about to fill, or a reader about to
+// read. A new page of a shared file mapping costs a page fault (and, for writing, the kernel's
+// zeroing of it); done here, on another core, that cost leaves the threads that append or scan.
 #pragma once
 
 #include <atomic>
@@ -13,14 +13,15 @@ namespace slablog {
 
 class Prefaulter {
  public:
-  Prefaulter();
+  enum class Access : uint8_t { kRead, kWrite };
+  explicit Prefaulter(Access access);
   ~Prefaulter();
   Prefaulter(const Prefaulter&) = delete;
   Prefaulter& operator=(const Prefaulter&) = delete;
 
-  // Asks for [begin, end) of a writable shared mapping to be faulted in, replacing any earlier
-  // request. Returns at once.
-  void Request(uint8_t* begin, uint8_t* end);
+  // Asks for [begin, end) of a mapping to be faulted in, replacing any earlier request. Returns
+  // at once.
+  void Request(const uint8_t* begin, const uint8_t* end);
   // True when [begin, end) is known to be faulted in already.
   bool Covers(const uint8_t* begin, const uint8_t* end) const;
   // Cancels work on [begin, end) and waits until none is running: call before unmapping it.
@@ -29,10 +30,11 @@ class Prefaulter {
  private:
   void Run();
 
+  const int advice_;
   std::mutex mu_;
   std::condition_variable cv_;
-  uint8_t* next_ = nullptr;  // the next page to fault in
-  uint8_t* end_ = nullptr;
+  const uint8_t* next_ = nullptr;  // the next page to fault in
+  const uint8_t* end_ = nullptr;
   const uint8_t* window_ = nullptr;  // start of the requested range: [window_, done_) is done
   std::atomic<const uint8_t*> done_{nullptr};
   const uint8_t* busy_begin_ = nullptr;  // the chunk being faulted in, if any

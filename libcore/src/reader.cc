@@ -1,11 +1,13 @@
 #include "slablog/reader.h"
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
 #include "frame_scanner.h"
 #include "log_files.h"
 #include "mapped_file.h"
+#include "prefaulter.h"
 #include "record_assembler.h"
 #include "slab_walker.h"
 
@@ -39,6 +41,9 @@ struct Reader::Impl {
   StreamCursor* cursor = nullptr;
   FrameView pending_frame;   // a frame returned as an item, still to be fed to its record
   bool has_pending = false;
+  bool frames_started = false;  // the current section's frames are being read
+  // Declared after `files`, so it stops before the mappings it works on go away.
+  std::unique_ptr<Prefaulter> prefaulter;
 
   Impl(const ReaderOptions& opt, LogFiles lf, std::vector<MappedFile> mapped, Reporter* reporter)
       : options(opt),
@@ -46,7 +51,12 @@ struct Reader::Impl {
         files(std::move(mapped)),
         sink(reporter),
         walker(&files, log_files.first_index, &sink),
-        scanner(&sink, {opt.verify_checksums, opt.frames}) {}
+        scanner(&sink, {opt.verify_checksums, opt.frames}) {
+    if (opt.background_prefault) prefaulter = std::make_unique<Prefaulter>(Prefaulter::Access::kRead);
+  }
+
+  // How far ahead of the frames being read the pages are mapped.
+  static constexpr uint64_t kPrefaultAhead = uint64_t{16} << 20;
 
   void Report(const std::string& file, uint32_t slab, uint64_t offset, uint64_t dropped,
               uint32_t stream, CorruptionKind kind, std::string detail) {
@@ -188,6 +198,15 @@ bool Reader::Impl::ReadFrame(Item* item) {
     has_pending = false;
     if (Feed(pending_frame, item)) return true;
   }
+  if (!frames_started) {
+    frames_started = true;
+    if (prefaulter != nullptr) {
+      const auto file = walker.file_bytes();
+      const uint64_t from = walker.section().offset;
+      prefaulter->Request(file.data() + from,
+                          file.data() + std::min<uint64_t>(file.size(), from + kPrefaultAhead));
+    }
+  }
   FrameView frame;
   const uint32_t id = walker.section().open.stream_id;
   while (scanner.Next(&frame)) {
@@ -285,6 +304,7 @@ bool Reader::Next(Item* item) {
         s.stream_name = it == r.catalog.end() ? std::string_view() : std::string_view(it->second.name);
         r.in_section = !r.skip_frames;
         r.has_pending = false;
+        r.frames_started = false;
         if (r.in_section) {
           r.scanner.Start(r.walker.file(), s, r.walker.section_bytes(),
                           SectionSeed(*r.walker.summary().log_id, s.open.stream_id, s.open.seq));

@@ -49,7 +49,7 @@ Status Writer::Impl::Create() {
                 std::to_string(3 * page_size) + ")");
   }
   log_id = options.log_id.value_or(RandomLogId());
-  if (options.background_prefault) prefaulter = std::make_unique<Prefaulter>();
+  if (options.background_prefault) prefaulter = std::make_unique<Prefaulter>(Prefaulter::Access::kWrite);
   catalog.entry.stream_id = kCatalogStream;
   return NewSlabLocked();
 }

@@ -102,8 +102,10 @@ int Touch(const std::string& path, uint64_t total_bytes) {
   return 0;
 }
 
-int ReadAll(const std::string& path) {
-  auto r = slablog::Reader::Open(path, {}, nullptr);
+int ReadAll(const std::string& path, bool single_thread) {
+  slablog::ReaderOptions options;
+  options.background_prefault = !single_thread;
+  auto r = slablog::Reader::Open(path, options, nullptr);
   if (!r) { std::fprintf(stderr, "%s\n", slablog::Describe(r.error()).c_str()); return 1; }
   uint64_t records = 0, bytes = 0;
   slablog::Item item;
@@ -130,12 +132,13 @@ int main(int argc, char** argv) {
     return Append(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), std::stoi(argv[5]));
   }
   if (mode == "memcpy" && argc == 3) return Memcpy(std::stoull(argv[2]));
-  if (mode == "read" && argc == 3) return ReadAll(argv[2]);
+  if (mode == "read" && argc == 3) return ReadAll(argv[2], false);
+  if (mode == "read" && argc == 4 && std::string(argv[3]) == "--single-thread") return ReadAll(argv[2], true);
   if (mode == "touch" && argc == 4) return Touch(argv[2], std::stoull(argv[3]));
   std::fprintf(stderr,
                "usage: slablog_bench append BASE RECORD_BYTES TOTAL_BYTES THREADS\n"
                "       slablog_bench memcpy TOTAL_BYTES\n"
-               "       slablog_bench read LOG\n"
+               "       slablog_bench read LOG [--single-thread]\n"
                "       slablog_bench touch PATH TOTAL_BYTES\n");
   return 2;
 }
