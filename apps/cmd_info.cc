@@ -67,6 +67,8 @@ void Collect(Reader& reader, LogTotals* totals) {
       t.AddTimes(item.frame.header.timestamp, item.frame.header.timestamp);
     }
   }
+  // Streams that were opened but never written have no sections; the catalog still lists them.
+  for (const CatalogEntry* e : reader.streams()) totals->streams.try_emplace(e->stream_id);
   for (const auto& [id, t] : totals->streams) {
     totals->records += t.records;
     totals->bytes += t.bytes;

@@ -25,7 +25,19 @@ int Advice(Prefaulter::Access access) {
 
 }  // namespace
 
-Prefaulter::Prefaulter(Access access) : advice_(Advice(access)), thread_([this] { Run(); }) {}
+Prefaulter::Prefaulter(Access access) : advice_(Advice(access)) {}
+
+// pthread rather than std::thread: a thread that cannot be started is an error code here, not an
+// exception crossing the library's boundary.
+std::unique_ptr<Prefaulter> Prefaulter::Start(Access access) {
+  std::unique_ptr<Prefaulter> p(new Prefaulter(access));
+  auto run = [](void* self) -> void* {
+    static_cast<Prefaulter*>(self)->Run();
+    return nullptr;
+  };
+  if (pthread_create(&p->thread_, nullptr, run, p.get()) != 0) return nullptr;
+  return p;
+}
 
 Prefaulter::~Prefaulter() {
   {
@@ -33,7 +45,7 @@ Prefaulter::~Prefaulter() {
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  pthread_join(thread_, nullptr);
 }
 
 void Prefaulter::Request(const uint8_t* begin, const uint8_t* end) {

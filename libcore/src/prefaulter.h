@@ -6,15 +6,17 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
-#include <thread>
+#include <pthread.h>
 
 namespace slablog {
 
 class Prefaulter {
  public:
   enum class Access : uint8_t { kRead, kWrite };
-  explicit Prefaulter(Access access);
+  // Null when no thread can be started (the caller then goes on without one).
+  static std::unique_ptr<Prefaulter> Start(Access access);
   ~Prefaulter();
   Prefaulter(const Prefaulter&) = delete;
   Prefaulter& operator=(const Prefaulter&) = delete;
@@ -28,6 +30,7 @@ class Prefaulter {
   void Forget(const uint8_t* begin, const uint8_t* end);
 
  private:
+  explicit Prefaulter(Access access);
   void Run();
 
   const int advice_;
@@ -40,7 +43,7 @@ class Prefaulter {
   const uint8_t* busy_begin_ = nullptr;  // the chunk being faulted in, if any
   const uint8_t* busy_end_ = nullptr;
   bool stop_ = false;
-  std::thread thread_;
+  pthread_t thread_{};
 };
 
 }  // namespace slablog

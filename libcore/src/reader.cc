@@ -52,7 +52,7 @@ struct Reader::Impl {
         sink(reporter),
         walker(&files, log_files.first_index, &sink),
         scanner(&sink, {opt.verify_checksums, opt.frames}) {
-    if (opt.background_prefault) prefaulter = std::make_unique<Prefaulter>(Prefaulter::Access::kRead);
+    if (opt.background_prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kRead);
   }
 
   // How far ahead of the frames being read the pages are mapped.
@@ -87,6 +87,11 @@ struct Reader::Impl {
                   why + " (" + std::to_string(fragments) + " fragments read)");
   }
 
+  bool Wanted(const SectionInfo& s) const {
+    if (options.only_streams.empty() || s.open.stream_id == kCatalogStream) return true;
+    return std::find(options.only_streams.begin(), options.only_streams.end(), s.stream_name) !=
+           options.only_streams.end();
+  }
   void OnSection(const SectionInfo& s);
   bool ReadFrame(Item* item);
   bool Feed(const FrameView& frame, Item* item);
@@ -302,7 +307,7 @@ bool Reader::Next(Item* item) {
         r.OnSection(s);
         auto it = r.catalog.find(s.open.stream_id);
         s.stream_name = it == r.catalog.end() ? std::string_view() : std::string_view(it->second.name);
-        r.in_section = !r.skip_frames;
+        r.in_section = !r.skip_frames && r.Wanted(s);
         r.has_pending = false;
         r.frames_started = false;
         if (r.in_section) {

@@ -1,10 +1,12 @@
 #include "writer_impl.h"
 
-#include <algorithm>
-#include <chrono>
-#include <random>
-#include <cstring>
+#include <sys/random.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 
 namespace slablog {
 
@@ -20,12 +22,14 @@ int64_t WallClockNs() {
 
 namespace {
 
-LogId RandomLogId() {
-  std::random_device rd;  // getrandom(2) on Linux
+Result<LogId> RandomLogId() {
   LogId id;
-  for (size_t i = 0; i < id.size(); i += 4) {
-    const uint32_t v = rd();
-    std::memcpy(id.data() + i, &v, 4);
+  size_t got = 0;
+  while (got < id.size()) {
+    const ssize_t n = getrandom(id.data() + got, id.size() - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{Errc::kIo, "", 0, std::string("cannot get random bytes for the log id: ") + std::strerror(errno)};
+    got += static_cast<size_t>(n);
   }
   return id;
 }
@@ -48,8 +52,14 @@ Status Writer::Impl::Create() {
                 std::to_string(section_size) + " (needs at least section size + " +
                 std::to_string(3 * page_size) + ")");
   }
-  log_id = options.log_id.value_or(RandomLogId());
-  if (options.background_prefault) prefaulter = std::make_unique<Prefaulter>(Prefaulter::Access::kWrite);
+  if (options.log_id) {
+    log_id = *options.log_id;
+  } else {
+    auto id = RandomLogId();
+    if (!id) return id.error();
+    log_id = id.value();
+  }
+  if (options.background_prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kWrite);
   catalog.entry.stream_id = kCatalogStream;
   return NewSlabLocked();
 }

@@ -47,7 +47,7 @@ Status Writer::Impl::Resume() {
                 std::to_string(slab_capacity) + " bytes");
   }
   first_slab = summary.last_slab_index;
-  if (options.background_prefault) prefaulter = std::make_unique<Prefaulter>(Prefaulter::Access::kWrite);
+  if (options.background_prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kWrite);
   auto file = WritableSlab::Reopen(SlabPath(base, first_slab), slab_capacity);
   if (!file) return file.error();
   // Removing the end marker first: if the writer dies from here on, the log reads as one that

@@ -40,6 +40,19 @@ TEST_CASE("CliWriteNdjsonThenInfoJson") {
   CHECK(j["streams"][0]["last_t"] == 200);
   CHECK(j["streams"][0]["encoding"] == "json");
   CHECK(j["streams"][2]["name"] == "default");  // the record without the field
+  // A stream that was opened but never written is still listed, with no time range.
+  {
+    auto quiet = Writer::Open(dir.path("quiet.slog"), SmallOptions());
+    REQUIRE(quiet.has_value());
+    REQUIRE(quiet.value()->OpenStream({"quiet", Encoding::kText, 3}).has_value());
+    REQUIRE(quiet.value()->Close().ok());
+  }
+  auto e = nlohmann::json::parse(RunSlablog({"info", "--json", "quiet.slog"}, "", dir.dir()).out);
+  CHECK(e["records"] == 0);
+  REQUIRE(e["streams"].size() == 1);
+  CHECK(e["streams"][0]["name"] == "quiet");
+  CHECK(e["streams"][0]["type"] == 3);
+  CHECK(e["streams"][0]["first_t"].is_null());
   // The stored records are the input lines, byte for byte (without the line ending).
   ReadResult r = ReadAll(dir.path("run.slog"));
   REQUIRE(r.records.size() == 4);

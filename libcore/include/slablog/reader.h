@@ -27,6 +27,9 @@ struct ReaderOptions {
   // Read only the named file (one slab, or slabs joined with cat) even if it is named like a slab
   // of a larger log.
   bool single_file = false;
+  // Only these streams' frames are read and returned (their sections and the catalog still are
+  // walked). Empty: every stream.
+  std::vector<std::string> only_streams;
   // Map the pages ahead of the frames being read on a background thread (one per Reader), so the
   // reading thread does not wait for page faults or, on a log not in the page cache, the disk.
   bool background_prefault = true;
