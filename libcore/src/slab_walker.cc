@@ -1,5 +1,8 @@
 #include "slab_walker.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -150,6 +153,16 @@ std::optional<uint64_t> SlabWalker::FindSectionAhead(uint64_t from) const {
   return std::nullopt;
 }
 
+void SlabWalker::ReleasePages(uint64_t begin, uint64_t end) {
+  // Nothing returned from this slab is valid any more (views last until the next call), so its
+  // pages can leave this process: memory stays the same however many slabs a log has. The page
+  // cache keeps them.
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  begin = begin / page * page;
+  end = std::min<uint64_t>(bytes().size(), (end + page - 1) / page * page);
+  if (end > begin) madvise(const_cast<uint8_t*>(bytes().data()) + begin, end - begin, MADV_DONTNEED);
+}
+
 bool SlabWalker::NextSectionInSlab() {
   const LogId& id = *summary_.log_id;
   const uint64_t page = slab_.header.page_size;
@@ -210,6 +223,7 @@ bool SlabWalker::NextSectionInSlab() {
 
 void SlabWalker::LeaveSlab(std::optional<uint64_t> end_marker) {
   in_slab_ = false;
+  ReleasePages(slab_.file_offset, slab_end_);
   if (end_marker) {
     ended_ = true;
     summary_.clean = true;

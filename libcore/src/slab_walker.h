@@ -36,6 +36,7 @@ class SlabWalker {
   Event StartSlab();
   bool NextSectionInSlab();
   void LeaveSlab(std::optional<uint64_t> end_marker);
+  void ReleasePages(uint64_t begin, uint64_t end);
   std::optional<uint64_t> FindSectionAhead(uint64_t from) const;
   void Report(uint64_t offset, uint64_t dropped, CorruptionKind kind, std::string detail);
   std::span<const uint8_t> bytes() const { return (*files_)[file_].bytes(); }
