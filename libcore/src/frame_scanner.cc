@@ -58,7 +58,7 @@ bool FrameScanner::OnlyZerosAfter(uint64_t frame_end) const {
   return open_ && (frame_end >= bytes_.size() || AllZero(bytes_.subspan(frame_end)));
 }
 
-bool FrameScanner::Next(FrameView* out) {
+bool FrameScanner::NextClassified(FrameView* out) {
   while (pos_ + kFrameHeaderSize <= end_) {
     const uint64_t at = pos_;
     const auto raw = std::span<const uint8_t, kFrameHeaderSize>(bytes_.data() + at,

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <span>
 
+#include "coding.h"
+#include "crc32c.h"
 #include "slab_walker.h"
 #include "slablog/reader.h"
 
@@ -24,12 +26,38 @@ class FrameScanner {
   // starts, `seed` its CRC seed.
   void Start(const std::string& file, const SectionInfo& section, std::span<const uint8_t> bytes,
              uint32_t seed);
-  bool Next(FrameView* out);
+  bool Next(FrameView* out) { return NextIntact(out) || NextClassified(out); }
   // Whether the section was cut short by damage (not by a torn tail).
   bool damaged() const { return damaged_; }
   uint64_t frames() const { return frames_; }
 
  private:
+  // The common case, inline: a frame whose kind, length and CRC are all right. Anything else is
+  // left to NextClassified, which looks at the same frame again and says what is wrong with it.
+  bool NextIntact(FrameView* out) {
+    if (pos_ + kFrameHeaderSize > end_) return false;
+    const uint8_t* p = bytes_.data() + pos_;
+    const uint8_t kind = p[16];
+    const uint32_t length = coding::Load<uint32_t>(p + 4);
+    if (kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast) ||
+        length > end_ - pos_ - kFrameHeaderSize) {
+      return false;
+    }
+    const uint32_t stored = coding::Load<uint32_t>(p);
+    // One pass over header bytes 4..19 and the payload, which follow each other.
+    if (options_.verify_checksums &&
+        crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) != stored) {
+      return false;
+    }
+    out->offset = base_ + pos_;
+    out->header = FrameHeader{stored, length, coding::Load<int64_t>(p + 8), static_cast<FragmentKind>(kind)};
+    out->payload = {p + kFrameHeaderSize, length};
+    out->crc_ok = true;
+    pos_ += kFrameHeaderSize + length;
+    ++frames_;
+    return true;
+  }
+  bool NextClassified(FrameView* out);
   void Report(uint64_t at, uint64_t dropped, CorruptionKind kind, std::string detail);
   // The section is open and nothing but zeros follows [at, end_): the frame at `at` is the one
   // the writer was in the middle of when it stopped.

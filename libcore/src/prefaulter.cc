@@ -65,6 +65,14 @@ void Prefaulter::Request(const uint8_t* begin, const uint8_t* end) {
   cv_.notify_one();
 }
 
+void Prefaulter::Release(const uint8_t* begin, const uint8_t* end) {
+  {
+    std::lock_guard lock(mu_);
+    releases_.emplace_back(begin, end);
+  }
+  cv_.notify_one();
+}
+
 bool Prefaulter::Covers(const uint8_t* begin, const uint8_t* end) const {
   // window_ is only written under mu_ by the allocating thread, which is the caller here.
   return window_ != nullptr && begin >= window_ && end <= done_.load(std::memory_order_acquire);
@@ -83,8 +91,16 @@ void Prefaulter::Forget(const uint8_t* begin, const uint8_t* end) {
 void Prefaulter::Run() {
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || (next_ != nullptr && next_ < end_); });
+    cv_.wait(lock, [&] { return stop_ || !releases_.empty() || (next_ != nullptr && next_ < end_); });
     if (stop_) return;
+    if (!releases_.empty()) {
+      const auto [begin, end] = releases_.back();
+      releases_.pop_back();
+      lock.unlock();
+      madvise(const_cast<uint8_t*>(begin), static_cast<size_t>(end - begin), MADV_DONTNEED);
+      lock.lock();
+      continue;
+    }
     const uint8_t* begin = next_;
     const uint8_t* end = std::min(end_, begin + kChunk);
     next_ = end;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
+#include <vector>
 #include <pthread.h>
 
 namespace slablog {
@@ -26,6 +28,9 @@ class Prefaulter {
   void Request(const uint8_t* begin, const uint8_t* end);
   // True when [begin, end) is known to be faulted in already.
   bool Covers(const uint8_t* begin, const uint8_t* end) const;
+  // Drops [begin, end) from this process's page tables (the page cache keeps the pages), on the
+  // thread. Only for read-only mappings.
+  void Release(const uint8_t* begin, const uint8_t* end);
   // Cancels work on [begin, end) and waits until none is running: call before unmapping it.
   void Forget(const uint8_t* begin, const uint8_t* end);
 
@@ -42,6 +47,7 @@ class Prefaulter {
   std::atomic<const uint8_t*> done_{nullptr};
   const uint8_t* busy_begin_ = nullptr;  // the chunk being faulted in, if any
   const uint8_t* busy_end_ = nullptr;
+  std::vector<std::pair<const uint8_t*, const uint8_t*>> releases_;
   bool stop_ = false;
   pthread_t thread_{};
 };

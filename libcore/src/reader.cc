@@ -53,6 +53,9 @@ struct Reader::Impl {
         walker(&files, log_files.first_index, &sink),
         scanner(&sink, {opt.verify_checksums, opt.frames}) {
     if (opt.background_prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kRead);
+    if (prefaulter != nullptr) {
+      walker.set_release([p = prefaulter.get()](const uint8_t* b, const uint8_t* e) { p->Release(b, e); });
+    }
   }
 
   // How far ahead of the frames being read the pages are mapped.

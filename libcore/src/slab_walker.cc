@@ -160,7 +160,13 @@ void SlabWalker::ReleasePages(uint64_t begin, uint64_t end) {
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   begin = begin / page * page;
   end = std::min<uint64_t>(bytes().size(), (end + page - 1) / page * page);
-  if (end > begin) madvise(const_cast<uint8_t*>(bytes().data()) + begin, end - begin, MADV_DONTNEED);
+  if (end <= begin) return;
+  const uint8_t* base = bytes().data();
+  if (release_) {
+    release_(base + begin, base + end);
+  } else {
+    madvise(const_cast<uint8_t*>(base) + begin, end - begin, MADV_DONTNEED);
+  }
 }
 
 bool SlabWalker::NextSectionInSlab() {

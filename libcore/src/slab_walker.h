@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -24,6 +25,10 @@ class SlabWalker {
              CorruptionSink* sink);
 
   Event Next();
+  // Called with the pages of a slab the walk has left (default: dropped from the page tables here).
+  void set_release(std::function<void(const uint8_t*, const uint8_t*)> release) {
+    release_ = std::move(release);
+  }
   const SlabInfo& slab() const { return slab_; }
   const SectionInfo& section() const { return section_; }
   // The bytes of the current section present in the file (header included).
@@ -56,6 +61,7 @@ class SlabWalker {
   SectionInfo section_;
   std::span<const uint8_t> section_bytes_;
   LogSummary summary_;
+  std::function<void(const uint8_t*, const uint8_t*)> release_;
 };
 
 // Counts corruption events and forwards them to the user's Reporter (which may be null).
