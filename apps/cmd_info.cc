@@ -85,7 +85,7 @@ void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   if (s.clean) {
     Print("state:    closed cleanly\n");
   } else {
-    Print("state:    NOT closed cleanly ({} open section{}: the writer did not finish)\n",
+    Print("state:    NOT closed cleanly ({} open section{}); slablog truncate repairs it\n",
                totals.open_sections, totals.open_sections == 1 ? "" : "s");
   }
   if (problems.total() > 0) {

@@ -14,5 +14,8 @@ enum class ExitCode : int { kOk = 0, kDataProblem = 1, kUsage = 2, kIo = 3, kInt
 void RegisterWrite(CLI::App& app, ExitCode* rc);
 void RegisterDump(CLI::App& app, ExitCode* rc);
 void RegisterInfo(CLI::App& app, ExitCode* rc);
+void RegisterVerify(CLI::App& app, ExitCode* rc);
+void RegisterTruncate(CLI::App& app, ExitCode* rc);
+void RegisterRecover(CLI::App& app, ExitCode* rc);
 
 }  // namespace slablog::cli

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   slablog::cli::RegisterWrite(app, &rc);
   slablog::cli::RegisterDump(app, &rc);
   slablog::cli::RegisterInfo(app, &rc);
+  slablog::cli::RegisterVerify(app, &rc);
+  slablog::cli::RegisterTruncate(app, &rc);
+  slablog::cli::RegisterRecover(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

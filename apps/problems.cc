@@ -12,7 +12,11 @@ constexpr size_t kMaxKept = 10000;
 
 std::string ProblemLog::Format(const Corruption& c) {
   std::string s = fmt::format("{}: offset {}: {}", c.file, c.offset, CorruptionKindName(c.kind));
-  if (c.stream != Corruption::kNoStream) s += fmt::format(" (stream {})", c.stream);
+  if (!c.stream_name.empty()) {
+    s += fmt::format(" (stream '{}')", c.stream_name);
+  } else if (c.stream != Corruption::kNoStream) {
+    s += fmt::format(" (stream {})", c.stream);
+  }
   s += ": " + c.detail;
   return s;
 }

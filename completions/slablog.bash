@@ -3,11 +3,11 @@ _slablog() {
   local cur prev cmd i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="write dump info"
+  local commands="write dump info verify truncate recover"
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      write|dump|info) cmd="${COMP_WORDS[i]}"; break ;;
+      write|dump|info|verify|truncate|recover) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   if [[ -z "$cmd" ]]; then
@@ -18,13 +18,17 @@ _slablog() {
     -f|--format) COMPREPLY=($(compgen -W "ndjson lines raw" -- "$cur")); return ;;
     --sync) COMPREPLY=($(compgen -W "close slab none" -- "$cur")); return ;;
     -i|--input) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size) return ;;
+    --save-cut) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads) return ;;
   esac
   local opts
   case "$cmd" in
     write) opts="--help --input --format --stream --stream-field --time-field --stream-type --slab-size --section-size --sync --append" ;;
     dump) opts="--help --hex --sections --stream --no-verify" ;;
     info) opts="--help --json" ;;
+    verify) opts="--help --json --threads --quiet" ;;
+    truncate) opts="--help --dry-run --save-cut" ;;
+    recover) opts="--help --slab-size --section-size" ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -1,11 +1,14 @@
 # fish completion for slablog
-set -l commands write dump info
+set -l commands write dump info verify truncate recover
 complete -c slablog -f
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l help -d 'Show help'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l version -d 'Show the version'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a write -d 'Append records from standard input to a log'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a dump -d 'List every slab, section and frame'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a info -d 'Summarise a log'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a verify -d 'Check every header, CRC and the structure'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a truncate -d 'Repair a log whose writer died'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a recover -d 'Copy every intact record into a new log'
 
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -F
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -l help -d 'Show help'
@@ -27,3 +30,13 @@ complete -c slablog -n "__fish_seen_subcommand_from dump" -s s -l stream -x -d '
 complete -c slablog -n "__fish_seen_subcommand_from dump" -l no-verify -d 'Do not check CRCs'
 
 complete -c slablog -n "__fish_seen_subcommand_from info" -s j -l json -d 'Print JSON'
+
+complete -c slablog -n "__fish_seen_subcommand_from verify" -s j -l json -d 'Print a JSON report'
+complete -c slablog -n "__fish_seen_subcommand_from verify" -s t -l threads -x -d 'Threads to use'
+complete -c slablog -n "__fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing'
+
+complete -c slablog -n "__fish_seen_subcommand_from truncate" -s n -l dry-run -d 'Print what would be cut; write nothing'
+complete -c slablog -n "__fish_seen_subcommand_from truncate" -l save-cut -r -F -d 'Keep the cut bytes in this file'
+
+complete -c slablog -n "__fish_seen_subcommand_from recover" -l slab-size -x -d 'Bytes per slab of the new log'
+complete -c slablog -n "__fish_seen_subcommand_from recover" -l section-size -x -d 'Bytes per section of the new log'

@@ -346,4 +346,23 @@ TEST_CASE("TruncatedAtEveryLength") {
   }
 }
 
+TEST_CASE("CrcHelperThreadsGiveTheSameRecordsAndReports") {
+  // With helper threads checking CRCs ahead, what comes back must not change, damage or not.
+  Fixture f;
+  const FrameLoc b = FindFrame(f.base, "b", FragmentKind::kFull, 3);
+  FlipBit(b.file, b.offset + kFrameHeaderSize + 10, 1);
+  const FrameLoc last = FindFrame(f.base, "big", FragmentKind::kLast, 1);
+  FlipBit(last.file, last.offset + kFrameHeaderSize + 5, 0);
+  ReaderOptions one;
+  one.threads = 1;
+  ReaderOptions many;
+  many.threads = 5;
+  const ReadResult a = ReadAll(f.base, one);
+  const ReadResult c = ReadAll(f.base, many);
+  CHECK(a.records == c.records);
+  CHECK(a.reporter.Describe() == c.reporter.Describe());
+  CHECK(a.reporter.events.size() >= 2);
+  CheckSubsequence(f, c);
+}
+
 }  // namespace slablog::test

@@ -24,6 +24,7 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
   base_ = section.offset;
   seed_ = seed;
   open_ = !section.close.has_value();
+  verify_ = options_.verify_checksums;
   damaged_ = false;
   frames_ = 0;
   pos_ = std::min<uint64_t>(kSectionHeaderSize, bytes.size());
@@ -45,7 +46,7 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
 void FrameScanner::Report(uint64_t at, uint64_t dropped, CorruptionKind kind, std::string detail) {
   Corruption c;
   c.file = *file_;
-  c.slab = section_->slab->header.slab_index;
+  c.slab = section_->slab != nullptr ? section_->slab->header.slab_index : 0;
   c.offset = base_ + at;
   c.bytes_dropped = dropped;
   c.stream = section_->open.stream_id;

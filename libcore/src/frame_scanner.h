@@ -26,6 +26,8 @@ class FrameScanner {
   // starts, `seed` its CRC seed.
   void Start(const std::string& file, const SectionInfo& section, std::span<const uint8_t> bytes,
              uint32_t seed);
+  // For the section just started: whether CRCs are checked (a helper may have done it already).
+  void set_verify_checksums(bool verify) { verify_ = verify; }
   bool Next(FrameView* out) { return NextIntact(out) || NextClassified(out); }
   // Whether the section was cut short by damage (not by a torn tail).
   bool damaged() const { return damaged_; }
@@ -45,8 +47,7 @@ class FrameScanner {
     }
     const uint32_t stored = coding::Load<uint32_t>(p);
     // One pass over header bytes 4..19 and the payload, which follow each other.
-    if (options_.verify_checksums &&
-        crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) != stored) {
+    if (verify_ && crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) != stored) {
       return false;
     }
     out->offset = base_ + pos_;
@@ -74,6 +75,7 @@ class FrameScanner {
   uint64_t end_ = 0;    // index into bytes_ where frames stop
   uint32_t seed_ = 0;
   bool open_ = false;
+  bool verify_ = true;
   bool damaged_ = false;
   uint64_t frames_ = 0;
 };

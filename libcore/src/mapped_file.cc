@@ -1,6 +1,7 @@
 #include "mapped_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,6 +103,9 @@ Result<std::unique_ptr<WritableSlab>> WritableSlab::Create(const std::string& pa
   }
   slab->path_ = path;
   slab->capacity_ = capacity;
+  // Held while the writer has the slab open: tells readers a writer is at work, and keeps
+  // truncate and a second writer away.
+  (void)flock(slab->fd_, LOCK_EX | LOCK_NB);
   if (Status s = slab->Map(); !s) return s.error();
   return slab;
 }
@@ -111,6 +115,9 @@ Result<std::unique_ptr<WritableSlab>> WritableSlab::Reopen(const std::string& pa
   auto slab = std::make_unique<WritableSlab>();
   slab->fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (slab->fd_ < 0) return IoError(path, "cannot open for append", errno);
+  if (flock(slab->fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Error{Errc::kInvalidArgument, path, 0, "another process is writing this log"};
+  }
   slab->path_ = path;
   slab->capacity_ = capacity;
   if (Status s = slab->Map(); !s) return s.error();
@@ -150,6 +157,14 @@ Status WritableSlab::CloseFile() {
   Unmap();
   if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) return IoError(path_, "cannot close", errno);
   return Status();
+}
+
+bool WriterActive(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool locked = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // also drops our shared lock, if we got it
+  return locked;
 }
 
 Status SyncDirectoryOf(const std::string& path) {

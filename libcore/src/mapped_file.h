@@ -71,6 +71,9 @@ class WritableSlab {
   uint64_t capacity_ = 0;
 };
 
+// True when a writer holds the file (slab files are locked while a Writer has them open).
+bool WriterActive(const std::string& path);
+
 // fsync of a directory, so that files created in it survive a power cut.
 Status SyncDirectoryOf(const std::string& path);
 

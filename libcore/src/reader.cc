@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "crc_helpers.h"
 #include "frame_scanner.h"
 #include "log_files.h"
 #include "mapped_file.h"
@@ -44,6 +45,8 @@ struct Reader::Impl {
   bool frames_started = false;  // the current section's frames are being read
   // Declared after `files`, so it stops before the mappings it works on go away.
   std::unique_ptr<Prefaulter> prefaulter;
+  std::unique_ptr<CrcHelpers> helpers;
+  uint64_t section_ordinal = 0;  // sections met so far, in walk order
 
   Impl(const ReaderOptions& opt, LogFiles lf, std::vector<MappedFile> mapped, Reporter* reporter)
       : options(opt),
@@ -52,7 +55,19 @@ struct Reader::Impl {
         sink(reporter),
         walker(&files, log_files.first_index, &sink),
         scanner(&sink, {opt.verify_checksums, opt.frames}) {
-    if (opt.background_prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kRead);
+    sink.set_namer([this](uint32_t id) -> std::string {
+      if (id == kCatalogStream) return "catalog";
+      auto it = catalog.find(id);
+      return it == catalog.end() ? std::string() : it->second.name;
+    });
+    // The first extra thread maps pages ahead (on this kind of machine the kernel's page work
+    // costs as much as the CRCs); any further ones check CRCs.
+    const bool prefault = opt.background_prefault && opt.threads != 1;
+    const unsigned crc_threads = opt.threads > (prefault ? 2u : 1u) ? opt.threads - (prefault ? 2u : 1u) : 0u;
+    if (prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kRead);
+    if (crc_threads > 0 && opt.verify_checksums) {
+      helpers = CrcHelpers::Start(&files, log_files.first_index, crc_threads);
+    }
     if (prefaulter != nullptr) {
       walker.set_release([p = prefaulter.get()](const uint8_t* b, const uint8_t* e) { p->Release(b, e); });
     }
@@ -63,7 +78,7 @@ struct Reader::Impl {
 
   void Report(const std::string& file, uint32_t slab, uint64_t offset, uint64_t dropped,
               uint32_t stream, CorruptionKind kind, std::string detail) {
-    sink.Report(Corruption{file, slab, offset, dropped, stream, kind, std::move(detail)});
+    sink.Report(Corruption{file, slab, offset, dropped, stream, {}, kind, std::move(detail)});
   }
 
   std::string StreamLabel(uint32_t id) const {
@@ -313,9 +328,11 @@ bool Reader::Next(Item* item) {
         r.in_section = !r.skip_frames && r.Wanted(s);
         r.has_pending = false;
         r.frames_started = false;
+        const uint64_t ordinal = r.section_ordinal++;
         if (r.in_section) {
           r.scanner.Start(r.walker.file(), s, r.walker.section_bytes(),
                           SectionSeed(*r.walker.summary().log_id, s.open.stream_id, s.open.seq));
+          if (r.helpers != nullptr && r.helpers->Verified(ordinal)) r.scanner.set_verify_checksums(false);
         }
         item->kind = ItemKind::kSection;
         item->slab = &r.walker.slab();

@@ -31,6 +31,7 @@ uint64_t FindSlabMagic(std::span<const uint8_t> bytes, uint64_t from) {
 
 bool AllZero(std::span<const uint8_t> bytes) {
   static constexpr uint8_t kZeros[256] = {};
+  if (bytes.empty()) return true;  // an empty span may have no data pointer for memcmp
   size_t i = 0;
   for (; i + sizeof(kZeros) <= bytes.size(); i += sizeof(kZeros)) {
     if (std::memcmp(bytes.data() + i, kZeros, sizeof(kZeros)) != 0) return false;
@@ -57,14 +58,19 @@ void SlabWalker::Report(uint64_t offset, uint64_t dropped, CorruptionKind kind,
 
 SlabWalker::Event SlabWalker::Next() {
   while (file_ < files_->size()) {
+    if (file_ + 1 == files_->size() && !in_slab_ && pos_ >= bytes().size()) CheckLastSlab();
     if (in_slab_) {
       if (NextSectionInSlab()) return Event::kSection;
       continue;
     }
     if (pos_ >= bytes().size()) {
       if (!file_had_slab_) {
-        Report(0, bytes().size(), CorruptionKind::kBadFileHeader,
-               bytes().empty() ? "file is empty" : "no slab header in the file");
+        // The last slab file, empty or all zeros, is one the writer was creating when it stopped.
+        const bool abandoned = file_ > 0 && file_ + 1 == files_->size() && AllZero(bytes());
+        Report(0, bytes().size(), abandoned ? CorruptionKind::kTornTail : CorruptionKind::kBadFileHeader,
+               abandoned ? "slab file was being created when the writer stopped (" +
+                               std::string(bytes().empty() ? "empty" : "all zeros") + ")"
+                         : bytes().empty() ? "file is empty" : "no slab header in the file");
       }
       ++file_;
       pos_ = 0;
@@ -74,6 +80,21 @@ SlabWalker::Event SlabWalker::Next() {
     if (StartSlab() == Event::kSlab) return Event::kSlab;
   }
   return Event::kDone;
+}
+
+// A writer closes the sections of a slab it leaves only after it has created the next slab, and
+// its last slab always has an open section or the end marker. A last slab with neither means the
+// log went on in slabs that are not here.
+void SlabWalker::CheckLastSlab() {
+  if (checked_last_ || summary_.slabs == 0 || summary_.clean || slab_open_sections_ > 0 ||
+      slab_sections_ == 0) {
+    return;
+  }
+  checked_last_ = true;
+  const uint32_t next = summary_.last_slab_index + 1;
+  Report(slab_.file_offset + slab_.bytes, 0, CorruptionKind::kBadFileHeader,
+         "slab " + std::to_string(next) + " is missing: slab " + std::to_string(next - 1) +
+             " has no open section and no end marker, so the log went on after it");
 }
 
 SlabWalker::Event SlabWalker::StartSlab() {
@@ -140,6 +161,7 @@ SlabWalker::Event SlabWalker::StartSlab() {
   slab_end_ = std::min<uint64_t>(slab_capacity_end_, all.size());
   section_pos_ = pos_ + header->page_size;
   slab_ = SlabInfo{file(), pos_, *header, slab_end_ - pos_};
+  slab_sections_ = slab_open_sections_ = 0;
   return Event::kSlab;
 }
 
@@ -157,6 +179,8 @@ void SlabWalker::ReleasePages(uint64_t begin, uint64_t end) {
   // Nothing returned from this slab is valid any more (views last until the next call), so its
   // pages can leave this process: memory stays the same however many slabs a log has. The page
   // cache keeps them.
+  // A small slab is not worth the system call (and the TLB shootdown it costs other threads).
+  if (end - begin < (uint64_t{4} << 20)) return;
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   begin = begin / page * page;
   end = std::min<uint64_t>(bytes().size(), (end + page - 1) / page * page);
@@ -190,6 +214,11 @@ bool SlabWalker::NextSectionInSlab() {
     }
     if (open->stream_id == kEndStream) {
       if (open->size == kSectionHeaderSize && DecodeSectionClose(id, header)) {
+        if (open->seq != uint64_t{slab_.header.slab_index} + 1) {
+          Report(at, 0, CorruptionKind::kBadSection,
+                 "end marker counts " + std::to_string(open->seq) + " slabs but is in slab " +
+                     std::to_string(slab_.header.slab_index));
+        }
         LeaveSlab(at);
         return false;
       }
@@ -218,6 +247,8 @@ bool SlabWalker::NextSectionInSlab() {
                  " filled bytes in a section of " + std::to_string(open->size));
       section_.close.reset();
     }
+    ++slab_sections_;
+    if (!section_.close) ++slab_open_sections_;
     const uint64_t present = std::min(open->size, slab_end_ - at);
     section_bytes_ = bytes().subspan(at, present);
     section_pos_ = at + open->size;
@@ -239,11 +270,14 @@ void SlabWalker::LeaveSlab(std::optional<uint64_t> end_marker) {
   }
   if (slab_end_ < slab_capacity_end_) {
     // Only the last slab of a cleanly closed log is shorter than its capacity, and it ends with
-    // its end marker. This one was cut short.
-    Report(slab_end_, 0, CorruptionKind::kTornTail,
+    // its end marker (a crash never shortens a slab: it is sized before its header is written).
+    // A last slab cut short lost its tail; any other slab that claims more than is there lies.
+    const bool last = file_ + 1 == files_->size() && slab_end_ == bytes().size();
+    Report(slab_end_, 0, last ? CorruptionKind::kTornTail : CorruptionKind::kBadFileHeader,
            "slab " + std::to_string(slab_.header.slab_index) + " ends after " +
                std::to_string(slab_end_ - slab_.file_offset) + " of its " +
-               std::to_string(slab_.header.capacity) + " bytes, with no end marker");
+               std::to_string(slab_.header.capacity) + " bytes, with no end marker" +
+               (last ? "" : ", and the log goes on after it"));
   }
   pos_ = slab_end_;
 }

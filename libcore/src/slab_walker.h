@@ -41,6 +41,7 @@ class SlabWalker {
   Event StartSlab();
   bool NextSectionInSlab();
   void LeaveSlab(std::optional<uint64_t> end_marker);
+  void CheckLastSlab();
   void ReleasePages(uint64_t begin, uint64_t end);
   std::optional<uint64_t> FindSectionAhead(uint64_t from) const;
   void Report(uint64_t offset, uint64_t dropped, CorruptionKind kind, std::string detail);
@@ -57,6 +58,9 @@ class SlabWalker {
   uint64_t slab_capacity_end_ = 0;
   uint64_t section_pos_ = 0;      // file offset of the next section header
   bool ended_ = false;            // an end marker was seen (log continuing after it is a problem)
+  uint32_t slab_sections_ = 0;    // sections of the current slab, and how many were open
+  uint32_t slab_open_sections_ = 0;
+  bool checked_last_ = false;
   SlabInfo slab_;
   SectionInfo section_;
   std::span<const uint8_t> section_bytes_;
@@ -70,13 +74,23 @@ class CorruptionSink {
   explicit CorruptionSink(Reporter* reporter) : reporter_(reporter) {}
   void Report(const Corruption& c) {
     ++count_;
-    if (reporter_ != nullptr) reporter_->OnCorruption(c);
+    if (reporter_ == nullptr) return;
+    if (namer_ && c.stream != Corruption::kNoStream && c.stream_name.empty()) {
+      Corruption named = c;
+      named.stream_name = namer_(c.stream);
+      reporter_->OnCorruption(named);
+      return;
+    }
+    reporter_->OnCorruption(c);
   }
+  // Looks up stream names for the events (the reader's catalog).
+  void set_namer(std::function<std::string(uint32_t)> namer) { namer_ = std::move(namer); }
   uint64_t count() const { return count_; }
 
  private:
   Reporter* reporter_;
   uint64_t count_ = 0;
+  std::function<std::string(uint32_t)> namer_;
 };
 
 bool AllZero(std::span<const uint8_t> bytes);

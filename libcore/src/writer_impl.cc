@@ -14,6 +14,17 @@ using detail::StreamState;
 
 uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
+void PublishHeader(uint8_t* at, const LogId& id, const SectionOpen& open, const SectionClose* close) {
+  uint8_t header[kSectionHeaderSize] = {};
+  EncodeSectionOpen(id, open, std::span<uint8_t, 32>(header, 32));
+  if (close != nullptr) EncodeSectionClose(id, *close, std::span<uint8_t, kSectionHeaderSize>(header));
+  // The magic goes last: a reader of the live log sees zeros (no section yet) until the header is
+  // whole, never a header that fails its CRC.
+  std::memcpy(at + 4, header + 4, kSectionHeaderSize - 4);
+  std::atomic_thread_fence(std::memory_order_release);
+  std::memcpy(at, header, 4);
+}
+
 int64_t WallClockNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -146,8 +157,7 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   Slab& slab = current();
   uint8_t* p = slab.file->data() + slab.pos;
   s.seq = s.next_seq++;
-  EncodeSectionOpen(log_id, SectionOpen{s.entry.stream_id, s.seq, size},
-                    std::span<uint8_t, 32>(p, 32));
+  PublishHeader(p, log_id, SectionOpen{s.entry.stream_id, s.seq, size}, nullptr);
   // The section's pages are faulted in now unless the prefaulter already did; it then moves on to
   // the space after the section.
   if (prefaulter == nullptr || !prefaulter->Covers(p, p + size)) slab.file->Prefault(slab.pos, size);
@@ -238,12 +248,9 @@ Status Writer::Impl::SyncLocked() {
 
 Status Writer::Impl::WriteEndMarkerLocked() {
   Slab& slab = current();
-  uint8_t header[kSectionHeaderSize] = {};
-  EncodeSectionOpen(log_id,
-                    SectionOpen{kEndStream, first_slab + slabs.size(), kSectionHeaderSize},
-                    std::span<uint8_t, 32>(header, 32));
-  EncodeSectionClose(log_id, SectionClose{}, std::span<uint8_t, kSectionHeaderSize>(header));
-  std::memcpy(slab.file->data() + slab.pos, header, kSectionHeaderSize);
+  const SectionClose empty;
+  PublishHeader(slab.file->data() + slab.pos, log_id,
+                SectionOpen{kEndStream, first_slab + slabs.size(), kSectionHeaderSize}, &empty);
   return Status();
 }
 

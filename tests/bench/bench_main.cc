@@ -104,7 +104,7 @@ int Touch(const std::string& path, uint64_t total_bytes) {
 
 int ReadAll(const std::string& path, bool single_thread) {
   slablog::ReaderOptions options;
-  options.background_prefault = !single_thread;
+  options.threads = single_thread ? 1 : 0;
   auto r = slablog::Reader::Open(path, options, nullptr);
   if (!r) { std::fprintf(stderr, "%s\n", slablog::Describe(r.error()).c_str()); return 1; }
   uint64_t records = 0, bytes = 0;

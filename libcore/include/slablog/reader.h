@@ -30,8 +30,13 @@ struct ReaderOptions {
   // Only these streams' frames are read and returned (their sections and the catalog still are
   // walked). Empty: every stream.
   std::vector<std::string> only_streams;
-  // Map the pages ahead of the frames being read on a background thread (one per Reader), so the
-  // reading thread does not wait for page faults or, on a log not in the page cache, the disk.
+  // Threads used, the reading one included. 0: the reading thread plus one that maps pages ahead
+  // of it (unless background_prefault is off). 1: the reading thread alone. 2: plus the
+  // page-mapping thread. 3 or more: plus threads that check frame CRCs of sections ahead.
+  // Records and reports are the same whatever the number.
+  unsigned threads = 0;
+  // Map pages ahead of the frames being read on a helper thread, so the reading thread does not
+  // wait for page faults or, on a log not in the page cache, the disk.
   bool background_prefault = true;
 };
 

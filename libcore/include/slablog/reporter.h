@@ -26,6 +26,7 @@ struct Corruption {
   uint64_t offset = 0;      // byte offset in `file` where the problem starts
   uint64_t bytes_dropped = 0;
   uint32_t stream = 0;      // stream id, or kNoStream when the problem is not in one stream
+  std::string stream_name;  // from the catalog, when known
   CorruptionKind kind = CorruptionKind::kChecksum;
   std::string detail;       // lowercase, with the numbers involved
   static constexpr uint32_t kNoStream = 0xFFFFFFFF;

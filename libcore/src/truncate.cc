@@ -1,0 +1,430 @@
+// Truncate: plan from one pass over the section headers plus the frames of each stream's last
+// sections, then apply with pwrite in an order that leaves a readable log after every step.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "frame_scanner.h"
+#include "log_files.h"
+#include "mapped_file.h"
+#include "slab_walker.h"
+#include "slablog/recovery.h"
+
+namespace slablog {
+namespace {
+
+struct Section {
+  size_t file = 0;
+  uint32_t slab = 0;
+  uint64_t offset = 0;  // file offset of the header
+  SectionInfo info;     // slab pointer not kept
+  std::span<const uint8_t> bytes;
+};
+
+// What becomes of one section.
+struct SectionFix {
+  Section section;
+  SectionClose close;       // the close block to write
+  uint64_t cut_from = 0;    // file offsets of bytes to zero (cut_from == cut_to: none)
+  uint64_t cut_to = 0;
+  bool was_open = false;
+};
+
+class Collect : public Reporter {
+ public:
+  explicit Collect(Reporter* next) : next_(next) {}
+  void OnCorruption(const Corruption& c) override {
+    events.push_back(c);
+    if (next_ != nullptr) next_->OnCorruption(c);
+  }
+  std::vector<Corruption> events;
+
+ private:
+  Reporter* next_;
+};
+
+// The end of the last non-zero byte in [from, to) of `bytes` (from, if all zero).
+uint64_t WrittenEnd(std::span<const uint8_t> bytes, uint64_t from, uint64_t to) {
+  while (to > from && bytes[to - 1] == 0) --to;
+  return to;
+}
+
+class Planner {
+ public:
+  Planner(const std::vector<MappedFile>& files, Reporter* reporter)
+      : files_(files), collect_(reporter), sink_(&collect_) {}
+
+  Status Walk(std::optional<uint32_t> first_index);
+  Status PlanStream(const std::vector<Section>& tail);
+  Status PlanStray(const Section& s);
+  std::vector<SectionFix> fixes;
+  std::vector<TruncateCut> cuts;
+  std::map<uint32_t, std::vector<Section>> tails;  // per stream: from its last record end on
+  std::map<uint32_t, std::vector<Section>> earlier_tails;  // the tail before that
+  std::map<uint32_t, std::string> names;
+  std::vector<Section> stray_open;  // open sections that are not at the end of their stream
+  std::string abandoned_file;       // an empty or all-zero last slab file, to remove
+  LogSummary summary;
+  size_t last_file = 0;
+  uint64_t last_slab_start = 0, last_slab_capacity = 0, last_section_end = 0;
+
+  Error Refuse(const Corruption& c) const {
+    return Error{Errc::kCorruption, c.file, c.offset,
+                 std::string(CorruptionKindName(c.kind)) + ": " + c.detail +
+                     "; this is damage in the middle of the log, which truncate does not cut "
+                     "(it would drop valid data after it): slablog recover salvages every intact record"};
+  }
+
+ private:
+  const std::vector<MappedFile>& files_;
+  Collect collect_;
+  CorruptionSink sink_;
+};
+
+Status Planner::Walk(std::optional<uint32_t> first_index) {
+  SlabWalker walker(&files_, first_index, &sink_);
+  walker.set_release([](const uint8_t*, const uint8_t*) {});
+  FrameScanner catalog_scanner(&sink_, {});
+  size_t file_index = 0;
+  for (;;) {
+    const SlabWalker::Event e = walker.Next();
+    if (e == SlabWalker::Event::kDone) break;
+    while (files_[file_index].path() != walker.file()) ++file_index;
+    if (e == SlabWalker::Event::kSlab) {
+      last_file = file_index;
+      last_slab_start = walker.slab().file_offset;
+      last_slab_capacity = walker.slab().header.capacity;
+      last_section_end = walker.slab().file_offset + walker.slab().header.page_size;
+      continue;
+    }
+    const SectionInfo& s = walker.section();
+    Section sec{file_index, s.slab->header.slab_index, s.offset, s, walker.section_bytes()};
+    sec.info.slab = nullptr;
+    last_section_end = std::max(last_section_end, s.offset + s.open.size);
+    std::vector<Section>& tail = tails[s.open.stream_id];
+    std::vector<Section>& before = earlier_tails[s.open.stream_id];
+    if (s.close && s.close->record_count > 0) {
+      // Open sections before it (a close block torn by a crash) are closed as they are.
+      for (const Section& earlier : before) {
+        if (!earlier.info.close) stray_open.push_back(earlier);
+      }
+      // The tail before is kept too: if this section's frames turn out to be cut off (the file
+      // ends in them), the record in progress began there.
+      before = std::move(tail);
+      tail.clear();
+    }
+    tail.push_back(sec);
+    if (s.open.stream_id == kCatalogStream) {
+      // Stream names, for the report.
+      catalog_scanner.Start(walker.file(), s, walker.section_bytes(),
+                            SectionSeed(*walker.summary().log_id, s.open.stream_id, s.open.seq));
+      FrameView f;
+      while (catalog_scanner.Next(&f)) {
+        if (auto entry = DecodeCatalogEntry(f.payload)) names[entry->stream_id] = entry->name;
+      }
+    }
+  }
+  summary = walker.summary();
+  if (!summary.log_id) return Error{Errc::kCorruption, files_.front().path(), 0, "no readable slab"};
+  // The walk's own findings: only a cut-short last slab, or the remains of an end marker this
+  // command was writing when it was stopped, are a crash's work.
+  const uint64_t marker_at = last_section_end;
+  for (const Corruption& c : collect_.events) {
+    if (c.kind == CorruptionKind::kTornTail && c.offset == 0 && c.file == files_.back().path() &&
+        c.file != files_[last_file].path()) {
+      abandoned_file = c.file;  // a slab file the writer was creating: nothing in it
+      continue;
+    }
+    const bool cut_short = c.kind == CorruptionKind::kTornTail;
+    const bool partial_marker = c.kind == CorruptionKind::kBadSection &&
+                                c.file == files_[last_file].path() && c.offset == marker_at;
+    if (!cut_short && !partial_marker) return Refuse(c);
+  }
+  collect_.events.clear();
+  return Status();
+}
+
+Status Planner::PlanStream(const std::vector<Section>& tail) {
+  const LogId& id = *summary.log_id;
+  // Read the frames of every section in the tail; note where the last record ends.
+  struct Read {
+    std::vector<FrameView> frames;
+    uint64_t good_end = 0;     // file offset after the last intact frame
+    uint64_t written_end = 0;  // file offset after the last non-zero byte of its frame area
+  };
+  std::vector<Read> reads(tail.size());
+  size_t keep_section = 0;
+  uint64_t keep_offset = tail.front().offset + kSectionHeaderSize;
+  size_t keep_frames = 0;
+  for (size_t i = 0; i < tail.size(); ++i) {
+    const Section& s = tail[i];
+    const size_t before = collect_.events.size();
+    FrameScanner scanner(&sink_, {});
+    scanner.Start(files_[s.file].path(), s.info, s.bytes, SectionSeed(id, s.info.open.stream_id, s.info.open.seq));
+    Read& r = reads[i];
+    r.good_end = s.offset + kSectionHeaderSize;
+    FrameView f;
+    while (scanner.Next(&f)) {
+      r.frames.push_back(f);
+      r.good_end = f.offset + kFrameHeaderSize + f.payload.size();
+      if (f.header.kind == FragmentKind::kFull || f.header.kind == FragmentKind::kLast) {
+        keep_section = i;
+        keep_offset = r.good_end;
+        keep_frames = r.frames.size();
+      }
+    }
+    const uint64_t area_end = s.info.close ? s.offset + kSectionHeaderSize + s.info.close->filled
+                                           : s.offset + s.bytes.size();
+    r.written_end = s.offset + WrittenEnd(s.bytes, kSectionHeaderSize, area_end - s.offset);
+    for (size_t e = before; e < collect_.events.size(); ++e) {
+      // A torn frame is the crash's; it may only be at the very end of the stream.
+      if (collect_.events[e].kind != CorruptionKind::kTornTail || i + 1 != tail.size()) {
+        return Refuse(collect_.events[e]);
+      }
+    }
+  }
+  const uint32_t stream = tail.front().info.open.stream_id;
+  const std::string name = stream == kCatalogStream ? "catalog" : names[stream];
+  for (size_t i = 0; i < tail.size(); ++i) {
+    const Section& s = tail[i];
+    const Read& r = reads[i];
+    // Frames kept in this section: all before the keep section, none after it.
+    const size_t kept = i < keep_section ? r.frames.size() : i == keep_section ? keep_frames : 0;
+    const uint64_t kept_end = i < keep_section ? r.good_end
+                              : i == keep_section ? keep_offset
+                                                  : s.offset + kSectionHeaderSize;
+    SectionClose close;
+    close.filled = kept_end - s.offset - kSectionHeaderSize;
+    for (size_t k = 0; k < kept; ++k) {
+      const FrameView& f = r.frames[k];
+      if (k == 0) close.first_t = f.header.timestamp;
+      close.last_t = f.header.timestamp;
+      ++close.frame_count;
+      close.payload_bytes += f.payload.size();
+      if (f.header.kind == FragmentKind::kFull || f.header.kind == FragmentKind::kLast) ++close.record_count;
+    }
+    const bool unchanged = s.info.close && s.info.close->filled == close.filled;
+    if (unchanged) continue;
+    SectionFix fix{s, close, kept_end, std::max(kept_end, r.written_end), !s.info.close.has_value()};
+    if (fix.cut_to > fix.cut_from) {
+      cuts.push_back({files_[s.file].path(), fix.cut_from, fix.cut_to - fix.cut_from, stream, name,
+                      i > keep_section || (i == keep_section && r.frames.size() > keep_frames)
+                          ? "record whose LAST fragment never came"
+                          : "frame torn by the crash"});
+    }
+    fixes.push_back(fix);
+  }
+  return Status();
+}
+
+Status Planner::PlanStray(const Section& s) {
+  // Its last fragment may continue in the stream's next section: every intact frame stays.
+  const size_t before = collect_.events.size();
+  FrameScanner scanner(&sink_, {});
+  scanner.Start(files_[s.file].path(), s.info, s.bytes,
+                SectionSeed(*summary.log_id, s.info.open.stream_id, s.info.open.seq));
+  SectionClose close;
+  uint64_t end = s.offset + kSectionHeaderSize;
+  FrameView f;
+  while (scanner.Next(&f)) {
+    if (close.frame_count++ == 0) close.first_t = f.header.timestamp;
+    close.last_t = f.header.timestamp;
+    close.payload_bytes += f.payload.size();
+    if (f.header.kind == FragmentKind::kFull || f.header.kind == FragmentKind::kLast) ++close.record_count;
+    end = f.offset + kFrameHeaderSize + f.payload.size();
+  }
+  if (collect_.events.size() != before) return Refuse(collect_.events[before]);
+  close.filled = end - s.offset - kSectionHeaderSize;
+  fixes.push_back(SectionFix{s, close, end, end, true});
+  return Status();
+}
+
+class FileSet {
+ public:
+  explicit FileSet(uint64_t write_limit) : write_limit_(write_limit) {}
+  ~FileSet() {
+    for (auto& [path, fd] : fds_) ::close(fd);
+  }
+  Result<int> Get(const std::string& path) {
+    auto it = fds_.find(path);
+    if (it != fds_.end()) return it->second;
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return IoError(path, "cannot open for repair", errno);
+    fds_[path] = fd;
+    return fd;
+  }
+  Status Write(const std::string& path, uint64_t offset, const void* data, size_t n) {
+    if (write_limit_ != 0 && writes_++ >= write_limit_) {
+      return Error{Errc::kIo, path, offset, "stopped after " + std::to_string(write_limit_) + " writes (crash test)"};
+    }
+    auto fd = Get(path);
+    if (!fd) return fd.error();
+    if (pwrite(fd.value(), data, n, static_cast<off_t>(offset)) != static_cast<ssize_t>(n)) {
+      return IoError(path, "cannot write " + std::to_string(n) + " bytes at offset " + std::to_string(offset), errno);
+    }
+    return Status();
+  }
+  Status SyncAll() {
+    for (auto& [path, fd] : fds_) {
+      if (fdatasync(fd) != 0) return IoError(path, "cannot sync", errno);
+    }
+    return Status();
+  }
+
+ private:
+  std::map<std::string, int> fds_;
+  uint64_t write_limit_;
+  uint64_t writes_ = 0;
+};
+
+Status ZeroRange(FileSet& files, const std::string& path, uint64_t from, uint64_t to) {
+  static const std::vector<uint8_t> kZeros(1 << 16, 0);
+  while (from < to) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(to - from, kZeros.size()));
+    if (Status s = files.Write(path, from, kZeros.data(), n); !s) return s;
+    from += n;
+  }
+  return Status();
+}
+
+// The close block goes in with its CRC last, as the writer does it.
+Status WriteClose(FileSet& files, const std::string& path, const LogId& id, const SectionFix& fix) {
+  uint8_t header[kSectionHeaderSize];
+  std::memcpy(header, fix.section.bytes.data(), 32);
+  std::memset(header + 32, 0, kSectionHeaderSize - 32);
+  EncodeSectionClose(id, fix.close, std::span<uint8_t, kSectionHeaderSize>(header));
+  if (Status s = files.Write(path, fix.section.offset + 36, header + 36, kSectionHeaderSize - 36); !s) return s;
+  return files.Write(path, fix.section.offset + 32, header + 32, 4);
+}
+
+Status SaveCuts(const std::string& save_path, const std::vector<TruncateCut>& cuts,
+                const std::vector<MappedFile>& files) {
+  const int fd = ::open(save_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError(save_path, "cannot open to save the cut bytes", errno);
+  Status result;
+  for (const TruncateCut& c : cuts) {
+    const MappedFile* f = nullptr;
+    for (const auto& m : files) {
+      if (m.path() == c.file) f = &m;
+    }
+    if (f == nullptr) continue;
+    const std::string head = "slablog-cut file=" + c.file + " offset=" + std::to_string(c.offset) +
+                             " length=" + std::to_string(c.bytes) + " stream=" + c.stream_name + "\n";
+    const auto bytes = f->bytes().subspan(c.offset, c.bytes);
+    if (::write(fd, head.data(), head.size()) != static_cast<ssize_t>(head.size()) ||
+        ::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
+        ::write(fd, "\n", 1) != 1) {
+      result = IoError(save_path, "cannot save the cut bytes", errno);
+      break;
+    }
+  }
+  if (fsync(fd) != 0 && result.ok()) result = IoError(save_path, "cannot sync", errno);
+  ::close(fd);
+  return result;
+}
+
+}  // namespace
+
+Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& options,
+                                Reporter* reporter) {
+  auto log_files = ResolveLogFiles(path, false);
+  if (!log_files) return log_files.error();
+  for (const std::string& f : log_files->paths) {
+    if (WriterActive(f)) {
+      return Error{Errc::kInvalidArgument, f, 0, "a writer has this log open; truncate repairs only a log whose writer has stopped"};
+    }
+  }
+  std::vector<MappedFile> files;
+  for (const std::string& p : log_files->paths) {
+    auto m = MappedFile::Open(p);
+    if (!m) return m.error();
+    files.push_back(std::move(m.value()));
+  }
+  if (!HasSlabMagic(files.front().bytes())) {
+    return Error{Errc::kCorruption, files.front().path(), 0, "not a slablog log (no slab header at offset 0)"};
+  }
+  Planner plan(files, reporter);
+  if (Status s = plan.Walk(log_files->first_index); !s) return s.error();
+  for (const auto& [stream, tail] : plan.tails) {
+    std::vector<Section> sections = plan.earlier_tails[stream];
+    sections.insert(sections.end(), tail.begin(), tail.end());
+    if (Status s = plan.PlanStream(sections); !s) return s.error();
+  }
+  for (const auto& section : plan.stray_open) {
+    if (Status s = plan.PlanStray(section); !s) return s.error();
+  }
+  TruncateResult result;
+  result.cuts = plan.cuts;
+  const std::string& last_path = files[plan.last_file].path();
+  const uint64_t marker = plan.last_section_end;
+  const bool needs_marker = !plan.summary.clean;
+  const uint64_t want_size = (needs_marker ? marker : plan.summary.end_marker_offset) + kSectionHeaderSize;
+  const uint64_t have_size = files[plan.last_file].bytes().size();
+  if (needs_marker && marker + kSectionHeaderSize > plan.last_slab_start + plan.last_slab_capacity) {
+    return Error{Errc::kCorruption, last_path, marker, "no room for the end marker in the last slab"};
+  }
+  for (const SectionFix& f : plan.fixes) (f.was_open ? result.sections_closed : result.sections_shrunk)++;
+  result.trimmed_bytes = have_size > want_size ? have_size - want_size : 0;
+  if (needs_marker) {
+    result.end_marker_file = last_path;
+    result.end_marker_offset = marker;
+  }
+  result.removed_file = plan.abandoned_file;
+  result.changed = !plan.fixes.empty() || needs_marker || result.trimmed_bytes > 0 ||
+                   !result.removed_file.empty();
+  if (options.dry_run || !result.changed) return result;
+
+  if (!options.save_cut.empty()) {
+    if (Status s = SaveCuts(options.save_cut, plan.cuts, files); !s) return s.error();
+  }
+  const LogId& id = *plan.summary.log_id;
+  FileSet out(options.stop_after_writes);
+  // The end marker goes first. Stopped after it, the log reads as closed with sections still open,
+  // which a second run finishes; stopped before it, every section closed and no end marker would
+  // look like a log whose later slabs are missing.
+  if (needs_marker) {
+    uint8_t header[kSectionHeaderSize] = {};
+    EncodeSectionOpen(id, SectionOpen{kEndStream, uint64_t{plan.summary.last_slab_index} + 1, kSectionHeaderSize},
+                      std::span<uint8_t, 32>(header, 32));
+    EncodeSectionClose(id, SectionClose{}, std::span<uint8_t, kSectionHeaderSize>(header));
+    if (Status s = out.Write(last_path, marker + 4, header + 4, kSectionHeaderSize - 4); !s) return s.error();
+    if (Status s = out.Write(last_path, marker, header, 4); !s) return s.error();
+    if (Status s = out.SyncAll(); !s) return s.error();
+  }
+  // Each step leaves a log a reader accepts: a closed section first shrinks its close block (the
+  // bytes past it are then ignored) before they are zeroed; an open one is zeroed past what it
+  // keeps before it is closed.
+  for (const SectionFix& f : plan.fixes) {
+    const std::string& p = files[f.section.file].path();
+    if (f.was_open) {
+      if (Status s = ZeroRange(out, p, f.cut_from, f.cut_to); !s) return s.error();
+      if (Status s = WriteClose(out, p, id, f); !s) return s.error();
+    } else {
+      if (Status s = WriteClose(out, p, id, f); !s) return s.error();
+      if (Status s = ZeroRange(out, p, f.cut_from, f.cut_to); !s) return s.error();
+    }
+  }
+  if (Status s = out.SyncAll(); !s) return s.error();
+  if (result.trimmed_bytes > 0 || needs_marker) {
+    if (Status s = out.Write(last_path, 0, nullptr, 0); !s) return s.error();  // counts as a step
+    auto fd = out.Get(last_path);
+    if (!fd) return fd.error();
+    if (ftruncate(fd.value(), static_cast<off_t>(want_size)) != 0) {
+      return IoError(last_path, "cannot trim to " + std::to_string(want_size) + " bytes", errno);
+    }
+  }
+  if (Status s = out.SyncAll(); !s) return s.error();
+  if (!result.removed_file.empty()) {
+    if (Status s = out.Write(result.removed_file, 0, nullptr, 0); !s) return s.error();  // a step
+    if (::unlink(result.removed_file.c_str()) != 0) return IoError(result.removed_file, "cannot remove", errno);
+    (void)SyncDirectoryOf(result.removed_file);
+  }
+  return result;
+}
+
+}  // namespace slablog

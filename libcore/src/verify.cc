@@ -1,0 +1,106 @@
+#include <sys/stat.h>
+
+#include "log_files.h"
+#include "mapped_file.h"
+#include "slablog/reader.h"
+#include "slablog/recovery.h"
+
+namespace slablog {
+namespace {
+
+// Counts events by kind before passing them on. Torn tails in the open sections of a log a writer
+// still holds are frames being written: counted, not reported.
+class Tally : public Reporter {
+ public:
+  Tally(Reporter* next, bool writer_active) : next_(next), writer_active_(writer_active) {}
+  void OnCorruption(const Corruption& c) override {
+    if (c.kind == CorruptionKind::kTornTail) {
+      if (writer_active_) {
+        ++in_progress_;
+        return;
+      }
+      ++torn_;
+    } else {
+      ++damage_;
+    }
+    if (next_ != nullptr) next_->OnCorruption(c);
+  }
+  void Extra(const Corruption& c) { OnCorruption(c); }
+  uint64_t damage_ = 0, torn_ = 0, in_progress_ = 0;
+
+ private:
+  Reporter* next_;
+  bool writer_active_;
+};
+
+uint64_t FileSize(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+}  // namespace
+
+Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options, Reporter* reporter) {
+  ReaderOptions ro;
+  ro.threads = options.threads;
+  ro.records = true;
+  // The files first, to learn whether a writer has the log (its open sections are then expected).
+  auto files = ResolveLogFiles(path, false);
+  if (!files) return files.error();
+  VerifyResult result;
+  for (const std::string& f : files->paths) {
+    result.log_bytes += FileSize(f);
+    result.writer_active = result.writer_active || WriterActive(f);
+  }
+
+  Tally tally(reporter, result.writer_active);
+  auto opened = Reader::Open(path, ro, &tally);
+  if (!opened) return opened.error();
+  Reader& reader = *opened.value();
+  Item item;
+  uint64_t last_progress = 0;
+  while (reader.Next(&item)) {
+    switch (item.kind) {
+      case ItemKind::kSlab:
+        break;
+      case ItemKind::kSection: {
+        const SectionInfo& s = *item.section;
+        ++result.sections;
+        if (!s.close) ++result.open_sections;
+        if (s.open.stream_id != kCatalogStream && reader.stream(s.open.stream_id) == nullptr) {
+          tally.Extra({s.slab->file, s.slab->header.slab_index, s.offset, 0, s.open.stream_id, {},
+                       CorruptionKind::kBadSection,
+                       "section of stream " + std::to_string(s.open.stream_id) +
+                           ", which the catalog does not define"});
+        }
+        if (options.progress && s.offset - last_progress > (uint64_t{64} << 20)) {
+          last_progress = s.offset;
+          options.progress(s.offset, result.log_bytes);
+        }
+        break;
+      }
+      case ItemKind::kRecord:
+        ++result.records;
+        result.bytes += item.record.payload.size();
+        break;
+      case ItemKind::kFrame:
+        break;
+    }
+  }
+  const LogSummary& summary = reader.summary();
+  result.clean = summary.clean;
+  result.slabs = summary.slabs;
+  if (result.clean && result.open_sections > 0) {
+    tally.Extra({reader.files().back(), summary.last_slab_index, summary.end_marker_offset, 0,
+                 Corruption::kNoStream, {}, CorruptionKind::kBadSection,
+                 "the log has an end marker but " + std::to_string(result.open_sections) +
+                     " sections were never closed"});
+  }
+  result.damage = tally.damage_;
+  result.torn = tally.torn_;
+  result.in_progress = tally.in_progress_;
+  if (options.progress) options.progress(result.log_bytes, result.log_bytes);
+  return result;
+}
+
+}  // namespace slablog

@@ -1,0 +1,259 @@
+// verify, truncate and recover as users run them, and every command against bad input.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "../testutil.h"
+#include "process.h"
+
+namespace slablog::test {
+namespace {
+
+// AddressSanitizer reserves terabytes of address space for its shadow memory, so the 1 GB limit
+// that proves no claimed size is allocated applies to the plain build only.
+#ifdef __SANITIZE_ADDRESS__
+constexpr const char* kAddressSpaceLimit = "";
+#else
+constexpr const char* kAddressSpaceLimit = "ulimit -v 1000000; ";
+#endif
+
+// A log as a SIGKILLed writer leaves it, written through the CLI.
+std::string CrashedLog(const TempDir& dir, const std::string& name) {
+  std::string input;
+  for (int i = 0; i < 400; ++i) {
+    input += "{\"topic\":\"" + std::string(i % 3 ? "imu" : "gps") + "\",\"t\":" + std::to_string(i) + ",\"pad\":\"" +
+             std::string(static_cast<size_t>(i % 50), 'x') + "\"}\n";
+  }
+  WriteFile(dir.path(name + ".ndjson"), input);
+  int to_child[2];
+  REQUIRE(pipe(to_child) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(to_child[0], 0);
+    close(to_child[1]);
+    REQUIRE(chdir(dir.dir().c_str()) == 0);
+    execl(SlablogBinary().c_str(), "slablog", "write", "--stream-field", "topic", "--time-field", "t",
+          "--slab-size", "64K", "--section-size", "8K", (name + ".slog").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(to_child[0]);
+  REQUIRE(write(to_child[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  // Wait until every record is in the log, then kill the writer that still waits for input.
+  for (int i = 0; i < 400; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (ReadAll(dir.path(name + ".slog")).records.size() == 400) break;
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  close(to_child[1]);
+  return name + ".slog";
+}
+
+std::string Fingerprint(const std::string& dir, const std::string& base) {
+  std::string all;
+  for (uint32_t i = 0; std::filesystem::exists(SlabPath(dir + "/" + base, i)); ++i) {
+    all += ReadFile(SlabPath(dir + "/" + base, i));
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("CliVerifyCleanAndDamaged") {
+  TempDir dir;
+  REQUIRE(RunSlablog({"write", "--format", "lines", "v.slog"}, "a\nb\nc\n", dir.dir()).exit_code == 0);
+  RunResult ok = RunSlablog({"verify", "v.slog"}, "", dir.dir());
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("3 records") != std::string::npos);
+  CHECK(ok.out.find("0 problems; closed cleanly") != std::string::npos);
+  auto j = nlohmann::json::parse(RunSlablog({"verify", "--json", "v.slog"}, "", dir.dir()).out);
+  CHECK(j["ok"] == true);
+  CHECK(j["clean"] == true);
+  CHECK(j["records"] == 3);
+  CHECK(j["problems"].empty());
+  const FrameLoc f = FindFrame(dir.path("v.slog"), "default", FragmentKind::kFull, 1);
+  FlipBit(f.file, f.offset + kFrameHeaderSize, 3);
+  RunResult bad = RunSlablog({"verify", "v.slog"}, "", dir.dir());
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.rfind("slablog verify: v_0.slog: offset " + std::to_string(f.offset) + ": checksum (stream 'default')", 0) == 0);
+  CHECK(bad.err.find("slablog recover") != std::string::npos);
+  j = nlohmann::json::parse(RunSlablog({"verify", "--json", "v.slog"}, "", dir.dir()).out);
+  CHECK(j["ok"] == false);
+  REQUIRE(j["problems"].size() == 1);
+  CHECK(j["problems"][0]["slab"] == "v_0.slog");
+  CHECK(j["problems"][0]["offset"] == f.offset);
+  CHECK(j["problems"][0]["stream"] == "default");
+  CHECK(j["problems"][0]["kind"] == "checksum");
+  CHECK(RunSlablog({"verify", "--quiet", "v.slog"}, "", dir.dir()).out.empty());
+}
+
+TEST_CASE("CliTruncateRepairsACrashedLog") {
+  TempDir dir;
+  const std::string log = CrashedLog(dir, "c");
+  RunResult before = RunSlablog({"verify", log}, "", dir.dir());
+  CHECK(before.exit_code == 1);
+  CHECK(before.err.find("not closed cleanly") != std::string::npos);
+  CHECK(before.err.find("slablog truncate") != std::string::npos);
+  const std::string bytes = Fingerprint(dir.dir(), log);
+  RunResult dry = RunSlablog({"truncate", "--dry-run", log}, "", dir.dir());
+  CHECK(dry.exit_code == 0);
+  CHECK(dry.out.find("would close") != std::string::npos);
+  CHECK(Fingerprint(dir.dir(), log) == bytes);  // a dry run writes nothing
+  RunResult fixed = RunSlablog({"truncate", "--save-cut", "cut.bin", log}, "", dir.dir());
+  CHECK(fixed.exit_code == 0);
+  CHECK(fixed.out.find("closed cleanly") != std::string::npos);
+  RunResult after = RunSlablog({"verify", "--json", log}, "", dir.dir());
+  CHECK(after.exit_code == 0);
+  CHECK(nlohmann::json::parse(after.out)["records"] == 400);
+  const std::string repaired = Fingerprint(dir.dir(), log);
+  RunResult again = RunSlablog({"truncate", log}, "", dir.dir());
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("nothing to do") != std::string::npos);
+  CHECK(Fingerprint(dir.dir(), log) == repaired);  // idempotent: not a byte changed
+}
+
+TEST_CASE("CliTruncateCutsTheTornTailAndSavesIt") {
+  TempDir dir;
+  const std::string log = CrashedLog(dir, "t");
+  const FrameLoc last = Frames(dir.path(log)).back();
+  REQUIRE_FALSE(last.section_closed);
+  // A frame the writer had begun: header and payload bytes, no kind byte yet.
+  const uint64_t torn = last.offset + kFrameHeaderSize + last.length;
+  SetByte(last.file, torn + 4, 9);
+  SetByte(last.file, torn + kFrameHeaderSize, 'z');
+  RunResult dry = RunSlablog({"truncate", "-n", log}, "", dir.dir());
+  const std::string file = std::filesystem::path(last.file).filename().string();
+  CHECK(dry.out.find("would cut: " + file + " offset " + std::to_string(torn)) != std::string::npos);
+  RunResult fixed = RunSlablog({"truncate", "--save-cut", "cut.bin", log}, "", dir.dir());
+  CHECK(fixed.exit_code == 0);
+  CHECK(fixed.out.find("frame torn by the crash") != std::string::npos);
+  const std::string saved = ReadFile(dir.path("cut.bin"));
+  CHECK(saved.rfind("slablog-cut file=" + file + " offset=" + std::to_string(torn), 0) == 0);
+  CHECK(RunSlablog({"verify", log}, "", dir.dir()).exit_code == 0);
+  CHECK(ReadAll(dir.path(log)).records.size() == 400);
+}
+
+TEST_CASE("CliTruncateRefusesDamageInTheMiddle") {
+  TempDir dir;
+  const std::string log = CrashedLog(dir, "m");
+  const FrameLoc early = FindFrame(dir.path(log), "imu", FragmentKind::kFull, 2);
+  FlipBit(early.file, early.offset + kFrameHeaderSize + 1, 0);
+  const std::string bytes = Fingerprint(dir.dir(), log);
+  RunResult r = RunSlablog({"truncate", log}, "", dir.dir());
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("slablog truncate: ", 0) == 0);
+  CHECK(r.err.find("slablog recover") != std::string::npos);
+  CHECK(Fingerprint(dir.dir(), log) == bytes);  // refused: nothing touched
+  RunResult rec = RunSlablog({"recover", log, "saved.slog"}, "", dir.dir());
+  CHECK(rec.exit_code == 1);
+  CHECK(rec.out.find("imu") != std::string::npos);
+  CHECK(Fingerprint(dir.dir(), log) == bytes);  // recover only reads
+  RunResult v = RunSlablog({"verify", "saved.slog"}, "", dir.dir());
+  CHECK(v.exit_code == 0);
+  const ReadResult saved = ReadAll(dir.path("saved.slog"));
+  // The damaged record and the rest of its section are lost; everything after is saved.
+  CHECK(saved.records.size() < 400);
+  CHECK(saved.records.size() > 200);
+  CHECK(RunSlablog({"recover", log, "saved.slog"}, "", dir.dir()).exit_code == 2);  // exists
+}
+
+TEST_CASE("CliVerifyOfALiveLogSaysInProgress") {
+  TempDir dir;
+  int to_child[2];
+  REQUIRE(pipe(to_child) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(to_child[0], 0);
+    close(to_child[1]);
+    REQUIRE(chdir(dir.dir().c_str()) == 0);
+    execl(SlablogBinary().c_str(), "slablog", "write", "--format", "lines", "live.slog", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(to_child[0]);
+  REQUIRE(write(to_child[1], "x\ny\n", 4) == 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  RunResult v = RunSlablog({"verify", "live.slog"}, "", dir.dir());
+  CHECK(v.exit_code == 1);
+  CHECK(v.err.find("a writer has live.slog open") != std::string::npos);
+  CHECK(v.err.find("checksum") == std::string::npos);
+  RunResult t = RunSlablog({"truncate", "live.slog"}, "", dir.dir());
+  CHECK(t.exit_code == 2);
+  CHECK(t.err.find("a writer has this log open") != std::string::npos);
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  close(to_child[1]);
+  CHECK(RunSlablog({"verify", "live.slog"}, "", dir.dir()).exit_code == 0);
+}
+
+TEST_CASE("CliGarbageIn") {
+  // Every command against each kind of bad input: a clear "slablog CMD:" message and a
+  // documented exit code, never a crash, a hang, or an allocation of a claimed size (the
+  // commands run with 1 GB of address space).
+  TempDir dir;
+  std::mt19937_64 rng(TestSeed());
+  std::string junk(100000, '\0');
+  for (auto& c : junk) c = static_cast<char>(rng());
+  WriteFile(dir.path("empty.slog"), "");
+  WriteFile(dir.path("random.slog"), junk);
+  WriteFile(dir.path("other.slog"), ReadFile(SourceDir() + "/../shared/fixtures/copper/clean/clean_0.copper"));
+  std::filesystem::create_directory(dir.path("adir.slog"));
+  // A log with a missing middle slab, one with a slab of another log, one with a duplicated slab.
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 60; ++i) records.emplace_back("s", std::string(1500, static_cast<char>('a' + i % 26)));
+  WriteLog(dir.path("gap.slog"), SmallOptions(), records);
+  std::filesystem::remove(SlabPath(dir.path("gap.slog"), 1));
+  WriteLog(dir.path("foreign.slog"), SmallOptions(), records);
+  WriteLog(dir.path("donor.slog"), SmallOptions(), records);
+  std::filesystem::copy_file(SlabPath(dir.path("donor.slog"), 1), SlabPath(dir.path("foreign.slog"), 1),
+                             std::filesystem::copy_options::overwrite_existing);
+  WriteFile(dir.path("dup.slog"), ReadFile(SlabPath(dir.path("donor.slog"), 0)) + ReadFile(SlabPath(dir.path("donor.slog"), 1)) +
+                                       ReadFile(SlabPath(dir.path("donor.slog"), 1)));
+  // Length fields that claim terabytes, with their CRCs made right so only the size check stops them.
+  WriteLog(dir.path("huge.slog"), SmallOptions(), records);
+  {
+    const std::string path = SlabPath(dir.path("huge.slog"), 0);
+    std::string b = ReadFile(path);
+    auto* p = reinterpret_cast<uint8_t*>(b.data());
+    auto header = DecodeSlabHeader({p, b.size()});
+    REQUIRE(header.has_value());
+    header->capacity = uint64_t{1} << 42;  // 4 TiB slab
+    EncodeSlabHeader(*header, std::span<uint8_t, kSlabHeaderSize>(p, kSlabHeaderSize));
+    auto open = DecodeSectionOpen(header->log_id, {p + 8192, kSectionHeaderSize});
+    REQUIRE(open.has_value());
+    open->size = uint64_t{1} << 41;  // a 2 TiB section
+    EncodeSectionOpen(header->log_id, *open, std::span<uint8_t, 32>(p + 8192, 32));
+    WriteFile(path, b);
+  }
+  const std::vector<std::string> inputs = {"empty.slog", "random.slog", "other.slog", "adir.slog", "missing.slog",
+                                           "gap.slog", "foreign.slog", "dup.slog", "huge.slog"};
+  const std::vector<std::vector<std::string>> commands = {
+      {"info"}, {"dump"}, {"verify"}, {"verify", "--json"}, {"truncate", "--dry-run"}, {"recover"}};
+  for (const auto& input : inputs) {
+    for (const auto& cmd : commands) {
+      CAPTURE(input);
+      CAPTURE(cmd[0]);
+      std::string line = std::string(kAddressSpaceLimit) + "slablog";
+      for (const auto& a : cmd) line += " " + a;
+      line += " " + input;
+      if (cmd[0] == "recover") line += " out-" + input + "-" + std::to_string(rng() % 100000);
+      line += " > /dev/null";
+      RunResult r = RunShell(line, dir.dir());
+      CHECK(r.exit_code >= 1);
+      CHECK(r.exit_code <= 3);
+      // With --json, problems are in the report; anything on stderr is still prefixed.
+      if (!(cmd.size() > 1 && cmd[1] == "--json" && r.err.empty())) {
+        CHECK(r.err.rfind("slablog " + cmd[0] + ": ", 0) == 0);
+      }
+    }
+  }
+}
+
+}  // namespace slablog::test
