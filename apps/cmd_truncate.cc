@@ -42,6 +42,7 @@ ExitCode RunTruncate(const TruncateCliOptions& opt) {
     Print(", {} {} (a slab file the writer had only begun, with nothing in it)",
           opt.dry_run ? "remove" : "removed", r.removed_file);
   }
+  if (r.trim_deferred) Print(" (the trim waits: a reader has the last slab open; run truncate again later)");
   Print("\n{}\n", opt.dry_run ? "dry run: nothing was written" : "the log is now closed cleanly");
   return ExitCode::kOk;
 }

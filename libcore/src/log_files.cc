@@ -63,7 +63,27 @@ std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view bas
     if (index) out.emplace_back(*index, p.dir + name);
   }
   std::sort(out.begin(), out.end());
-  return out;
+  // A directory listed while a writer adds slabs may miss the newest entries (readdir need not
+  // return files created during the scan): look again for the gaps and past the end.
+  std::vector<std::pair<uint32_t, std::string>> filled;
+  struct stat st {};
+  uint32_t expect = 0;
+  for (auto& entry : out) {
+    for (; expect < entry.first && entry.first - expect < 64; ++expect) {
+      const std::string path = SlabPath(base, expect);
+      if (::stat(path.c_str(), &st) == 0) filled.emplace_back(expect, path);
+    }
+    filled.push_back(std::move(entry));
+    expect = filled.back().first + 1;
+  }
+  if (!filled.empty()) {
+    for (;; ++expect) {
+      const std::string path = SlabPath(base, expect);
+      if (::stat(path.c_str(), &st) != 0) break;
+      filled.emplace_back(expect, path);
+    }
+  }
+  return filled;
 }
 
 Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {

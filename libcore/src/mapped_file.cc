@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,18 +24,33 @@ MappedFile::MappedFile(MappedFile&& other) noexcept { *this = std::move(other); 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
     if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
     path_ = std::move(other.path_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    lock_fd_ = std::exchange(other.lock_fd_, -1);
   }
   return *this;
 }
 
 MappedFile::~MappedFile() {
   if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-Result<MappedFile> MappedFile::Open(const std::string& path) {
+bool LockForTrim(int fd, bool exclusive, bool wait) {
+  struct flock lk {};
+  lk.l_type = exclusive ? F_WRLCK : F_RDLCK;
+  lk.l_whence = SEEK_SET;
+  lk.l_start = 1;
+  lk.l_len = 1;
+  while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &lk) != 0) {
+    if (errno != EINTR) return false;
+  }
+  return true;
+}
+
+Result<MappedFile> MappedFile::Open(const std::string& path, bool hold_trim_lock) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
@@ -57,6 +73,9 @@ Result<MappedFile> MappedFile::Open(const std::string& path) {
   }
   MappedFile f;
   f.path_ = path;
+  // Shared, before the size is read: a writer shortening the file at close waits for no one and
+  // skips the trim instead; one that is shortening it now finishes first.
+  if (hold_trim_lock && LockForTrim(fd, false, true) && fstat(fd, &st) == 0) f.lock_fd_ = dup(fd);
   f.size_ = static_cast<size_t>(st.st_size);
   if (f.size_ > 0) {
     void* p = mmap(nullptr, f.size_, PROT_READ, MAP_SHARED, fd, 0);
@@ -76,6 +95,7 @@ Result<MappedFile> MappedFile::Open(const std::string& path) {
 WritableSlab::~WritableSlab() {
   Unmap();
   if (fd_ >= 0) ::close(fd_);
+  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
 }
 
 Status WritableSlab::Map() {
@@ -92,22 +112,38 @@ Status WritableSlab::Map() {
 
 Result<std::unique_ptr<WritableSlab>> WritableSlab::Create(const std::string& path,
                                                            uint64_t capacity) {
-  auto slab = std::make_unique<WritableSlab>();
-  slab->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (slab->fd_ < 0) {
-    const int err = errno;
-    if (err == EEXIST) {
-      return Error{Errc::kInvalidArgument, path, 0, "already exists; refusing to overwrite it"};
-    }
-    return IoError(path, "cannot create", err);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    return Error{Errc::kInvalidArgument, path, 0, "already exists; refusing to overwrite it"};
   }
+  auto slab = std::make_unique<WritableSlab>();
+  slab->temp_path_ = path + ".new";
+  // A leftover from a writer that died before publishing it holds nothing.
+  ::unlink(slab->temp_path_.c_str());
+  slab->fd_ = ::open(slab->temp_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (slab->fd_ < 0) return IoError(slab->temp_path_, "cannot create", errno);
   slab->path_ = path;
   slab->capacity_ = capacity;
   // Held while the writer has the slab open: tells readers a writer is at work, and keeps
   // truncate and a second writer away.
   (void)flock(slab->fd_, LOCK_EX | LOCK_NB);
-  if (Status s = slab->Map(); !s) return s.error();
+  if (Status s = slab->Map(); !s) {
+    ::unlink(slab->temp_path_.c_str());
+    return s.error();
+  }
   return slab;
+}
+
+Status WritableSlab::Publish() {
+  if (temp_path_.empty()) return Status();
+  if (renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) != 0) {
+    const int err = errno;
+    ::unlink(temp_path_.c_str());
+    if (err == EEXIST) return Error{Errc::kInvalidArgument, path_, 0, "already exists; refusing to overwrite it"};
+    return IoError(path_, "cannot give the new slab its name", err);
+  }
+  temp_path_.clear();
+  return Status();
 }
 
 Result<std::unique_ptr<WritableSlab>> WritableSlab::Reopen(const std::string& path,
@@ -145,6 +181,8 @@ void WritableSlab::Unmap() {
   if (data_ != nullptr) munmap(data_, capacity_);
   data_ = nullptr;
 }
+
+bool WritableSlab::TryTrimLock() { return fd_ >= 0 && LockForTrim(fd_, true, false); }
 
 Status WritableSlab::Truncate(uint64_t size) {
   if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {

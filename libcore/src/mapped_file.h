@@ -23,8 +23,10 @@ class MappedFile {
   ~MappedFile();
 
   // Maps the whole file read-only. An empty file gives an empty span. A directory, a device or a
-  // missing file is an error.
-  static Result<MappedFile> Open(const std::string& path);
+  // missing file is an error. With `hold_trim_lock`, a shared trim lock is held while the file is
+  // mapped, so that a writer closing the log does not shorten it under the mapping (which would
+  // turn reads past the new end into SIGBUS).
+  static Result<MappedFile> Open(const std::string& path, bool hold_trim_lock = false);
 
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
@@ -33,6 +35,7 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  int lock_fd_ = -1;
 };
 
 // A slab file open for writing: preallocated to its capacity and mapped shared, so that stores
@@ -44,8 +47,10 @@ class WritableSlab {
   WritableSlab& operator=(const WritableSlab&) = delete;
   ~WritableSlab();
 
-  // Creates a new file (never replaces one) of `capacity` bytes of zeros.
+  // Creates a new file of `capacity` bytes of zeros under a temporary name; Publish() gives it its
+  // name, so that readers never see a slab file without its header. Never replaces a file.
   static Result<std::unique_ptr<WritableSlab>> Create(const std::string& path, uint64_t capacity);
+  Status Publish();
   // Opens an existing file and grows it back to `capacity` (the bytes added are zeros).
   static Result<std::unique_ptr<WritableSlab>> Reopen(const std::string& path, uint64_t capacity);
 
@@ -60,16 +65,24 @@ class WritableSlab {
   // Unmaps the file; Sync() and Truncate() still work on the open descriptor.
   void Unmap();
   Status Truncate(uint64_t size);
+  // Takes the trim lock exclusively if no reader holds it: false means a reader has the file
+  // mapped and it must not be shortened now.
+  bool TryTrimLock();
   Status CloseFile();
 
  private:
   Status Map();
 
   std::string path_;
+  std::string temp_path_;  // while not yet published
   int fd_ = -1;
   uint8_t* data_ = nullptr;
   uint64_t capacity_ = 0;
 };
+
+// The trim lock: an open-file-description lock on byte 1 of a slab file. Readers of a log's last
+// slab hold it shared; whoever shortens that file must hold it exclusively (see TryTrimLock).
+bool LockForTrim(int fd, bool exclusive, bool wait);
 
 // True when a writer holds the file (slab files are locked while a Writer has them open).
 bool WriterActive(const std::string& path);

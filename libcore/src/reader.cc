@@ -1,5 +1,7 @@
 #include "slablog/reader.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <map>
 #include <unordered_map>
@@ -43,6 +45,8 @@ struct Reader::Impl {
   FrameView pending_frame;   // a frame returned as an item, still to be fed to its record
   bool has_pending = false;
   bool frames_started = false;  // the current section's frames are being read
+  const uint8_t* mapped_from = nullptr;   // without a prefault thread: the stretch mapped last
+  const uint8_t* mapped_until = nullptr;
   // Declared after `files`, so it stops before the mappings it works on go away.
   std::unique_ptr<Prefaulter> prefaulter;
   std::unique_ptr<CrcHelpers> helpers;
@@ -223,11 +227,17 @@ bool Reader::Impl::ReadFrame(Item* item) {
   }
   if (!frames_started) {
     frames_started = true;
+    const auto file = walker.file_bytes();
+    const uint64_t from = walker.section().offset;
+    const uint8_t* begin = file.data() + from;
+    const uint8_t* end = file.data() + std::min<uint64_t>(file.size(), from + kPrefaultAhead);
     if (prefaulter != nullptr) {
-      const auto file = walker.file_bytes();
-      const uint64_t from = walker.section().offset;
-      prefaulter->Request(file.data() + from,
-                          file.data() + std::min<uint64_t>(file.size(), from + kPrefaultAhead));
+      prefaulter->Request(begin, end);
+    } else if (begin >= mapped_until || begin < mapped_from) {
+      // Alone, map the next stretch in one call: far cheaper than a page fault every 64 KiB.
+      madvise(const_cast<uint8_t*>(begin), static_cast<size_t>(end - begin), MADV_POPULATE_READ);
+      mapped_from = begin;
+      mapped_until = end;
     }
   }
   FrameView frame;
@@ -287,7 +297,8 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
   if (!files) return files.error();
   std::vector<MappedFile> mapped;
   for (const std::string& p : files->paths) {
-    auto m = MappedFile::Open(p);
+    // Only a log's last slab is ever shortened (by the writer closing it, or truncate).
+    auto m = MappedFile::Open(p, /*hold_trim_lock=*/&p == &files->paths.back());
     if (!m) return m.error();
     mapped.push_back(std::move(m.value()));
   }
@@ -297,8 +308,24 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
                  mapped.front().bytes().empty() ? "file is empty: not a slablog log"
                                                 : "not a slablog log (no slab header at offset 0)"};
   }
-  return std::unique_ptr<Reader>(
-      new Reader(std::make_unique<Impl>(options, std::move(files.value()), std::move(mapped), reporter)));
+  // Locks first, then a second look for slabs past the last one listed: a log that grew while it
+  // was being opened had a writer, whatever the locks say by now. Otherwise the list could stop
+  // before slabs a writer finished and closed in between.
+  bool live = false;
+  for (const std::string& p : files->paths) live = live || WriterActive(p);
+  if (!files->base.empty()) {
+    for (uint32_t next = static_cast<uint32_t>(files->paths.size());; ++next) {
+      auto m = MappedFile::Open(SlabPath(files->base, next), /*hold_trim_lock=*/true);
+      if (!m) break;
+      files->paths.push_back(m->path());
+      mapped.push_back(std::move(m.value()));
+      live = true;
+    }
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(files.value()), std::move(mapped), reporter);
+  impl->walker.set_live(live);
+  impl->walker.summary().writer_active = live;
+  return std::unique_ptr<Reader>(new Reader(std::move(impl)));
 }
 
 const std::vector<std::string>& Reader::files() const { return impl_->log_files.paths; }

@@ -86,7 +86,7 @@ SlabWalker::Event SlabWalker::Next() {
 // its last slab always has an open section or the end marker. A last slab with neither means the
 // log went on in slabs that are not here.
 void SlabWalker::CheckLastSlab() {
-  if (checked_last_ || summary_.slabs == 0 || summary_.clean || slab_open_sections_ > 0 ||
+  if (live_ || checked_last_ || summary_.slabs == 0 || summary_.clean || slab_open_sections_ > 0 ||
       slab_sections_ == 0) {
     return;
   }

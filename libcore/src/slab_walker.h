@@ -25,6 +25,8 @@ class SlabWalker {
              CorruptionSink* sink);
 
   Event Next();
+  // A writer holds the log: its last slab may be left for a new one at any moment.
+  void set_live(bool live) { live_ = live; }
   // Called with the pages of a slab the walk has left (default: dropped from the page tables here).
   void set_release(std::function<void(const uint8_t*, const uint8_t*)> release) {
     release_ = std::move(release);
@@ -61,6 +63,7 @@ class SlabWalker {
   uint32_t slab_sections_ = 0;    // sections of the current slab, and how many were open
   uint32_t slab_open_sections_ = 0;
   bool checked_last_ = false;
+  bool live_ = false;
   SlabInfo slab_;
   SectionInfo section_;
   std::span<const uint8_t> section_bytes_;

@@ -414,7 +414,11 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
     if (Status s = out.Write(last_path, 0, nullptr, 0); !s) return s.error();  // counts as a step
     auto fd = out.Get(last_path);
     if (!fd) return fd.error();
-    if (ftruncate(fd.value(), static_cast<off_t>(want_size)) != 0) {
+    if (!LockForTrim(fd.value(), true, false)) {
+      // A reader has the slab mapped; shortening it now would crash that reader. The log is
+      // repaired all the same; a later run trims it.
+      result.trim_deferred = true;
+    } else if (ftruncate(fd.value(), static_cast<off_t>(want_size)) != 0) {
       return IoError(last_path, "cannot trim to " + std::to_string(want_size) + " bytes", errno);
     }
   }

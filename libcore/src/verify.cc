@@ -12,7 +12,8 @@ namespace {
 // still holds are frames being written: counted, not reported.
 class Tally : public Reporter {
  public:
-  Tally(Reporter* next, bool writer_active) : next_(next), writer_active_(writer_active) {}
+  explicit Tally(Reporter* next) : next_(next) {}
+  void set_writer_active(bool active) { writer_active_ = active; }
   void OnCorruption(const Corruption& c) override {
     if (c.kind == CorruptionKind::kTornTail) {
       if (writer_active_) {
@@ -30,7 +31,7 @@ class Tally : public Reporter {
 
  private:
   Reporter* next_;
-  bool writer_active_;
+  bool writer_active_ = false;
 };
 
 uint64_t FileSize(const std::string& path) {
@@ -44,18 +45,17 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   ReaderOptions ro;
   ro.threads = options.threads;
   ro.records = true;
-  // The files first, to learn whether a writer has the log (its open sections are then expected).
   auto files = ResolveLogFiles(path, false);
   if (!files) return files.error();
   VerifyResult result;
-  for (const std::string& f : files->paths) {
-    result.log_bytes += FileSize(f);
-    result.writer_active = result.writer_active || WriterActive(f);
-  }
+  for (const std::string& f : files->paths) result.log_bytes += FileSize(f);
 
-  Tally tally(reporter, result.writer_active);
+  Tally tally(reporter);
   auto opened = Reader::Open(path, ro, &tally);
   if (!opened) return opened.error();
+  // Open sections of a log a writer holds are expected; the reader knows whether one does.
+  result.writer_active = opened.value()->summary().writer_active;
+  tally.set_writer_active(result.writer_active);
   Reader& reader = *opened.value();
   Item item;
   uint64_t last_progress = 0;

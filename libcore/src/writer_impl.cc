@@ -86,6 +86,7 @@ Status Writer::Impl::NewSlabLocked() {
   header.capacity = slab_capacity;
   header.created_ns = options.created_ns.value_or(WallClockNs());
   EncodeSlabHeader(header, std::span<uint8_t, kSlabHeaderSize>(file.value()->data(), kSlabHeaderSize));
+  if (Status st = file.value()->Publish(); !st) return st;
   slabs.push_back(Slab{std::move(file.value()), page_size, 0, false});
   dir_dirty = true;
   if (slabs.size() >= 2) RetireIfDoneLocked(slabs.size() - 2);
@@ -236,9 +237,10 @@ Status Writer::Impl::SyncLocked() {
     dir_dirty = false;
   }
   if (!first_error.ok()) return first_error;
-  // Retired slabs are now on disk; their descriptors are no longer needed.
+  // Retired slabs are now on disk; their descriptors are no longer needed, except the first one's:
+  // its lock tells readers, all the writer's life, that the log is being written.
   for (Slab& slab : slabs) {
-    if (slab.retired && slab.file != nullptr) {
+    if (slab.retired && slab.file != nullptr && &slab != &slabs.front()) {
       (void)slab.file->CloseFile();
       slab.file.reset();
     }
@@ -267,7 +269,11 @@ Status Writer::Impl::CloseLocked() {
   }
   if (Status s = WriteEndMarkerLocked(); !s) return s;
   Slab& last = current();
-  if (Status s = last.file->Truncate(last.pos + kSectionHeaderSize); !s) return s;
+  // A reader with the slab mapped would take SIGBUS past a new end: then the slab keeps its size
+  // (zeros after the end marker read as nothing) and a later truncate trims it.
+  if (last.file->TryTrimLock()) {
+    if (Status s = last.file->Truncate(last.pos + kSectionHeaderSize); !s) return s;
+  }
   if (durable) {
     if (Status s = last.file->Sync(); !s) return s;
   }

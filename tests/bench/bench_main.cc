@@ -76,6 +76,23 @@ int Memcpy(uint64_t total_bytes) {
   return 0;
 }
 
+// A log as a writer killed mid-stream leaves it: 150-byte records in 4 streams, then _exit with
+// every stream's section open and no end marker (for timing truncate).
+int CrashLog(const std::string& base, uint64_t total_bytes) {
+  slablog::WriterOptions o;
+  o.sync = slablog::SyncPolicy::kManual;
+  auto w = slablog::Writer::Open(base, o);
+  if (!w) return 1;
+  slablog::StreamHandle h[4];
+  for (int i = 0; i < 4; ++i) h[i] = w.value()->OpenStream({"s" + std::to_string(i), slablog::Encoding::kBinary, 0}).value();
+  std::vector<uint8_t> payload(150, 0x42);
+  for (uint64_t done = 0, i = 0; done < total_bytes; done += 170, ++i) {
+    if (!w.value()->Append(h[i % 4], payload, static_cast<int64_t>(i)).ok()) return 1;
+  }
+  std::fflush(stdout);
+  _exit(0);  // no Close(): the sections stay open, as after a crash
+}
+
 // Writing fresh pages of a new memory-mapped file: what any mmap writer pays before its first byte
 // lands (the kernel allocates and zeroes each page). The writer's own ceiling on this machine.
 int Touch(const std::string& path, uint64_t total_bytes) {
@@ -135,10 +152,12 @@ int main(int argc, char** argv) {
   if (mode == "read" && argc == 3) return ReadAll(argv[2], false);
   if (mode == "read" && argc == 4 && std::string(argv[3]) == "--single-thread") return ReadAll(argv[2], true);
   if (mode == "touch" && argc == 4) return Touch(argv[2], std::stoull(argv[3]));
+  if (mode == "crashlog" && argc == 4) return CrashLog(argv[2], std::stoull(argv[3]));
   std::fprintf(stderr,
                "usage: slablog_bench append BASE RECORD_BYTES TOTAL_BYTES THREADS\n"
                "       slablog_bench memcpy TOTAL_BYTES\n"
                "       slablog_bench read LOG [--single-thread]\n"
-               "       slablog_bench touch PATH TOTAL_BYTES\n");
+               "       slablog_bench touch PATH TOTAL_BYTES\n"
+               "       slablog_bench crashlog BASE TOTAL_BYTES\n");
   return 2;
 }

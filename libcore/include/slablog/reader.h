@@ -93,6 +93,7 @@ struct LogSummary {
   bool clean = false;          // the last slab ends with a valid end marker
   uint64_t end_marker_offset = 0;  // file offset of that end marker (when clean)
   uint64_t corruptions = 0;    // events sent to the Reporter
+  bool writer_active = false;  // a writer had the log open (or added to it) when it was opened
 };
 
 class Reader {

@@ -68,6 +68,7 @@ struct TruncateResult {
   uint64_t end_marker_offset = 0;
   uint64_t trimmed_bytes = 0;    // bytes cut off the end of the last slab file
   std::string removed_file;      // a last slab file the writer had only begun (empty or zeros)
+  bool trim_deferred = false;    // a reader had the last slab mapped: not shortened this time
 };
 
 // Repairs, in place, a log whose writer died: in every open section it keeps every complete
