@@ -1,5 +1,7 @@
 #include <sys/stat.h>
 
+#include <map>
+
 #include "log_files.h"
 #include "mapped_file.h"
 #include "slablog/reader.h"
@@ -48,7 +50,12 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   auto files = ResolveLogFiles(path, false);
   if (!files) return files.error();
   VerifyResult result;
-  for (const std::string& f : files->paths) result.log_bytes += FileSize(f);
+  // Where each file starts in the log as a whole, for progress.
+  std::map<std::string, uint64_t> file_start;
+  for (const std::string& f : files->paths) {
+    file_start[f] = result.log_bytes;
+    result.log_bytes += FileSize(f);
+  }
 
   Tally tally(reporter);
   auto opened = Reader::Open(path, ro, &tally);
@@ -73,9 +80,10 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
                        "section of stream " + std::to_string(s.open.stream_id) +
                            ", which the catalog does not define"});
         }
-        if (options.progress && s.offset - last_progress > (uint64_t{64} << 20)) {
-          last_progress = s.offset;
-          options.progress(s.offset, result.log_bytes);
+        const uint64_t done = file_start[s.slab->file] + s.offset;
+        if (options.progress && done - last_progress > (uint64_t{64} << 20)) {
+          last_progress = done;
+          options.progress(done, result.log_bytes);
         }
         break;
       }
