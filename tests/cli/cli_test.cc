@@ -195,25 +195,14 @@ TEST_CASE("CliWriteRecordsAreVisibleAsTheyArrive") {
   // A slow producer: each record must be in the log (readable by another process) while the
   // writer is still waiting for more input, and SIGTERM must close the log cleanly.
   TempDir dir;
-  int to_child[2];
-  REQUIRE(pipe(to_child) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(to_child[0], 0);
-    close(to_child[1]);
-    REQUIRE(chdir(dir.dir().c_str()) == 0);
-    execl(SlablogBinary().c_str(), "slablog", "write", "--format", "lines", "live.slog", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(to_child[0]);
+  PipedSlablog writer({"write", "--format", "lines", "live.slog"}, dir.dir());
   auto records_now = [&] {
     ReadResult r = ReadAll(dir.path("live.slog"));
     return r.opened ? r.records.size() : size_t{0};
   };
   for (int i = 1; i <= 3; ++i) {
     const std::string line = "reading " + std::to_string(i) + "\n";
-    REQUIRE(write(to_child[1], line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+    writer.Send(line);
     size_t seen = 0;
     for (int wait = 0; wait < 200 && seen < static_cast<size_t>(i); ++wait) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -222,10 +211,7 @@ TEST_CASE("CliWriteRecordsAreVisibleAsTheyArrive") {
     CHECK(seen == static_cast<size_t>(i));
   }
   CHECK_FALSE(ReadAll(dir.path("live.slog")).summary.clean);
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(to_child[1]);
+  const int status = writer.Stop(SIGTERM);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   ReadResult r = ReadAll(dir.path("live.slog"));

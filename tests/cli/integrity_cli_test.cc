@@ -31,28 +31,16 @@ std::string CrashedLog(const TempDir& dir, const std::string& name) {
              std::string(static_cast<size_t>(i % 50), 'x') + "\"}\n";
   }
   WriteFile(dir.path(name + ".ndjson"), input);
-  int to_child[2];
-  REQUIRE(pipe(to_child) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(to_child[0], 0);
-    close(to_child[1]);
-    REQUIRE(chdir(dir.dir().c_str()) == 0);
-    execl(SlablogBinary().c_str(), "slablog", "write", "--stream-field", "topic", "--time-field", "t",
-          "--slab-size", "64K", "--section-size", "8K", (name + ".slog").c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(to_child[0]);
-  REQUIRE(write(to_child[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  PipedSlablog writer({"write", "--stream-field", "topic", "--time-field", "t", "--slab-size", "64K",
+                       "--section-size", "8K", name + ".slog"},
+                      dir.dir());
+  writer.Send(input);
   // Wait until every record is in the log, then kill the writer that still waits for input.
   for (int i = 0; i < 400; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (ReadAll(dir.path(name + ".slog")).records.size() == 400) break;
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  close(to_child[1]);
+  writer.Stop(SIGKILL);
   return name + ".slog";
 }
 
@@ -166,19 +154,8 @@ TEST_CASE("CliTruncateRefusesDamageInTheMiddle") {
 
 TEST_CASE("CliVerifyOfALiveLogSaysInProgress") {
   TempDir dir;
-  int to_child[2];
-  REQUIRE(pipe(to_child) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(to_child[0], 0);
-    close(to_child[1]);
-    REQUIRE(chdir(dir.dir().c_str()) == 0);
-    execl(SlablogBinary().c_str(), "slablog", "write", "--format", "lines", "live.slog", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(to_child[0]);
-  REQUIRE(write(to_child[1], "x\ny\n", 4) == 4);
+  PipedSlablog writer({"write", "--format", "lines", "live.slog"}, dir.dir());
+  writer.Send("x\ny\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   RunResult v = RunSlablog({"verify", "live.slog"}, "", dir.dir());
   CHECK(v.exit_code == 1);
@@ -187,9 +164,7 @@ TEST_CASE("CliVerifyOfALiveLogSaysInProgress") {
   RunResult t = RunSlablog({"truncate", "live.slog"}, "", dir.dir());
   CHECK(t.exit_code == 2);
   CHECK(t.err.find("a writer has this log open") != std::string::npos);
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
-  close(to_child[1]);
+  writer.Stop(SIGTERM);
   CHECK(RunSlablog({"verify", "live.slog"}, "", dir.dir()).exit_code == 0);
 }
 

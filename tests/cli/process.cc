@@ -1,6 +1,10 @@
 #include "process.h"
 
+#include <doctest/doctest.h>
+
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -50,6 +54,44 @@ RunResult RunSlablog(const std::vector<std::string>& args, const std::string& in
 
 RunResult RunShell(const std::string& command_line, const std::string& cwd) {
   return RunLine(command_line, "", cwd);
+}
+
+PipedSlablog::PipedSlablog(const std::vector<std::string>& args, const std::string& cwd) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  std::vector<std::string> argv_strings = {"slablog"};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_ = fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    dup2(fds[0], 0);
+    close(fds[1]);
+    if (chdir(cwd.c_str()) != 0) _exit(126);
+    execv(SLABLOG_BIN, argv.data());
+    _exit(127);
+  }
+  close(fds[0]);
+  input_ = fds[1];
+}
+
+PipedSlablog::~PipedSlablog() {
+  if (pid_ > 0) Stop(SIGKILL);
+}
+
+void PipedSlablog::Send(const std::string& bytes) {
+  REQUIRE(write(input_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+}
+
+int PipedSlablog::Stop(int signal) {
+  int status = 0;
+  kill(pid_, signal);
+  waitpid(pid_, &status, 0);
+  close(input_);
+  pid_ = input_ = -1;
+  return status;
 }
 
 }  // namespace slablog::test

@@ -20,4 +20,22 @@ RunResult RunShell(const std::string& command_line, const std::string& cwd = "."
 std::string SlablogBinary();
 std::string SourceDir();
 
+// `slablog ARGS...` running in `cwd` with a pipe on its standard input that the test feeds, for
+// commands that read input as it arrives. The process is killed if still running at the end.
+class PipedSlablog {
+ public:
+  PipedSlablog(const std::vector<std::string>& args, const std::string& cwd);
+  ~PipedSlablog();
+  PipedSlablog(const PipedSlablog&) = delete;
+  PipedSlablog& operator=(const PipedSlablog&) = delete;
+
+  void Send(const std::string& bytes);
+  // Sends `signal` and waits; returns the wait status.
+  int Stop(int signal);
+
+ private:
+  int pid_ = -1;
+  int input_ = -1;
+};
+
 }  // namespace slablog::test
