@@ -198,4 +198,29 @@ TEST_CASE("RecordSpanningManySlabs") {
   CHECK(reader.value()->summary().corruptions == 0);
 }
 
+TEST_CASE("EverySyncPolicyAndSync") {
+  TempDir dir;
+  WriterOptions o = SmallOptions();
+  SUBCASE("manual") { o.sync = SyncPolicy::kManual; }
+  SUBCASE("on close") { o.sync = SyncPolicy::kOnClose; }
+  SUBCASE("every slab") { o.sync = SyncPolicy::kEverySlab; }
+  SUBCASE("no prefault thread") { o.background_prefault = false; }
+  const std::string base = dir.path("p.slog");
+  auto w = Writer::Open(base, o);
+  REQUIRE(w.has_value());
+  auto h = w.value()->OpenStream({"s", Encoding::kText, 0});
+  REQUIRE(h.has_value());
+  for (int i = 0; i < 500; ++i) {
+    REQUIRE(w.value()->Append(h.value(), std::string(static_cast<size_t>(i % 700), 'p'), i).ok());
+    if (i % 100 == 0) REQUIRE(w.value()->Sync().ok());
+  }
+  REQUIRE(w.value()->Close().ok());
+  REQUIRE(w.value()->Close().ok());  // twice is harmless
+  CHECK_FALSE(w.value()->Append(h.value(), "late", 1).ok());
+  ReadResult r = ReadAll(base);
+  CHECK(r.reporter.events.empty());
+  CHECK(r.summary.clean);
+  CHECK(r.records.size() == 500);
+}
+
 }  // namespace slablog::test
