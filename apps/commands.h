@@ -17,5 +17,6 @@ void RegisterInfo(CLI::App& app, ExitCode* rc);
 void RegisterVerify(CLI::App& app, ExitCode* rc);
 void RegisterTruncate(CLI::App& app, ExitCode* rc);
 void RegisterRecover(CLI::App& app, ExitCode* rc);
+void RegisterExport(CLI::App& app, ExitCode* rc);
 
 }  // namespace slablog::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   slablog::cli::RegisterVerify(app, &rc);
   slablog::cli::RegisterTruncate(app, &rc);
   slablog::cli::RegisterRecover(app, &rc);
+  slablog::cli::RegisterExport(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <cstdio>
 #include <ctime>
@@ -68,6 +69,80 @@ std::string WallTime(int64_t ns) {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
   return fmt::format("{}.{:09d}Z", buf, ns % kSecond);
+}
+
+namespace {
+
+bool Digits(std::string_view s, size_t at, size_t n, int* out) {
+  if (at + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+bool ParseTimeNs(std::string_view text, int64_t* out) {
+  if (text.empty()) return false;
+  // Integer nanoseconds.
+  size_t i = text[0] == '-' ? 1 : 0;
+  if (i < text.size() && text.find_first_not_of("0123456789", i) == std::string_view::npos) {
+    errno = 0;
+    const long long v = std::strtoll(std::string(text).c_str(), nullptr, 10);
+    if (errno != 0) return false;
+    *out = v;
+    return true;
+  }
+  // RFC 3339: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
+  std::tm tm{};
+  int year, mon, day, hour, min, sec;
+  if (!Digits(text, 0, 4, &year) || text.size() < 20 || text[4] != '-' || !Digits(text, 5, 2, &mon) ||
+      text[7] != '-' || !Digits(text, 8, 2, &day) ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !Digits(text, 11, 2, &hour) ||
+      text[13] != ':' || !Digits(text, 14, 2, &min) || text[16] != ':' || !Digits(text, 17, 2, &sec)) {
+    return false;
+  }
+  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return false;
+  size_t pos = 19;
+  int64_t frac = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    int64_t scale = 100000000;
+    ++pos;
+    const size_t start = pos;
+    for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
+      frac += (text[pos] - '0') * scale;
+      scale /= 10;
+    }
+    if (pos == start) return false;
+  }
+  int64_t offset = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int oh, om;
+    if (!Digits(text, pos + 1, 2, &oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
+        !Digits(text, pos + 4, 2, &om)) {
+      return false;
+    }
+    offset = (text[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    pos += 6;
+  } else {
+    return false;
+  }
+  if (pos != text.size()) return false;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset;
+  *out = secs * 1'000'000'000 + frac;
+  return true;
 }
 
 bool ParseSize(std::string_view text, uint64_t* out) {

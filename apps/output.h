@@ -44,6 +44,10 @@ std::string HumanBytes(uint64_t bytes);
 // RFC 3339 UTC with nanoseconds when `ns` looks like a wall-clock time (1990 to 2200), else "".
 std::string WallTime(int64_t ns);
 
+// A time as integer nanoseconds ("1764000000000000000", "-5") or RFC 3339
+// ("2025-11-24T16:00:00Z", "2025-11-24T17:00:00.25+01:00"). False on anything else.
+bool ParseTimeNs(std::string_view text, int64_t* out);
+
 // "64K", "1M", "2G", "4096", "1MiB": powers of 1024. nullopt-like: returns false on bad input.
 bool ParseSize(std::string_view text, uint64_t* out);
 

@@ -1,6 +1,7 @@
 #include "record_input.h"
 
 #include <simdjson.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,6 +33,9 @@ class NdjsonLine {
   Status Parse(std::string_view line, uint64_t offset, InputRecord* record) {
     simdjson::dom::element doc;
     if (auto error = parser_.parse(line.data(), line.size(), false).get(doc)) {
+      // simdjson's DOM holds numbers of at most 64 bits; JSON has no such limit. Such lines (and
+      // only they) are checked by nlohmann_json instead: slower, but rare.
+      if (error == simdjson::NUMBER_ERROR) return ParseWithBigNumbers(line, offset, record);
       return Invalid(record->line, offset, std::string("invalid JSON: ") + simdjson::error_message(error));
     }
     if (options_.stream_field.empty() && options_.time_field.empty()) return Status();
@@ -68,12 +72,37 @@ class NdjsonLine {
   }
 
  private:
+  Status ParseWithBigNumbers(std::string_view line, uint64_t offset, InputRecord* record) {
+    nlohmann::json doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return Invalid(record->line, offset, "invalid JSON: a number or the text around it is malformed");
+    if (!options_.stream_field.empty() && doc.is_object() && doc.contains(options_.stream_field)) {
+      const auto& f = doc[options_.stream_field];
+      if (!f.is_string() || f.get_ref<const std::string&>().empty()) {
+        return Invalid(record->line, offset, "field '" + options_.stream_field + "' must be a non-empty string");
+      }
+      big_stream_ = f.get<std::string>();
+      record->stream = big_stream_;
+    }
+    if (!options_.time_field.empty()) {
+      if (!doc.is_object() || !doc.contains(options_.time_field)) {
+        return Invalid(record->line, offset, "has no field '" + options_.time_field + "'");
+      }
+      const auto& f = doc[options_.time_field];
+      if (!f.is_number_integer() || (f.is_number_unsigned() && f.get<uint64_t>() > uint64_t{INT64_MAX})) {
+        return Invalid(record->line, offset, "field '" + options_.time_field + "' must be an integer (nanoseconds)");
+      }
+      record->timestamp = f.get<int64_t>();
+    }
+    return Status();
+  }
+
   Status Invalid(uint64_t line, uint64_t offset, std::string what) const {
     return Error{Errc::kCorruption, options_.name, offset, "line " + std::to_string(line) + ": " + what};
   }
 
   const InputOptions& options_;
   simdjson::dom::parser parser_;
+  std::string big_stream_;  // the stream name of the last big-number line (the record views it)
 };
 
 // The read buffer: unconsumed bytes are [begin, end). simdjson's padding follows the capacity.

@@ -3,11 +3,11 @@ _slablog() {
   local cur prev cmd i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="write dump info verify truncate recover"
+  local commands="write dump info verify truncate recover export"
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      write|dump|info|verify|truncate|recover) cmd="${COMP_WORDS[i]}"; break ;;
+      write|dump|info|verify|truncate|recover|export) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   if [[ -z "$cmd" ]]; then
@@ -19,7 +19,7 @@ _slablog() {
     --sync) COMPREPLY=($(compgen -W "close slab none" -- "$cur")); return ;;
     -i|--input) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --save-cut) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads) return ;;
+    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads|--since|--until|-n|--limit) return ;;
   esac
   local opts
   case "$cmd" in
@@ -29,6 +29,7 @@ _slablog() {
     verify) opts="--help --json --threads --quiet" ;;
     truncate) opts="--help --dry-run --save-cut" ;;
     recover) opts="--help --slab-size --section-size" ;;
+    export) opts="--help --stream --since --until --limit --array --sections --records" ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -1,5 +1,5 @@
 # fish completion for slablog
-set -l commands write dump info verify truncate recover
+set -l commands write dump info verify truncate recover export
 complete -c slablog -f
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l help -d 'Show help'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l version -d 'Show the version'
@@ -9,6 +9,7 @@ complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a info -d 'S
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a verify -d 'Check every header, CRC and the structure'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a truncate -d 'Repair a log whose writer died'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a recover -d 'Copy every intact record into a new log'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a export -d 'Print records or sections as NDJSON'
 
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -F
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -l help -d 'Show help'
@@ -40,3 +41,11 @@ complete -c slablog -n "__fish_seen_subcommand_from truncate" -l save-cut -r -F 
 
 complete -c slablog -n "__fish_seen_subcommand_from recover" -l slab-size -x -d 'Bytes per slab of the new log'
 complete -c slablog -n "__fish_seen_subcommand_from recover" -l section-size -x -d 'Bytes per section of the new log'
+
+complete -c slablog -n "__fish_seen_subcommand_from export" -s s -l stream -x -d 'Only streams matching this glob'
+complete -c slablog -n "__fish_seen_subcommand_from export" -l since -x -d 'Only records at or after this time'
+complete -c slablog -n "__fish_seen_subcommand_from export" -l until -x -d 'Only records at or before this time'
+complete -c slablog -n "__fish_seen_subcommand_from export" -s n -l limit -x -d 'Stop after this many objects'
+complete -c slablog -n "__fish_seen_subcommand_from export" -l array -d 'Print one JSON array'
+complete -c slablog -n "__fish_seen_subcommand_from export" -l sections -d 'One object per section'
+complete -c slablog -n "__fish_seen_subcommand_from export" -l records -d 'With --sections, include the records'

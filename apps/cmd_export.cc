@@ -1,0 +1,239 @@
+// slablog export: records (or sections) as NDJSON for jq, grep and analysis tools. A time filter
+// skips whole closed sections by their recorded time range without reading their records.
+#include <CLI/CLI.hpp>
+#include <fnmatch.h>
+
+#include <charconv>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include "commands.h"
+#include "json_out.h"
+#include "output.h"
+#include "problems.h"
+#include "slablog/reader.h"
+
+namespace slablog::cli {
+namespace {
+
+struct ExportOptions {
+  std::string log;
+  std::vector<std::string> streams;
+  std::string since;
+  std::string until;
+  uint64_t limit = 0;
+  bool array = false;
+  bool sections = false;
+  bool records = false;
+};
+
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, end);
+}
+
+// Writes the objects, NDJSON or one array, and counts them against --limit.
+class Emitter {
+ public:
+  Emitter(StdoutBuffer* out, bool array, uint64_t limit) : out_(out), array_(array), limit_(limit) {}
+  // The text of the next object goes into the returned string.
+  std::string& Begin() {
+    std::string& s = out_->text();
+    if (array_) s += count_ == 0 ? "[\n" : ",\n";
+    return s;
+  }
+  // False when no more output is wanted (limit reached, or standard output closed).
+  bool End() {
+    if (!array_) out_->text().push_back('\n');
+    ++count_;
+    return out_->MaybeFlush() && (limit_ == 0 || count_ < limit_);
+  }
+  void Finish() {
+    if (array_) out_->text() += count_ == 0 ? "[]\n" : "\n]\n";
+    out_->Flush();
+  }
+
+ private:
+  StdoutBuffer* out_;
+  bool array_;
+  uint64_t limit_;
+  uint64_t count_ = 0;
+};
+
+// The record as a JSON object: {"stream", "t", "seq", "data"}.
+void AppendRecord(std::string* s, const std::string& quoted_name, Encoding encoding, const RecordView& r) {
+  s->append("{\"stream\":");
+  s->append(quoted_name);
+  s->append(",\"t\":");
+  AppendInt(s, r.timestamp);
+  s->append(",\"seq\":");
+  AppendInt(s, static_cast<int64_t>(r.index));
+  s->append(",\"data\":");
+  const std::string_view text(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
+  switch (encoding) {
+    case Encoding::kJson:
+      // Validated when it was written (slablog write); stored and returned byte for byte.
+      s->append(text.empty() ? std::string_view("null") : text);
+      break;
+    case Encoding::kText:
+      AppendJsonString(s, text);
+      break;
+    case Encoding::kBinary:
+      AppendBase64(s, r.payload);
+      break;
+  }
+  s->push_back('}');
+}
+
+// A section being exported with --sections: its fields, plus what its records add.
+struct SectionOut {
+  SectionInfo info;
+  std::string file;
+  uint32_t slab = 0;
+  uint64_t records = 0;
+  std::optional<int64_t> first_t, last_t;
+  std::string record_json;  // with --records
+};
+
+void AppendSection(std::string* s, const SectionOut& sec, const std::string& quoted_name, bool with_records) {
+  const auto& c = sec.info.close;
+  auto opt_int = [&](const char* key, std::optional<int64_t> v) {
+    s->append(",\"").append(key).append("\":");
+    if (v) AppendInt(s, *v); else s->append("null");
+  };
+  s->append("{\"slab\":");
+  AppendJsonString(s, sec.file);
+  s->append(",\"slab_index\":");
+  AppendInt(s, sec.slab);
+  s->append(",\"offset\":");
+  AppendInt(s, static_cast<int64_t>(sec.info.offset));
+  s->append(",\"stream\":");
+  s->append(quoted_name);
+  s->append(",\"seq\":");
+  AppendInt(s, static_cast<int64_t>(sec.info.open.seq));
+  s->append(c ? ",\"state\":\"closed\"" : ",\"state\":\"open\"");
+  s->append(",\"size\":");
+  AppendInt(s, static_cast<int64_t>(sec.info.open.size));
+  opt_int("filled", c ? std::optional<int64_t>(static_cast<int64_t>(c->filled)) : std::nullopt);
+  opt_int("payload_bytes", c ? std::optional<int64_t>(static_cast<int64_t>(c->payload_bytes)) : std::nullopt);
+  const bool counted = c && !with_records;
+  opt_int("record_count", static_cast<int64_t>(counted ? c->record_count : sec.records));
+  opt_int("first_t", counted ? (c->frame_count ? std::optional<int64_t>(c->first_t) : std::nullopt) : sec.first_t);
+  opt_int("last_t", counted ? (c->frame_count ? std::optional<int64_t>(c->last_t) : std::nullopt) : sec.last_t);
+  if (with_records) s->append(",\"records\":[").append(sec.record_json).append("]");
+  s->push_back('}');
+}
+
+bool Matches(const std::vector<std::string>& globs, const std::string& name) {
+  if (globs.empty()) return true;
+  for (const auto& g : globs) {
+    if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+ExitCode RunExport(const ExportOptions& opt) {
+  const char* cmd = "export";
+  int64_t since = std::numeric_limits<int64_t>::min(), until = std::numeric_limits<int64_t>::max();
+  if ((!opt.since.empty() && !ParseTimeNs(opt.since, &since)) || (!opt.until.empty() && !ParseTimeNs(opt.until, &until))) {
+    Complain(cmd, "--since and --until take nanoseconds or an RFC 3339 time such as 2025-11-24T16:00:00Z");
+    return ExitCode::kUsage;
+  }
+  ProblemLog problems(cmd);
+  auto opened = Reader::Open(opt.log, ReaderOptions{}, &problems);
+  if (!opened) return Fail(cmd, opened.error());
+  Reader& reader = *opened.value();
+  StdoutBuffer out;
+  Emitter emit(&out, opt.array, opt.limit);
+  std::map<uint32_t, std::string> quoted;  // stream id -> its name as a JSON string
+  std::map<uint32_t, bool> wanted;
+  auto name_of = [&](uint32_t id) -> const std::string& {
+    auto it = quoted.find(id);
+    if (it != quoted.end()) return it->second;
+    const CatalogEntry* e = reader.stream(id);
+    std::string q;
+    AppendJsonString(&q, e != nullptr ? e->name : "#" + std::to_string(id));
+    return quoted.emplace(id, std::move(q)).first->second;
+  };
+  std::optional<SectionOut> pending;  // --sections: the section whose records are still coming
+  bool more = true;
+  auto flush_section = [&] {
+    if (pending && more) {
+      AppendSection(&emit.Begin(), *pending, name_of(pending->info.open.stream_id), opt.records);
+      more = emit.End();
+    }
+    pending.reset();
+  };
+  Item item;
+  while (more && reader.Next(&item)) {
+    if (item.kind == ItemKind::kSection) {
+      if (opt.sections) flush_section();
+      const SectionInfo& s = *item.section;
+      const uint32_t id = s.open.stream_id;
+      if (id == kCatalogStream) continue;
+      auto w = wanted.find(id);
+      if (w == wanted.end()) {
+        const CatalogEntry* e = reader.stream(id);
+        w = wanted.emplace(id, Matches(opt.streams, e != nullptr ? e->name : "#" + std::to_string(id))).first;
+      }
+      // A closed section knows its time range: outside the filter, its records are never read.
+      const bool out_of_range = s.close && s.close->frame_count > 0 && (s.close->last_t < since || s.close->first_t > until);
+      if (!w->second || out_of_range) {
+        reader.SkipSection();
+        continue;
+      }
+      if (opt.sections) {
+        pending = SectionOut{s, s.slab->file, s.slab->header.slab_index, 0, std::nullopt, std::nullopt, {}};
+        pending->info.slab = nullptr;
+        if (s.close && !opt.records) reader.SkipSection();  // its header says all
+      }
+      continue;
+    }
+    if (item.kind != ItemKind::kRecord) continue;
+    const RecordView& r = item.record;
+    if (r.timestamp < since || r.timestamp > until) continue;
+    const CatalogEntry* e = reader.stream(r.stream_id);
+    const Encoding encoding = e != nullptr ? e->encoding : Encoding::kBinary;
+    if (opt.sections) {
+      if (!pending) continue;
+      ++pending->records;
+      if (!pending->first_t) pending->first_t = r.timestamp;
+      pending->last_t = r.timestamp;
+      if (opt.records) {
+        if (!pending->record_json.empty()) pending->record_json.push_back(',');
+        AppendRecord(&pending->record_json, name_of(r.stream_id), encoding, r);
+      }
+      continue;
+    }
+    AppendRecord(&emit.Begin(), name_of(r.stream_id), encoding, r);
+    more = emit.End();
+  }
+  if (opt.sections) flush_section();
+  emit.Finish();
+  if (out.failed()) {
+    Complain(cmd, "cannot write to standard output");
+    return ExitCode::kIo;
+  }
+  if (out.closed()) return ExitCode::kOk;  // the reader of the pipe has all it wanted
+  return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+}
+
+}  // namespace
+
+void RegisterExport(CLI::App& app, ExitCode* rc) {
+  auto opt = std::make_shared<ExportOptions>();
+  CLI::App* sub = app.add_subcommand("export", "Print records (or sections) as NDJSON");
+  sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs")->required();
+  sub->add_option("-s,--stream", opt->streams, "Only streams whose name matches this shell glob (repeatable)");
+  sub->add_option("--since", opt->since, "Only records at or after this time (nanoseconds or RFC 3339)");
+  sub->add_option("--until", opt->until, "Only records at or before this time (nanoseconds or RFC 3339)");
+  sub->add_option("-n,--limit", opt->limit, "Stop after this many objects");
+  sub->add_flag("--array", opt->array, "Print one JSON array instead of one object per line");
+  sub->add_flag("--sections", opt->sections, "One object per section instead of per record");
+  sub->add_flag("--records", opt->records, "With --sections: include each section's records");
+  sub->final_callback([opt, rc] { *rc = RunExport(*opt); });
+}
+
+}  // namespace slablog::cli

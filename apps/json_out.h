@@ -1,0 +1,34 @@
+// Fast JSON text for bulk output (export): escaping, base64, and a stdout buffer that stops
+// quietly when the reader of a pipe goes away. nlohmann_json stays for the small documents.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace slablog::cli {
+
+// Appends `text` as a JSON string (quotes included); bytes that are not valid UTF-8 become U+FFFD.
+void AppendJsonString(std::string* out, std::string_view text);
+void AppendBase64(std::string* out, std::span<const uint8_t> bytes);
+
+// Collects output and writes it to standard output in large blocks with write(2).
+class StdoutBuffer {
+ public:
+  ~StdoutBuffer() { Flush(); }
+  std::string& text() { return buf_; }
+  // Writes out what is buffered once it is large. False once standard output is closed (EPIPE).
+  bool MaybeFlush() { return buf_.size() < kBlock || Flush(); }
+  bool Flush();
+  bool closed() const { return closed_; }
+  bool failed() const { return failed_; }
+
+ private:
+  static constexpr size_t kBlock = size_t{1} << 20;
+  std::string buf_;
+  bool closed_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace slablog::cli
