@@ -1,6 +1,7 @@
 #include "slablog/format.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "coding.h"
@@ -112,7 +113,16 @@ void EncodeSectionOpen(const LogId& id, const SectionOpen& s, std::span<uint8_t,
 std::optional<SectionOpen> DecodeSectionOpen(const LogId& id, std::span<const uint8_t> in) {
   if (in.size() < 32) return std::nullopt;
   const uint8_t* p = in.data();
-  if (std::memcmp(p, kSectionMagic.data(), kSectionMagic.size()) != 0) return std::nullopt;
+  // Writers store the magic last with release order (headers are page-aligned, so the word is
+  // too); loaded with acquire order, the header behind a magic that is set is whole.
+  uint32_t magic;
+  if (reinterpret_cast<uintptr_t>(p) % alignof(uint32_t) == 0) {
+    magic = std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(const_cast<uint8_t*>(p)))
+                .load(std::memory_order_acquire);
+  } else {
+    std::memcpy(&magic, p, 4);
+  }
+  if (std::memcmp(&magic, kSectionMagic.data(), kSectionMagic.size()) != 0) return std::nullopt;
   if (Load<uint32_t>(p + 4) != crc32c::Extend(LogSeed(id), p + 8, 24)) return std::nullopt;
   SectionOpen s;
   s.stream_id = Load<uint32_t>(p + 8);

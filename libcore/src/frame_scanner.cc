@@ -64,6 +64,7 @@ bool FrameScanner::NextClassified(FrameView* out) {
     const uint64_t at = pos_;
     const auto raw = std::span<const uint8_t, kFrameHeaderSize>(bytes_.data() + at,
                                                                 kFrameHeaderSize);
+    LoadKind(bytes_.data() + at);  // acquire: what follows the kind byte is read after it
     const FrameHeader h = DecodeFrameHeader(raw);
     const uint64_t room = end_ - at - kFrameHeaderSize;
     if (h.kind == FragmentKind::kNone) {

@@ -3,6 +3,7 @@
 // After a damaged frame the rest of the section is dropped: its length field cannot be trusted.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 
@@ -34,12 +35,18 @@ class FrameScanner {
   uint64_t frames() const { return frames_; }
 
  private:
+  // The writer stores a frame's kind byte last, with release order; read with acquire order, the
+  // rest of a frame whose kind is set is there too (never loads hoisted above it).
+  static uint8_t LoadKind(const uint8_t* frame) {
+    return std::atomic_ref<uint8_t>(const_cast<uint8_t&>(frame[16])).load(std::memory_order_acquire);
+  }
+
   // The common case, inline: a frame whose kind, length and CRC are all right. Anything else is
   // left to NextClassified, which looks at the same frame again and says what is wrong with it.
   bool NextIntact(FrameView* out) {
     if (pos_ + kFrameHeaderSize > end_) return false;
     const uint8_t* p = bytes_.data() + pos_;
-    const uint8_t kind = p[16];
+    const uint8_t kind = LoadKind(p);
     const uint32_t length = coding::Load<uint32_t>(p + 4);
     if (kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast) ||
         length > end_ - pos_ - kFrameHeaderSize) {

@@ -202,7 +202,11 @@ bool SlabWalker::NextSectionInSlab() {
     const auto open = DecodeSectionOpen(id, header);
     if (!open) {
       const auto next = FindSectionAhead(at + page);
-      if (AllZero(header) && !next) break;  // free space at the end of the slab
+      // A zero magic ahead of other bytes is a header being published (writers store the magic
+      // last) or one a crash interrupted: no section yet, like free space. A flipped bit cannot
+      // zero a magic.
+      const bool unpublished = AllZero(header.first(kSectionMagic.size()));
+      if (unpublished && !next) break;  // free space at the end of the slab
       const uint64_t resume = next ? *next : slab_end_;
       Report(at, resume - at, CorruptionKind::kBadSection,
              AllZero(header) ? "no section header at a page where sections continue later; " +
