@@ -114,6 +114,14 @@ struct Reader::Impl {
     return std::find(options.only_streams.begin(), options.only_streams.end(), s.stream_name) !=
            options.only_streams.end();
   }
+  // The fields every returned record gets, whichever way it was read.
+  void FinishRecord(uint32_t id, std::string_view name, Item* item) {
+    RecordView& r = item->record;
+    r.stream_id = id;
+    r.stream_name = name;
+    r.index = cursor->records++;
+    item->kind = ItemKind::kRecord;
+  }
   void OnSection(const SectionInfo& s);
   bool ReadFrame(Item* item);
   bool Feed(const FrameView& frame, Item* item);
@@ -211,10 +219,7 @@ bool Reader::Impl::Feed(const FrameView& frame, Item* item) {
     return false;
   }
   if (!options.records) return false;
-  record.stream_id = id;
-  record.stream_name = s.stream_name;
-  record.index = c.records++;
-  item->kind = ItemKind::kRecord;
+  FinishRecord(id, s.stream_name, item);
   return true;
 }
 
@@ -248,15 +253,12 @@ bool Reader::Impl::ReadFrame(Item* item) {
         id != kCatalogStream && !cursor->assembler.active()) {
       cursor->assembler.set_quiet_orphans(false);
       RecordView& r = item->record;
-      r.stream_id = id;
-      r.stream_name = item->section->stream_name;
-      r.index = cursor->records++;
       r.timestamp = frame.header.timestamp;
       r.offset = frame.offset;
       r.slab = item->slab;
       r.fragments = 1;
       r.payload = frame.payload;
-      item->kind = ItemKind::kRecord;
+      FinishRecord(id, item->section->stream_name, item);
       return true;
     }
     if (options.frames) {

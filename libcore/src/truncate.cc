@@ -20,7 +20,6 @@ namespace {
 
 struct Section {
   size_t file = 0;
-  uint32_t slab = 0;
   uint64_t offset = 0;  // file offset of the header
   SectionInfo info;     // slab pointer not kept
   std::span<const uint8_t> bytes;
@@ -103,7 +102,7 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
       continue;
     }
     const SectionInfo& s = walker.section();
-    Section sec{file_index, s.slab->header.slab_index, s.offset, s, walker.section_bytes()};
+    Section sec{file_index, s.offset, s, walker.section_bytes()};
     sec.info.slab = nullptr;
     last_section_end = std::max(last_section_end, s.offset + s.open.size);
     std::vector<Section>& tail = tails[s.open.stream_id];
@@ -258,10 +257,15 @@ class FileSet {
     fds_[path] = fd;
     return fd;
   }
-  Status Write(const std::string& path, uint64_t offset, const void* data, size_t n) {
+  // Counts one change to the log, and stops here if the crash test says so.
+  Status Step(const std::string& path) {
     if (write_limit_ != 0 && writes_++ >= write_limit_) {
-      return Error{Errc::kIo, path, offset, "stopped after " + std::to_string(write_limit_) + " writes (crash test)"};
+      return Error{Errc::kIo, path, 0, "stopped after " + std::to_string(write_limit_) + " writes (crash test)"};
     }
+    return Status();
+  }
+  Status Write(const std::string& path, uint64_t offset, const void* data, size_t n) {
+    if (Status s = Step(path); !s) return s;
     auto fd = Get(path);
     if (!fd) return fd.error();
     if (pwrite(fd.value(), data, n, static_cast<off_t>(offset)) != static_cast<ssize_t>(n)) {
@@ -411,7 +415,7 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   if (Status s = out.SyncAll(); !s) return s.error();
   if (result.trimmed_bytes > 0 || needs_marker) {
-    if (Status s = out.Write(last_path, 0, nullptr, 0); !s) return s.error();  // counts as a step
+    if (Status s = out.Step(last_path); !s) return s.error();
     auto fd = out.Get(last_path);
     if (!fd) return fd.error();
     if (!LockForTrim(fd.value(), true, false)) {
@@ -424,7 +428,7 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   if (Status s = out.SyncAll(); !s) return s.error();
   if (!result.removed_file.empty()) {
-    if (Status s = out.Write(result.removed_file, 0, nullptr, 0); !s) return s.error();  // a step
+    if (Status s = out.Step(result.removed_file); !s) return s.error();
     if (::unlink(result.removed_file.c_str()) != 0) return IoError(result.removed_file, "cannot remove", errno);
     (void)SyncDirectoryOf(result.removed_file);
   }

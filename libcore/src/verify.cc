@@ -2,7 +2,6 @@
 
 #include <map>
 
-#include "log_files.h"
 #include "mapped_file.h"
 #include "slablog/reader.h"
 #include "slablog/recovery.h"
@@ -28,7 +27,6 @@ class Tally : public Reporter {
     }
     if (next_ != nullptr) next_->OnCorruption(c);
   }
-  void Extra(const Corruption& c) { OnCorruption(c); }
   uint64_t damage_ = 0, torn_ = 0, in_progress_ = 0;
 
  private:
@@ -47,22 +45,19 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   ReaderOptions ro;
   ro.threads = options.threads;
   ro.records = true;
-  auto files = ResolveLogFiles(path, false);
-  if (!files) return files.error();
   VerifyResult result;
-  // Where each file starts in the log as a whole, for progress.
-  std::map<std::string, uint64_t> file_start;
-  for (const std::string& f : files->paths) {
-    file_start[f] = result.log_bytes;
-    result.log_bytes += FileSize(f);
-  }
-
   Tally tally(reporter);
   auto opened = Reader::Open(path, ro, &tally);
   if (!opened) return opened.error();
   // Open sections of a log a writer holds are expected; the reader knows whether one does.
   result.writer_active = opened.value()->summary().writer_active;
   tally.set_writer_active(result.writer_active);
+  // Where each file starts in the log as a whole, for progress.
+  std::map<std::string, uint64_t> file_start;
+  for (const std::string& f : opened.value()->files()) {
+    file_start[f] = result.log_bytes;
+    result.log_bytes += FileSize(f);
+  }
   Reader& reader = *opened.value();
   Item item;
   uint64_t last_progress = 0;
@@ -75,7 +70,7 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
         ++result.sections;
         if (!s.close) ++result.open_sections;
         if (s.open.stream_id != kCatalogStream && reader.stream(s.open.stream_id) == nullptr) {
-          tally.Extra({s.slab->file, s.slab->header.slab_index, s.offset, 0, s.open.stream_id, {},
+          tally.OnCorruption({s.slab->file, s.slab->header.slab_index, s.offset, 0, s.open.stream_id, {},
                        CorruptionKind::kBadSection,
                        "section of stream " + std::to_string(s.open.stream_id) +
                            ", which the catalog does not define"});
@@ -99,7 +94,7 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   result.clean = summary.clean;
   result.slabs = summary.slabs;
   if (result.clean && result.open_sections > 0) {
-    tally.Extra({reader.files().back(), summary.last_slab_index, summary.end_marker_offset, 0,
+    tally.OnCorruption({reader.files().back(), summary.last_slab_index, summary.end_marker_offset, 0,
                  Corruption::kNoStream, {}, CorruptionKind::kBadSection,
                  "the log has an end marker but " + std::to_string(result.open_sections) +
                      " sections were never closed"});

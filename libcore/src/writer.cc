@@ -39,7 +39,7 @@ Result<StreamHandle> Writer::OpenStream(const StreamOptions& options) {
                  "stream name must be 1 to 65535 bytes, got " + std::to_string(options.name.size())};
   }
   std::lock_guard lock(w.mu);
-  if (w.closed) return Error{Errc::kInvalidArgument, w.base, 0, "log is closed"};
+  if (w.closed.load()) return Error{Errc::kInvalidArgument, w.base, 0, "log is closed"};
   if (auto it = w.by_name.find(options.name); it != w.by_name.end()) {
     StreamState* s = it->second;
     if (s->entry.encoding != options.encoding || s->entry.type != options.type) {
@@ -75,7 +75,7 @@ Status Writer::Append(StreamHandle stream, std::span<const uint8_t> payload, int
 }
 
 Status Writer::AppendSlow(StreamState& s, std::span<const uint8_t> payload, int64_t timestamp) {
-  if (impl_->closed_flag.load(std::memory_order_acquire)) {
+  if (impl_->closed.load(std::memory_order_acquire)) {
     return Error{Errc::kInvalidArgument, impl_->base, 0, "log is closed"};
   }
   return impl_->AppendRecord(s, payload, timestamp, /*locked=*/false);

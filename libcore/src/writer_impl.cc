@@ -185,7 +185,7 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
   }
   std::unique_lock lock(mu, std::defer_lock);
   if (!locked) lock.lock();
-  if (closed) return Fail("log is closed");
+  if (closed.load()) return Fail("log is closed");
   const uint64_t need = kFrameHeaderSize + payload.size();
   if (s.room() >= need) {
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
@@ -257,9 +257,8 @@ Status Writer::Impl::WriteEndMarkerLocked() {
 }
 
 Status Writer::Impl::CloseLocked() {
-  if (closed) return Status();
-  closed = true;
-  closed_flag.store(true, std::memory_order_release);
+  if (closed.load()) return Status();
+  closed.store(true, std::memory_order_release);
   for (auto& s : streams) CloseSectionLocked(*s);
   CloseSectionLocked(catalog);
   const bool durable = options.sync != SyncPolicy::kManual;

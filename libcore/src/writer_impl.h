@@ -33,8 +33,8 @@ struct Writer::Impl {
   uint64_t section_size = 0;
 
   std::mutex mu;
-  bool closed = false;
-  std::atomic<bool> closed_flag{false};
+  // Set under `mu` by Close(); read without it on the append path's slow branch.
+  std::atomic<bool> closed{false};
   bool dir_dirty = false;        // a slab was created since the last directory sync
   uint32_t first_slab = 0;       // index of slabs[0] (non-zero when appending)
   std::deque<Slab> slabs;        // slabs[i] has index first_slab + i; a deque keeps references

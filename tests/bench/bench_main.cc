@@ -98,8 +98,7 @@ int CrashLog(const std::string& base, uint64_t total_bytes) {
 int Touch(const std::string& path, uint64_t total_bytes) {
   const size_t chunk = 64 << 10;
   std::vector<uint8_t> src(chunk, 1);
-  slablog::WriterOptions o;  // not used for writing; only to share the slab size
-  const uint64_t slab = o.slab_size;
+  const uint64_t slab = uint64_t{64} << 20;  // the writer's default slab size
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t done = 0, n = 0; done < total_bytes; done += slab, ++n) {
     const std::string file = path + "." + std::to_string(n);
