@@ -209,6 +209,9 @@ bool Reader::Impl::Feed(const FrameView& frame, Item* item) {
                     c.assembler.dropped_bytes(),
                     "the record grows past the limit of " + std::to_string(kMaxRecordBytes) + " bytes");
       return false;
+    case RecordAssembler::Outcome::kSkippedRecord:
+      ++c.records;
+      return false;
     case RecordAssembler::Outcome::kNone:
       return false;
     case RecordAssembler::Outcome::kRecord:
@@ -379,8 +382,9 @@ void Reader::SkipSection() {
   if (!r.in_section || r.walker.section().open.stream_id == kCatalogStream) return;
   r.in_section = false;
   r.has_pending = false;
-  r.cursor->assembler.Abandon();
-  r.cursor->assembler.set_quiet_orphans(true);
+  // A closed section says how many records end in it, so the stream's record numbers stay exact.
+  if (const auto& close = r.walker.section().close) r.cursor->records += close->record_count;
+  r.cursor->assembler.SkippedSection();
 }
 
 const CatalogEntry* Reader::stream(uint32_t id) const {

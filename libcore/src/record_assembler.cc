@@ -23,6 +23,7 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
         outcome = Outcome::kInterrupted;
       }
       quiet_orphans_ = false;
+      skipped_tail_ = false;
       if (frame.header.kind == FragmentKind::kFull) {
         out->timestamp = frame.header.timestamp;
         out->offset = frame.offset;
@@ -40,7 +41,13 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       return outcome;
     case FragmentKind::kMiddle:
     case FragmentKind::kLast:
-      if (!active_) return quiet_orphans_ ? Outcome::kNone : Outcome::kOrphan;
+      if (!active_) {
+        if (skipped_tail_ && frame.header.kind == FragmentKind::kLast) {
+          skipped_tail_ = false;
+          return Outcome::kSkippedRecord;
+        }
+        return quiet_orphans_ ? Outcome::kNone : Outcome::kOrphan;
+      }
       if (buffer_.size() + frame.payload.size() > kMaxRecordBytes) {
         dropped_offset_ = start_offset_;
         dropped_bytes_ = Abandon() + frame.payload.size();

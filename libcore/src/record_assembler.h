@@ -13,11 +13,12 @@ namespace slablog {
 
 class RecordAssembler {
  public:
-  enum class Outcome : uint8_t { kNone, kRecord, kOrphan, kInterrupted, kTooLarge };
+  enum class Outcome : uint8_t { kNone, kRecord, kOrphan, kInterrupted, kTooLarge, kSkippedRecord };
 
   // Feeds a verified frame. kRecord: `out` holds a record. kOrphan: a MIDDLE or LAST with no FIRST
   // (dropped). kInterrupted: a FIRST or FULL arrived while a record was open; that record was
   // dropped (see dropped_*) and the new frame was taken. kTooLarge: over kMaxRecordBytes, dropped.
+  // kSkippedRecord: the LAST of a record begun in a section the caller skipped (see SkippedSection).
   Outcome Add(const FrameView& frame, const SlabInfo* slab, RecordView* out);
 
   bool active() const { return active_; }
@@ -29,13 +30,25 @@ class RecordAssembler {
   uint64_t dropped_bytes() const { return dropped_bytes_; }
   uint64_t dropped_offset() const { return dropped_offset_; }
   // Orphans are expected (and not reported) when reading starts in the middle of a stream.
-  void set_quiet_orphans(bool quiet) { quiet_orphans_ = quiet; }
+  void set_quiet_orphans(bool quiet) {
+    quiet_orphans_ = quiet;
+    if (!quiet) skipped_tail_ = false;
+  }
+  // The caller skipped a section without reading it: a record in progress is dropped quietly, and
+  // the first LAST without its FIRST ends a record that began in the skipped section. That record
+  // still counts (kSkippedRecord), so record numbers stay right after skipping.
+  void SkippedSection() {
+    Abandon();
+    quiet_orphans_ = true;
+    skipped_tail_ = true;
+  }
   bool quiet_orphans() const { return quiet_orphans_; }
 
  private:
   std::vector<uint8_t> buffer_;
   bool active_ = false;
   bool quiet_orphans_ = false;
+  bool skipped_tail_ = false;
   uint64_t start_offset_ = 0;
   const SlabInfo* start_slab_ = nullptr;
   int64_t timestamp_ = 0;

@@ -110,7 +110,8 @@ class Reader {
   // The next item in log order; false at the end of the log.
   bool Next(Item* item);
   // After a kSection item: do not read that section's frames. A record begun before it is
-  // abandoned without a report.
+  // abandoned without a report. Skipping a closed section keeps later record numbers
+  // (RecordView::index) exact: its close block says how many records end in it.
   void SkipSection();
 
   // The stream's catalog entry, once the walk has reached it; null when unknown.
