@@ -18,7 +18,8 @@ void PrintError(std::string_view command, std::string_view message) {
 ExitCode ExitCodeFor(Errc code) {
   switch (code) {
     case Errc::kCorruption:
-    case Errc::kUnsupported: return ExitCode::kDataProblem;
+    case Errc::kUnsupported:
+    case Errc::kFull: return ExitCode::kDataProblem;
     case Errc::kInvalidArgument: return ExitCode::kUsage;
     case Errc::kIo:
     case Errc::kNotFound: return ExitCode::kIo;

@@ -197,6 +197,46 @@ TEST_CASE("SkippedSectionsKeepRecordNumbers") {
   }
 }
 
+TEST_CASE("MaxSlabsBoundsTheLog") {
+  // Records of every size, a new stream now and then, until the one allowed slab is full: each
+  // refused append writes nothing, and everything accepted reads back from a log within its slab.
+  std::mt19937_64 rng(TestSeed());
+  TempDir dir;
+  WriterOptions options = SmallOptions();
+  options.max_slabs = 1;
+  const std::string base = dir.path("m.slog");
+  auto writer = Writer::Open(base, options);
+  REQUIRE(writer);
+  std::vector<ReadRecord> accepted;
+  int refused = 0;
+  for (int i = 0; i < 300; ++i) {
+    const std::string name = "s" + std::to_string(i / 40);
+    auto stream = writer.value()->OpenStream({name, Encoding::kBinary, 0});
+    if (!stream) {
+      CHECK(stream.error().code == Errc::kFull);
+      ++refused;
+      continue;
+    }
+    const std::string payload = RandomSkewedString(rng, 15);
+    if (Status st = writer.value()->Append(stream.value(), payload, i); !st) {
+      CHECK(st.error().code == Errc::kFull);
+      ++refused;
+      continue;
+    }
+    accepted.push_back({name, i, payload});
+  }
+  REQUIRE(writer.value()->Close());
+  CHECK(refused > 0);
+  CHECK(accepted.size() > 10);
+  CHECK(writer.value()->slab_count() == 1);
+  CHECK_FALSE(std::filesystem::exists(SlabPath(base, 1)));
+  CHECK(std::filesystem::file_size(SlabPath(base, 0)) <= options.slab_size);
+  ReadResult r = ReadAll(base);
+  CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+  CHECK(r.summary.clean);
+  CHECK(r.records == accepted);
+}
+
 TEST_CASE("RecordSpanningManySlabs") {
   // A record far larger than a slab: fragments across many sections and slab files.
   TempDir dir;

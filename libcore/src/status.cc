@@ -11,6 +11,7 @@ const char* ErrcName(Errc code) {
     case Errc::kInvalidArgument: return "invalid argument";
     case Errc::kNotFound: return "not found";
     case Errc::kUnsupported: return "unsupported";
+    case Errc::kFull: return "full";
   }
   return "unknown";
 }

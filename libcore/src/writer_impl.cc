@@ -177,6 +177,31 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   return Status();
 }
 
+bool Writer::Impl::FitsInSlabLocked(const StreamState& s, uint64_t payload) const {
+  // Mirrors RollSectionLocked and AppendRecord: the slab's last page is kept for the end marker.
+  uint64_t slab_room = slab_capacity - page_size - slabs.back().pos;
+  const uint64_t need = kFrameHeaderSize + payload;
+  if (kSectionHeaderSize + need <= section_size) {
+    return slab_room >= std::max(RoundUp(kSectionHeaderSize + need, page_size), page_size);
+  }
+  uint64_t room = s.room();
+  bool first = true;
+  while (payload > 0 || first) {
+    if (room < kFrameHeaderSize + std::min<uint64_t>(payload, 256)) {
+      if (slab_room < page_size) return false;
+      const uint64_t preferred = s.entry.stream_id == kCatalogStream ? page_size : section_size;
+      const uint64_t size = std::min(std::max(preferred, page_size), slab_room);
+      slab_room -= size;
+      room = size - kSectionHeaderSize;
+    }
+    const uint64_t n = std::min(payload, room - kFrameHeaderSize);
+    payload -= n;
+    room -= kFrameHeaderSize + n;
+    first = false;
+  }
+  return true;
+}
+
 Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> payload,
                                   int64_t timestamp, bool locked) {
   if (payload.size() > kMaxRecordBytes) {
@@ -190,6 +215,14 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
   if (s.room() >= need) {
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();
+  }
+  if (options.max_slabs != 0 && first_slab + slabs.size() >= options.max_slabs &&
+      !FitsInSlabLocked(s, payload.size())) {
+    return Error{Errc::kFull, base, 0,
+                 "log is full: a record of " + std::to_string(payload.size()) +
+                     " bytes does not fit in its " + std::to_string(options.max_slabs) + " slab" +
+                     (options.max_slabs == 1 ? "" : "s") + " of " + std::to_string(slab_capacity) +
+                     " bytes"};
   }
   // A record that fits in a fresh section starts one instead of being split: readers then get
   // it without a copy.

@@ -56,6 +56,9 @@ struct Writer::Impl {
   Status CloseLocked();
 
  private:
+  // Whether a record of `payload` bytes that does not fit in the stream's current section fits in
+  // what is left of the current slab (as AppendRecord would lay it out).
+  bool FitsInSlabLocked(const detail::StreamState& s, uint64_t payload) const;
   Status RollSectionLocked(detail::StreamState& s, uint64_t min_bytes, bool allow_new_slab);
   void CloseSectionLocked(detail::StreamState& s);
   Status NewSlabLocked();

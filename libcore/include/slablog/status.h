@@ -11,7 +11,8 @@
 
 namespace slablog {
 
-enum class Errc : uint8_t { kIo, kCorruption, kInvalidArgument, kNotFound, kUnsupported };
+// kFull: a writer with WriterOptions::max_slabs has no room for the record (nothing was written).
+enum class Errc : uint8_t { kIo, kCorruption, kInvalidArgument, kNotFound, kUnsupported, kFull };
 
 // A failure with the file it concerns, the byte offset in that file (0 when none applies), and a
 // lowercase message that carries the numbers involved.

@@ -32,6 +32,10 @@ struct WriterOptions {
   // Add to an existing, cleanly closed log instead of creating one. Its slab size and page size
   // are kept; slab_size is then ignored.
   bool append = false;
+  // At most this many slab files (0: no limit). An Append or OpenStream that would need another
+  // fails with Errc::kFull and writes nothing, so the log stays whole and at most
+  // max_slabs * slab_size bytes: what cuts a log into pieces of a fixed size needs.
+  uint32_t max_slabs = 0;
   // Fault in the pages ahead of the appends on a background thread, so that appending threads do
   // not pay for the kernel's page allocation. Off: no thread is started.
   bool background_prefault = true;
