@@ -1,9 +1,7 @@
 // slablog export: records (or sections) as NDJSON for jq, grep and analysis tools. A time filter
 // skips whole closed sections by their recorded time range without reading their records.
 #include <CLI/CLI.hpp>
-#include <fnmatch.h>
 
-#include <charconv>
 #include <limits>
 #include <map>
 #include <optional>
@@ -12,6 +10,7 @@
 #include "json_out.h"
 #include "output.h"
 #include "problems.h"
+#include "record_json.h"
 #include "slablog/reader.h"
 
 namespace slablog::cli {
@@ -27,12 +26,6 @@ struct ExportOptions {
   bool sections = false;
   bool records = false;
 };
-
-void AppendInt(std::string* out, int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, end);
-}
 
 // Writes the objects, NDJSON or one array, and counts them against --limit.
 class Emitter {
@@ -61,31 +54,6 @@ class Emitter {
   uint64_t limit_;
   uint64_t count_ = 0;
 };
-
-// The record as a JSON object: {"stream", "t", "seq", "data"}.
-void AppendRecord(std::string* s, const std::string& quoted_name, Encoding encoding, const RecordView& r) {
-  s->append("{\"stream\":");
-  s->append(quoted_name);
-  s->append(",\"t\":");
-  AppendInt(s, r.timestamp);
-  s->append(",\"seq\":");
-  AppendInt(s, static_cast<int64_t>(r.index));
-  s->append(",\"data\":");
-  const std::string_view text(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
-  switch (encoding) {
-    case Encoding::kJson:
-      // Validated when it was written (slablog write); stored and returned byte for byte.
-      s->append(text.empty() ? std::string_view("null") : text);
-      break;
-    case Encoding::kText:
-      AppendJsonString(s, text);
-      break;
-    case Encoding::kBinary:
-      AppendBase64(s, r.payload);
-      break;
-  }
-  s->push_back('}');
-}
 
 // A section being exported with --sections: its fields, plus what its records add.
 struct SectionOut {
@@ -126,14 +94,6 @@ void AppendSection(std::string* s, const SectionOut& sec, const std::string& quo
   s->push_back('}');
 }
 
-bool Matches(const std::vector<std::string>& globs, const std::string& name) {
-  if (globs.empty()) return true;
-  for (const auto& g : globs) {
-    if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
-  }
-  return false;
-}
-
 ExitCode RunExport(const ExportOptions& opt) {
   const char* cmd = "export";
   int64_t since = std::numeric_limits<int64_t>::min(), until = std::numeric_limits<int64_t>::max();
@@ -147,16 +107,9 @@ ExitCode RunExport(const ExportOptions& opt) {
   Reader& reader = *opened.value();
   StdoutBuffer out;
   Emitter emit(&out, opt.array, opt.limit);
-  std::map<uint32_t, std::string> quoted;  // stream id -> its name as a JSON string
+  QuotedNames quoted;
   std::map<uint32_t, bool> wanted;
-  auto name_of = [&](uint32_t id) -> const std::string& {
-    auto it = quoted.find(id);
-    if (it != quoted.end()) return it->second;
-    const CatalogEntry* e = reader.stream(id);
-    std::string q;
-    AppendJsonString(&q, e != nullptr ? e->name : "#" + std::to_string(id));
-    return quoted.emplace(id, std::move(q)).first->second;
-  };
+  auto name_of = [&](uint32_t id) -> const std::string& { return quoted.Get(reader, id); };
   std::optional<SectionOut> pending;  // --sections: the section whose records are still coming
   bool more = true;
   auto flush_section = [&] {
@@ -176,7 +129,7 @@ ExitCode RunExport(const ExportOptions& opt) {
       auto w = wanted.find(id);
       if (w == wanted.end()) {
         const CatalogEntry* e = reader.stream(id);
-        w = wanted.emplace(id, Matches(opt.streams, e != nullptr ? e->name : "#" + std::to_string(id))).first;
+        w = wanted.emplace(id, MatchesAnyGlob(opt.streams, e != nullptr ? e->name : "#" + std::to_string(id))).first;
       }
       // A closed section knows its time range: outside the filter, its records are never read.
       const bool out_of_range = s.close && s.close->frame_count > 0 && (s.close->last_t < since || s.close->first_t > until);
@@ -203,11 +156,11 @@ ExitCode RunExport(const ExportOptions& opt) {
       pending->last_t = r.timestamp;
       if (opt.records) {
         if (!pending->record_json.empty()) pending->record_json.push_back(',');
-        AppendRecord(&pending->record_json, name_of(r.stream_id), encoding, r);
+        AppendRecordJson(&pending->record_json, name_of(r.stream_id), encoding, r);
       }
       continue;
     }
-    AppendRecord(&emit.Begin(), name_of(r.stream_id), encoding, r);
+    AppendRecordJson(&emit.Begin(), name_of(r.stream_id), encoding, r);
     more = emit.End();
   }
   if (opt.sections) flush_section();

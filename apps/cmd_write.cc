@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -12,6 +11,7 @@
 #include "commands.h"
 #include "output.h"
 #include "record_input.h"
+#include "stop_signal.h"
 #include "slablog/writer.h"
 
 namespace slablog::cli {
@@ -30,20 +30,6 @@ struct WriteOptions {
   std::string sync = "close";
   bool append = false;
 };
-
-std::atomic<bool> g_stop{false};
-
-void OnSignal(int) { g_stop.store(true); }
-
-// SIGINT and SIGTERM end the input loop (read() returns EINTR: no SA_RESTART) and the log is then
-// closed cleanly like at the end of input.
-void CatchStopSignals() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 // Opens streams on first use; a record usually goes to the same stream as the one before.
 class StreamTable {
@@ -92,7 +78,7 @@ ExitCode RunWrite(const WriteOptions& opt) {
   }
   in.stream_field = opt.stream_field;
   in.time_field = opt.time_field;
-  in.stop = &g_stop;
+  in.stop = &StopRequested();
   int fd = STDIN_FILENO;
   if (opt.input != "-") {
     fd = ::open(opt.input.c_str(), O_RDONLY | O_CLOEXEC);
@@ -128,7 +114,7 @@ ExitCode RunWrite(const WriteOptions& opt) {
     const ExitCode close_rc = Fail(cmd, closed.error());
     if (rc == ExitCode::kOk) rc = close_rc;
   }
-  if (rc == ExitCode::kOk && g_stop.load()) {
+  if (rc == ExitCode::kOk && StopRequested().load()) {
     Complain(cmd, "interrupted; {} records written and the log closed cleanly", read.value());
   }
   return rc;

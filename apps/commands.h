@@ -9,7 +9,8 @@ class App;
 namespace slablog::cli {
 
 // Exit codes, documented in man/slablog.1.
-enum class ExitCode : int { kOk = 0, kDataProblem = 1, kUsage = 2, kIo = 3, kInternal = 4 };
+// kInterrupted: SIGINT or SIGTERM stopped a command before its output was complete.
+enum class ExitCode : int { kOk = 0, kDataProblem = 1, kUsage = 2, kIo = 3, kInternal = 4, kInterrupted = 130 };
 
 void RegisterWrite(CLI::App& app, ExitCode* rc);
 void RegisterDump(CLI::App& app, ExitCode* rc);
@@ -18,5 +19,8 @@ void RegisterVerify(CLI::App& app, ExitCode* rc);
 void RegisterTruncate(CLI::App& app, ExitCode* rc);
 void RegisterRecover(CLI::App& app, ExitCode* rc);
 void RegisterExport(CLI::App& app, ExitCode* rc);
+void RegisterSplit(CLI::App& app, ExitCode* rc);
+void RegisterMerge(CLI::App& app, ExitCode* rc);
+void RegisterFollow(CLI::App& app, ExitCode* rc);
 
 }  // namespace slablog::cli

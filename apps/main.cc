@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   // A closed pipe is reported as EPIPE and handled by the output layer (quietly), not by a signal.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"slablog: append-only, crash-safe, CRC-framed binary logs.\n"
-               "Exit codes: 0 ok, 1 data problem, 2 usage, 3 I/O error, 4 internal error.",
+               "Exit codes: 0 ok, 1 data problem, 2 usage, 3 I/O error, 4 internal error,\n"
+               "130 interrupted (split, merge: nothing was written).",
                "slablog"};
   app.set_version_flag("--version", std::string("slablog ") + SLABLOG_VERSION);
   app.require_subcommand(1);
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
   slablog::cli::RegisterTruncate(app, &rc);
   slablog::cli::RegisterRecover(app, &rc);
   slablog::cli::RegisterExport(app, &rc);
+  slablog::cli::RegisterSplit(app, &rc);
+  slablog::cli::RegisterMerge(app, &rc);
+  slablog::cli::RegisterFollow(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "output.h"
 
+#include <fnmatch.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -166,6 +168,52 @@ bool ParseSize(std::string_view text, uint64_t* out) {
   if (shift > 0 && value > (UINT64_MAX >> shift)) return false;
   *out = value << shift;
   return true;
+}
+
+bool ParseDurationNs(std::string_view text, int64_t* out) {
+  struct Unit {
+    std::string_view name;
+    int64_t ns;
+  };
+  // Longest names first, so "ms" is not read as "m" followed by garbage.
+  static constexpr Unit kUnits[] = {{"ns", 1},           {"us", 1000},
+                                    {"ms", 1000000},     {"s", 1000000000},
+                                    {"m", 60000000000},  {"h", 3600000000000},
+                                    {"d", 86400000000000}};
+  if (text.empty()) return false;
+  int64_t total = 0;
+  while (!text.empty()) {
+    int64_t value = 0;
+    size_t i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+      if (value > (INT64_MAX - 9) / 10) return false;
+      value = value * 10 + (text[i] - '0');
+    }
+    if (i == 0) return false;
+    text.remove_prefix(i);
+    const Unit* unit = nullptr;
+    for (const Unit& u : kUnits) {
+      if (text.substr(0, u.name.size()) == u.name &&
+          (unit == nullptr || u.name.size() > unit->name.size())) {
+        unit = &u;
+      }
+    }
+    if (unit == nullptr) return false;
+    text.remove_prefix(unit->name.size());
+    if (value > (INT64_MAX - total) / unit->ns) return false;
+    total += value * unit->ns;
+  }
+  if (total <= 0) return false;
+  *out = total;
+  return true;
+}
+
+bool MatchesAnyGlob(const std::vector<std::string>& globs, const std::string& name) {
+  if (globs.empty()) return true;
+  for (const auto& g : globs) {
+    if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
 }
 
 }  // namespace slablog::cli

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "commands.h"
 #include "slablog/status.h"
@@ -47,6 +48,13 @@ std::string WallTime(int64_t ns);
 // A time as integer nanoseconds ("1764000000000000000", "-5") or RFC 3339
 // ("2025-11-24T16:00:00Z", "2025-11-24T17:00:00.25+01:00"). False on anything else.
 bool ParseTimeNs(std::string_view text, int64_t* out);
+
+// A positive duration in nanoseconds: numbers with units, as in "90s", "5m", "1h30m", "250ms"
+// (units ns, us, ms, s, m, h, d). False on anything else, zero, or overflow.
+bool ParseDurationNs(std::string_view text, int64_t* out);
+
+// True when `globs` is empty or `name` matches one of the shell globs in it.
+bool MatchesAnyGlob(const std::vector<std::string>& globs, const std::string& name);
 
 // "64K", "1M", "2G", "4096", "1MiB": powers of 1024. nullopt-like: returns false on bad input.
 bool ParseSize(std::string_view text, uint64_t* out);

@@ -22,6 +22,7 @@ std::string ProblemLog::Format(const Corruption& c) {
 }
 
 void ProblemLog::OnCorruption(const Corruption& c) {
+  if (once_per_place_ && !seen_.emplace(c.file, c.offset, c.kind).second) return;
   (c.kind == CorruptionKind::kTornTail ? torn_ : damage_)++;
   if (kept_.size() < kMaxKept) kept_.push_back(c);
   if (print_) PrintError(command_, Format(c));

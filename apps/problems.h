@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "slablog/reporter.h"
@@ -16,6 +18,9 @@ class ProblemLog : public Reporter {
   explicit ProblemLog(std::string command, bool print = true)
       : command_(std::move(command)), print_(print) {}
   void OnCorruption(const Corruption& c) override;
+  // Ignore an event at a place (file, offset, kind) already reported: for commands that read
+  // parts of a log more than once.
+  void OncePerPlace() { once_per_place_ = true; }
 
   uint64_t damage() const { return damage_; }    // everything but torn tails
   uint64_t torn() const { return torn_; }
@@ -28,6 +33,8 @@ class ProblemLog : public Reporter {
  private:
   std::string command_;
   bool print_;
+  bool once_per_place_ = false;
+  std::set<std::tuple<std::string, uint64_t, CorruptionKind>> seen_;
   uint64_t damage_ = 0;
   uint64_t torn_ = 0;
   std::vector<Corruption> kept_;

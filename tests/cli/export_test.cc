@@ -117,6 +117,22 @@ TEST_CASE("ExportFiltersMatchTheSameFilterOnTheInput") {
   CHECK(got({"--since", "2025-11-24T16:00:12Z", "--until", "2025-11-24T17:00:17.5+01:00"}) ==
         expect([&](const In& in) { return in.t >= since && in.t <= until; }));
   CHECK(Lines(RunSlablog({"export", "--limit", "7", "f.slog"}, "", dir.dir()).out).size() == 7);
+
+  // The same filters in jq, on the input as written.
+  WriteFile(dir.path("in.ndjson"), input);
+  auto shell = [&](const std::string& line) {
+    RunResult r = RunShell(line, dir.dir());
+    CHECK_MESSAGE(r.exit_code == 0, line, "\n", r.err);
+    return r.out;
+  };
+  CHECK(shell("slablog export -s 'imu*' -s gps f.slog | jq -c .data | sort") ==
+        shell("jq -c 'select(.topic | test(\"^imu|^gps$\"))' in.ndjson | sort"));
+  const std::string window = "select(.t >= " + std::to_string(since) + " and .t <= " + std::to_string(until) + ")";
+  CHECK(shell("slablog export --since " + std::to_string(since) + " --until " + std::to_string(until) +
+              " f.slog | jq -c .data | sort") == shell("jq -c '" + window + "' in.ndjson | sort"));
+  // Sections skipped by their time range still count: each record keeps its number in its stream.
+  CHECK(shell("slablog export --since " + std::to_string(since) + " --until " + std::to_string(until) + " f.slog") ==
+        shell("slablog export f.slog | jq -c '" + window + "'"));
   RunResult bad = RunSlablog({"export", "--since", "yesterday", "f.slog"}, "", dir.dir());
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.rfind("slablog export: ", 0) == 0);

@@ -1,0 +1,177 @@
+// slablog follow: print records as NDJSON while a writer appends them, like tail -f.
+//
+// Writes through a memory map raise no inotify event, so the log is polled: every poll reads it
+// afresh from its section headers, hops over the closed sections whose records were all printed,
+// and reads only the sections still being written. A record's number in its stream (exact across
+// skipped sections) says whether it was printed before. It ends when the log is closed cleanly,
+// when the writer is gone without closing it, or on Ctrl-C.
+#include <CLI/CLI.hpp>
+#include <time.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "commands.h"
+#include "json_out.h"
+#include "output.h"
+#include "problems.h"
+#include "record_json.h"
+#include "stop_signal.h"
+
+namespace slablog::cli {
+namespace {
+
+constexpr const char* kCmd = "follow";
+
+struct FollowOptions {
+  std::string log;
+  bool from_start = false;
+  std::vector<std::string> streams;
+  int64_t interval_ms = 100;
+};
+
+// Where one stream stands: how many of its records were printed (or passed over at the start),
+// and the section the last of them ended in; its closed sections before that one are skipped.
+struct StreamMark {
+  uint64_t next_index = 0;
+  uint64_t section_seq = 0;
+};
+
+// On a log that is still being written, a record whose LAST fragment is not there yet is the
+// writer's work in progress, not damage: such reports are left out.
+class LiveProblems : public Reporter {
+ public:
+  explicit LiveProblems(ProblemLog* log) : log_(log) {}
+  void set_live(bool live) { live_ = live; }
+  void OnCorruption(const Corruption& c) override {
+    if (!(live_ && c.kind == CorruptionKind::kTornTail)) log_->OnCorruption(c);
+  }
+
+ private:
+  ProblemLog* log_;
+  bool live_ = true;
+};
+
+void SleepMs(int64_t ms) {
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000};
+  nanosleep(&ts, nullptr);  // a signal cuts it short; the caller checks StopRequested
+}
+
+class Follower {
+ public:
+  explicit Follower(const FollowOptions& opt) : opt_(opt), problems_(kCmd), live_(&problems_) {
+    problems_.OncePerPlace();  // each poll reads the open sections again
+  }
+
+  // One pass over the log. `print` false: only marks what is there as seen.
+  ExitCode Poll(bool print, bool* ended, uint64_t* printed) {
+    ReaderOptions options;
+    options.threads = 1;  // a poll reads little: a helper thread would cost more than it saves
+    options.background_prefault = false;
+    auto opened = Reader::Open(opt_.log, options, &live_);
+    if (!opened) return Fail(kCmd, opened.error());
+    Reader& reader = *opened.value();
+    live_.set_live(reader.summary().writer_active);
+    Item item;
+    while (reader.Next(&item)) {
+      if (item.kind == ItemKind::kSection) {
+        const SectionInfo& s = *item.section;
+        if (s.open.stream_id == kCatalogStream) continue;
+        auto it = marks_.find(s.open.stream_id);
+        const bool wanted = Wanted(reader, s.open.stream_id);
+        // A closed section before the one the last printed record ended in has nothing new.
+        if (!wanted || (s.close && it != marks_.end() && s.open.seq < it->second.section_seq)) {
+          reader.SkipSection();
+        }
+        continue;
+      }
+      if (item.kind != ItemKind::kRecord) continue;
+      const RecordView& r = item.record;
+      StreamMark& mark = marks_[r.stream_id];
+      if (r.index < mark.next_index) continue;
+      mark.next_index = r.index + 1;
+      mark.section_seq = item.section->open.seq;
+      if (!print) continue;
+      const CatalogEntry* e = reader.stream(r.stream_id);
+      AppendRecordJson(&out_.text(), quoted_.Get(reader, r.stream_id), e ? e->encoding : Encoding::kBinary, r);
+      out_.text().push_back('\n');
+      ++*printed;
+      if (!out_.MaybeFlush()) break;
+    }
+    out_.Flush();
+    const LogSummary& summary = reader.summary();
+    if (out_.closed()) {
+      *ended = true;
+      return ExitCode::kOk;
+    }
+    if (out_.failed()) {
+      Complain(kCmd, "cannot write to standard output");
+      return ExitCode::kIo;
+    }
+    if (summary.clean) {
+      *ended = true;
+      return problems_.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+    }
+    if (!summary.writer_active) {
+      *ended = true;
+      Complain(kCmd, "{}: no writer has the log open and it was not closed cleanly (the writer died?); "
+                     "'slablog truncate' repairs it", opt_.log);
+      return ExitCode::kDataProblem;
+    }
+    return ExitCode::kOk;
+  }
+
+ private:
+  bool Wanted(const Reader& reader, uint32_t id) {
+    auto it = wanted_.find(id);
+    if (it != wanted_.end()) return it->second;
+    const CatalogEntry* e = reader.stream(id);
+    if (e == nullptr) return opt_.streams.empty();  // not named yet: decided once it is
+    return wanted_.emplace(id, MatchesAnyGlob(opt_.streams, e->name)).first->second;
+  }
+
+  const FollowOptions& opt_;
+  ProblemLog problems_;
+  LiveProblems live_;
+  StdoutBuffer out_;
+  QuotedNames quoted_;
+  std::unordered_map<uint32_t, StreamMark> marks_;
+  std::unordered_map<uint32_t, bool> wanted_;
+};
+
+ExitCode RunFollow(const FollowOptions& opt) {
+  if (opt.interval_ms < 1 || opt.interval_ms > 60000) {
+    Complain(kCmd, "--interval takes 1 to 60000 milliseconds");
+    return ExitCode::kUsage;
+  }
+  CatchStopSignals();
+  Follower follower(opt);
+  bool ended = false;
+  uint64_t printed = 0;
+  ExitCode rc = follower.Poll(opt.from_start, &ended, &printed);
+  // Soon after records came, poll again soon; when the log is quiet, back off to --interval.
+  int64_t wait = std::min<int64_t>(10, opt.interval_ms);
+  while (rc == ExitCode::kOk && !ended && !StopRequested().load()) {
+    SleepMs(wait);
+    if (StopRequested().load()) break;
+    const uint64_t before = printed;
+    rc = follower.Poll(true, &ended, &printed);
+    wait = printed != before ? std::min<int64_t>(10, opt.interval_ms) : std::min(wait * 2, opt.interval_ms);
+  }
+  return rc;
+}
+
+}  // namespace
+
+void RegisterFollow(CLI::App& app, ExitCode* rc) {
+  auto opt = std::make_shared<FollowOptions>();
+  CLI::App* sub = app.add_subcommand("follow", "Print records as NDJSON while a writer appends them (like tail -f)");
+  sub->add_option("log", opt->log, "Log base name or one of its slab files")->required();
+  sub->add_flag("--from-start", opt->from_start, "Print the records already in the log first");
+  sub->add_option("-s,--stream", opt->streams, "Only streams whose name matches this shell glob (repeatable)");
+  sub->add_option("--interval", opt->interval_ms, "Longest wait between two looks at a quiet log, in milliseconds")
+      ->capture_default_str();
+  sub->final_callback([opt, rc] { *rc = RunFollow(*opt); });
+}
+
+}  // namespace slablog::cli

@@ -1,0 +1,147 @@
+#include "new_logs.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "slablog/format.h"
+
+namespace slablog::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool Exists(const std::string& path) {
+  std::error_code ec;
+  return fs::symlink_status(path, ec).type() != fs::file_type::not_found;
+}
+
+Error IoError(const std::string& file, const std::string& what) {
+  return Error{Errc::kIo, file, 0, what + ": " + std::strerror(errno)};
+}
+
+}  // namespace
+
+std::string LogStem(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  const size_t dot = name.rfind('.');
+  if (dot != std::string::npos && dot > 0) name.resize(dot);
+  // A slab's own name ends in _N: its pieces are named after the log, not after that slab.
+  const size_t under = name.rfind('_');
+  if (under != std::string::npos && under > 0 && under + 1 < name.size() &&
+      name.find_first_not_of("0123456789", under + 1) == std::string::npos) {
+    name.resize(under);
+  }
+  return name.empty() ? "log" : name;
+}
+
+NewLogs::~NewLogs() {
+  if (published_) return;
+  for (const Pending& p : logs_) {
+    for (uint32_t i = 0;; ++i) {
+      if (unlink(SlabPath(p.temp, i).c_str()) != 0) break;
+    }
+  }
+}
+
+void NewLogs::Protect(const std::vector<std::string>& files) {
+  protected_.insert(protected_.end(), files.begin(), files.end());
+}
+
+bool NewLogs::Taken(const std::string& final_base) const {
+  for (const Pending& p : logs_) {
+    if (p.final_base == final_base) return true;
+  }
+  return false;
+}
+
+Result<std::string> NewLogs::Add(const std::string& final_base) {
+  const std::string first = SlabPath(final_base, 0);
+  if (Taken(final_base)) return Error{Errc::kInvalidArgument, first, 0, "two outputs would have this name"};
+  std::error_code ec;
+  for (const std::string& p : protected_) {
+    if (fs::equivalent(first, p, ec)) {
+      return Error{Errc::kInvalidArgument, first, 0, "is one of the logs being read; choose another name"};
+    }
+  }
+  if (!force_ && Exists(first)) {
+    return Error{Errc::kInvalidArgument, first, 0, "already exists (use --force to replace it)"};
+  }
+  const fs::path path(final_base);
+  const std::string ext = path.extension().string();
+  const std::string temp = (path.parent_path() / ("." + path.stem().string() + ".partial-" +
+                                                  std::to_string(getpid()) + ext)).string();
+  logs_.push_back(Pending{temp, final_base, 0});
+  return temp;
+}
+
+Status NewLogs::Publish() {
+  size_t done = 0;       // logs whose slabs are all in place
+  uint32_t done_slabs = 0;  // slabs in place of logs_[done]
+  auto undo = [&] {
+    for (size_t l = 0; l <= done && l < logs_.size(); ++l) {
+      const uint32_t n = l < done ? logs_[l].slabs : done_slabs;
+      for (uint32_t i = 0; i < n; ++i) {
+        (void)rename(SlabPath(logs_[l].final_base, i).c_str(), SlabPath(logs_[l].temp, i).c_str());
+      }
+    }
+  };
+  for (Pending& p : logs_) p.slabs = 0;
+  for (Pending& p : logs_) {
+    while (Exists(SlabPath(p.temp, p.slabs))) ++p.slabs;
+  }
+  for (; done < logs_.size(); ++done) {
+    Pending& p = logs_[done];
+    for (done_slabs = 0; done_slabs < p.slabs; ++done_slabs) {
+      const std::string from = SlabPath(p.temp, done_slabs), to = SlabPath(p.final_base, done_slabs);
+      // Without --force an existing file is never replaced, even one that appeared just now.
+      const int rc = force_ ? rename(from.c_str(), to.c_str())
+                            : renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+      if (rc != 0) {
+        Error e = errno == EEXIST ? Error{Errc::kInvalidArgument, to, 0, "appeared while it was being written; nothing was replaced"}
+                                  : IoError(to, "cannot rename " + from + " to it");
+        undo();
+        return e;
+      }
+    }
+  }
+  published_ = true;
+  // Slabs of an older, longer log under a replaced name would read as slabs of a foreign log.
+  if (force_) {
+    for (const Pending& p : logs_) {
+      for (uint32_t i = p.slabs; Exists(SlabPath(p.final_base, i)); ++i) {
+        if (unlink(SlabPath(p.final_base, i).c_str()) != 0) return IoError(SlabPath(p.final_base, i), "cannot remove");
+      }
+    }
+  }
+  // The renames are durable before the command says the logs exist.
+  std::vector<std::string> dirs;
+  for (const Pending& p : logs_) {
+    std::string d = fs::path(p.final_base).parent_path().string();
+    if (d.empty()) d = ".";
+    bool seen = false;
+    for (const auto& x : dirs) seen = seen || x == d;
+    if (seen) continue;
+    dirs.push_back(d);
+    const int fd = open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+      Error e = IoError(d, "cannot sync the directory");
+      if (fd >= 0) close(fd);
+      return e;
+    }
+    close(fd);
+  }
+  return Status();
+}
+
+std::vector<std::string> NewLogs::names() const {
+  std::vector<std::string> out;
+  for (const Pending& p : logs_) out.push_back(p.final_base);
+  return out;
+}
+
+}  // namespace slablog::cli
