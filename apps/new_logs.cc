@@ -24,6 +24,28 @@ Error IoError(const std::string& file, const std::string& what) {
   return Error{Errc::kIo, file, 0, what + ": " + std::strerror(errno)};
 }
 
+// Removes the slab files of `base` numbered `first` and up, gaps or not.
+Status RemoveSlabsFrom(const std::string& base, uint32_t first) {
+  const std::string zero = fs::path(SlabPath(base, 0)).filename().string();  // STEM_0.EXT
+  const size_t at = zero.rfind("_0");
+  const std::string prefix = zero.substr(0, at + 1), suffix = zero.substr(at + 2);
+  fs::path dir = fs::path(base).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    if (std::stoul(digits) < first) continue;
+    if (unlink(entry.path().c_str()) != 0) return IoError(entry.path().string(), "cannot remove");
+  }
+  return Status();
+}
+
 }  // namespace
 
 std::string LogStem(const std::string& path) {
@@ -113,9 +135,7 @@ Status NewLogs::Publish() {
   // Slabs of an older, longer log under a replaced name would read as slabs of a foreign log.
   if (force_) {
     for (const Pending& p : logs_) {
-      for (uint32_t i = p.slabs; Exists(SlabPath(p.final_base, i)); ++i) {
-        if (unlink(SlabPath(p.final_base, i).c_str()) != 0) return IoError(SlabPath(p.final_base, i), "cannot remove");
-      }
+      if (Status st = RemoveSlabsFrom(p.final_base, p.slabs); !st) return st;
     }
   }
   // The renames are durable before the command says the logs exist.

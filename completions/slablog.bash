@@ -3,11 +3,11 @@ _slablog() {
   local cur prev cmd i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="write dump info verify truncate recover export"
+  local commands="write dump info verify truncate recover export split merge follow"
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      write|dump|info|verify|truncate|recover|export) cmd="${COMP_WORDS[i]}"; break ;;
+      write|dump|info|verify|truncate|recover|export|split|merge|follow) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   if [[ -z "$cmd" ]]; then
@@ -19,6 +19,9 @@ _slablog() {
     --sync) COMPREPLY=($(compgen -W "close slab none" -- "$cur")); return ;;
     -i|--input) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --save-cut) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --by) COMPREPLY=($(compgen -W "stream slab size time" -- "$cur")); return ;;
+    --interval) return ;;
     -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads|--since|--until|-n|--limit) return ;;
   esac
   local opts
@@ -30,6 +33,9 @@ _slablog() {
     truncate) opts="--help --dry-run --save-cut" ;;
     recover) opts="--help --slab-size --section-size" ;;
     export) opts="--help --stream --since --until --limit --array --sections --records" ;;
+    split) opts="--help --out --by --force --slab-size --section-size" ;;
+    merge) opts="--help --force --slab-size --section-size" ;;
+    follow) opts="--help --from-start --stream --interval" ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

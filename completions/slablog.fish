@@ -1,5 +1,5 @@
 # fish completion for slablog
-set -l commands write dump info verify truncate recover export
+set -l commands write dump info verify truncate recover export split merge follow
 complete -c slablog -f
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l help -d 'Show help'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l version -d 'Show the version'
@@ -10,6 +10,9 @@ complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a verify -d 
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a truncate -d 'Repair a log whose writer died'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a recover -d 'Copy every intact record into a new log'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a export -d 'Print records or sections as NDJSON'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a split -d 'Cut a log into new, independent logs'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a merge -d 'Join logs into one, records in timestamp order'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a follow -d 'Print records while a writer appends them'
 
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -F
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -l help -d 'Show help'
@@ -49,3 +52,17 @@ complete -c slablog -n "__fish_seen_subcommand_from export" -s n -l limit -x -d 
 complete -c slablog -n "__fish_seen_subcommand_from export" -l array -d 'Print one JSON array'
 complete -c slablog -n "__fish_seen_subcommand_from export" -l sections -d 'One object per section'
 complete -c slablog -n "__fish_seen_subcommand_from export" -l records -d 'With --sections, include the records'
+
+complete -c slablog -n "__fish_seen_subcommand_from split" -s o -l out -x -a '(__fish_complete_directories)' -d 'Directory for the pieces'
+complete -c slablog -n "__fish_seen_subcommand_from split" -l by -x -a 'stream slab size time' -d 'How to cut'
+complete -c slablog -n "__fish_seen_subcommand_from split" -s f -l force -d 'Replace pieces that exist'
+complete -c slablog -n "__fish_seen_subcommand_from split" -l slab-size -x -d 'Bytes per slab of each piece'
+complete -c slablog -n "__fish_seen_subcommand_from split" -l section-size -x -d 'Bytes per section of each piece'
+
+complete -c slablog -n "__fish_seen_subcommand_from merge" -s f -l force -d 'Replace OUT if it exists'
+complete -c slablog -n "__fish_seen_subcommand_from merge" -l slab-size -x -d 'Bytes per slab of the merged log'
+complete -c slablog -n "__fish_seen_subcommand_from merge" -l section-size -x -d 'Bytes per section of the merged log'
+
+complete -c slablog -n "__fish_seen_subcommand_from follow" -l from-start -d 'Print the records already in the log first'
+complete -c slablog -n "__fish_seen_subcommand_from follow" -s s -l stream -x -d 'Only streams matching this glob'
+complete -c slablog -n "__fish_seen_subcommand_from follow" -l interval -x -d 'Longest wait between looks, in ms'

@@ -1,0 +1,111 @@
+// slablog follow against a writer in another process: every record appears once, in order, as
+// the writer appends it (across sections, fragments and slabs), and follow ends when the writer
+// closes the log, or says so when the writer dies without closing it.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "../testutil.h"
+#include "process.h"
+
+namespace slablog::test {
+namespace {
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// A batch of NDJSON records for two streams; every 25th is larger than a section (4 KiB).
+std::string Batch(int from, int count) {
+  std::string out;
+  for (int i = from; i < from + count; ++i) {
+    const size_t pad = i % 25 == 0 ? 6000 : static_cast<size_t>(i % 200);
+    out += "{\"s\":\"" + std::string(i % 3 ? "a" : "b") + "\",\"i\":" + std::to_string(i) + ",\"pad\":\"" +
+           std::string(pad, 'p') + "\"}\n";
+  }
+  return out;
+}
+
+const std::vector<std::string> kWriter = {"write", "--stream-field", "s", "--slab-size", "64K",
+                                          "--section-size", "4K", "live.slog"};
+
+void Pause(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+}  // namespace
+
+TEST_CASE("FollowFromStartPrintsWhatExportPrintsOnceTheWriterCloses") {
+  TempDir dir;
+  PipedSlablog writer(kWriter, dir.dir());
+  writer.Send(Batch(0, 50));
+  Pause(200);
+  auto follow = std::async(std::launch::async, [&] {
+    return RunSlablog({"follow", "--from-start", "--interval", "20", "live.slog"}, "", dir.dir());
+  });
+  // Records arrive in small bursts while follow polls: some land in the section follow is
+  // reading, some in new sections and slabs.
+  for (int burst = 0; burst < 20; ++burst) {
+    writer.Send(Batch(50 + burst * 30, 30));
+    Pause(30);
+  }
+  const int status = writer.Stop(SIGTERM);  // the writer closes the log cleanly
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(follow.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  RunResult f = follow.get();
+  CHECK_MESSAGE(f.exit_code == 0, f.err);
+  CHECK(f.err.empty());
+  // Each stream's records once, in order, with the numbers export gives them. (Across streams
+  // follow prints in the order records arrived, export in the order of sections in the log.)
+  const std::vector<std::string> printed = Lines(f.out);
+  CHECK(printed.size() == 650);
+  for (const std::string stream : {"a", "b"}) {
+    CAPTURE(stream);
+    RunResult want = RunSlablog({"export", "--stream", stream, "live.slog"}, "", dir.dir());
+    REQUIRE(want.exit_code == 0);
+    std::string got;
+    for (const std::string& line : printed) {
+      if (line.rfind("{\"stream\":\"" + stream + "\"", 0) == 0) got += line + "\n";
+    }
+    CHECK(got == want.out);
+  }
+  // The writer went through several slabs while follow was reading.
+  CHECK(std::filesystem::exists(dir.path("live_3.slog")));
+}
+
+TEST_CASE("FollowStartsAtTheEndAndReportsAWriterThatDied") {
+  TempDir dir;
+  PipedSlablog writer(kWriter, dir.dir());
+  writer.Send(Batch(0, 100));
+  Pause(300);
+  auto follow = std::async(std::launch::async, [&] {
+    return RunSlablog({"follow", "--stream", "a", "live.slog"}, "", dir.dir());
+  });
+  Pause(1000);  // follow has long had its first look
+  writer.Send(Batch(100, 300));
+  Pause(800);   // and has printed them
+  writer.Stop(SIGKILL);
+  REQUIRE(follow.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  RunResult f = follow.get();
+  CHECK(f.exit_code == 1);
+  CHECK(f.err.find("not closed cleanly") != std::string::npos);
+  CHECK(f.err.find("slablog truncate") != std::string::npos);
+  // What it printed is the end of stream a: the records sent after it started, none before.
+  RunResult a = RunSlablog({"export", "--stream", "a", "live.slog"}, "", dir.dir());
+  const std::vector<std::string> all = Lines(a.out), printed = Lines(f.out);
+  REQUIRE(all.size() == 266);
+  REQUIRE(printed.size() == 200);  // i from 100 to 399 with i % 3 != 0
+  CHECK(std::equal(printed.begin(), printed.end(), all.end() - 200));
+  CHECK(printed.front().find("\"i\":100,") != std::string::npos);
+}
+
+}  // namespace slablog::test
