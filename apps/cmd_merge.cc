@@ -60,10 +60,7 @@ std::string Describe(const CatalogEntry& e) {
 
 ExitCode RunMerge(const MergeOptions& opt) {
   WriterOptions wo;
-  if (!ParseSize(opt.slab_size, &wo.slab_size) || !ParseSize(opt.section_size, &wo.section_size)) {
-    Complain(kCmd, "sizes take a number with an optional K, M, G or T suffix");
-    return ExitCode::kUsage;
-  }
+  if (!ParseLogSizes(kCmd, opt.slab_size, opt.section_size, &wo)) return ExitCode::kUsage;
   // Every input's streams first: a conflict is found before anything is written.
   std::vector<LogSurvey> surveys;
   std::vector<CatalogEntry> merged;  // output streams, in order of first appearance

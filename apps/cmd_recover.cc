@@ -19,10 +19,7 @@ struct RecoverCliOptions {
 
 ExitCode RunRecover(const RecoverCliOptions& opt) {
   WriterOptions wo;
-  if (!ParseSize(opt.slab_size, &wo.slab_size) || !ParseSize(opt.section_size, &wo.section_size)) {
-    Complain("recover", "sizes take a number with an optional K, M, G or T suffix");
-    return ExitCode::kUsage;
-  }
+  if (!ParseLogSizes("recover", opt.slab_size, opt.section_size, &wo)) return ExitCode::kUsage;
   ProblemLog problems("recover");
   auto done = Recover(opt.log, opt.out, wo, &problems);
   if (!done) return Fail("recover", done.error());

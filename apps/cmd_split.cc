@@ -94,14 +94,18 @@ class Splitter {
     if (!r) throw Stop{Fail(kCmd, r.error())};
     return std::move(r.value());
   }
-  // Starts the next piece, named `suffix`, with every stream of the log in its catalog.
-  void StartPiece(const std::string& suffix, const WriterOptions& options) {
+  // Ends the current piece and begins the next, named `suffix`, with no stream yet.
+  void NewPiece(const std::string& suffix, const WriterOptions& options) {
     EndPiece();
     auto temp = logs_.Add(stem_ + "." + suffix + ".slog");
     if (!temp) throw Stop{Fail(kCmd, temp.error())};
     auto out = OutputLog::Create(temp.value(), options);
     if (!out) throw Stop{Fail(kCmd, out.error())};
     piece_ = std::move(out.value());
+  }
+  // Begins the next piece with every stream of the log in its catalog.
+  void StartPiece(const std::string& suffix, const WriterOptions& options) {
+    NewPiece(suffix, options);
     for (const CatalogEntry& e : survey_.streams) {
       Status st = piece_->OpenStream(e);
       if (!st && st.error().code == Errc::kFull) {
@@ -152,12 +156,7 @@ void Splitter::ByStream() {
   for (const CatalogEntry& e : survey_.streams) {
     std::string safe = FileSafe(e.name);
     if (used[safe]++ > 0) safe += "~" + std::to_string(e.stream_id);
-    EndPiece();
-    auto temp = logs_.Add(stem_ + "." + safe + ".slog");
-    if (!temp) throw Stop{Fail(kCmd, temp.error())};
-    auto out = OutputLog::Create(temp.value(), piece_options_);
-    if (!out) throw Stop{Fail(kCmd, out.error())};
-    piece_ = std::move(out.value());
+    NewPiece(safe, piece_options_);
     Check(piece_->OpenStream(e));
     auto reader = OpenReader({e.name});
     ForEachRecord(*reader, [&](const Item& item) {
@@ -276,10 +275,7 @@ ExitCode RunSplit(const SplitOptions& opt) {
     return ExitCode::kUsage;
   }
   WriterOptions piece;
-  if (!ParseSize(opt.slab_size, &piece.slab_size) || !ParseSize(opt.section_size, &piece.section_size)) {
-    Complain(kCmd, "sizes take a number with an optional K, M, G or T suffix");
-    return ExitCode::kUsage;
-  }
+  if (!ParseLogSizes(kCmd, opt.slab_size, opt.section_size, &piece)) return ExitCode::kUsage;
   auto survey = SurveyLog(opt.log, mode == "time");
   if (!survey) return Fail(kCmd, survey.error());
   std::error_code ec;

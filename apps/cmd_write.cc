@@ -62,10 +62,7 @@ class StreamTable {
 ExitCode RunWrite(const WriteOptions& opt) {
   const char* cmd = "write";
   WriterOptions wo;
-  if (!ParseSize(opt.slab_size, &wo.slab_size) || !ParseSize(opt.section_size, &wo.section_size)) {
-    Complain(cmd, "sizes take a number with an optional K, M, G or T suffix (powers of 1024)");
-    return ExitCode::kUsage;
-  }
+  if (!ParseLogSizes(cmd, opt.slab_size, opt.section_size, &wo)) return ExitCode::kUsage;
   wo.sync = opt.sync == "none" ? SyncPolicy::kManual
                                : opt.sync == "slab" ? SyncPolicy::kEverySlab : SyncPolicy::kOnClose;
   wo.append = opt.append;
