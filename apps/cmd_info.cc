@@ -84,6 +84,9 @@ void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   if (s.log_id) Print("log id:   {}\n", LogIdHex(*s.log_id));
   if (s.clean) {
     Print("state:    closed cleanly\n");
+  } else if (s.writer_active) {
+    Print("state:    being written ({} open section{}; a writer has the log open)\n", totals.open_sections,
+          totals.open_sections == 1 ? "" : "s");
   } else {
     Print("state:    NOT closed cleanly ({} open section{}); slablog truncate repairs it\n",
                totals.open_sections, totals.open_sections == 1 ? "" : "s");
@@ -116,6 +119,7 @@ void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   const LogSummary& s = reader.summary();
   nlohmann::ordered_json j;
   j["clean"] = s.clean;
+  j["writer_active"] = s.writer_active;
   j["slabs"] = s.slabs;
   j["records"] = totals.records;
   j["bytes"] = totals.bytes;

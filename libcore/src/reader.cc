@@ -242,10 +242,13 @@ bool Reader::Impl::ReadFrame(Item* item) {
     if (prefaulter != nullptr) {
       prefaulter->Request(begin, end);
     } else if (begin >= mapped_until || begin < mapped_from) {
-      // Alone, map the next stretch in one call: far cheaper than a page fault every 64 KiB.
-      madvise(const_cast<uint8_t*>(begin), static_cast<size_t>(end - begin), MADV_POPULATE_READ);
+      // Alone, map the section in one call: far cheaper than a page fault every 64 KiB, and no
+      // further, as the sections after it may well be skipped (follow, export --since).
+      const uint8_t* section_end =
+          file.data() + std::min<uint64_t>(file.size(), from + walker.section().open.size);
+      madvise(const_cast<uint8_t*>(begin), static_cast<size_t>(section_end - begin), MADV_POPULATE_READ);
       mapped_from = begin;
-      mapped_until = end;
+      mapped_until = section_end;
     }
   }
   FrameView frame;

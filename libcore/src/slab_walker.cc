@@ -201,11 +201,15 @@ bool SlabWalker::NextSectionInSlab() {
     const auto header = bytes().subspan(at, kSectionHeaderSize);
     const auto open = DecodeSectionOpen(id, header);
     if (!open) {
-      const auto next = FindSectionAhead(at + page);
       // A zero magic ahead of other bytes is a header being published (writers store the magic
       // last) or one a crash interrupted: no section yet, like free space. A flipped bit cannot
       // zero a magic.
       const bool unpublished = AllZero(header.first(kSectionMagic.size()));
+      // A running writer publishes sections in order (under its lock, magic last), so nothing
+      // follows an unpublished header: the rest of the slab, often tens of MiB, is not searched
+      // page by page, which would make every look at a live log (follow) cost that much.
+      if (unpublished && live_) break;
+      const auto next = FindSectionAhead(at + page);
       if (unpublished && !next) break;  // free space at the end of the slab
       const uint64_t resume = next ? *next : slab_end_;
       Report(at, resume - at, CorruptionKind::kBadSection,
