@@ -39,6 +39,9 @@ struct Cursor {
     while (reader->Next(&item)) {
       if (item.kind == ItemKind::kRecord) return true;
     }
+    // Done: its maps go now, not at the end, so that merging many pieces in time order keeps
+    // few of them mapped at once.
+    reader.reset();
     return false;
   }
   const RecordView& record() const { return item.record; }
