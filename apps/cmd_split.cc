@@ -257,11 +257,22 @@ void Splitter::ByTime(int64_t span) {
   }
 }
 
-ExitCode RunSplit(const SplitOptions& opt) {
+ExitCode RunSplit(SplitOptions opt) {
   const std::string mode = opt.by.empty() ? "stream" : opt.by[0];
   const bool needs_value = mode == "size" || mode == "time";
-  if ((mode != "stream" && mode != "slab" && !needs_value) || (opt.by.size() == 2) != needs_value) {
+  // --by takes one or two words, so the parser hands it the log too when the log comes right
+  // after it ("split --by slab run.slog -o out"): that word is the log.
+  const size_t words = needs_value ? 2 : 1;
+  if (opt.by.size() == words + 1 && opt.log.empty()) {
+    opt.log = opt.by.back();
+    opt.by.pop_back();
+  }
+  if ((mode != "stream" && mode != "slab" && !needs_value) || (!opt.by.empty() && opt.by.size() != words)) {
     Complain(kCmd, "--by takes 'stream', 'slab', 'size SIZE' or 'time DURATION'");
+    return ExitCode::kUsage;
+  }
+  if (opt.log.empty()) {
+    Complain(kCmd, "which log? (slablog split LOG -o DIR)");
     return ExitCode::kUsage;
   }
   uint64_t size = 0;
@@ -302,9 +313,10 @@ ExitCode RunSplit(const SplitOptions& opt) {
 void RegisterSplit(CLI::App& app, ExitCode* rc) {
   auto opt = std::make_shared<SplitOptions>();
   CLI::App* sub = app.add_subcommand("split", "Cut a log into new, independent logs (by stream, slab, size or time)");
-  sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs (only read)")->required();
+  // Not ->required(): a log given right after --by arrives among --by's words (RunSplit).
+  sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs (only read)");
   sub->add_option("-o,--out", opt->dir, "Directory for the pieces (created if missing)")->required();
-  sub->add_option("--by", opt->by, "stream (default), slab, 'size SIZE' or 'time DURATION'")->expected(1, 2);
+  sub->add_option("--by", opt->by, "stream (default), slab, 'size SIZE' or 'time DURATION'")->expected(1, 3);
   sub->add_flag("-f,--force", opt->force, "Replace pieces that already exist");
   sub->add_option("--slab-size", opt->slab_size, "Bytes per slab of each piece (not with --by size)")->capture_default_str();
   sub->add_option("--section-size", opt->section_size, "Bytes per section of each piece")->capture_default_str();

@@ -1,6 +1,6 @@
 // CRC32C (Castagnoli), the standard form (initial value and final xor 0xFFFFFFFF), so that
-// Value("123456789") == 0xE3069283. Large buffers go to ISA-L; small ones to an SSE4.2 loop
-// chosen at run time, which is faster below about 1 KiB.
+// Value("123456789") == 0xE3069283. Large buffers go to ISA-L; below 512 bytes (most records) three
+// interleaved chains of the SSE4.2 crc32 instruction, chosen at run time, are faster.
 #pragma once
 
 #include <cstddef>

@@ -152,6 +152,14 @@ TEST_CASE("SplitAndMergeNeverReplaceOrTouchWhatTheyWereNotAskedTo") {
   CHECK_FALSE(fs::exists(dir.path(SlabPath("p/run.imu.slog", 7))));
   CHECK(RunSlablog({"verify", "p/run.imu.slog"}, "", dir.dir()).exit_code == 0);
   CHECK(ReadFile(dir.path("run_0.slog")) == before.at(dir.path("run_0.slog")));
+  // The log may come right after --by and its value.
+  RunResult slab_first = RunSlablog({"split", "--by", "slab", "run.slog", "-o", "q1"}, "", dir.dir());
+  CHECK(slab_first.exit_code == 0);
+  CHECK(slab_first.out.rfind("q1/run.slab0000.slog\n", 0) == 0);
+  RunResult size_first = RunSlablog({"split", "--by", "size", "100K", "run.slog", "-o", "q2"}, "", dir.dir());
+  CHECK(size_first.exit_code == 0);
+  CHECK(size_first.out.rfind("q2/run.part0000.slog\n", 0) == 0);
+  CHECK(RunSlablog({"split", "-o", "q3"}, "", dir.dir()).exit_code == 2);
   CHECK(RunSlablog({"split", "run.slog", "-o", "q", "--by", "size"}, "", dir.dir()).exit_code == 2);
   CHECK(RunSlablog({"split", "run.slog", "-o", "q", "--by", "time", "soon"}, "", dir.dir()).exit_code == 2);
   CHECK(RunSlablog({"split", "run.slog", "-o", "q", "--by", "colour"}, "", dir.dir()).exit_code == 2);
