@@ -87,6 +87,9 @@ Result<MappedFile> MappedFile::Open(const std::string& path, bool hold_trim_lock
     f.data_ = static_cast<const uint8_t*>(p);
     // The reader goes front to back; ask for aggressive read-ahead.
     madvise(p, f.size_, MADV_SEQUENTIAL);
+    // Slabs whose pages are huge in the page cache (the writer asks for that) are then mapped
+    // 2 MiB at a time: mapping and unmapping pages one by one was half of reading a cached log.
+    madvise(p, f.size_, MADV_HUGEPAGE);
   }
   ::close(fd);  // the mapping keeps the file
   return f;
@@ -102,11 +105,22 @@ Status WritableSlab::Map() {
   if (ftruncate(fd_, static_cast<off_t>(capacity_)) != 0) {
     return IoError(path_, "cannot size slab to " + std::to_string(capacity_) + " bytes", errno);
   }
+  // Blocks for the whole slab now: a full disk is an error here rather than a SIGBUS at some
+  // later store into the map, and the kernel makes a page of an allocated (unwritten) extent
+  // far faster than one of a hole (measured here: 7.6 against 0.45 GB/s). File systems without
+  // fallocate keep the sparse file.
+  if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(capacity_)) != 0 &&
+      errno != EOPNOTSUPP && errno != ENOSYS) {
+    return IoError(path_, "cannot allocate " + std::to_string(capacity_) + " bytes for the slab", errno);
+  }
   void* p = mmap(nullptr, capacity_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
   if (p == MAP_FAILED) {
     return IoError(path_, "cannot map " + std::to_string(capacity_) + " bytes", errno);
   }
   data_ = static_cast<uint8_t*>(p);
+  // Huge pages where the kernel offers them for files: 2 MiB folios in the page cache make
+  // writing faster and let every reader map the slab 2 MiB at a time. A hint; ignored elsewhere.
+  madvise(p, capacity_, MADV_HUGEPAGE);
   return Status();
 }
 
