@@ -70,11 +70,7 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
   ProblemLog problems("verify", /*print=*/!opt.json && !opt.quiet);
   ProgressBar bar(!opt.quiet);
   VerifyOptions vo;
-  // By default every core checks CRCs (the reading thread and one helper per other core) and one
-  // more thread maps pages ahead. That one mostly waits on the kernel: with slabs in huge pages
-  // (what the writer asks for) it has little to do, and a second core is worth more checking
-  // CRCs; with small pages it keeps the others from waiting on page faults.
-  vo.threads = opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency()) + 1;
+  vo.threads = opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   vo.progress = bar.callback();
   auto verified = Verify(opt.log, vo, &problems);
   if (!verified) return Fail("verify", verified.error());
@@ -125,7 +121,7 @@ void RegisterVerify(CLI::App& app, ExitCode* rc) {
   CLI::App* sub = app.add_subcommand("verify", "Check every header, frame CRC and the structure of a log");
   sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs")->required();
   sub->add_flag("-j,--json", opt->json, "Print one JSON report on standard output");
-  sub->add_option("-t,--threads", opt->threads, "Threads to use (default: one per core plus a page-mapping one; 1: a single core)");
+  sub->add_option("-t,--threads", opt->threads, "Threads to use (default: one per core; 1: a single core)");
   sub->add_flag("-q,--quiet", opt->quiet, "Print nothing; only the exit code tells");
   sub->final_callback([opt, rc] { *rc = RunVerify(*opt); });
 }
