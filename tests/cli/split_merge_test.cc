@@ -3,6 +3,8 @@
 // it was not asked to.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 #include <random>
@@ -146,10 +148,21 @@ TEST_CASE("SplitAndMergeNeverReplaceOrTouchWhatTheyWereNotAskedTo") {
   CHECK(Snapshot(dir.dir()) == before);
 
   // With --force the pieces are written again (new log ids), and an older piece's extra slabs go.
+  // So do the hidden files of a split that was killed (its process is gone), but not those of one
+  // still running (this test's own process stands in for it).
   WriteFile(dir.path(SlabPath("p/run.imu.slog", 7)), "stale");
+  const std::string dead_pid = Lines(RunShell("echo $$").out).at(0);
+  const std::string dead = dir.path("p/.run.imu.partial-" + dead_pid + "_0.slog");
+  const std::string running = dir.path("p/.run.imu.partial-" + std::to_string(getpid()) + "_0.slog");
+  WriteFile(dead, "left by a killed split");
+  WriteFile(dead + ".new", "left by a killed split");
+  WriteFile(running, "being written");
   RunResult forced = RunSlablog({"split", "--force", "run.slog", "-o", "p"}, "", dir.dir());
   CHECK(forced.exit_code == 0);
   CHECK_FALSE(fs::exists(dir.path(SlabPath("p/run.imu.slog", 7))));
+  CHECK_FALSE(fs::exists(dead));
+  CHECK_FALSE(fs::exists(dead + ".new"));
+  CHECK(fs::exists(running));
   CHECK(RunSlablog({"verify", "p/run.imu.slog"}, "", dir.dir()).exit_code == 0);
   CHECK(ReadFile(dir.path("run_0.slog")) == before.at(dir.path("run_0.slog")));
   // The log may come right after --by and its value.
