@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-#include <sstream>
 
 #include "../testutil.h"
 #include "process.h"
@@ -36,13 +35,6 @@ std::string RandomJson(std::mt19937_64& rng, int depth = 0) {
       return s + "}";
     }
   }
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
 }
 
 // The raw text of "data" in an export line (everything after it but the closing brace).

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
-#include <sstream>
 #include <thread>
 
 #include "../testutil.h"
@@ -17,13 +16,6 @@
 
 namespace slablog::test {
 namespace {
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
 
 // A batch of NDJSON records for two streams; every 25th is larger than a section (4 KiB).
 std::string Batch(int from, int count) {

@@ -42,6 +42,13 @@ RunResult RunLine(const std::string& line, const std::string& input, const std::
 
 }  // namespace
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
 std::string SlablogBinary() { return SLABLOG_BIN; }
 std::string SourceDir() { return SLABLOG_SOURCE_DIR; }
 

@@ -18,6 +18,8 @@ RunResult RunSlablog(const std::vector<std::string>& args, const std::string& in
 // Runs a shell command line (for pipelines); "slablog" in it is the binary under test.
 RunResult RunShell(const std::string& command_line, const std::string& cwd = ".");
 std::string SlablogBinary();
+// The lines of a command's output, without their newlines.
+std::vector<std::string> Lines(const std::string& text);
 std::string SourceDir();
 
 // `slablog ARGS...` running in `cwd` with a pipe on its standard input that the test feeds, for

@@ -9,7 +9,6 @@
 #include <map>
 #include <random>
 #include <set>
-#include <sstream>
 
 #include "../testutil.h"
 #include "process.h"
@@ -18,13 +17,6 @@ namespace slablog::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
 
 const std::vector<std::string> kStreams = {"imu", "cam/left", "log"};
 
