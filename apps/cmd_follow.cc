@@ -37,21 +37,6 @@ struct StreamMark {
   uint64_t section_seq = 0;
 };
 
-// On a log that is still being written, a record whose LAST fragment is not there yet is the
-// writer's work in progress, not damage: such reports are left out.
-class LiveProblems : public Reporter {
- public:
-  explicit LiveProblems(ProblemLog* log) : log_(log) {}
-  void set_live(bool live) { live_ = live; }
-  void OnCorruption(const Corruption& c) override {
-    if (!(live_ && c.kind == CorruptionKind::kTornTail)) log_->OnCorruption(c);
-  }
-
- private:
-  ProblemLog* log_;
-  bool live_ = true;
-};
-
 void SleepMs(int64_t ms) {
   timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000};
   nanosleep(&ts, nullptr);  // a signal cuts it short; the caller checks StopRequested
@@ -59,7 +44,7 @@ void SleepMs(int64_t ms) {
 
 class Follower {
  public:
-  explicit Follower(const FollowOptions& opt) : opt_(opt), problems_(kCmd), live_(&problems_) {
+  explicit Follower(const FollowOptions& opt) : opt_(opt), problems_(kCmd) {
     problems_.OncePerPlace();  // each poll reads the open sections again
   }
 
@@ -68,10 +53,10 @@ class Follower {
     ReaderOptions options;
     options.threads = 1;  // a poll reads little: a helper thread would cost more than it saves
     options.background_prefault = false;
-    auto opened = Reader::Open(opt_.log, options, &live_);
+    // On a live log the reader reports no record the writer is still writing as damage.
+    auto opened = Reader::Open(opt_.log, options, &problems_);
     if (!opened) return Fail(kCmd, opened.error());
     Reader& reader = *opened.value();
-    live_.set_live(reader.summary().writer_active);
     Item item;
     while (reader.Next(&item)) {
       if (item.kind == ItemKind::kSection) {
@@ -132,7 +117,6 @@ class Follower {
 
   const FollowOptions& opt_;
   ProblemLog problems_;
-  LiveProblems live_;
   StdoutBuffer out_;
   QuotedNames quoted_;
   std::unordered_map<uint32_t, StreamMark> marks_;

@@ -147,4 +147,35 @@ TEST_CASE("CutAtEveryLength") {
   }
 }
 
+TEST_CASE("LiveWritersRecordInProgressIsNotDamage") {
+  // A record whose LAST fragment the writer has not stored yet (its kind byte still zero): on the
+  // log the writer holds, counted as in progress and reported to no one; on a copy with no writer,
+  // the torn tail of a crash.
+  TempDir dir;
+  const std::string base = dir.path("live.slog");
+  auto writer = Writer::Open(base, SmallOptions());
+  REQUIRE(writer);
+  auto stream = writer.value()->OpenStream({"s", Encoding::kBinary, 0});
+  REQUIRE(stream);
+  REQUIRE(writer.value()->Append(stream.value(), std::string("whole"), 1));
+  REQUIRE(writer.value()->Append(stream.value(), std::string(20000, 'f'), 2));
+  const FrameLoc last = FindFrame(base, "s", FragmentKind::kLast);
+  SetByte(last.file, last.offset + 16, 0);
+
+  ReadResult live = ReadAll(base);
+  CHECK(live.summary.writer_active);
+  CHECK_MESSAGE(live.reporter.events.empty(), live.reporter.Describe());
+  CHECK(live.summary.in_progress > 0);
+  CHECK(live.records.size() == 1);
+
+  TempDir copy;
+  ReadResult crashed = ReadAll(SnapshotLog(base, copy.dir()));
+  CHECK_FALSE(crashed.summary.writer_active);
+  CHECK(crashed.summary.in_progress == 0);
+  CHECK(crashed.reporter.Has(CorruptionKind::kTornTail));
+  // The same events, only classified: what was in progress is what a crash leaves torn.
+  CHECK(crashed.reporter.events.size() == live.summary.in_progress);
+  CHECK(crashed.records.size() == 1);
+}
+
 }  // namespace slablog::test

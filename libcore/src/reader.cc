@@ -294,6 +294,7 @@ void Reader::Impl::Finish() {
                                       : "its LAST fragment never came");
   }
   walker.summary().corruptions = sink.count();
+  walker.summary().in_progress = sink.in_progress();
 }
 
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -332,6 +333,7 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
   }
   auto impl = std::make_unique<Impl>(options, std::move(files.value()), std::move(mapped), reporter);
   impl->walker.set_live(live);
+  impl->sink.set_live(live);
   impl->walker.summary().writer_active = live;
   return std::unique_ptr<Reader>(new Reader(std::move(impl)));
 }
@@ -404,6 +406,7 @@ std::vector<const CatalogEntry*> Reader::streams() const {
 const LogSummary& Reader::summary() const {
   LogSummary& s = impl_->walker.summary();
   s.corruptions = impl_->sink.count();
+  s.in_progress = impl_->sink.in_progress();
   return s;
 }
 

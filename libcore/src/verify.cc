@@ -9,29 +9,19 @@
 namespace slablog {
 namespace {
 
-// Counts events by kind before passing them on. Torn tails in the open sections of a log a writer
-// still holds are frames being written: counted, not reported.
+// Counts events by kind before passing them on. (On a live log the reader keeps the writer's
+// work in progress out of the events: LogSummary::in_progress.)
 class Tally : public Reporter {
  public:
   explicit Tally(Reporter* next) : next_(next) {}
-  void set_writer_active(bool active) { writer_active_ = active; }
   void OnCorruption(const Corruption& c) override {
-    if (c.kind == CorruptionKind::kTornTail) {
-      if (writer_active_) {
-        ++in_progress_;
-        return;
-      }
-      ++torn_;
-    } else {
-      ++damage_;
-    }
+    ++(c.kind == CorruptionKind::kTornTail ? torn_ : damage_);
     if (next_ != nullptr) next_->OnCorruption(c);
   }
-  uint64_t damage_ = 0, torn_ = 0, in_progress_ = 0;
+  uint64_t damage_ = 0, torn_ = 0;
 
  private:
   Reporter* next_;
-  bool writer_active_ = false;
 };
 
 uint64_t FileSize(const std::string& path) {
@@ -51,7 +41,6 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   if (!opened) return opened.error();
   // Open sections of a log a writer holds are expected; the reader knows whether one does.
   result.writer_active = opened.value()->summary().writer_active;
-  tally.set_writer_active(result.writer_active);
   // Where each file starts in the log as a whole, for progress.
   std::map<std::string, uint64_t> file_start;
   for (const std::string& f : opened.value()->files()) {
@@ -101,7 +90,7 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   }
   result.damage = tally.damage_;
   result.torn = tally.torn_;
-  result.in_progress = tally.in_progress_;
+  result.in_progress = summary.in_progress;
   if (options.progress) options.progress(result.log_bytes, result.log_bytes);
   return result;
 }

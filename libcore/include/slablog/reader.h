@@ -94,6 +94,9 @@ struct LogSummary {
   uint64_t end_marker_offset = 0;  // file offset of that end marker (when clean)
   uint64_t corruptions = 0;    // events sent to the Reporter
   bool writer_active = false;  // a writer had the log open (or added to it) when it was opened
+  // With writer_active: torn-tail events met (a frame or record the writer was still writing
+  // can give more than one). They are counted here and not sent to the Reporter.
+  uint64_t in_progress = 0;
 };
 
 class Reader {
