@@ -126,7 +126,8 @@ class Splitter {
     auto it = unknown_.try_emplace(id, CatalogEntry{id, Encoding::kBinary, 0, "#" + std::to_string(id)}).first;
     return it->second;
   }
-  // Reads `reader` to its end, handing each record to `take`; `section` may skip sections.
+  // Reads `reader` to its end, handing each slab and record item to `take`; sections for which
+  // `skip` returns true are hopped over unread.
   void ForEachRecord(Reader& reader, const std::function<void(const Item&)>& take,
                      const std::function<bool(const SectionInfo&)>& skip = nullptr) {
     Item item;
