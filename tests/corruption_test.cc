@@ -187,9 +187,16 @@ TEST_CASE("MissingSlab") {
   std::filesystem::remove(f.slab(1));
   ReadResult r = ReadAll(f.base);
   REQUIRE(r.opened);
-  bool named = false;
-  for (const auto& e : r.reporter.events) named |= e.detail.find("slab 1 is missing") != std::string::npos;
+  bool named = false, duplicate = false;
+  for (const auto& e : r.reporter.events) {
+    named |= e.detail.find("slab 1 is missing") != std::string::npos;
+    duplicate |= e.detail.find("duplicate") != std::string::npos;
+  }
   CHECK_MESSAGE(named, r.reporter.Describe());
+  // The slabs after the gap are each read once, and nothing makes the log look as if a writer
+  // were still adding slabs.
+  CHECK_MESSAGE(!duplicate, r.reporter.Describe());
+  CHECK_FALSE(r.summary.writer_active);
   CheckSubsequence(f, r);
 }
 

@@ -36,6 +36,14 @@ std::optional<uint32_t> ParseIndex(std::string_view digits) {
   return v;
 }
 
+LogFiles NamedSlabs(const std::string& base, std::vector<std::pair<uint32_t, std::string>> slabs) {
+  LogFiles files{{}, 0u, base, 0};
+  for (auto& s : slabs) files.paths.push_back(std::move(s.second));
+  // Not paths.size(): with a slab missing in the middle the two differ.
+  if (!slabs.empty()) files.next_index = slabs.back().first + 1;
+  return files;
+}
+
 }  // namespace
 
 std::optional<std::string> BaseOfSlabPath(std::string_view path) {
@@ -93,7 +101,7 @@ Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
   if (exists && S_ISDIR(st.st_mode)) {
     return Error{Errc::kInvalidArgument, p, 0, "is a directory, not a log"};
   }
-  if (exists && single_file) return LogFiles{{p}, std::nullopt, ""};
+  if (exists && single_file) return LogFiles{{p}, std::nullopt, "", 0};
   if (exists) {
     // A slab of a larger log opens the whole log, provided the file is one of its slabs.
     if (auto base = BaseOfSlabPath(p)) {
@@ -101,22 +109,16 @@ Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
       const bool member = std::any_of(slabs.begin(), slabs.end(), [&](const auto& s) {
         return s.second == p;
       });
-      if (member) {
-        LogFiles files{{}, 0u, *base};
-        for (auto& s : slabs) files.paths.push_back(std::move(s.second));
-        return files;
-      }
+      if (member) return NamedSlabs(*base, std::move(slabs));
     }
-    return LogFiles{{p}, std::nullopt, ""};
+    return LogFiles{{p}, std::nullopt, "", 0};
   }
   auto slabs = ListSlabFiles(p);
   if (slabs.empty()) {
     return Error{Errc::kNotFound, p, 0,
                  "no such log: neither the file nor its slabs (" + SlabPath(p, 0) + ", ...) exist"};
   }
-  LogFiles files{{}, 0u, p};
-  for (auto& s : slabs) files.paths.push_back(std::move(s.second));
-  return files;
+  return NamedSlabs(p, std::move(slabs));
 }
 
 }  // namespace slablog

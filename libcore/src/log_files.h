@@ -16,6 +16,7 @@ struct LogFiles {
   std::vector<std::string> paths;          // in slab order
   std::optional<uint32_t> first_index;     // the slab index the log must start with, if known
   std::string base;                        // the base name, when the files are named slabs
+  uint32_t next_index = 0;                 // with a base name: one past the last slab listed
 };
 
 Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file);

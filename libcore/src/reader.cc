@@ -323,7 +323,7 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
   bool live = false;
   for (const std::string& p : files->paths) live = live || WriterActive(p);
   if (!files->base.empty()) {
-    for (uint32_t next = static_cast<uint32_t>(files->paths.size());; ++next) {
+    for (uint32_t next = files->next_index;; ++next) {
       auto m = MappedFile::Open(SlabPath(files->base, next), /*hold_trim_lock=*/true);
       if (!m) break;
       files->paths.push_back(m->path());
