@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "output.h"
@@ -34,8 +36,18 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // In the form of every other message, naming the subcommand: "slablog verify: log is required".
+    const std::vector<CLI::App*> chosen = app.get_subcommands();
+    const std::string who = chosen.empty() ? "slablog" : "slablog " + chosen.back()->get_name();
+    std::string what = e.what();
+    if (chosen.empty() && argc > 1 && argv[1][0] != '-') {
+      what = std::string("unknown command '") + argv[1] + "'; the commands are";
+      for (const CLI::App* sub : app.get_subcommands({})) what += " " + sub->get_name();
+    }
+    std::fprintf(stderr, "%s: %s\nRun '%s --help' for more information.\n", who.c_str(), what.c_str(),
+                 who.c_str());
+    return static_cast<int>(ExitCode::kUsage);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "slablog: internal error: %s\n", e.what());
     return static_cast<int>(ExitCode::kInternal);

@@ -151,8 +151,18 @@ TEST_CASE("CliBadInputGetsAClearMessageAndCode") {
   r = RunSlablog({"info", "empty.slog"}, "", dir.dir());
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("empty") != std::string::npos);
+  // Usage errors too name the subcommand, like every other message.
   r = RunSlablog({"info", "--bogus", "x"});
   CHECK(r.exit_code == 2);
+  CHECK(r.err.rfind("slablog info: ", 0) == 0);
+  CHECK(r.err.find("--bogus") != std::string::npos);
+  r = RunSlablog({"split", "x.slog", "--by", "stream"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.rfind("slablog split: --out is required", 0) == 0);
+  r = RunSlablog({"verfiy", "x.slog"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.rfind("slablog: unknown command 'verfiy'", 0) == 0);
+  CHECK(r.err.find(" verify ") != std::string::npos);
   CHECK(RunSlablog({}).exit_code == 2);
 }
 
