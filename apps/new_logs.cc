@@ -114,6 +114,12 @@ Result<std::string> NewLogs::Add(const std::string& final_base) {
     return Error{Errc::kInvalidArgument, first, 0, "already exists (use --force to replace it)"};
   }
   const fs::path path(final_base);
+  // Said of the directory, before a hidden temporary name could appear in the message.
+  const std::string dir = path.parent_path().empty() ? "." : path.parent_path().string();
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return Error{errno == ENOENT || errno == ENOTDIR ? Errc::kNotFound : Errc::kIo, dir, 0,
+                 std::string("cannot create ") + path.filename().string() + " here: " + std::strerror(errno)};
+  }
   const std::string ext = path.extension().string();
   const std::string prefix = "." + path.stem().string() + ".partial-";
   RemoveAbandonedPartials(path.parent_path(), prefix);
