@@ -121,6 +121,17 @@ TEST_CASE("ReopenForAppend") {
     auto w = Writer::Open(base, SmallOptions());
     CHECK_FALSE(w.has_value());
   }
+  SUBCASE("default options fit sections to the log's small slabs") {
+    WriterOptions defaults;  // 1 MiB sections; the log's slabs are far smaller
+    defaults.append = true;
+    WriteLog(base, defaults, {{"x", "three"}, {"y", std::string(50000, 'w')}});
+    ReadResult again = ReadAll(base);
+    CHECK_MESSAGE(again.reporter.events.empty(), again.reporter.Describe());
+    REQUIRE(again.OfStream("x").size() == 3);
+    CHECK(again.OfStream("x")[2].payload == "three");
+    REQUIRE(again.OfStream("y").size() == 2);
+    CHECK(again.OfStream("y")[1].payload == std::string(50000, 'w'));
+  }
 }
 
 TEST_CASE("OpenBySlabPathOrConcatenation") {

@@ -30,7 +30,8 @@ struct WriterOptions {
   uint64_t section_size = uint64_t{1} << 20;  // bytes per section, rounded up to a page
   SyncPolicy sync = SyncPolicy::kOnClose;
   // Add to an existing, cleanly closed log instead of creating one. Its slab size and page size
-  // are kept; slab_size is then ignored.
+  // are kept; slab_size is then ignored, and section_size made smaller if the log's slabs are too
+  // small for it.
   bool append = false;
   // At most this many slab files (0: no limit). An Append or OpenStream that would need another
   // fails with Errc::kFull and writes nothing, so the log stays whole and at most
