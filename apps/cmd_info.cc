@@ -45,7 +45,11 @@ void Collect(Reader& reader, LogTotals* totals) {
   while (reader.Next(&item)) {
     if (item.kind == ItemKind::kSection) {
       const SectionInfo& s = *item.section;
-      if (s.open.stream_id == kCatalogStream) continue;
+      if (s.open.stream_id == kCatalogStream) {
+        // Counted with the others, as verify and truncate count them: one number for one log.
+        if (!s.close) ++totals->open_sections;
+        continue;
+      }
       StreamTotals& t = totals->streams[s.open.stream_id];
       ++t.sections;
       if (s.close) {

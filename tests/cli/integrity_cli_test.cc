@@ -96,6 +96,11 @@ TEST_CASE("CliTruncateRepairsACrashedLog") {
   RunResult dry = RunSlablog({"truncate", "--dry-run", log}, "", dir.dir());
   CHECK(dry.exit_code == 0);
   CHECK(dry.out.find("would close") != std::string::npos);
+  // info, verify and truncate give the same number of open sections (the catalog's included).
+  const auto open = nlohmann::json::parse(RunSlablog({"verify", "--json", log}, "", dir.dir()).out)["open_sections"];
+  CHECK(open > 0);
+  CHECK(nlohmann::json::parse(RunSlablog({"info", "--json", log}, "", dir.dir()).out)["open_sections"] == open);
+  CHECK(dry.out.find("would close " + open.dump() + " open section") != std::string::npos);
   CHECK(Fingerprint(dir.dir(), log) == bytes);  // a dry run writes nothing
   RunResult fixed = RunSlablog({"truncate", "--save-cut", "cut.bin", log}, "", dir.dir());
   CHECK(fixed.exit_code == 0);
