@@ -151,10 +151,7 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
                   std::to_string(min_bytes) + " bytes after its catalog");
     }
   }
-  // A slab's tail smaller than a full section still becomes one, rather than going to waste.
-  // Catalog sections are small: entries are few and written rarely.
-  const uint64_t preferred = s.entry.stream_id == kCatalogStream ? page_size : section_size;
-  const uint64_t size = std::min(std::max(preferred, min_bytes), room());
+  const uint64_t size = SectionSizeFor(s, min_bytes, room());
   Slab& slab = current();
   uint8_t* p = slab.file->data() + slab.pos;
   s.seq = s.next_seq++;
@@ -177,8 +174,28 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   return Status();
 }
 
+uint64_t Writer::Impl::SectionSizeFor(const StreamState& s, uint64_t min_bytes, uint64_t slab_room) const {
+  // A slab's tail smaller than a full section still becomes one, rather than going to waste.
+  // Catalog sections are small: entries are few and written rarely.
+  const uint64_t preferred = s.entry.stream_id == kCatalogStream ? page_size : section_size;
+  return std::min(std::max(preferred, min_bytes), slab_room);
+}
+
+namespace {
+
+// A sliver at the end of a section is not worth a frame header: a fragment that would carry
+// fewer than this many payload bytes (and is not the record's last) goes to the next section.
+constexpr uint64_t kMinFragmentPayload = 256;
+
+bool NextFragmentNeedsSection(uint64_t room, uint64_t payload_left) {
+  return room < kFrameHeaderSize + std::min(payload_left, kMinFragmentPayload);
+}
+
+}  // namespace
+
 bool Writer::Impl::FitsInSlabLocked(const StreamState& s, uint64_t payload) const {
-  // Mirrors RollSectionLocked and AppendRecord: the slab's last page is kept for the end marker.
+  // AppendRecord's layout, played out on sizes only (with RollSectionLocked's sizing); the slab's
+  // last page is kept for the end marker.
   uint64_t slab_room = slab_capacity - page_size - slabs.back().pos;
   const uint64_t need = kFrameHeaderSize + payload;
   if (kSectionHeaderSize + need <= section_size) {
@@ -187,10 +204,9 @@ bool Writer::Impl::FitsInSlabLocked(const StreamState& s, uint64_t payload) cons
   uint64_t room = s.room();
   bool first = true;
   while (payload > 0 || first) {
-    if (room < kFrameHeaderSize + std::min<uint64_t>(payload, 256)) {
+    if (NextFragmentNeedsSection(room, payload)) {
       if (slab_room < page_size) return false;
-      const uint64_t preferred = s.entry.stream_id == kCatalogStream ? page_size : section_size;
-      const uint64_t size = std::min(std::max(preferred, page_size), slab_room);
+      const uint64_t size = SectionSizeFor(s, page_size, slab_room);
       slab_room -= size;
       room = size - kSectionHeaderSize;
     }
@@ -233,11 +249,10 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();
   }
-  // Larger than a section: FIRST, MIDDLE..., LAST across as many sections as it takes. A sliver
-  // at the end of the current section is not worth a frame header.
+  // Larger than a section: FIRST, MIDDLE..., LAST across as many sections as it takes.
   bool first = true;
   while (!payload.empty() || first) {
-    if (s.room() < kFrameHeaderSize + std::min<uint64_t>(payload.size(), 256)) {
+    if (NextFragmentNeedsSection(s.room(), payload.size())) {
       if (Status st = RollSectionLocked(s, page_size, true); !st) return st;
     }
     const size_t n = std::min(payload.size(), s.room() - kFrameHeaderSize);

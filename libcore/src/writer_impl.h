@@ -59,6 +59,8 @@ struct Writer::Impl {
   // Whether a record of `payload` bytes that does not fit in the stream's current section fits in
   // what is left of the current slab (as AppendRecord would lay it out).
   bool FitsInSlabLocked(const detail::StreamState& s, uint64_t payload) const;
+  // The size of the stream's next section: at least `min_bytes`, at most `slab_room`.
+  uint64_t SectionSizeFor(const detail::StreamState& s, uint64_t min_bytes, uint64_t slab_room) const;
   Status RollSectionLocked(detail::StreamState& s, uint64_t min_bytes, bool allow_new_slab);
   void CloseSectionLocked(detail::StreamState& s);
   Status NewSlabLocked();
