@@ -27,22 +27,8 @@ Error IoError(const std::string& file, const std::string& what) {
 
 // Removes the slab files of `base` numbered `first` and up, gaps or not.
 Status RemoveSlabsFrom(const std::string& base, uint32_t first) {
-  const std::string zero = fs::path(SlabPath(base, 0)).filename().string();  // STEM_0.EXT
-  const size_t at = zero.rfind("_0");
-  const std::string prefix = zero.substr(0, at + 1), suffix = zero.substr(at + 2);
-  fs::path dir = fs::path(base).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
-    const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
-    if (std::stoul(digits) < first) continue;
-    if (unlink(entry.path().c_str()) != 0) return IoError(entry.path().string(), "cannot remove");
+  for (const auto& [index, path] : ListSlabFiles(base)) {
+    if (index >= first && unlink(path.c_str()) != 0) return IoError(path, "cannot remove");
   }
   return Status();
 }
@@ -69,15 +55,8 @@ void RemoveAbandonedPartials(const fs::path& dir_path, const std::string& prefix
 }  // namespace
 
 std::string LogStem(const std::string& path) {
-  std::string name = fs::path(path).filename().string();
-  const size_t dot = name.rfind('.');
-  if (dot != std::string::npos && dot > 0) name.resize(dot);
   // A slab's own name ends in _N: its pieces are named after the log, not after that slab.
-  const size_t under = name.rfind('_');
-  if (under != std::string::npos && under > 0 && under + 1 < name.size() &&
-      name.find_first_not_of("0123456789", under + 1) == std::string::npos) {
-    name.resize(under);
-  }
+  const std::string name = fs::path(BaseOfSlabPath(path).value_or(path)).stem().string();
   return name.empty() ? "log" : name;
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "slablog/format.h"
 #include "slablog/status.h"
 
 namespace slablog {
@@ -21,10 +22,6 @@ struct LogFiles {
 
 Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file);
 
-// The slab files of base name `base` present on disk, by index (gaps are left to the reader).
-std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base);
-
-// If `path` is named like a slab ("dir/run_3.slog"), its base name ("dir/run.slog").
-std::optional<std::string> BaseOfSlabPath(std::string_view path);
+// ListSlabFiles and BaseOfSlabPath (slablog/format.h) are defined in log_files.cc too.
 
 }  // namespace slablog

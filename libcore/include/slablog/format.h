@@ -19,6 +19,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace slablog {
 
@@ -118,5 +120,9 @@ std::optional<CatalogEntry> DecodeCatalogEntry(std::span<const uint8_t> in);
 // Slab file naming: base "dir/run.slog" gives "dir/run_0.slog", "dir/run_1.slog", ... (split at
 // the last dot of the file name, as Copper does; no dot appends "_N").
 std::string SlabPath(std::string_view base, uint32_t index);
+// The reverse: if `path` is named like a slab ("dir/run_3.slog"), its base name ("dir/run.slog").
+std::optional<std::string> BaseOfSlabPath(std::string_view path);
+// The slab files of base name `base` on disk, as (index, path) in index order; gaps stay gaps.
+std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base);
 
 }  // namespace slablog
