@@ -8,8 +8,6 @@ Result<LogSurvey> SurveyLog(const std::string& path, bool times) {
   ReaderOptions options;
   options.threads = 1;
   options.background_prefault = false;
-  // No stream has an empty name: only the catalog and the section headers are read.
-  if (!times) options.only_streams = {""};
   auto opened = Reader::Open(path, options, nullptr);
   if (!opened) return opened.error();
   Reader& reader = *opened.value();
@@ -21,14 +19,14 @@ Result<LogSurvey> SurveyLog(const std::string& path, bool times) {
   };
   Item item;
   while (reader.Next(&item)) {
-    if (item.kind == ItemKind::kSection && times) {
+    if (item.kind == ItemKind::kSection) {
+      // Frames are read only where times are wanted and no close block gives them; the reader
+      // reads the catalog's whatever the caller skips.
       const auto& close = item.section->close;
-      if (close) {
-        if (close->frame_count > 0 && item.section->open.stream_id != kCatalogStream) {
-          widen(close->first_t, close->last_t);
-        }
-        reader.SkipSection();
+      if (times && close && close->frame_count > 0 && item.section->open.stream_id != kCatalogStream) {
+        widen(close->first_t, close->last_t);
       }
+      if (!times || close) reader.SkipSection();
     } else if (item.kind == ItemKind::kRecord) {
       widen(item.record.timestamp, item.record.timestamp);
     }
