@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "log_copy.h"
+#include "log_sizes.h"
 #include "new_logs.h"
 #include "output.h"
 #include "problems.h"
@@ -23,8 +24,7 @@ struct MergeOptions {
   std::string out;
   std::vector<std::string> logs;
   bool force = false;
-  std::string slab_size = "64M";
-  std::string section_size = "1M";
+  LogSizeOptions sizes;
 };
 
 // The records of one stream of one input, in log order.
@@ -63,7 +63,7 @@ std::string Describe(const CatalogEntry& e) {
 
 ExitCode RunMerge(const MergeOptions& opt) {
   WriterOptions wo;
-  if (!ParseLogSizes(kCmd, opt.slab_size, opt.section_size, &wo)) return ExitCode::kUsage;
+  if (!ParseLogSizes(kCmd, opt.sizes, &wo)) return ExitCode::kUsage;
   // Every input's streams first: a conflict is found before anything is written.
   std::vector<LogSurvey> surveys;
   std::vector<CatalogEntry> merged;  // output streams, in order of first appearance
@@ -161,8 +161,7 @@ void RegisterMerge(CLI::App& app, ExitCode* rc) {
   sub->add_option("out", opt->out, "Base name of the merged log")->required();
   sub->add_option("logs", opt->logs, "Logs to merge (only read)")->required();
   sub->add_flag("-f,--force", opt->force, "Replace OUT if it exists");
-  sub->add_option("--slab-size", opt->slab_size, "Bytes per slab of the merged log")->capture_default_str();
-  sub->add_option("--section-size", opt->section_size, "Bytes per section of the merged log")->capture_default_str();
+  AddLogSizeOptions(sub, &opt->sizes, "of the merged log");
   sub->final_callback([opt, rc] { *rc = RunMerge(*opt); });
 }
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "log_sizes.h"
 #include "output.h"
 #include "problems.h"
 #include "slablog/recovery.h"
@@ -13,13 +14,12 @@ namespace {
 struct RecoverCliOptions {
   std::string log;
   std::string out;
-  std::string slab_size = "64M";
-  std::string section_size = "1M";
+  LogSizeOptions sizes;
 };
 
 ExitCode RunRecover(const RecoverCliOptions& opt) {
   WriterOptions wo;
-  if (!ParseLogSizes("recover", opt.slab_size, opt.section_size, &wo)) return ExitCode::kUsage;
+  if (!ParseLogSizes("recover", opt.sizes, &wo)) return ExitCode::kUsage;
   ProblemLog problems("recover");
   auto done = Recover(opt.log, opt.out, wo, &problems);
   if (!done) return Fail("recover", done.error());
@@ -43,8 +43,7 @@ void RegisterRecover(CLI::App& app, ExitCode* rc) {
   CLI::App* sub = app.add_subcommand("recover", "Copy every intact record of a damaged log into a new log");
   sub->add_option("log", opt->log, "The damaged log (only read)")->required();
   sub->add_option("out", opt->out, "Base name of the new log (must not exist)")->required();
-  sub->add_option("--slab-size", opt->slab_size, "Bytes per slab of the new log")->capture_default_str();
-  sub->add_option("--section-size", opt->section_size, "Bytes per section of the new log")->capture_default_str();
+  AddLogSizeOptions(sub, &opt->sizes, "of the new log");
   sub->final_callback([opt, rc] { *rc = RunRecover(*opt); });
 }
 

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "log_copy.h"
+#include "log_sizes.h"
 #include "new_logs.h"
 #include "output.h"
 #include "problems.h"
@@ -25,8 +26,7 @@ struct SplitOptions {
   std::string dir;
   std::vector<std::string> by;
   bool force = false;
-  std::string slab_size = "64M";
-  std::string section_size = "1M";
+  LogSizeOptions sizes;
 };
 
 // Stops the command with an exit code (after the message was printed).
@@ -287,7 +287,7 @@ ExitCode RunSplit(SplitOptions opt) {
     return ExitCode::kUsage;
   }
   WriterOptions piece;
-  if (!ParseLogSizes(kCmd, opt.slab_size, opt.section_size, &piece)) return ExitCode::kUsage;
+  if (!ParseLogSizes(kCmd, opt.sizes, &piece)) return ExitCode::kUsage;
   auto survey = SurveyLog(opt.log, mode == "time");
   if (!survey) return Fail(kCmd, survey.error());
   std::error_code ec;
@@ -319,8 +319,7 @@ void RegisterSplit(CLI::App& app, ExitCode* rc) {
   sub->add_option("-o,--out", opt->dir, "Directory for the pieces (created if missing)")->required();
   sub->add_option("--by", opt->by, "stream (default), slab, 'size SIZE' or 'time DURATION'")->expected(1, 3);
   sub->add_flag("-f,--force", opt->force, "Replace pieces that already exist");
-  sub->add_option("--slab-size", opt->slab_size, "Bytes per slab of each piece (not with --by size)")->capture_default_str();
-  sub->add_option("--section-size", opt->section_size, "Bytes per section of each piece")->capture_default_str();
+  AddLogSizeOptions(sub, &opt->sizes, "of each piece", "not with --by size");
   sub->final_callback([opt, rc] { *rc = RunSplit(*opt); });
 }
 

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "log_sizes.h"
 #include "record_input.h"
 #include "stop_signal.h"
 #include "slablog/writer.h"
@@ -25,8 +26,7 @@ struct WriteOptions {
   std::string stream_field;
   std::string time_field;
   uint32_t stream_type = 0;
-  std::string slab_size = "64M";
-  std::string section_size = "1M";
+  LogSizeOptions sizes;
   std::string sync = "close";
   bool append = false;
 };
@@ -62,7 +62,7 @@ class StreamTable {
 ExitCode RunWrite(const WriteOptions& opt) {
   const char* cmd = "write";
   WriterOptions wo;
-  if (!ParseLogSizes(cmd, opt.slab_size, opt.section_size, &wo)) return ExitCode::kUsage;
+  if (!ParseLogSizes(cmd, opt.sizes, &wo)) return ExitCode::kUsage;
   wo.sync = opt.sync == "none" ? SyncPolicy::kManual
                                : opt.sync == "slab" ? SyncPolicy::kEverySlab : SyncPolicy::kOnClose;
   wo.append = opt.append;
@@ -137,9 +137,7 @@ void RegisterWrite(CLI::App& app, ExitCode* rc) {
   sub->add_option("--time-field", opt->time_field, "ndjson: take each record's timestamp (integer nanoseconds) from this field; default: time of arrival");
   sub->add_option("--stream-type", opt->stream_type, "Application-defined type number stored with new streams")
       ->capture_default_str();
-  sub->add_option("--slab-size", opt->slab_size, "Bytes per slab file (K, M, G suffixes)")->capture_default_str();
-  sub->add_option("--section-size", opt->section_size, "Bytes per section (K, M, G suffixes; rounded up to a page)")
-      ->capture_default_str();
+  AddLogSizeOptions(sub, &opt->sizes, "of the log");
   sub->add_option("--sync", opt->sync, "close: durable when the log is closed; slab: also each full slab; none: never wait for the disk")
       ->check(CLI::IsMember({"close", "slab", "none"}))
       ->capture_default_str();

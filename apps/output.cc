@@ -216,11 +216,4 @@ bool MatchesAnyGlob(const std::vector<std::string>& globs, const std::string& na
   return false;
 }
 
-bool ParseLogSizes(std::string_view command, const std::string& slab_size, const std::string& section_size,
-                   WriterOptions* options) {
-  if (ParseSize(slab_size, &options->slab_size) && ParseSize(section_size, &options->section_size)) return true;
-  Complain(command, "sizes take a number with an optional K, M, G or T suffix (powers of 1024)");
-  return false;
-}
-
 }  // namespace slablog::cli

@@ -12,7 +12,6 @@
 
 #include "commands.h"
 #include "slablog/status.h"
-#include "slablog/writer.h"
 
 namespace slablog::cli {
 
@@ -56,11 +55,6 @@ bool ParseDurationNs(std::string_view text, int64_t* out);
 
 // True when `globs` is empty or `name` matches one of the shell globs in it.
 bool MatchesAnyGlob(const std::vector<std::string>& globs, const std::string& name);
-
-// --slab-size and --section-size of a command that writes a log, into `options`; false (with the
-// message printed) when either is not a size.
-bool ParseLogSizes(std::string_view command, const std::string& slab_size, const std::string& section_size,
-                   WriterOptions* options);
 
 // "64K", "1M", "2G", "4096", "1MiB": powers of 1024. nullopt-like: returns false on bad input.
 bool ParseSize(std::string_view text, uint64_t* out);

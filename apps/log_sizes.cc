@@ -1,0 +1,27 @@
+#include "log_sizes.h"
+
+#include <CLI/CLI.hpp>
+
+#include "output.h"
+
+namespace slablog::cli {
+
+void AddLogSizeOptions(CLI::App* sub, LogSizeOptions* sizes, const std::string& whose,
+                       const std::string& slab_note) {
+  sub->add_option("--slab-size", sizes->slab_size,
+                  "Bytes per slab " + whose + " (K, M, G suffixes" + (slab_note.empty() ? "" : "; " + slab_note) + ")")
+      ->capture_default_str();
+  sub->add_option("--section-size", sizes->section_size,
+                  "Bytes per section " + whose + " (K, M, G suffixes; rounded up to a page)")
+      ->capture_default_str();
+}
+
+bool ParseLogSizes(std::string_view command, const LogSizeOptions& sizes, WriterOptions* options) {
+  if (ParseSize(sizes.slab_size, &options->slab_size) && ParseSize(sizes.section_size, &options->section_size)) {
+    return true;
+  }
+  Complain(command, "sizes take a number with an optional K, M, G or T suffix (powers of 1024)");
+  return false;
+}
+
+}  // namespace slablog::cli

@@ -1,0 +1,28 @@
+// --slab-size and --section-size, for the commands that write a log (write, recover, split,
+// merge): declared, defaulted and parsed the same way everywhere.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "slablog/writer.h"
+
+namespace CLI {
+class App;
+}
+
+namespace slablog::cli {
+
+struct LogSizeOptions {
+  std::string slab_size = "64M";
+  std::string section_size = "1M";
+};
+
+// Adds both options to `sub`, with `whose` saying what they size ("of the new log") and
+// `slab_note` any limit on --slab-size.
+void AddLogSizeOptions(CLI::App* sub, LogSizeOptions* sizes, const std::string& whose,
+                       const std::string& slab_note = "");
+// Into `options`; false (with the message printed) when either is not a size.
+bool ParseLogSizes(std::string_view command, const LogSizeOptions& sizes, WriterOptions* options);
+
+}  // namespace slablog::cli
