@@ -135,13 +135,14 @@ ExitCode RunFollow(const FollowOptions& opt) {
   ExitCode rc = follower.Poll(opt.from_start, &ended, &printed);
   // Soon after records came, poll again soon; when the log is quiet, back off to --interval.
   constexpr int64_t kSoon = 2;  // ms; a look at a log costs ~0.1 ms, ~3 ms at 300 MB live
-  int64_t wait = std::min<int64_t>(kSoon, opt.interval_ms);
+  const int64_t soon = std::min<int64_t>(kSoon, opt.interval_ms);
+  int64_t wait = soon;
   while (rc == ExitCode::kOk && !ended && !StopRequested().load()) {
     SleepMs(wait);
     if (StopRequested().load()) break;
     const uint64_t before = printed;
     rc = follower.Poll(true, &ended, &printed);
-    wait = printed != before ? std::min<int64_t>(kSoon, opt.interval_ms) : std::min(wait * 2, opt.interval_ms);
+    wait = printed != before ? soon : std::min(wait * 2, opt.interval_ms);
   }
   return rc;
 }

@@ -175,7 +175,7 @@ bool ParseDurationNs(std::string_view text, int64_t* out) {
     std::string_view name;
     int64_t ns;
   };
-  // Longest names first, so "ms" is not read as "m" followed by garbage.
+  // The longest unit name that matches wins, so "ms" is not read as "m" followed by garbage.
   static constexpr Unit kUnits[] = {{"ns", 1},           {"us", 1000},
                                     {"ms", 1000000},     {"s", 1000000000},
                                     {"m", 60000000000},  {"h", 3600000000000},

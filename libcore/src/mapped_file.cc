@@ -118,9 +118,10 @@ Status WritableSlab::Map() {
     return IoError(path_, "cannot map " + std::to_string(capacity_) + " bytes", errno);
   }
   data_ = static_cast<uint8_t*>(p);
-  // No MADV_HUGEPAGE here: 2 MiB folios would let readers map a slab 2 MiB at a time, but making
-  // and zeroing them costs the appending side more (measured here: 64 KiB records 0.55 against
-  // 1.85 GB/s, 64-byte records 7 to 25 against 22 to 24 M/s).
+  // No MADV_HUGEPAGE here: 2 MiB folios would let readers map a slab 2 MiB at a time, and they
+  // speed up large appends, but small ones, the usual robot record, slow down (measured here:
+  // 64 KiB records 3.4 against 1.4 to 1.8 GB/s, 64-byte records 8 to 18 against 16 to 23 M/s, most
+  // of the time then in the kernel zeroing folios).
   return Status();
 }
 
