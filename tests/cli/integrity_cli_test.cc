@@ -256,16 +256,14 @@ namespace {
 // One random change to one slab of the log in `dir`, of the kinds a failing disk, a careless copy
 // or a crash make. Returns what it did, for the failure message.
 std::string Mutate(const std::string& dir, std::mt19937_64& rng) {
-  std::vector<std::string> slabs;
-  for (uint32_t i = 0; std::filesystem::exists(SlabPath(dir + "/m.slog", i)); ++i) {
-    slabs.push_back(SlabPath(dir + "/m.slog", i));
-  }
+  std::vector<std::string> slabs;  // after a gap an earlier change made too
+  for (const auto& [index, path] : ListSlabFiles(dir + "/m.slog")) slabs.push_back(path);
   if (slabs.empty()) return "no slab left";
   const size_t pick = rng() % slabs.size();
   const std::string& path = slabs[pick];
   std::string b = ReadFile(path);
   const auto at = [&](size_t room) { return b.size() > room ? rng() % (b.size() - room) : 0; };
-  const std::string name = "slab " + std::to_string(pick);
+  const std::string name = std::filesystem::path(path).filename().string();
   switch (rng() % 7) {
     case 0: {
       const size_t i = at(1);
@@ -305,7 +303,7 @@ std::string Mutate(const std::string& dir, std::mt19937_64& rng) {
       const size_t other = rng() % slabs.size();
       if (other == pick) return name + ": left as it was";
       std::filesystem::copy_file(slabs[other], path, std::filesystem::copy_options::overwrite_existing);
-      return name + ": replaced by a copy of slab " + std::to_string(other);
+      return name + ": replaced by a copy of " + std::filesystem::path(slabs[other]).filename().string();
     }
   }
 }
