@@ -63,4 +63,33 @@ TEST_CASE("Crc32cEveryLengthAgreesWithIsal") {
   }
 }
 
+TEST_CASE("Crc32cExtendEachAgreesWithExtend") {
+  // Every count of buffers, lengths from empty to past the batched sizes (equal, nearly equal and
+  // far apart, so the shared stretch and each buffer's own tail both vary), odd alignments.
+  std::mt19937_64 rng(13);
+  std::vector<uint8_t> data(8192);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  for (int trial = 0; trial < 3000; ++trial) {
+    const size_t count = static_cast<size_t>(trial) % (kEachMax + 1);
+    const uint8_t* buffers[kEachMax];
+    size_t sizes[kEachMax];
+    const size_t common = rng() % 200;
+    for (size_t k = 0; k < count; ++k) {
+      switch (rng() % 3) {
+        case 0: sizes[k] = common; break;
+        case 1: sizes[k] = common + rng() % 9; break;
+        default: sizes[k] = rng() % 600; break;
+      }
+      buffers[k] = data.data() + rng() % (data.size() - 600);
+    }
+    const uint32_t seed = static_cast<uint32_t>(rng());
+    uint32_t got[kEachMax] = {};
+    ExtendEach(seed, buffers, sizes, count, got);
+    for (size_t k = 0; k < count; ++k) {
+      REQUIRE_MESSAGE(got[k] == Extend(seed, buffers[k], sizes[k]), "trial ", trial, " buffer ", k,
+                      " of ", count, ", ", sizes[k], " bytes");
+    }
+  }
+}
+
 }  // namespace slablog::crc32c
