@@ -19,8 +19,10 @@ struct ThreadArg {
 CrcHelpers::CrcHelpers(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index,
                        unsigned threads)
     : files_(files), first_index_(first_index), count_(threads),
-      verdicts_(new std::atomic<uint64_t>[kAhead]) {
-  for (uint64_t i = 0; i < kAhead; ++i) verdicts_[i].store(~uint64_t{0}, std::memory_order_relaxed);
+      verdicts_(new std::atomic<uint64_t>[kAhead]),
+      tallies_(new FrameScanner::Tally[kAhead]),
+      sections_(new const uint8_t*[kAhead]()) {
+  for (uint64_t i = 0; i < kAhead; ++i) verdicts_[i].store(kNone, std::memory_order_relaxed);
 }
 
 std::unique_ptr<CrcHelpers> CrcHelpers::Start(const std::vector<MappedFile>* files,
@@ -51,10 +53,38 @@ CrcHelpers::~CrcHelpers() {
   for (pthread_t t : threads_) pthread_join(t, nullptr);
 }
 
-bool CrcHelpers::Verified(uint64_t ordinal) {
+bool CrcHelpers::Verified(uint64_t ordinal, const uint8_t* section, FrameScanner::Tally* tally) {
   reader_at_.store(ordinal, std::memory_order_relaxed);
-  const uint64_t v = verdicts_[ordinal % kAhead].load(std::memory_order_acquire);
-  return v == ((ordinal << 1) | 1);
+  std::atomic<uint64_t>& slot = verdicts_[ordinal % kAhead];
+  uint64_t v = slot.load(std::memory_order_acquire);
+  for (;;) {
+    if (v != kNone && (v >> 2) == ordinal) {
+      if ((v & 3) == kHelperChecking) {
+        // A helper is half-way through it: its verdict comes sooner than a second check would.
+        sched_yield();
+        v = slot.load(std::memory_order_acquire);
+        continue;
+      }
+      if ((v & 3) != kIntact || sections_[ordinal % kAhead] != section) return false;
+      *tally = tallies_[ordinal % kAhead];
+      return true;
+    }
+    // No helper has it: the reader takes it, and no helper will start it now.
+    if (slot.compare_exchange_weak(v, (ordinal << 2) | kReaderChecking, std::memory_order_acq_rel)) {
+      return false;
+    }
+  }
+}
+
+bool CrcHelpers::Claim(uint64_t ordinal) {
+  std::atomic<uint64_t>& slot = verdicts_[ordinal % kAhead];
+  uint64_t v = slot.load(std::memory_order_acquire);
+  while (v == kNone || (v >> 2) != ordinal) {
+    if (slot.compare_exchange_weak(v, (ordinal << 2) | kHelperChecking, std::memory_order_acq_rel)) {
+      return true;
+    }
+  }
+  return false;  // the reader got there first
 }
 
 void CrcHelpers::Run(unsigned index) {
@@ -68,7 +98,8 @@ void CrcHelpers::Run(unsigned index) {
     if (e == SlabWalker::Event::kDone || stop_.load(std::memory_order_relaxed)) return;
     if (e != SlabWalker::Event::kSection) continue;
     const uint64_t i = ordinal++;
-    if (i % count_ != index) continue;
+    // The reader takes every (count_ + 1)th section, so that it never only waits.
+    if (i % (count_ + 1) != index + 1) continue;
     // Behind the reader: not worth checking. Too far ahead: wait for it.
     if (i < reader_at_.load(std::memory_order_relaxed) + 1) continue;
     while (i >= reader_at_.load(std::memory_order_relaxed) + kAhead) {
@@ -79,14 +110,15 @@ void CrcHelpers::Run(unsigned index) {
     // An open section may still be growing (a live log): frames written after this look would
     // go unchecked if it vouched for them. The reader checks open sections itself.
     if (!s.close) continue;
+    if (!Claim(i)) continue;
     const uint64_t before = quiet.count();
     scanner.Start(walker.file(), s, walker.section_bytes(),
                   SectionSeed(*walker.summary().log_id, s.open.stream_id, s.open.seq));
-    FrameView frame;
-    while (scanner.Next(&frame)) {
-    }
-    const bool intact = quiet.count() == before && !scanner.damaged();
-    verdicts_[i % kAhead].store((i << 1) | (intact ? 1 : 0), std::memory_order_release);
+    FrameScanner::Tally tally;
+    const bool intact = scanner.CheckRest(&tally) && quiet.count() == before && !scanner.damaged();
+    tallies_[i % kAhead] = tally;
+    sections_[i % kAhead] = walker.section_bytes().data();
+    verdicts_[i % kAhead].store((i << 2) | (intact ? kIntact : kDamaged), std::memory_order_release);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "frame_scanner.h"
 #include "mapped_file.h"
 
 namespace slablog {
@@ -27,12 +28,19 @@ class CrcHelpers {
   CrcHelpers& operator=(const CrcHelpers&) = delete;
 
   // Called by the reader as it reaches the section with this ordinal (0, 1, 2, ... in walk
-  // order): true when a helper already checked every frame CRC in it and found all intact.
-  bool Verified(uint64_t ordinal);
+  // order): true when a helper checked every frame CRC in it and found all intact. A section a
+  // helper is checking is waited for; one no helper has begun is the reader's (false), and no
+  // helper starts it after this. So no section is checked twice, and the reader and helpers
+  // share the work however their speeds compare.
+  // With true, `tally` says what the section holds. `section` is where the reader found the
+  // section in the mapped files: a helper's verdict on any other counts for nothing.
+  bool Verified(uint64_t ordinal, const uint8_t* section, FrameScanner::Tally* tally);
 
  private:
   CrcHelpers(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index, unsigned threads);
   void Run(unsigned index);
+  // A helper takes a section to check; false when the reader already has it.
+  bool Claim(uint64_t ordinal);
 
   // How far ahead of the reader the helpers go; also the size of the verdict ring.
   static constexpr uint64_t kAhead = 4096;
@@ -42,8 +50,13 @@ class CrcHelpers {
   unsigned count_;
   std::atomic<uint64_t> reader_at_{0};
   std::atomic<bool> stop_{false};
-  // Verdict of section i at [i % kAhead]: (i << 1) | intact, or ~0 when none.
+  // Who has section i, or its verdict, at [i % kAhead]: (i << 2) | one of these, or kNone.
+  static constexpr uint64_t kReaderChecking = 0, kHelperChecking = 1, kIntact = 2, kDamaged = 3;
+  static constexpr uint64_t kNone = ~uint64_t{0};
   std::unique_ptr<std::atomic<uint64_t>[]> verdicts_;
+  // What each section checked intact holds; written before its verdict.
+  std::unique_ptr<FrameScanner::Tally[]> tallies_;
+  std::unique_ptr<const uint8_t*[]> sections_;  // where the section judged was
   std::vector<pthread_t> threads_;
 };
 

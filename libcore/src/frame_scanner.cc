@@ -1,5 +1,6 @@
 #include "frame_scanner.h"
 
+#include <algorithm>
 #include <string>
 
 #include "crc32c.h"
@@ -29,6 +30,7 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
   frames_ = 0;
   pos_ = std::min<uint64_t>(kSectionHeaderSize, bytes.size());
   end_ = bytes.size();
+  checked_until_ = 0;
   if (!open_) {
     const uint64_t filled_end = kSectionHeaderSize + section.close->filled;
     if (filled_end > bytes.size()) {
@@ -41,6 +43,117 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
       end_ = filled_end;
     }
   }
+}
+
+namespace {
+
+// Larger frames would leave the other lanes of crc32c::ExtendEach idle; ISA-L takes them one at a
+// time.
+constexpr uint32_t kLargestBatched = 480;
+// Frames looked at per batch: two groups of crc32c::kEachMax, to spread the cost of a batch.
+constexpr size_t kBatch = 2 * crc32c::kEachMax;
+
+// Frames whose CRCs are checked together: where their checked bytes are, what they claim, where
+// they end.
+struct FrameBatch {
+  const uint8_t* data[kBatch];
+  size_t sizes[kBatch];
+  uint32_t stored[kBatch];
+  uint64_t ends[kBatch];
+  uint32_t actual[kBatch];
+  size_t n = 0;
+
+  void Add(const uint8_t* frame, uint32_t length, uint64_t end) {
+    data[n] = frame + 4;  // header bytes 4..19 and the payload, which follow each other
+    sizes[n] = kFrameHeaderSize - 4 + length;
+    stored[n] = coding::Load<uint32_t>(frame);
+    ends[n] = end;
+    ++n;
+  }
+  // How many frames from the first have the CRC they claim.
+  size_t Check(uint32_t seed) {
+    if (n == 1) {
+      actual[0] = crc32c::Extend(seed, data[0], sizes[0]);
+    } else {
+      for (size_t i = 0; i < n; i += crc32c::kEachMax) {
+        crc32c::ExtendEach(seed, data + i, sizes + i, std::min(n - i, crc32c::kEachMax), actual + i);
+      }
+    }
+    size_t good = 0;
+    while (good < n && actual[good] == stored[good]) ++good;
+    return good;
+  }
+};
+
+}  // namespace
+
+void FrameScanner::CheckAhead() {
+  FrameBatch batch;
+  for (uint64_t at = pos_; batch.n < kBatch && at + kFrameHeaderSize <= end_;) {
+    const uint8_t* p = bytes_.data() + at;
+    const uint8_t kind = LoadKind(p);
+    const uint32_t length = coding::Load<uint32_t>(p + 4);
+    if (kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast) || length > kLargestBatched ||
+        length > end_ - at - kFrameHeaderSize) {
+      break;
+    }
+    at += kFrameHeaderSize + length;
+    batch.Add(p, length, at);
+  }
+  if (batch.n < 2) return;  // one frame alone is checked as fast where it is read
+  const size_t good = batch.Check(seed_);
+  if (good > 0) checked_until_ = batch.ends[good - 1];
+}
+
+void FrameScanner::SkipFullFrames(uint64_t* frames, uint64_t* payload_bytes) {
+  Tally tally;
+  SkipIntact<true>(&tally);
+  *frames += tally.frames;
+  *payload_bytes += tally.full_payload_bytes;
+}
+
+bool FrameScanner::CheckRest(Tally* tally) {
+  SkipIntact<false>(tally);
+  return pos_ == end_;
+}
+
+template <bool kFullOnly>
+void FrameScanner::SkipIntact(Tally* tally) {
+  constexpr auto kFull = static_cast<uint8_t>(FragmentKind::kFull);
+  uint64_t frames = 0, full_frames = 0, full_bytes = 0;
+  for (;;) {
+    FrameBatch batch;
+    uint32_t full_mask = 0;  // without kFullOnly: which frames of the batch are FULL
+    for (uint64_t at = pos_; batch.n < kBatch && at + kFrameHeaderSize <= end_;) {
+      const uint8_t* p = bytes_.data() + at;
+      const uint32_t length = coding::Load<uint32_t>(p + 4);
+      const uint8_t kind = LoadKind(p);
+      if ((kFullOnly ? kind != kFull : kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast)) ||
+          length > end_ - at - kFrameHeaderSize || (length > kLargestBatched && batch.n > 0)) {
+        break;
+      }
+      at += kFrameHeaderSize + length;
+      if constexpr (!kFullOnly) full_mask |= uint32_t{kind == kFull} << batch.n;
+      batch.Add(p, length, at);
+      if (length > kLargestBatched) break;  // alone in its batch
+    }
+    const size_t good = batch.n == 0 ? 0 : verify_ ? batch.Check(seed_) : batch.n;
+    for (size_t i = 0; i < good; ++i) {
+      if constexpr (!kFullOnly) {
+        if ((full_mask >> i & 1) == 0) continue;
+      }
+      ++full_frames;
+      full_bytes += batch.sizes[i] - (kFrameHeaderSize - 4);
+    }
+    if (good > 0) pos_ = batch.ends[good - 1];
+    frames += good;
+    // Stopped short: the frame at pos_ is not an intact one of the kind wanted, for Next to read.
+    if (good == 0 || good < batch.n) break;
+  }
+  frames_ += frames;
+  tally->frames += frames;
+  tally->full_frames += full_frames;
+  tally->full_payload_bytes += full_bytes;
 }
 
 void FrameScanner::Report(uint64_t at, uint64_t dropped, CorruptionKind kind, std::string detail) {

@@ -34,13 +34,6 @@ class FrameScanner {
   bool damaged() const { return damaged_; }
   uint64_t frames() const { return frames_; }
 
- private:
-  // The writer stores a frame's kind byte last, with release order; read with acquire order, the
-  // rest of a frame whose kind is set is there too (never loads hoisted above it).
-  static uint8_t LoadKind(const uint8_t* frame) {
-    return std::atomic_ref<uint8_t>(const_cast<uint8_t&>(frame[16])).load(std::memory_order_acquire);
-  }
-
   // The common case, inline: a frame whose kind, length and CRC are all right. Anything else is
   // left to NextClassified, which looks at the same frame again and says what is wrong with it.
   bool NextIntact(FrameView* out) {
@@ -53,9 +46,12 @@ class FrameScanner {
       return false;
     }
     const uint32_t stored = coding::Load<uint32_t>(p);
-    // One pass over header bytes 4..19 and the payload, which follow each other.
-    if (verify_ && crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) != stored) {
-      return false;
+    if (verify_ && pos_ >= checked_until_) {
+      CheckAhead();
+      // One pass over header bytes 4..19 and the payload, which follow each other.
+      if (pos_ >= checked_until_ && crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) != stored) {
+        return false;
+      }
     }
     out->offset = base_ + pos_;
     out->header = FrameHeader{stored, length, coding::Load<int64_t>(p + 8), static_cast<FragmentKind>(kind)};
@@ -65,7 +61,40 @@ class FrameScanner {
     ++frames_;
     return true;
   }
+  // For a caller that only counts records: moves past the intact FULL frames from here on (their
+  // CRCs checked several at once), adding to `frames` and `payload_bytes`. It stops before any
+  // other frame, which Next then returns or classifies.
+  void SkipFullFrames(uint64_t* frames, uint64_t* payload_bytes);
+  // What CheckRest found: the frames left, and of them the FULL ones and their payload bytes.
+  struct Tally {
+    uint64_t frames = 0;
+    uint64_t full_frames = 0;
+    uint64_t full_payload_bytes = 0;
+  };
+  // For a helper that only judges: checks the CRCs of all the frames left, the same way. True when
+  // every one is intact and they fill the section to where its frames end; false leaves the
+  // section to Next to say what is wrong.
+  bool CheckRest(Tally* tally);
+
+  // Next() in its two halves, for a caller that keeps the frame in registers: a FrameView whose
+  // address went to the out-of-line half would be stored field by field and loaded back whole,
+  // which stalls store forwarding on every record.
   bool NextClassified(FrameView* out);
+
+ private:
+  // The writer stores a frame's kind byte last, with release order; read with acquire order, the
+  // rest of a frame whose kind is set is there too (never loads hoisted above it).
+  static uint8_t LoadKind(const uint8_t* frame) {
+    return std::atomic_ref<uint8_t>(const_cast<uint8_t&>(frame[16])).load(std::memory_order_acquire);
+  }
+
+  // Checks the CRCs of the small frames from pos_ on, several at once (crc32c::ExtendEach), and
+  // moves checked_until_ past those found intact. It stops at anything NextIntact would not
+  // accept, which NextIntact then looks at on its own.
+  void CheckAhead();
+  // SkipFullFrames, or without kFullOnly any kind of intact frame.
+  template <bool kFullOnly>
+  void SkipIntact(Tally* tally);
   void Report(uint64_t at, uint64_t dropped, CorruptionKind kind, std::string detail);
   // The section is open and nothing but zeros follows [at, end_): the frame at `at` is the one
   // the writer was in the middle of when it stopped.
@@ -80,6 +109,7 @@ class FrameScanner {
   uint64_t base_ = 0;   // file offset of bytes_[0]
   uint64_t pos_ = 0;    // index into bytes_
   uint64_t end_ = 0;    // index into bytes_ where frames stop
+  uint64_t checked_until_ = 0;  // frames that start below this index passed CheckAhead
   uint32_t seed_ = 0;
   bool open_ = false;
   bool verify_ = true;

@@ -23,20 +23,22 @@ namespace slablog {
 struct ReaderOptions {
   bool verify_checksums = true;  // check every frame's CRC32C
   bool frames = false;           // return every frame (Item::kFrame), including damaged ones
-  bool records = true;           // return reassembled records (Item::kRecord)
+  // Return reassembled records (Item::kRecord). Without, they are still read and checked, and
+  // counted in LogSummary: the fastest way through a log that checks everything.
+  bool records = true;
   // Read only the named file (one slab, or slabs joined with cat) even if it is named like a slab
   // of a larger log.
   bool single_file = false;
   // Only these streams' frames are read and returned (their sections and the catalog still are
   // walked). Empty: every stream.
   std::vector<std::string> only_streams;
-  // Threads used, the reading one included. 0: the reading thread plus one that maps pages ahead
-  // of it (unless background_prefault is off). 1: the reading thread alone. 2: plus the
-  // page-mapping thread. 3 or more: plus threads that check frame CRCs of sections ahead.
-  // Records and reports are the same whatever the number.
+  // Threads used, the reading one included; 0 means 2. The others check the frame CRCs of
+  // closed sections ahead of the reading thread (which also maps their pages), or, without
+  // verify_checksums, one maps pages ahead. 1: the reading thread alone. Records and reports are
+  // the same whatever the number.
   unsigned threads = 0;
-  // Map pages ahead of the frames being read on a helper thread, so the reading thread does not
-  // wait for page faults or, on a log not in the page cache, the disk.
+  // Without verify_checksums: map pages ahead of the frames being read on a helper thread, so the
+  // reading thread does not wait for page faults or, on a log not in the page cache, the disk.
   bool background_prefault = true;
 };
 
@@ -97,6 +99,10 @@ struct LogSummary {
   // With writer_active: torn-tail events met (a frame or record the writer was still writing
   // can give more than one). They are counted here and not sent to the Reporter.
   uint64_t in_progress = 0;
+  // Records completed so far, and their payload bytes, whether returned (ReaderOptions::records)
+  // or only checked; the catalog's entries are not counted.
+  uint64_t records = 0;
+  uint64_t record_bytes = 0;
 };
 
 class Reader {
