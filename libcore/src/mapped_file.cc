@@ -118,10 +118,11 @@ Status WritableSlab::Map() {
     return IoError(path_, "cannot map " + std::to_string(capacity_) + " bytes", errno);
   }
   data_ = static_cast<uint8_t*>(p);
-  // No MADV_HUGEPAGE here: 2 MiB folios would let readers map a slab 2 MiB at a time, and they
-  // speed up large appends, but small ones, the usual robot record, slow down (measured here:
-  // 64 KiB records 3.4 against 1.4 to 1.8 GB/s, 64-byte records 8 to 18 against 16 to 23 M/s, most
-  // of the time then in the kernel zeroing folios).
+  // 2 MiB folios from a slab's first page on (without, the kernel's folios grow over the first
+  // 32 MiB of each file). Readers then map a slab 2 MiB at a time: measured here, verify of a
+  // cached log took 25 ms instead of 43, and cat 19 instead of 23. Appends are no slower (64-byte
+  // records 14.3 to 14.8 M/s either way, 64 KiB ones 3.8 to 4.2 GB/s).
+  madvise(p, capacity_, MADV_HUGEPAGE);
   return Status();
 }
 

@@ -94,7 +94,7 @@ int CrashLog(const std::string& base, uint64_t total_bytes) {
 }
 
 // Writing fresh pages of a new memory-mapped file, made the way the writer makes slabs (blocks
-// allocated first): what any mmap writer pays before its first byte lands (the kernel makes and
+// allocated first, 2 MiB folios): what any mmap writer pays before its first byte lands (the kernel makes and
 // zeroes each page). The writer's own ceiling on this machine.
 int Touch(const std::string& path, uint64_t total_bytes) {
   const size_t chunk = 64 << 10;
@@ -108,6 +108,7 @@ int Touch(const std::string& path, uint64_t total_bytes) {
     (void)fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(slab));
     auto* p = static_cast<uint8_t*>(mmap(nullptr, slab, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
     if (p == MAP_FAILED) return 1;
+    madvise(p, slab, MADV_HUGEPAGE);  // as the writer asks for 2 MiB folios
     for (uint64_t off = 0; off < slab; off += 1 << 20) {
       madvise(p + off, 1 << 20, MADV_POPULATE_WRITE);
       for (uint64_t c = off; c < off + (1 << 20); c += chunk) std::memcpy(p + c, src.data(), chunk);
