@@ -126,8 +126,8 @@ void FrameScanner::SkipIntact(Tally* tally) {
     uint32_t full_mask = 0;  // without kFullOnly: which frames of the batch are FULL
     for (uint64_t at = pos_; batch.n < kBatch && at + kFrameHeaderSize <= end_;) {
       const uint8_t* p = bytes_.data() + at;
+      const uint8_t kind = LoadKind(p);  // first: what a writer stored before it is then there
       const uint32_t length = coding::Load<uint32_t>(p + 4);
-      const uint8_t kind = LoadKind(p);
       if ((kFullOnly ? kind != kFull : kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast)) ||
           length > end_ - at - kFrameHeaderSize || (length > kLargestBatched && batch.n > 0)) {
         break;
