@@ -17,8 +17,8 @@ struct ThreadArg {
 }  // namespace
 
 CrcHelpers::CrcHelpers(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index,
-                       unsigned threads)
-    : files_(files), first_index_(first_index), count_(threads),
+                       unsigned threads, bool reader_shares)
+    : files_(files), first_index_(first_index), count_(threads), reader_shares_(reader_shares),
       verdicts_(new std::atomic<uint64_t>[kAhead]),
       tallies_(new FrameScanner::Tally[kAhead]),
       sections_(new const uint8_t*[kAhead]()) {
@@ -26,9 +26,10 @@ CrcHelpers::CrcHelpers(const std::vector<MappedFile>* files, std::optional<uint3
 }
 
 std::unique_ptr<CrcHelpers> CrcHelpers::Start(const std::vector<MappedFile>* files,
-                                              std::optional<uint32_t> first_index, unsigned threads) {
+                                              std::optional<uint32_t> first_index, unsigned threads,
+                                              bool reader_shares) {
   if (threads == 0) return nullptr;
-  std::unique_ptr<CrcHelpers> h(new CrcHelpers(files, first_index, threads));
+  std::unique_ptr<CrcHelpers> h(new CrcHelpers(files, first_index, threads, reader_shares));
   for (unsigned i = 0; i < threads; ++i) {
     auto* arg = new ThreadArg{h.get(), i};
     pthread_t t;
@@ -98,8 +99,7 @@ void CrcHelpers::Run(unsigned index) {
     if (e == SlabWalker::Event::kDone || stop_.load(std::memory_order_relaxed)) return;
     if (e != SlabWalker::Event::kSection) continue;
     const uint64_t i = ordinal++;
-    // The reader takes every (count_ + 1)th section, so that it never only waits.
-    if (i % (count_ + 1) != index + 1) continue;
+    if (reader_shares_ ? i % (count_ + 1) != index + 1 : i % count_ != index) continue;
     // Behind the reader: not worth checking. Too far ahead: wait for it.
     if (i < reader_at_.load(std::memory_order_relaxed) + 1) continue;
     while (i >= reader_at_.load(std::memory_order_relaxed) + kAhead) {

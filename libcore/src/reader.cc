@@ -71,7 +71,8 @@ struct Reader::Impl {
     const unsigned crc_threads = opt.verify_checksums ? extra : 0u;
     if (prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kRead);
     if (crc_threads > 0 && opt.verify_checksums) {
-      helpers = CrcHelpers::Start(&files, log_files.first_index, crc_threads);
+      helpers = CrcHelpers::Start(&files, log_files.first_index, crc_threads,
+                                  /*reader_shares=*/!opt.records && !opt.frames);
     }
     if (prefaulter != nullptr) {
       walker.set_release([p = prefaulter.get()](const uint8_t* b, const uint8_t* e) { p->Release(b, e); });
