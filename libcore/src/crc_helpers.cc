@@ -19,11 +19,7 @@ struct ThreadArg {
 CrcHelpers::CrcHelpers(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index,
                        unsigned threads, bool reader_shares)
     : files_(files), first_index_(first_index), count_(threads), reader_shares_(reader_shares),
-      verdicts_(new std::atomic<uint64_t>[kAhead]),
-      tallies_(new FrameScanner::Tally[kAhead]),
-      sections_(new const uint8_t*[kAhead]()) {
-  for (uint64_t i = 0; i < kAhead; ++i) verdicts_[i].store(kNone, std::memory_order_relaxed);
-}
+      slots_(new Slot[kAhead]) {}
 
 std::unique_ptr<CrcHelpers> CrcHelpers::Start(const std::vector<MappedFile>* files,
                                               std::optional<uint32_t> first_index, unsigned threads,
@@ -56,32 +52,32 @@ CrcHelpers::~CrcHelpers() {
 
 bool CrcHelpers::Verified(uint64_t ordinal, const uint8_t* section, FrameScanner::Tally* tally) {
   reader_at_.store(ordinal, std::memory_order_relaxed);
-  std::atomic<uint64_t>& slot = verdicts_[ordinal % kAhead];
-  uint64_t v = slot.load(std::memory_order_acquire);
+  Slot& slot = slots_[ordinal % kAhead];
+  uint64_t v = slot.verdict.load(std::memory_order_acquire);
   for (;;) {
     if (v != kNone && (v >> 2) == ordinal) {
       if ((v & 3) == kHelperChecking) {
         // A helper is half-way through it: its verdict comes sooner than a second check would.
         sched_yield();
-        v = slot.load(std::memory_order_acquire);
+        v = slot.verdict.load(std::memory_order_acquire);
         continue;
       }
-      if ((v & 3) != kIntact || sections_[ordinal % kAhead] != section) return false;
-      *tally = tallies_[ordinal % kAhead];
+      if ((v & 3) != kIntact || slot.section != section) return false;
+      *tally = slot.tally;
       return true;
     }
     // No helper has it: the reader takes it, and no helper will start it now.
-    if (slot.compare_exchange_weak(v, (ordinal << 2) | kReaderChecking, std::memory_order_acq_rel)) {
+    if (slot.verdict.compare_exchange_weak(v, (ordinal << 2) | kReaderChecking, std::memory_order_acq_rel)) {
       return false;
     }
   }
 }
 
 bool CrcHelpers::Claim(uint64_t ordinal) {
-  std::atomic<uint64_t>& slot = verdicts_[ordinal % kAhead];
-  uint64_t v = slot.load(std::memory_order_acquire);
+  std::atomic<uint64_t>& verdict = slots_[ordinal % kAhead].verdict;
+  uint64_t v = verdict.load(std::memory_order_acquire);
   while (v == kNone || (v >> 2) != ordinal) {
-    if (slot.compare_exchange_weak(v, (ordinal << 2) | kHelperChecking, std::memory_order_acq_rel)) {
+    if (verdict.compare_exchange_weak(v, (ordinal << 2) | kHelperChecking, std::memory_order_acq_rel)) {
       return true;
     }
   }
@@ -116,9 +112,10 @@ void CrcHelpers::Run(unsigned index) {
                   SectionSeed(*walker.summary().log_id, s.open.stream_id, s.open.seq));
     FrameScanner::Tally tally;
     const bool intact = scanner.CheckRest(&tally) && quiet.count() == before && !scanner.damaged();
-    tallies_[i % kAhead] = tally;
-    sections_[i % kAhead] = walker.section_bytes().data();
-    verdicts_[i % kAhead].store((i << 2) | (intact ? kIntact : kDamaged), std::memory_order_release);
+    Slot& slot = slots_[i % kAhead];
+    slot.tally = tally;
+    slot.section = walker.section_bytes().data();
+    slot.verdict.store((i << 2) | (intact ? kIntact : kDamaged), std::memory_order_release);
   }
 }
 

@@ -57,13 +57,16 @@ class CrcHelpers {
   bool reader_shares_;
   std::atomic<uint64_t> reader_at_{0};
   std::atomic<bool> stop_{false};
-  // Who has section i, or its verdict, at [i % kAhead]: (i << 2) | one of these, or kNone.
+  // Who has section i, or its verdict: (i << 2) | one of these, or kNone.
   static constexpr uint64_t kReaderChecking = 0, kHelperChecking = 1, kIntact = 2, kDamaged = 3;
   static constexpr uint64_t kNone = ~uint64_t{0};
-  std::unique_ptr<std::atomic<uint64_t>[]> verdicts_;
-  // What each section checked intact holds; written before its verdict.
-  std::unique_ptr<FrameScanner::Tally[]> tallies_;
-  std::unique_ptr<const uint8_t*[]> sections_;  // where the section judged was
+  // Section i's place, at [i % kAhead]. `tally` and `section` are written before the verdict.
+  struct Slot {
+    std::atomic<uint64_t> verdict{kNone};
+    FrameScanner::Tally tally;        // what the section holds
+    const uint8_t* section = nullptr;  // where the section judged was
+  };
+  std::unique_ptr<Slot[]> slots_;
   std::vector<pthread_t> threads_;
 };
 

@@ -53,23 +53,29 @@ constexpr uint32_t kLargestBatched = 480;
 // Frames looked at per batch: two groups of crc32c::kEachMax, to spread the cost of a batch.
 constexpr size_t kBatch = 2 * crc32c::kEachMax;
 
+}  // namespace
+
 // Frames whose CRCs are checked together: where their checked bytes are, what they claim, where
-// they end.
+// they end, and which are FULL.
 struct FrameBatch {
   const uint8_t* data[kBatch];
   size_t sizes[kBatch];
   uint32_t stored[kBatch];
   uint64_t ends[kBatch];
   uint32_t actual[kBatch];
+  uint32_t full_mask = 0;
   size_t n = 0;
 
-  void Add(const uint8_t* frame, uint32_t length, uint64_t end) {
+  void Add(const uint8_t* frame, uint32_t length, uint64_t end, bool full) {
     data[n] = frame + 4;  // header bytes 4..19 and the payload, which follow each other
     sizes[n] = kFrameHeaderSize - 4 + length;
     stored[n] = coding::Load<uint32_t>(frame);
     ends[n] = end;
+    full_mask |= uint32_t{full} << n;
     ++n;
   }
+  uint64_t payload(size_t i) const { return sizes[i] - (kFrameHeaderSize - 4); }
+  bool full(size_t i) const { return (full_mask >> i & 1) != 0; }
   // How many frames from the first have the CRC they claim.
   size_t Check(uint32_t seed) {
     if (n == 1) {
@@ -85,31 +91,35 @@ struct FrameBatch {
   }
 };
 
-}  // namespace
+template <bool kFullOnly>
+void FrameScanner::FillBatch(uint64_t at, FrameBatch* batch) const {
+  constexpr auto kFull = static_cast<uint8_t>(FragmentKind::kFull);
+  while (batch->n < kBatch && at + kFrameHeaderSize <= end_) {
+    const uint8_t* p = bytes_.data() + at;
+    const uint8_t kind = LoadKind(p);  // first: what a writer stored before it is then there
+    const uint32_t length = coding::Load<uint32_t>(p + 4);
+    if ((kFullOnly ? kind != kFull : kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast)) ||
+        length > end_ - at - kFrameHeaderSize || (length > kLargestBatched && batch->n > 0)) {
+      return;
+    }
+    at += kFrameHeaderSize + length;
+    batch->Add(p, length, at, kind == kFull);
+    if (length > kLargestBatched) return;  // alone in its batch
+  }
+}
 
 void FrameScanner::CheckAhead() {
   FrameBatch batch;
-  for (uint64_t at = pos_; batch.n < kBatch && at + kFrameHeaderSize <= end_;) {
-    const uint8_t* p = bytes_.data() + at;
-    const uint8_t kind = LoadKind(p);
-    const uint32_t length = coding::Load<uint32_t>(p + 4);
-    if (kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast) || length > kLargestBatched ||
-        length > end_ - at - kFrameHeaderSize) {
-      break;
-    }
-    at += kFrameHeaderSize + length;
-    batch.Add(p, length, at);
-  }
+  FillBatch<false>(pos_, &batch);
   if (batch.n < 2) return;  // one frame alone is checked as fast where it is read
   const size_t good = batch.Check(seed_);
   if (good > 0) checked_until_ = batch.ends[good - 1];
 }
 
-void FrameScanner::SkipFullFrames(uint64_t* frames, uint64_t* payload_bytes) {
+FrameScanner::Tally FrameScanner::SkipFullFrames() {
   Tally tally;
   SkipIntact<true>(&tally);
-  *frames += tally.frames;
-  *payload_bytes += tally.full_payload_bytes;
+  return tally;
 }
 
 bool FrameScanner::CheckRest(Tally* tally) {
@@ -119,31 +129,15 @@ bool FrameScanner::CheckRest(Tally* tally) {
 
 template <bool kFullOnly>
 void FrameScanner::SkipIntact(Tally* tally) {
-  constexpr auto kFull = static_cast<uint8_t>(FragmentKind::kFull);
   uint64_t frames = 0, full_frames = 0, full_bytes = 0;
   for (;;) {
     FrameBatch batch;
-    uint32_t full_mask = 0;  // without kFullOnly: which frames of the batch are FULL
-    for (uint64_t at = pos_; batch.n < kBatch && at + kFrameHeaderSize <= end_;) {
-      const uint8_t* p = bytes_.data() + at;
-      const uint8_t kind = LoadKind(p);  // first: what a writer stored before it is then there
-      const uint32_t length = coding::Load<uint32_t>(p + 4);
-      if ((kFullOnly ? kind != kFull : kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast)) ||
-          length > end_ - at - kFrameHeaderSize || (length > kLargestBatched && batch.n > 0)) {
-        break;
-      }
-      at += kFrameHeaderSize + length;
-      if constexpr (!kFullOnly) full_mask |= uint32_t{kind == kFull} << batch.n;
-      batch.Add(p, length, at);
-      if (length > kLargestBatched) break;  // alone in its batch
-    }
+    FillBatch<kFullOnly>(pos_, &batch);
     const size_t good = batch.n == 0 ? 0 : verify_ ? batch.Check(seed_) : batch.n;
     for (size_t i = 0; i < good; ++i) {
-      if constexpr (!kFullOnly) {
-        if ((full_mask >> i & 1) == 0) continue;
-      }
+      if (!kFullOnly && !batch.full(i)) continue;
       ++full_frames;
-      full_bytes += batch.sizes[i] - (kFrameHeaderSize - 4);
+      full_bytes += batch.payload(i);
     }
     if (good > 0) pos_ = batch.ends[good - 1];
     frames += good;

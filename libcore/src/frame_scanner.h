@@ -14,6 +14,8 @@
 
 namespace slablog {
 
+struct FrameBatch;  // frame_scanner.cc
+
 class FrameScanner {
  public:
   struct Options {
@@ -61,16 +63,17 @@ class FrameScanner {
     ++frames_;
     return true;
   }
-  // For a caller that only counts records: moves past the intact FULL frames from here on (their
-  // CRCs checked several at once), adding to `frames` and `payload_bytes`. It stops before any
-  // other frame, which Next then returns or classifies.
-  void SkipFullFrames(uint64_t* frames, uint64_t* payload_bytes);
-  // What CheckRest found: the frames left, and of them the FULL ones and their payload bytes.
+  // What SkipFullFrames or CheckRest went past: frames, and of them the FULL ones (whole records)
+  // and their payload bytes.
   struct Tally {
     uint64_t frames = 0;
     uint64_t full_frames = 0;
     uint64_t full_payload_bytes = 0;
   };
+  // For a caller that only counts records: moves past the intact FULL frames from here on (their
+  // CRCs checked several at once). It stops before any other frame, which Next then returns or
+  // classifies.
+  Tally SkipFullFrames();
   // For a helper that only judges: checks the CRCs of all the frames left, the same way. True when
   // every one is intact and they fill the section to where its frames end; false leaves the
   // section to Next to say what is wrong.
@@ -92,6 +95,10 @@ class FrameScanner {
   // moves checked_until_ past those found intact. It stops at anything NextIntact would not
   // accept, which NextIntact then looks at on its own.
   void CheckAhead();
+  // Up to a batch of the frames from `at` on that the walk may take: any valid kind, or with
+  // kFullOnly FULL frames only. A frame too large to share a batch ends it, or comes alone.
+  template <bool kFullOnly>
+  void FillBatch(uint64_t at, FrameBatch* batch) const;
   // SkipFullFrames, or without kFullOnly any kind of intact frame.
   template <bool kFullOnly>
   void SkipIntact(Tally* tally);

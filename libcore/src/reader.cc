@@ -70,7 +70,7 @@ struct Reader::Impl {
     const bool prefault = opt.background_prefault && extra > 0 && !opt.verify_checksums;
     const unsigned crc_threads = opt.verify_checksums ? extra : 0u;
     if (prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kRead);
-    if (crc_threads > 0 && opt.verify_checksums) {
+    if (crc_threads > 0) {
       helpers = CrcHelpers::Start(&files, log_files.first_index, crc_threads,
                                   /*reader_shares=*/!opt.records && !opt.frames);
     }
@@ -131,19 +131,27 @@ struct Reader::Impl {
     r.index = CountRecord(r.payload.size());
     item->kind = ItemKind::kRecord;
   }
+  // Whole records passed over without being returned (only counting).
+  void CountWholeRecords(const FrameScanner::Tally& t) {
+    LogSummary& summary = walker.summary();
+    summary.records += t.full_frames;
+    summary.record_bytes += t.full_payload_bytes;
+    cursor->records += t.full_frames;
+    if (t.full_frames > 0) cursor->assembler.set_quiet_orphans(false);
+  }
+  // Only counting, no frame wanted, no record half-assembled: whole records need nothing but
+  // their CRCs checked.
+  bool OnlyCountingWholeRecords(uint32_t stream) const {
+    return !options.records && !options.frames && stream != kCatalogStream && !cursor->assembler.active();
+  }
   // A closed section a helper found intact and holding only whole records needs no reading when
   // records are only counted.
   void SkipCountedSection(const SectionInfo& s, const FrameScanner::Tally& tally) {
-    if (options.records || options.frames || s.open.stream_id == kCatalogStream || !s.close ||
-        cursor->assembler.active() || tally.full_frames != tally.frames ||
+    if (!OnlyCountingWholeRecords(s.open.stream_id) || !s.close || tally.full_frames != tally.frames ||
         tally.frames != s.close->frame_count) {
       return;
     }
-    LogSummary& summary = walker.summary();
-    summary.records += tally.frames;
-    summary.record_bytes += tally.full_payload_bytes;
-    cursor->records += tally.frames;
-    if (tally.frames > 0) cursor->assembler.set_quiet_orphans(false);
+    CountWholeRecords(tally);
     in_section = false;
   }
   void OnSection(const SectionInfo& s);
@@ -280,15 +288,7 @@ bool Reader::Impl::ReadFrame(Item* item) {
   }
   const uint32_t id = walker.section().open.stream_id;
   while (true) {
-    if (!options.records && !options.frames && id != kCatalogStream && !cursor->assembler.active()) {
-      // Only counting: whole records need nothing but their CRC checked.
-      uint64_t records = 0;
-      LogSummary& summary = walker.summary();
-      scanner.SkipFullFrames(&records, &summary.record_bytes);
-      summary.records += records;
-      cursor->records += records;
-      if (records > 0) cursor->assembler.set_quiet_orphans(false);
-    }
+    if (OnlyCountingWholeRecords(id)) CountWholeRecords(scanner.SkipFullFrames());
     // `frame` never has its address taken, so that it stays in registers (see NextClassified).
     FrameView frame;
     if (!scanner.NextIntact(&frame)) {
@@ -301,6 +301,8 @@ bool Reader::Impl::ReadFrame(Item* item) {
         !cursor->assembler.active()) {
       cursor->assembler.set_quiet_orphans(false);
       if (!options.records) {
+        // Only counting (SkipFullFrames stopped short of it: on a live log, the writer finished
+        // it since).
         CountRecord(frame.payload.size());
         continue;
       }
