@@ -50,6 +50,15 @@ bool LockForTrim(int fd, bool exclusive, bool wait) {
   return true;
 }
 
+void UnlockForTrim(int fd) {
+  struct flock lk {};
+  lk.l_type = F_UNLCK;
+  lk.l_whence = SEEK_SET;
+  lk.l_start = 1;
+  lk.l_len = 1;
+  (void)fcntl(fd, F_OFD_SETLK, &lk);
+}
+
 Result<MappedFile> MappedFile::Open(const std::string& path, bool hold_trim_lock) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -126,14 +135,26 @@ Status WritableSlab::Map() {
   return Status();
 }
 
-Result<std::unique_ptr<WritableSlab>> WritableSlab::Create(const std::string& path,
-                                                           uint64_t capacity) {
+namespace {
+
+// Where a slab is made before Publish() gives it its name; readers never list it.
+std::string TempPathOf(const std::string& path) { return path + ".new"; }
+
+Status RefuseExisting(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     return Error{Errc::kInvalidArgument, path, 0, "already exists; refusing to overwrite it"};
   }
+  return Status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WritableSlab>> WritableSlab::Create(const std::string& path,
+                                                           uint64_t capacity) {
+  if (Status s = RefuseExisting(path); !s) return s.error();
   auto slab = std::make_unique<WritableSlab>();
-  slab->temp_path_ = path + ".new";
+  slab->temp_path_ = TempPathOf(path);
   // A leftover from a writer that died before publishing it holds nothing.
   ::unlink(slab->temp_path_.c_str());
   slab->fd_ = ::open(slab->temp_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -147,6 +168,25 @@ Result<std::unique_ptr<WritableSlab>> WritableSlab::Create(const std::string& pa
     ::unlink(slab->temp_path_.c_str());
     return s.error();
   }
+  return slab;
+}
+
+Result<std::unique_ptr<WritableSlab>> WritableSlab::Adopt(int fd, const std::string& old_path,
+                                                          const std::string& path,
+                                                          uint64_t capacity) {
+  auto slab = std::make_unique<WritableSlab>();
+  slab->fd_ = fd;  // closed with the slab, also on failure
+  if (Status s = RefuseExisting(path); !s) return s.error();
+  slab->path_ = path;
+  slab->capacity_ = capacity;
+  slab->reused_ = true;
+  const std::string temp = TempPathOf(path);
+  ::unlink(temp.c_str());  // a leftover, as in Create
+  if (renameat2(AT_FDCWD, old_path.c_str(), AT_FDCWD, temp.c_str(), RENAME_NOREPLACE) != 0) {
+    return IoError(old_path, "cannot take over the slab file as " + temp, errno);
+  }
+  slab->temp_path_ = temp;
+  if (Status s = slab->Map(); !s) return s.error();
   return slab;
 }
 
@@ -186,6 +226,11 @@ void WritableSlab::Prefault(uint64_t offset, uint64_t n) {
   (void)offset;
   (void)n;
 #endif
+}
+
+void WritableSlab::Zero(uint64_t offset, uint64_t n) {
+  if (data_ == nullptr || offset >= capacity_) return;
+  std::memset(data_ + offset, 0, std::min(n, capacity_ - offset));
 }
 
 Status WritableSlab::Sync() {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "slablog/status.h"
 
@@ -51,6 +52,11 @@ class WritableSlab {
   // name, so that readers never see a slab file without its header. Never replaces a file.
   static Result<std::unique_ptr<WritableSlab>> Create(const std::string& path, uint64_t capacity);
   Status Publish();
+  // Takes over `old_path`, already open as `fd` (locked by the caller), as the slab to be named
+  // `path`: renamed to its temporary name and sized to `capacity`. Its bytes are whatever the file
+  // held (see reused()); Publish() names it.
+  static Result<std::unique_ptr<WritableSlab>> Adopt(int fd, const std::string& old_path,
+                                                     const std::string& path, uint64_t capacity);
   // Opens an existing file and grows it back to `capacity` (the bytes added are zeros).
   static Result<std::unique_ptr<WritableSlab>> Reopen(const std::string& path, uint64_t capacity);
 
@@ -61,9 +67,15 @@ class WritableSlab {
   // Faults in [offset, offset + n) for writing ahead of the appends (one system call instead of a
   // page fault per page); a failure is harmless, the pages then fault in one by one.
   void Prefault(uint64_t offset, uint64_t n);
+  // Stores zeros in [offset, offset + n), through the map.
+  void Zero(uint64_t offset, uint64_t n);
+  // Whether the file came from a retired log (Adopt): then its bytes are not zeros until made so.
+  bool reused() const { return reused_; }
   Status Sync();
   // Unmaps the file; Sync() and Truncate() still work on the open descriptor.
   void Unmap();
+  // As Unmap(), but leaves the munmap of the returned mapping (capacity() bytes) to the caller.
+  uint8_t* HandOverMapping() { return std::exchange(data_, nullptr); }
   Status Truncate(uint64_t size);
   // Takes the trim lock exclusively if no reader holds it: false means a reader has the file
   // mapped and it must not be shortened now.
@@ -75,6 +87,7 @@ class WritableSlab {
 
   std::string path_;
   std::string temp_path_;  // while not yet published
+  bool reused_ = false;
   int fd_ = -1;
   uint8_t* data_ = nullptr;
   uint64_t capacity_ = 0;
@@ -83,6 +96,7 @@ class WritableSlab {
 // The trim lock: an open-file-description lock on byte 1 of a slab file. Readers of a log's last
 // slab hold it shared; whoever shortens that file must hold it exclusively (see TryTrimLock).
 bool LockForTrim(int fd, bool exclusive, bool wait);
+void UnlockForTrim(int fd);
 
 // True when a writer holds the file (slab files are locked while a Writer has them open).
 bool WriterActive(const std::string& path);

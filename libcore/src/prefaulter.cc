@@ -46,6 +46,10 @@ Prefaulter::~Prefaulter() {
   }
   cv_.notify_all();
   pthread_join(thread_, nullptr);
+  // Mappings handed over and not yet unmapped go now; pages not yet released need not.
+  for (const Drop& drop : drops_) {
+    if (drop.unmap) Perform(drop);
+  }
 }
 
 void Prefaulter::Request(const uint8_t* begin, const uint8_t* end) {
@@ -68,9 +72,27 @@ void Prefaulter::Request(const uint8_t* begin, const uint8_t* end) {
 void Prefaulter::Release(const uint8_t* begin, const uint8_t* end) {
   {
     std::lock_guard lock(mu_);
-    releases_.emplace_back(begin, end);
+    drops_.push_back(Drop{begin, end, false});
   }
   cv_.notify_one();
+}
+
+void Prefaulter::Unmap(uint8_t* begin, uint8_t* end) {
+  {
+    std::lock_guard lock(mu_);
+    drops_.push_back(Drop{begin, end, true});
+  }
+  cv_.notify_one();
+}
+
+void Prefaulter::Perform(const Drop& drop) {
+  void* begin = const_cast<uint8_t*>(drop.begin);
+  const auto n = static_cast<size_t>(drop.end - drop.begin);
+  if (drop.unmap) {
+    munmap(begin, n);
+  } else {
+    madvise(begin, n, MADV_DONTNEED);
+  }
 }
 
 bool Prefaulter::Covers(const uint8_t* begin, const uint8_t* end) const {
@@ -91,13 +113,15 @@ void Prefaulter::Forget(const uint8_t* begin, const uint8_t* end) {
 void Prefaulter::Run() {
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || !releases_.empty() || (next_ != nullptr && next_ < end_); });
+    cv_.wait(lock, [&] { return stop_ || !drops_.empty() || (next_ != nullptr && next_ < end_); });
     if (stop_) return;
-    if (!releases_.empty()) {
-      const auto [begin, end] = releases_.back();
-      releases_.pop_back();
+    // Pages asked for come first: a writer may soon need them, while dropping pages or a
+    // mapping only gives memory back.
+    if (!drops_.empty() && (next_ == nullptr || next_ >= end_)) {
+      const Drop drop = drops_.back();
+      drops_.pop_back();
       lock.unlock();
-      madvise(const_cast<uint8_t*>(begin), static_cast<size_t>(end - begin), MADV_DONTNEED);
+      Perform(drop);
       lock.lock();
       continue;
     }

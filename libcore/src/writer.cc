@@ -27,6 +27,11 @@ Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptio
   auto impl = std::make_unique<Impl>();
   impl->base = std::move(base);
   impl->options = options;
+  if (!options.recycle.empty()) {
+    auto recycler = SlabRecycler::Open(options.recycle, impl->base);
+    if (!recycler) return recycler.error();
+    impl->recycler = std::move(recycler.value());
+  }
   Status s = options.append ? impl->Resume() : impl->Create();
   if (!s) return s.error();
   return std::unique_ptr<Writer>(new Writer(std::move(impl)));

@@ -12,6 +12,7 @@
 
 #include "mapped_file.h"
 #include "prefaulter.h"
+#include "slab_recycler.h"
 #include "slablog/writer.h"
 #include "stream_state.h"
 
@@ -42,6 +43,7 @@ struct Writer::Impl {
   std::vector<std::unique_ptr<detail::StreamState>> streams;
   std::unordered_map<std::string, detail::StreamState*> by_name;
   uint32_t next_stream_id = 1;
+  std::unique_ptr<SlabRecycler> recycler;   // null unless options.recycle
   std::unique_ptr<Prefaulter> prefaulter;  // null unless options.background_prefault
 
   Status Create();
@@ -64,6 +66,8 @@ struct Writer::Impl {
   Status RollSectionLocked(detail::StreamState& s, uint64_t min_bytes, bool allow_new_slab);
   void CloseSectionLocked(detail::StreamState& s);
   Status NewSlabLocked();
+  // A slab file taken from the retired log, or else a new one.
+  Result<std::unique_ptr<WritableSlab>> SlabFileLocked(const std::string& path);
   void RetireIfDoneLocked(size_t slab);
   Status WriteEndMarkerLocked();
   Slab& current() { return slabs.back(); }

@@ -34,9 +34,11 @@ uint64_t RssAnonKiB() {
   return kib;
 }
 
-int Append(const std::string& base, size_t record_bytes, uint64_t total_bytes, int threads) {
+int Append(const std::string& base, size_t record_bytes, uint64_t total_bytes, int threads,
+           const std::string& recycle) {
   slablog::WriterOptions o;
   o.sync = slablog::SyncPolicy::kManual;  // measure the append path, not the disk
+  o.recycle = recycle;
   auto w = slablog::Writer::Open(base, o);
   if (!w) { std::fprintf(stderr, "%s\n", slablog::Describe(w.error()).c_str()); return 1; }
   const uint64_t per_thread = total_bytes / record_bytes / static_cast<uint64_t>(threads);
@@ -176,8 +178,9 @@ int ReadAll(const std::string& path, bool single_thread) {
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "append" && argc == 6) {
-    return Append(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), std::stoi(argv[5]));
+  if (mode == "append" && (argc == 6 || (argc == 8 && std::string(argv[6]) == "--recycle"))) {
+    return Append(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), std::stoi(argv[5]),
+                  argc == 8 ? argv[7] : "");
   }
   if (mode == "memcpy" && argc == 3) return Memcpy(std::stoull(argv[2]));
   if (mode == "read" && argc == 3) return ReadAll(argv[2], false);
@@ -186,7 +189,7 @@ int main(int argc, char** argv) {
   if (mode == "map" && argc >= 3) return Map(std::vector<std::string>(argv + 2, argv + argc));
   if (mode == "crashlog" && argc == 4) return CrashLog(argv[2], std::stoull(argv[3]));
   std::fprintf(stderr,
-               "usage: slablog_bench append BASE RECORD_BYTES TOTAL_BYTES THREADS\n"
+               "usage: slablog_bench append BASE RECORD_BYTES TOTAL_BYTES THREADS [--recycle OLD_BASE]\n"
                "       slablog_bench memcpy TOTAL_BYTES\n"
                "       slablog_bench read LOG [--single-thread]\n"
                "       slablog_bench touch PATH TOTAL_BYTES\n"

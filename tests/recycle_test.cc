@@ -1,0 +1,167 @@
+// Writers that take over the slab files of a retired log (WriterOptions::recycle): the new log
+// reads as if its files were new, and files that are not the retired log's free slabs are left
+// alone.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "slablog/recovery.h"
+#include "testutil.h"
+
+namespace slablog::test {
+namespace {
+
+// A closed log of many small slabs whose every byte is busy: random payloads, so that a stale
+// frame or header left in a reused file would be seen.
+size_t WriteRetiredLog(const std::string& base, uint64_t seed) {
+  auto w = Writer::Open(base, SmallOptions());
+  REQUIRE(w);
+  auto h = w.value()->OpenStream({"old", Encoding::kBinary, 7});
+  REQUIRE(h);
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 6000; ++i) {
+    REQUIRE(w.value()->Append(h.value(), RandomSkewedString(rng, 12), i).ok());
+  }
+  REQUIRE(w.value()->Close().ok());
+  return ListSlabFiles(base).size();
+}
+
+std::vector<std::string> WriteRecords(Writer& w, const std::string& stream, int n, uint64_t seed) {
+  auto h = w.OpenStream({stream, Encoding::kBinary, 0});
+  REQUIRE(h);
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> written;
+  for (int i = 0; i < n; ++i) {
+    written.push_back("new:" + std::to_string(i) + ":" + RandomSkewedString(rng, 12));
+    REQUIRE(w.Append(h.value(), written.back(), i).ok());
+  }
+  return written;
+}
+
+void CheckReadsExactly(const std::string& base, const std::string& stream,
+                       const std::vector<std::string>& written) {
+  ReadResult r = ReadAll(base);
+  REQUIRE(r.opened);
+  CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+  CHECK(r.summary.clean);
+  const auto recs = r.OfStream(stream);
+  REQUIRE(recs.size() == written.size());
+  for (size_t i = 0; i < recs.size(); ++i) REQUIRE(recs[i].payload == written[i]);
+  CHECK(r.records.size() == written.size());  // nothing of the retired log's stream
+}
+
+}  // namespace
+
+TEST_CASE("RecycledSlabsHoldOnlyTheNewLog") {
+  TempDir dir;
+  const std::string old_base = dir.path("old.slog"), base = dir.path("new.slog");
+  const size_t old_slabs = WriteRetiredLog(old_base, TestSeed());
+  REQUIRE(old_slabs > 20);
+  WriterOptions o = SmallOptions();
+  o.recycle = old_base;
+  auto w = Writer::Open(base, o);
+  REQUIRE(w);
+  const auto written = WriteRecords(*w.value(), "fresh", 1200, TestSeed() + 1);
+  const uint32_t slabs = w.value()->slab_count();
+  REQUIRE(w.value()->Close().ok());
+  REQUIRE(slabs > 5);
+  REQUIRE(slabs < old_slabs);
+  // Each slab of the new log is a file the retired log gave up, taken in slab order.
+  CHECK(ListSlabFiles(old_base).size() == old_slabs - slabs);
+  CHECK(ListSlabFiles(old_base).front().first == slabs);
+  CheckReadsExactly(base, "fresh", written);
+  CollectingReporter problems;
+  auto v = Verify(base, {}, &problems);
+  REQUIRE(v);
+  CHECK_MESSAGE(v->ok(), problems.Describe());
+}
+
+TEST_CASE("RecycledLastSlabThatCannotBeTrimmedEndsInZeros") {
+  // A reader holding the log's last slab keeps the closing writer from trimming it; the retired
+  // log's bytes after the end marker must then not be left to read as a slab that is not there.
+  TempDir dir;
+  const std::string old_base = dir.path("old.slog"), base = dir.path("new.slog");
+  WriteRetiredLog(old_base, TestSeed());
+  WriterOptions o = SmallOptions();
+  o.recycle = old_base;
+  auto w = Writer::Open(base, o);
+  REQUIRE(w);
+  const auto written = WriteRecords(*w.value(), "fresh", 100, TestSeed() + 2);
+  {
+    auto live = Reader::Open(base, {}, nullptr);  // holds the last slab's trim lock
+    REQUIRE(live);
+    REQUIRE(w.value()->Close().ok());
+  }
+  const auto files = ListSlabFiles(base);
+  CHECK(std::filesystem::file_size(files.back().second) == SmallOptions().slab_size);  // untrimmed
+  CheckReadsExactly(base, "fresh", written);
+}
+
+TEST_CASE("RecyclingLeavesAloneWhatIsNotARetiredSlab") {
+  TempDir dir;
+  const std::string base = dir.path("new.slog");
+
+  SUBCASE("its own log") {
+    WriterOptions o = SmallOptions();
+    o.recycle = base;
+    auto w = Writer::Open(base, o);
+    REQUIRE_FALSE(w);
+    CHECK(w.error().code == Errc::kInvalidArgument);
+  }
+  SUBCASE("no retired log: new files") {
+    WriterOptions o = SmallOptions();
+    o.recycle = dir.path("absent.slog");
+    auto w = Writer::Open(base, o);
+    REQUIRE(w);
+    const auto written = WriteRecords(*w.value(), "s", 300, 5);
+    REQUIRE(w.value()->Close().ok());
+    CheckReadsExactly(base, "s", written);
+  }
+  SUBCASE("files that are not slabs, and a log a writer still holds") {
+    const std::string junk = dir.path("junk.slog");
+    WriteFile(SlabPath(junk, 0), "not a slab at all");
+    const std::string busy = dir.path("busy.slog");
+    auto holder = Writer::Open(busy, SmallOptions());
+    REQUIRE(holder);
+    const auto busy_written = WriteRecords(*holder.value(), "b", 400, 6);
+    const size_t busy_slabs = ListSlabFiles(busy).size();
+    REQUIRE(busy_slabs > 2);
+    for (const std::string& retired : {junk, busy}) {
+      CAPTURE(retired);
+      WriterOptions o = SmallOptions();
+      o.recycle = retired;
+      const std::string mine = retired + ".mine.slog";
+      auto w = Writer::Open(mine, o);
+      REQUIRE_MESSAGE(w, (w ? "" : Describe(w.error())));
+      const auto written = WriteRecords(*w.value(), "s", 300, 7);
+      REQUIRE(w.value()->Close().ok());
+      CheckReadsExactly(mine, "s", written);
+    }
+    CHECK(ReadFile(SlabPath(junk, 0)) == "not a slab at all");
+    CHECK(ListSlabFiles(busy).size() == busy_slabs);
+    REQUIRE(holder.value()->Close().ok());
+    CheckReadsExactly(busy, "b", busy_written);
+  }
+  SUBCASE("a log with the writer's own log id") {
+    // Its stale sections would decode as the new log's: such a file is never taken.
+    const std::string twin = dir.path("twin.slog");
+    WriterOptions o = SmallOptions();
+    o.log_id = LogId{1, 2, 3};
+    {
+      auto w = Writer::Open(twin, o);
+      REQUIRE(w);
+      WriteRecords(*w.value(), "t", 400, 8);
+      REQUIRE(w.value()->Close().ok());
+    }
+    const size_t twin_slabs = ListSlabFiles(twin).size();
+    o.recycle = twin;
+    auto w = Writer::Open(base, o);
+    REQUIRE(w);
+    const auto written = WriteRecords(*w.value(), "s", 300, 9);
+    REQUIRE(w.value()->Close().ok());
+    CHECK(ListSlabFiles(twin).size() == twin_slabs);
+    CheckReadsExactly(base, "s", written);
+  }
+}
+
+}  // namespace slablog::test
