@@ -38,12 +38,22 @@ MappedFile::~MappedFile() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-bool LockForTrim(int fd, bool exclusive, bool wait) {
+namespace {
+
+// The trim lock's byte, locked (or unlocked) as `type` says.
+struct flock TrimLockOf(short type) {
   struct flock lk {};
-  lk.l_type = exclusive ? F_WRLCK : F_RDLCK;
+  lk.l_type = type;
   lk.l_whence = SEEK_SET;
   lk.l_start = 1;
   lk.l_len = 1;
+  return lk;
+}
+
+}  // namespace
+
+bool LockForTrim(int fd, bool exclusive, bool wait) {
+  struct flock lk = TrimLockOf(exclusive ? F_WRLCK : F_RDLCK);
   while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &lk) != 0) {
     if (errno != EINTR) return false;
   }
@@ -51,11 +61,7 @@ bool LockForTrim(int fd, bool exclusive, bool wait) {
 }
 
 void UnlockForTrim(int fd) {
-  struct flock lk {};
-  lk.l_type = F_UNLCK;
-  lk.l_whence = SEEK_SET;
-  lk.l_start = 1;
-  lk.l_len = 1;
+  struct flock lk = TrimLockOf(F_UNLCK);
   (void)fcntl(fd, F_OFD_SETLK, &lk);
 }
 
