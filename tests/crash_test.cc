@@ -31,9 +31,11 @@ std::string Payload(uint64_t seed, int stream, uint64_t index) {
 std::string StreamName(int s) { return "s" + std::to_string(s); }
 
 // The child: one thread per stream, appending until killed.
-[[noreturn]] void WriteUntilKilled(const std::string& base, uint64_t seed, const std::string& recycle) {
+[[noreturn]] void WriteUntilKilled(const std::string& base, uint64_t seed, const std::string& recycle,
+                                   uint64_t section_size) {
   WriterOptions o = SmallOptions();
   o.recycle = recycle;
+  o.section_size = section_size;
   auto w = Writer::Open(base, o);
   if (!w) _exit(3);
   std::vector<std::thread> threads;
@@ -64,11 +66,12 @@ void CheckPrefixes(const ReadResult& r, uint64_t seed) {
 
 // The log a writer killed after `kill_after_ms` leaves; with `recycle`, written into the slab
 // files of that retired log.
-std::string KilledLog(const TempDir& dir, uint64_t seed, int kill_after_ms, const std::string& recycle = "") {
+std::string KilledLog(const TempDir& dir, uint64_t seed, int kill_after_ms, const std::string& recycle = "",
+                      uint64_t section_size = SmallOptions().section_size) {
   const std::string base = dir.path("crash" + std::to_string(seed) + ".slog");
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
-  if (pid == 0) WriteUntilKilled(base, seed, recycle);
+  if (pid == 0) WriteUntilKilled(base, seed, recycle, section_size);
   std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
   kill(pid, SIGKILL);
   int status = 0;
@@ -119,7 +122,10 @@ TEST_CASE("KilledWriterOnRecycledSlabs") {
     CAPTURE(seed);
     const std::string retired = KilledLog(dir, seed, 40);
     const size_t retired_slabs = ListSlabFiles(retired).size();
-    const std::string base = KilledLog(dir, seed + 10000, 5 + static_cast<int>(rng() % 30), retired);
+    // Every other trial with sections large enough for frames that StreamingCopy writes.
+    const uint64_t section_size = trial % 2 == 0 ? SmallOptions().section_size : 32 << 10;
+    const std::string base =
+        KilledLog(dir, seed + 10000, 5 + static_cast<int>(rng() % 30), retired, section_size);
     taken += retired_slabs - ListSlabFiles(retired).size();
     ReadResult r = ReadAll(base);
     REQUIRE(r.opened);

@@ -2,7 +2,9 @@
 // totals that go into the section's close block. Owned by one appending thread at a time.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -10,14 +12,22 @@
 
 #include "coding.h"
 #include "slablog/format.h"
+#include "streaming_copy.h"
 
 namespace slablog::detail {
+
+// How far past the next frame header a reused section is zeroed at a time, when the frames are
+// small: one call per many frames, whose stores then find the lines in the cache.
+inline constexpr size_t kZeroAhead = size_t{4} << 10;
 
 struct StreamState {
   CatalogEntry entry;
   uint8_t* section = nullptr;  // the current section's header, or null before the first append
   uint8_t* pos = nullptr;      // where the next frame goes
   uint8_t* end = nullptr;      // the end of the current section
+  // In a slab file taken from a retired log, the bytes of the current section from here on may
+  // still be that log's; elsewhere it is `end`, the kernel having zeroed the pages.
+  uint8_t* zeroed = nullptr;
   uint32_t seed = 0;           // CRC seed of the current section
   uint64_t seq = 0;            // the current section's sequence number
   uint64_t next_seq = 0;       // the next section's sequence number
@@ -26,9 +36,20 @@ struct StreamState {
 
   size_t room() const { return static_cast<size_t>(end - pos); }
 
+  // Makes the frame header at `at` read as zeros, "no frame yet", which is where readers stop (or
+  // the section's last bytes, if fewer). Frames overwrite the rest, so a reused section is zeroed
+  // only there, not all of it: that took more of an appending thread's time than the copies.
+  // Past small frames it zeroes `ahead` more, for the frames that follow.
+  void ZeroFrameHeaderAt(uint8_t* at, size_t ahead) {
+    uint8_t* to = at + std::min(static_cast<size_t>(end - at), kFrameHeaderSize + ahead);
+    uint8_t* from = std::max(zeroed, at);
+    if (to > from) std::memset(from, 0, static_cast<size_t>(to - from));
+    zeroed = std::max(zeroed, to);
+  }
+
   // Stores one frame at `pos`. The kind byte goes last, after a release fence: a reader that sees
-  // a non-zero kind also sees the rest of the frame (the zero-filled space beyond reads as "no
-  // frame yet", never as a half-written one).
+  // a non-zero kind also sees the rest of the frame, and zeros after it (no frame yet), never the
+  // next frame half-written.
   void WriteFrame(FragmentKind kind, std::span<const uint8_t> payload, int64_t timestamp) {
     uint8_t header[kFrameHeaderSize] = {};
     coding::Store<uint32_t>(header + 4, static_cast<uint32_t>(payload.size()));
@@ -37,11 +58,20 @@ struct StreamState {
     coding::Store<uint32_t>(header, FrameCrc(seed, std::span<const uint8_t, kFrameHeaderSize>(header),
                                              payload));
     uint8_t* p = pos;
-    if (!payload.empty()) std::memcpy(p + kFrameHeaderSize, payload.data(), payload.size());
+    uint8_t* frame_end = p + kFrameHeaderSize + payload.size();
+    const bool streaming = payload.size() >= kStreamingCopyMin;
+    if (zeroed < end && zeroed - frame_end < static_cast<ptrdiff_t>(kFrameHeaderSize)) {
+      ZeroFrameHeaderAt(frame_end, streaming ? 0 : kZeroAhead);
+    }
+    if (streaming) {
+      StreamingCopy(p + kFrameHeaderSize, payload.data(), payload.size());
+    } else if (!payload.empty()) {
+      std::memcpy(p + kFrameHeaderSize, payload.data(), payload.size());
+    }
     std::memcpy(p, header, 16);
     std::memcpy(p + 17, header + 17, 3);
     std::atomic_ref<uint8_t>(p[16]).store(header[16], std::memory_order_release);
-    pos = p + kFrameHeaderSize + payload.size();
+    pos = frame_end;
     if (totals.frame_count == 0) totals.first_t = timestamp;
     totals.last_t = timestamp;
     ++totals.frame_count;

@@ -173,24 +173,25 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   Slab& slab = current();
   uint8_t* p = slab.file->data() + slab.pos;
   uint8_t* limit = slab.file->data() + slab_capacity - page_size;
-  // The section is made ready before its header is published, together with the page after it,
-  // where the next section's header goes: faulted in (unless the prefaulter did it), and in a
-  // reused file zeroed, so that readers find zeros there as in a new file, not the retired log's
-  // bytes. Zeroed here rather than on the prefaulter, whose own work (the kernel's bookkeeping
-  // for every block as it faults pages in and unmaps slabs) already takes as long as the appends
-  // (perf, 64 KiB records); and the lines are then in this core's cache when frames overwrite them.
+  // The section's pages are faulted in before its header is published, with the page after it,
+  // where the next section's header goes (unless the prefaulter did it). In a reused file, the
+  // places readers look are zeroed first, so that they find zeros there as in a new file, not the
+  // retired log's bytes: this section's first frame header and the next section's header. Each
+  // frame then zeroes the header after it (StreamState::ZeroFrameHeaderAt).
   const uint64_t ready = static_cast<uint64_t>(std::min(limit, p + size + page_size) - p);
+  if (prefaulter == nullptr || !prefaulter->Covers(p, p + ready)) slab.file->Prefault(slab.pos, ready);
+  s.section = p;
+  s.pos = p + kSectionHeaderSize;
+  s.end = p + size;
+  s.zeroed = s.end;
   if (slab.file->reused()) {
-    slab.file->Zero(slab.pos, ready);  // which faults the pages in, if the prefaulter did not
-  } else if (prefaulter == nullptr || !prefaulter->Covers(p, p + ready)) {
-    slab.file->Prefault(slab.pos, ready);
+    s.zeroed = s.pos;
+    s.ZeroFrameHeaderAt(s.pos, detail::kZeroAhead);
+    if (p + size < limit) slab.file->Zero(slab.pos + size, kSectionHeaderSize);
   }
   s.seq = s.next_seq++;
   PublishHeader(p, log_id, SectionOpen{s.entry.stream_id, s.seq, size}, nullptr);
   if (prefaulter != nullptr) prefaulter->Request(p + size, std::min(limit, p + size + kPrefaultAhead));
-  s.section = p;
-  s.pos = p + kSectionHeaderSize;
-  s.end = p + size;
   s.seed = SectionSeed(log_id, s.entry.stream_id, s.seq);
   s.slab = slabs.size() - 1;
   s.totals = SectionClose{};
