@@ -29,6 +29,7 @@ struct WriteOptions {
   LogSizeOptions sizes;
   std::string sync = "close";
   bool append = false;
+  std::string recycle;
 };
 
 // Opens streams on first use; a record usually goes to the same stream as the one before.
@@ -66,6 +67,7 @@ ExitCode RunWrite(const WriteOptions& opt) {
   wo.sync = opt.sync == "none" ? SyncPolicy::kManual
                                : opt.sync == "slab" ? SyncPolicy::kEverySlab : SyncPolicy::kOnClose;
   wo.append = opt.append;
+  wo.recycle = opt.recycle;
   InputOptions in;
   in.format = opt.format == "lines" ? InputFormat::kLines
                                     : opt.format == "raw" ? InputFormat::kRaw : InputFormat::kNdjson;
@@ -142,6 +144,8 @@ void RegisterWrite(CLI::App& app, ExitCode* rc) {
       ->check(CLI::IsMember({"close", "slab", "none"}))
       ->capture_default_str();
   sub->add_flag("-a,--append", opt->append, "Add to an existing, cleanly closed log");
+  sub->add_option("--recycle", opt->recycle,
+                  "Take the slab files of this retired log instead of creating new ones (it is destroyed, slab by slab)");
   sub->final_callback([opt, rc] { *rc = RunWrite(*opt); });
 }
 

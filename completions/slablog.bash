@@ -18,7 +18,7 @@ _slablog() {
     -f|--format) COMPREPLY=($(compgen -W "ndjson lines raw" -- "$cur")); return ;;
     --sync) COMPREPLY=($(compgen -W "close slab none" -- "$cur")); return ;;
     -i|--input) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --save-cut) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --save-cut|--recycle) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --by) COMPREPLY=($(compgen -W "stream slab size time" -- "$cur")); return ;;
     --interval) return ;;
@@ -26,7 +26,7 @@ _slablog() {
   esac
   local opts
   case "$cmd" in
-    write) opts="--help --input --format --stream --stream-field --time-field --stream-type --slab-size --section-size --sync --append" ;;
+    write) opts="--help --input --format --stream --stream-field --time-field --stream-type --slab-size --section-size --sync --append --recycle" ;;
     dump) opts="--help --hex --sections --stream --no-verify" ;;
     info) opts="--help --json" ;;
     verify) opts="--help --json --threads --quiet" ;;

@@ -27,6 +27,7 @@ complete -c slablog -n "__fish_seen_subcommand_from write" -l slab-size -x -d 'B
 complete -c slablog -n "__fish_seen_subcommand_from write" -l section-size -x -d 'Bytes per section'
 complete -c slablog -n "__fish_seen_subcommand_from write" -l sync -x -a 'close slab none' -d 'Durability policy'
 complete -c slablog -n "__fish_seen_subcommand_from write" -s a -l append -d 'Add to an existing log'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l recycle -r -d 'Take the slab files of this retired log'
 
 complete -c slablog -n "__fish_seen_subcommand_from dump" -s x -l hex -d 'Hexdump payloads'
 complete -c slablog -n "__fish_seen_subcommand_from dump" -l sections -d 'Slabs and sections only'

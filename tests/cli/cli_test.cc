@@ -121,6 +121,38 @@ TEST_CASE("CliWriteRefusesToOverwriteAndAppends") {
   CHECK(r.records[1].payload == "2");
 }
 
+TEST_CASE("CliWriteRecyclesARetiredLog") {
+  TempDir dir;
+  auto lines = [](int n, const std::string& tag) {
+    std::string input;
+    for (int i = 0; i < n; ++i) input += "{\"" + tag + "\":" + std::to_string(i) + ",\"pad\":\"" + std::string(200, 'p') + "\"}\n";
+    return input;
+  };
+  const std::vector<std::string> small = {"--slab-size", "64K", "--section-size", "8K"};
+  auto args = [&](std::vector<std::string> a) {
+    a.insert(a.begin() + 1, small.begin(), small.end());
+    return a;
+  };
+  REQUIRE(RunSlablog(args({"write", "old.slog"}), lines(3000, "old"), dir.dir()).exit_code == 0);
+  const size_t old_slabs = ListSlabFiles(dir.path("old.slog")).size();
+  REQUIRE(old_slabs > 8);
+  const std::string input = lines(1000, "new");
+  RunResult w = RunSlablog(args({"write", "--recycle", "old.slog", "new.slog"}), input, dir.dir());
+  CHECK_MESSAGE(w.exit_code == 0, w.err);
+  const size_t new_slabs = ListSlabFiles(dir.path("new.slog")).size();
+  REQUIRE(new_slabs > 2);
+  CHECK(ListSlabFiles(dir.path("old.slog")).size() == old_slabs - new_slabs);  // taken, not copied
+  CHECK(RunSlablog({"verify", "new.slog"}, "", dir.dir()).exit_code == 0);
+  RunResult e = RunSlablog({"export", "--stream", "default", "new.slog"}, "", dir.dir());
+  REQUIRE(e.exit_code == 0);
+  CHECK(Lines(e.out).size() == 1000);
+  CHECK(e.out.find("\"old\"") == std::string::npos);
+  // A log cannot take its own files.
+  RunResult self = RunSlablog({"write", "--recycle", "x.slog", "x.slog"}, "1\n", dir.dir());
+  CHECK(self.exit_code == 2);
+  CHECK(self.err.find("own slabs") != std::string::npos);
+}
+
 TEST_CASE("CliManySmallSlabs") {
   TempDir dir;
   std::string input;
