@@ -40,10 +40,11 @@ struct WriterOptions {
   // The base name of a retired log whose slab files this writer takes over, one each time it needs
   // a new slab, instead of creating files (as RocksDB recycles its log files). While their pages
   // are still cached, appends into them are not bound by the rate the kernel makes fresh pages
-  // (measured here: 64 KiB records at about half of memcpy, against a tenth into new files). The retired log is destroyed slab by slab; a file that is not a slab of
-  // another log, or that a writer or a reader of its last slab holds, is left alone. A missing
-  // log, or one used up, means new files. After a power cut, the parts of a reused file written
-  // since the last Sync() read as damage rather than as a torn tail (man slablog.5). Empty: none.
+  // (measured here: 64 KiB records at 0.6 of memcpy, against 0.05 to 0.14 into new files). The
+  // retired log is destroyed slab by slab; a file that is not a slab of another log, or that a
+  // writer or a reader of its last slab holds, is left alone. A missing log, or one used up, means
+  // new files. After a power cut, the parts of a reused file written since the last Sync() read as
+  // damage rather than as a torn tail (man slablog.5). Empty: none.
   std::string recycle;
   // Fault in the pages ahead of the appends on a background thread, so that appending threads do
   // not pay for the kernel's page allocation. Off: no thread is started.
