@@ -154,6 +154,7 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
   struct Read {
     std::vector<FrameView> frames;
     uint64_t good_end = 0;     // file offset after the last intact frame
+    uint64_t claimed_end = 0;  // after a torn frame the scanner found past it, or good_end
     uint64_t written_end = 0;  // file offset after the last non-zero byte of its frame area
   };
   std::vector<Read> reads(tail.size());
@@ -180,11 +181,12 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
     const uint64_t area_end = s.info.close ? s.offset + kSectionHeaderSize + s.info.close->filled
                                            : s.offset + s.bytes.size();
     r.written_end = s.offset + WrittenEnd(s.bytes, kSectionHeaderSize, area_end - s.offset);
+    r.claimed_end = r.good_end;
     for (size_t e = before; e < collect_.events.size(); ++e) {
       // A torn frame is the crash's; it may only be at the very end of the stream.
-      if (collect_.events[e].kind != CorruptionKind::kTornTail || i + 1 != tail.size()) {
-        return Refuse(collect_.events[e]);
-      }
+      const Corruption& c = collect_.events[e];
+      if (c.kind != CorruptionKind::kTornTail || i + 1 != tail.size()) return Refuse(c);
+      r.claimed_end = std::max(r.claimed_end, c.offset + c.bytes_dropped);
     }
   }
   const uint32_t stream = tail.front().info.open.stream_id;
@@ -210,11 +212,20 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
     const bool unchanged = s.info.close && s.info.close->filled == close.filled;
     if (unchanged) continue;
     SectionFix fix{s, close, kept_end, std::max(kept_end, r.written_end), !s.info.close.has_value()};
-    if (fix.cut_to > fix.cut_from) {
-      cuts.push_back({files_[s.file].path(), fix.cut_from, fix.cut_to - fix.cut_from, stream, name,
+    // What frames (whole or torn) held, and then bytes no frame header claims, which are zeroed
+    // too but are not a record cut short: in a reused slab file, often the retired log's.
+    const uint64_t in_frames = std::clamp(r.claimed_end, fix.cut_from, fix.cut_to);
+    const std::string& path = files_[s.file].path();
+    if (in_frames > fix.cut_from) {
+      cuts.push_back({path, fix.cut_from, in_frames - fix.cut_from, stream, name,
                       i > keep_section || (i == keep_section && r.frames.size() > keep_frames)
                           ? "record whose LAST fragment never came"
                           : "frame torn by the crash"});
+    }
+    if (fix.cut_to > in_frames) {
+      cuts.push_back({path, in_frames, fix.cut_to - in_frames, stream, name,
+                      "bytes past the last frame that no frame header claims (a payload stored "
+                      "before its header, or a reused slab file's old bytes)"});
     }
     fixes.push_back(fix);
   }

@@ -137,6 +137,26 @@ TEST_CASE("CliTruncateCutsTheTornTailAndSavesIt") {
   CHECK(ReadAll(dir.path(log)).records.size() == 400);
 }
 
+TEST_CASE("CliTruncateListsBytesNoFrameClaimsApartFromTornFrames") {
+  // After the last frame, a zero frame header and then payload bytes: the writer stores a
+  // payload before its header (or a reused slab file held them). Zeroed, but no frame was torn.
+  TempDir dir;
+  const std::string log = CrashedLog(dir, "u");
+  const FrameLoc last = Frames(dir.path(log)).back();
+  REQUIRE_FALSE(last.section_closed);
+  const uint64_t after = last.offset + kFrameHeaderSize + last.length;
+  SetByte(last.file, after + kFrameHeaderSize + 30, 'q');
+  RunResult dry = RunSlablog({"truncate", "-n", log}, "", dir.dir());
+  CHECK(dry.exit_code == 0);
+  const std::string file = std::filesystem::path(last.file).filename().string();
+  CHECK(dry.out.find("would cut: " + file + " offset " + std::to_string(after) + ", 51 bytes") != std::string::npos);
+  CHECK(dry.out.find("no frame header claims") != std::string::npos);
+  CHECK(dry.out.find("frame torn by the crash") == std::string::npos);
+  REQUIRE(RunSlablog({"truncate", log}, "", dir.dir()).exit_code == 0);
+  CHECK(RunSlablog({"verify", log}, "", dir.dir()).exit_code == 0);
+  CHECK(ReadAll(dir.path(log)).records.size() == 400);
+}
+
 TEST_CASE("CliTruncateRefusesDamageInTheMiddle") {
   TempDir dir;
   const std::string log = CrashedLog(dir, "m");
