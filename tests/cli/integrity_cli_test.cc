@@ -116,43 +116,37 @@ TEST_CASE("CliTruncateRepairsACrashedLog") {
   CHECK(Fingerprint(dir.dir(), log) == repaired);  // idempotent: not a byte changed
 }
 
-TEST_CASE("CliTruncateCutsTheTornTailAndSavesIt") {
+TEST_CASE("CliTruncateCutsWhatFollowsTheLastFrameAndSavesIt") {
   TempDir dir;
   const std::string log = CrashedLog(dir, "t");
   const FrameLoc last = Frames(dir.path(log)).back();
   REQUIRE_FALSE(last.section_closed);
-  // A frame the writer had begun: header and payload bytes, no kind byte yet.
-  const uint64_t torn = last.offset + kFrameHeaderSize + last.length;
-  SetByte(last.file, torn + 4, 9);
-  SetByte(last.file, torn + kFrameHeaderSize, 'z');
-  RunResult dry = RunSlablog({"truncate", "-n", log}, "", dir.dir());
-  const std::string file = std::filesystem::path(last.file).filename().string();
-  CHECK(dry.out.find("would cut: " + file + " offset " + std::to_string(torn)) != std::string::npos);
-  RunResult fixed = RunSlablog({"truncate", "--save-cut", "cut.bin", log}, "", dir.dir());
-  CHECK(fixed.exit_code == 0);
-  CHECK(fixed.out.find("frame torn by the crash") != std::string::npos);
-  const std::string saved = ReadFile(dir.path("cut.bin"));
-  CHECK(saved.rfind("slablog-cut file=" + file + " offset=" + std::to_string(torn), 0) == 0);
-  CHECK(RunSlablog({"verify", log}, "", dir.dir()).exit_code == 0);
-  CHECK(ReadAll(dir.path(log)).records.size() == 400);
-}
-
-TEST_CASE("CliTruncateListsBytesNoFrameClaimsApartFromTornFrames") {
-  // After the last frame, a zero frame header and then payload bytes: the writer stores a
-  // payload before its header (or a reused slab file held them). Zeroed, but no frame was torn.
-  TempDir dir;
-  const std::string log = CrashedLog(dir, "u");
-  const FrameLoc last = Frames(dir.path(log)).back();
-  REQUIRE_FALSE(last.section_closed);
   const uint64_t after = last.offset + kFrameHeaderSize + last.length;
-  SetByte(last.file, after + kFrameHeaderSize + 30, 'q');
+  const std::string file = std::filesystem::path(last.file).filename().string();
+  std::string reason;
+  SUBCASE("a frame the writer had begun: header and payload bytes, no kind byte yet") {
+    SetByte(last.file, after + 4, 9);
+    SetByte(last.file, after + kFrameHeaderSize, 'z');
+    reason = "frame torn by the crash";
+  }
+  SUBCASE("payload bytes past a zero frame header") {
+    // The writer stores a payload before its header (and a reused slab file may hold old bytes
+    // there): zeroed, but listed as no torn frame.
+    SetByte(last.file, after + kFrameHeaderSize + 30, 'q');
+    reason = "no frame header claims";
+    RunResult dry = RunSlablog({"truncate", "-n", log}, "", dir.dir());
+    CHECK(dry.out.find("would cut: " + file + " offset " + std::to_string(after) + ", 51 bytes") != std::string::npos);
+    CHECK(dry.out.find("frame torn by the crash") == std::string::npos);
+  }
   RunResult dry = RunSlablog({"truncate", "-n", log}, "", dir.dir());
   CHECK(dry.exit_code == 0);
-  const std::string file = std::filesystem::path(last.file).filename().string();
-  CHECK(dry.out.find("would cut: " + file + " offset " + std::to_string(after) + ", 51 bytes") != std::string::npos);
-  CHECK(dry.out.find("no frame header claims") != std::string::npos);
-  CHECK(dry.out.find("frame torn by the crash") == std::string::npos);
-  REQUIRE(RunSlablog({"truncate", log}, "", dir.dir()).exit_code == 0);
+  CHECK(dry.out.find("would cut: " + file + " offset " + std::to_string(after)) != std::string::npos);
+  CHECK(dry.out.find(reason) != std::string::npos);
+  RunResult fixed = RunSlablog({"truncate", "--save-cut", "cut.bin", log}, "", dir.dir());
+  CHECK(fixed.exit_code == 0);
+  CHECK(fixed.out.find(reason) != std::string::npos);
+  const std::string saved = ReadFile(dir.path("cut.bin"));
+  CHECK(saved.rfind("slablog-cut file=" + file + " offset=" + std::to_string(after), 0) == 0);
   CHECK(RunSlablog({"verify", log}, "", dir.dir()).exit_code == 0);
   CHECK(ReadAll(dir.path(log)).records.size() == 400);
 }
