@@ -133,7 +133,7 @@ void Writer::Impl::CloseSectionLocked(StreamState& s) {
   std::memcpy(s.section + 36, header + 36, kSectionHeaderSize - 36);
   std::atomic_thread_fence(std::memory_order_release);
   std::memcpy(s.section + 32, header + 32, 4);
-  s.section = s.pos = s.end = nullptr;
+  s.section = s.pos = s.end = s.zeroed = nullptr;
   Slab& slab = slabs[s.slab];
   --slab.open_sections;
   RetireIfDoneLocked(s.slab);
