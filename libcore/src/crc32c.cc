@@ -145,6 +145,8 @@ uint32_t Extend(uint32_t crc, const void* data, size_t n) {
 void ExtendEach(uint32_t crc, const uint8_t* const data[], const size_t sizes[], size_t count,
                 uint32_t out[]) {
 #if defined(__x86_64__)
+  // Full batches, the common case, pass the caller's arrays through: padding them into copies as
+  // below cost one-core verify 9% (17.2 against 15.7 ms on a 0.4 GB log, measured here).
   if (kHaveCrcUnit && count == kEachMax) {
     RawEachLanes(~crc, data, sizes, out);
     for (size_t k = 0; k < kEachMax; ++k) out[k] = ~out[k];

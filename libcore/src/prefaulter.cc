@@ -69,18 +69,14 @@ void Prefaulter::Request(const uint8_t* begin, const uint8_t* end) {
   cv_.notify_one();
 }
 
-void Prefaulter::Release(const uint8_t* begin, const uint8_t* end) {
-  {
-    std::lock_guard lock(mu_);
-    drops_.push_back(Drop{begin, end, false});
-  }
-  cv_.notify_one();
-}
+void Prefaulter::Release(const uint8_t* begin, const uint8_t* end) { Queue(Drop{begin, end, false}); }
 
-void Prefaulter::Unmap(uint8_t* begin, uint8_t* end) {
+void Prefaulter::Unmap(uint8_t* begin, uint8_t* end) { Queue(Drop{begin, end, true}); }
+
+void Prefaulter::Queue(const Drop& drop) {
   {
     std::lock_guard lock(mu_);
-    drops_.push_back(Drop{begin, end, true});
+    drops_.push_back(drop);
   }
   cv_.notify_one();
 }

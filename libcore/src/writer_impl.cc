@@ -82,7 +82,8 @@ Status Writer::Impl::NewSlabLocked() {
   if (file.value()->reused()) {
     // Where readers look before any section is there, from the moment the slab has its name:
     // the header page, the first section's header (the page after), and the last page, which no
-    // section takes (the end marker's). Sections are zeroed as they are handed out.
+    // section takes (the end marker's). Each section zeroes where readers look in it as it is
+    // handed out (RollSectionLocked).
     file.value()->Zero(0, 2 * page_size);
     file.value()->Zero(slab_capacity - page_size, page_size);
   }
@@ -183,9 +184,8 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   s.section = p;
   s.pos = p + kSectionHeaderSize;
   s.end = p + size;
-  s.zeroed = s.end;
+  s.zeroed = slab.file->reused() ? s.pos : s.end;
   if (slab.file->reused()) {
-    s.zeroed = s.pos;
     s.ZeroFrameHeaderAt(s.pos, detail::kZeroAhead);
     if (p + size < limit) slab.file->Zero(slab.pos + size, kSectionHeaderSize);
   }
