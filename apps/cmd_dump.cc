@@ -102,8 +102,15 @@ void PrintFrame(const SectionInfo& s, const FrameView& f, bool hex) {
     }
   }
   if (what.empty()) what = Preview(f.payload);
-  Print("    frame @{}  {:<6}  len {}  t {}  crc {}  {}\n", f.offset,
-             FragmentKindName(f.header.kind), f.header.length, f.header.timestamp,
+  // A fragment of a larger record says which one it is, and the FIRST how long the record is.
+  std::string fragment;
+  if (f.header.kind == FragmentKind::kFirst) {
+    fragment = fmt::format("  of {}", f.record_length);
+  } else if (f.header.kind != FragmentKind::kFull) {
+    fragment = fmt::format("  #{}", f.header.index);
+  }
+  Print("    frame @{}  {:<6}{}  len {}  t {}  crc {}  {}\n", f.offset,
+             FragmentKindName(f.header.kind), fragment, f.header.length, f.header.timestamp,
              f.crc_ok ? "ok" : "BAD", what);
   if (hex) HexDump(f.payload);
 }

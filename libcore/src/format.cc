@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 
 #include "coding.h"
@@ -68,7 +69,7 @@ void EncodeSlabHeader(const SlabHeader& h, std::span<uint8_t, kSlabHeaderSize> o
   Store<uint32_t>(p + 12, h.page_size);
   std::memcpy(p + 16, h.log_id.data(), h.log_id.size());
   Store<uint32_t>(p + 32, h.slab_index);
-  Store<uint32_t>(p + 36, 0);  // flags
+  Store<uint32_t>(p + 36, h.flags);
   Store<uint64_t>(p + 40, h.capacity);
   Store<int64_t>(p + 48, h.created_ns);
   Store<uint32_t>(p + 60, crc32c::Value(p, 60));
@@ -79,20 +80,51 @@ bool HasSlabMagic(std::span<const uint8_t> in) {
          std::memcmp(in.data(), kSlabMagic.data(), kSlabMagic.size()) == 0;
 }
 
+namespace {
+
+// Magic and CRC right: the header is as its writer meant it, whatever it says.
+bool SlabHeaderVerifies(std::span<const uint8_t> in) {
+  return in.size() >= kSlabHeaderSize && HasSlabMagic(in) &&
+         Load<uint32_t>(in.data() + 60) == crc32c::Value(in.data(), 60);
+}
+
+}  // namespace
+
+std::optional<std::string> UnsupportedSlab(std::span<const uint8_t> in) {
+  if (!SlabHeaderVerifies(in)) return std::nullopt;
+  const uint16_t version = Load<uint16_t>(in.data() + 8);
+  const uint32_t flags = Load<uint32_t>(in.data() + 36);
+  if (version > kFormatVersion) {
+    return "format version " + std::to_string(version) + " is newer than this slablog reads (" +
+           std::to_string(kFormatVersion) + "); a newer slablog reads it";
+  }
+  if (version < kFormatVersion) {
+    return "format version " + std::to_string(version) + " is older than this slablog reads (" +
+           std::to_string(kFormatVersion) + ")";
+  }
+  if ((flags & kIncompatibleFlagsMask) != 0) {
+    char hex[16];
+    std::snprintf(hex, sizeof(hex), "0x%08x", flags & kIncompatibleFlagsMask);
+    return std::string("slab uses features this slablog does not know (incompatible flags ") + hex +
+           "); a newer slablog reads it";
+  }
+  return std::nullopt;
+}
+
 std::optional<SlabHeader> DecodeSlabHeader(std::span<const uint8_t> in) {
-  if (in.size() < kSlabHeaderSize || !HasSlabMagic(in)) return std::nullopt;
+  if (!SlabHeaderVerifies(in) || UnsupportedSlab(in)) return std::nullopt;
   const uint8_t* p = in.data();
-  if (Load<uint32_t>(p + 60) != crc32c::Value(p, 60)) return std::nullopt;
   SlabHeader h;
   h.version = Load<uint16_t>(p + 8);
   h.page_size = Load<uint32_t>(p + 12);
   std::memcpy(h.log_id.data(), p + 16, h.log_id.size());
   h.slab_index = Load<uint32_t>(p + 32);
+  h.flags = Load<uint32_t>(p + 36);
   h.capacity = Load<uint64_t>(p + 40);
   h.created_ns = Load<int64_t>(p + 48);
-  // A header whose CRC verifies but whose fields are out of range was written by a newer or a
-  // broken writer; either way its layout cannot be trusted.
-  if (Load<uint16_t>(p + 10) != kSlabHeaderSize) return std::nullopt;
+  // A header whose CRC verifies but whose fields are out of range was written by a broken
+  // writer: its layout cannot be trusted.
+  if (Load<uint16_t>(p + 10) != kSlabHeaderSize || Load<uint32_t>(p + 56) != 0) return std::nullopt;
   if (!IsPowerOfTwo(h.page_size) || h.page_size < kMinPageSize || h.page_size > kMaxPageSize) {
     return std::nullopt;
   }
@@ -124,6 +156,7 @@ std::optional<SectionOpen> DecodeSectionOpen(const LogId& id, std::span<const ui
   }
   if (std::memcmp(&magic, kSectionMagic.data(), kSectionMagic.size()) != 0) return std::nullopt;
   if (Load<uint32_t>(p + 4) != crc32c::Extend(LogSeed(id), p + 8, 24)) return std::nullopt;
+  if (Load<uint32_t>(p + 12) != 0) return std::nullopt;  // reserved
   SectionOpen s;
   s.stream_id = Load<uint32_t>(p + 8);
   s.seq = Load<uint64_t>(p + 16);
@@ -154,6 +187,7 @@ std::optional<SectionClose> DecodeSectionClose(const LogId& id, std::span<const 
   uint32_t crc = crc32c::Extend(LogSeed(id), p, 32);
   crc = crc32c::Extend(crc, p + 36, kSectionHeaderSize - 36);
   if (Load<uint32_t>(p + 32) != crc) return std::nullopt;
+  if (Load<uint64_t>(p + 88) != 0) return std::nullopt;  // reserved
   SectionClose c;
   c.filled = Load<uint64_t>(p + 40);
   c.frame_count = Load<uint64_t>(p + 48);
@@ -179,6 +213,7 @@ FrameHeader DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderSize> in) {
   h.length = Load<uint32_t>(p + 4);
   h.timestamp = Load<int64_t>(p + 8);
   h.kind = static_cast<FragmentKind>(p[16]);
+  h.index = Load<uint32_t>(p + 16) >> 8;
   return h;
 }
 
@@ -207,7 +242,7 @@ std::optional<CatalogEntry> DecodeCatalogEntry(std::span<const uint8_t> in) {
   const uint8_t encoding = p[4];
   const uint16_t name_length = Load<uint16_t>(p + 6);
   e.type = Load<uint32_t>(p + 8);
-  if (encoding > static_cast<uint8_t>(Encoding::kJson)) return std::nullopt;
+  if (encoding > static_cast<uint8_t>(Encoding::kJson) || p[5] != 0) return std::nullopt;
   if (in.size() != kCatalogEntryFixedSize + name_length) return std::nullopt;
   if (e.stream_id == kCatalogStream || e.stream_id == kEndStream) return std::nullopt;
   e.encoding = static_cast<Encoding>(encoding);

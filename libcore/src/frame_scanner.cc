@@ -27,8 +27,11 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
   open_ = !section.close.has_value();
   verify_ = options_.verify_checksums;
   damaged_ = false;
+  damaged_at_end_ = false;
+  gap_ = false;
   frames_ = 0;
   pos_ = std::min<uint64_t>(kSectionHeaderSize, bytes.size());
+  frames_end_ = pos_;
   end_ = bytes.size();
   checked_until_ = 0;
   if (!open_) {
@@ -38,7 +41,7 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
              "section's close block says " + std::to_string(section.close->filled) +
                  " filled bytes but the file ends " +
                  std::to_string(filled_end - bytes.size()) + " bytes short of them");
-      damaged_ = true;
+      damaged_ = damaged_at_end_ = true;
     } else {
       end_ = filled_end;
     }
@@ -97,8 +100,9 @@ void FrameScanner::FillBatch(uint64_t at, FrameBatch* batch) const {
   while (batch->n < kBatch && at + kFrameHeaderSize <= end_) {
     const uint8_t* p = bytes_.data() + at;
     const uint8_t kind = LoadKind(p);  // first: what a writer stored before it is then there
+    const uint32_t index = coding::Load<uint32_t>(p + 16) >> 8;
     const uint32_t length = coding::Load<uint32_t>(p + 4);
-    if ((kFullOnly ? kind != kFull : kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast)) ||
+    if ((kFullOnly ? kind != kFull || index != 0 : !WellFormed(kind, index, length)) ||
         length > end_ - at - kFrameHeaderSize || (length > kLargestBatched && batch->n > 0)) {
       return;
     }
@@ -139,7 +143,7 @@ void FrameScanner::SkipIntact(Tally* tally) {
       ++full_frames;
       full_bytes += batch.payload(i);
     }
-    if (good > 0) pos_ = batch.ends[good - 1];
+    if (good > 0) pos_ = frames_end_ = batch.ends[good - 1];
     frames += good;
     // Stopped short: the frame at pos_ is not an intact one of the kind wanted, for Next to read.
     if (good == 0 || good < batch.n) break;
@@ -166,6 +170,37 @@ bool FrameScanner::OnlyZerosAfter(uint64_t frame_end) const {
   return open_ && (frame_end >= bytes_.size() || AllZero(bytes_.subspan(frame_end)));
 }
 
+uint64_t FrameScanner::FindIntactFrom(uint64_t from) const {
+  constexpr auto kFull = static_cast<uint8_t>(FragmentKind::kFull);
+  constexpr auto kFirst = static_cast<uint8_t>(FragmentKind::kFirst);
+  for (uint64_t q = from; q + kFrameHeaderSize <= end_; ++q) {
+    const uint8_t* p = bytes_.data() + q;
+    // Cheap tests first: a kind of 1 or 2 and a zero fragment index (three zero bytes) rule out
+    // nearly every offset of zeros or of other bytes before any CRC is computed.
+    if ((p[16] != kFull && p[16] != kFirst) || p[17] != 0 || p[18] != 0 || p[19] != 0) continue;
+    const uint32_t length = coding::Load<uint32_t>(p + 4);
+    if (length > end_ - q - kFrameHeaderSize || (p[16] == kFirst && length < kFirstPrefixSize)) continue;
+    if (crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) == coding::Load<uint32_t>(p)) return q;
+  }
+  return end_;
+}
+
+void FrameScanner::SkipDamage(uint64_t at, CorruptionKind kind, const std::string& what) {
+  const uint64_t resume = FindIntactFrom(at + 1);
+  damaged_ = true;
+  if (resume == end_) {
+    Report(at, end_ - at, kind, what + "; " + std::to_string(end_ - at) + " bytes dropped");
+    damaged_at_end_ = true;
+    Stop();
+    return;
+  }
+  Report(at, resume - at, kind,
+         what + "; " + std::to_string(resume - at) + " bytes dropped up to the intact frame at offset " +
+             std::to_string(base_ + resume));
+  pos_ = resume;
+  gap_ = true;
+}
+
 bool FrameScanner::NextClassified(FrameView* out) {
   while (pos_ + kFrameHeaderSize <= end_) {
     const uint64_t at = pos_;
@@ -174,43 +209,66 @@ bool FrameScanner::NextClassified(FrameView* out) {
     LoadKind(bytes_.data() + at);  // acquire: what follows the kind byte is read after it
     const FrameHeader h = DecodeFrameHeader(raw);
     const uint64_t room = end_ - at - kFrameHeaderSize;
+    // In an open section of a log no writer holds, intact frames after a torn or missing one
+    // mean the frames between were lost, not that the writer stopped there: a power cut kept
+    // later sectors and lost earlier ones. (A live writer's frame in progress is not a hole.)
+    const bool look_past = open_ && !sink_->live();
     if (h.kind == FragmentKind::kNone) {
       if (open_) {
         // Zeros: the end of what was written. Anything else here is a frame the writer had
         // begun (its kind byte is stored last) when it stopped.
         const uint64_t claimed = h.length <= room ? kFrameHeaderSize + h.length : end_ - at;
+        const uint64_t resume = look_past && !OnlyZerosAfter(at) ? FindIntactFrom(at + 1) : end_;
+        if (resume != end_) {
+          Report(at, resume - at, CorruptionKind::kMissingData,
+                 std::to_string(resume - at) + " bytes of an open section hold no frame, yet intact "
+                 "frames of the stream follow at offset " + std::to_string(base_ + resume) +
+                 ": the records written here were lost");
+          damaged_ = true;
+          gap_ = true;
+          pos_ = resume;
+          continue;
+        }
         if (!AllZero(bytes_.subspan(at, claimed))) {
           Report(at, claimed, CorruptionKind::kTornTail,
                  "frame of " + std::to_string(h.length) +
                      " bytes was being written when the writer stopped");
         }
       } else {
-        Report(at, end_ - at, CorruptionKind::kBadType,
-               "frame kind 0 inside the section's " + std::to_string(end_ - kSectionHeaderSize) +
-                   " filled bytes; " + std::to_string(end_ - at) + " bytes dropped");
-        damaged_ = true;
+        SkipDamage(at, CorruptionKind::kBadType,
+                   "frame kind 0 inside the section's " + std::to_string(end_ - kSectionHeaderSize) +
+                       " filled bytes");
+        if (pos_ != end_) continue;
       }
       Stop();
       return false;
     }
-    if (static_cast<uint8_t>(h.kind) > static_cast<uint8_t>(FragmentKind::kLast)) {
-      Report(at, end_ - at, CorruptionKind::kBadType,
-             "frame kind " + std::to_string(static_cast<int>(h.kind)) + " is not valid; " +
-                 std::to_string(end_ - at) + " bytes dropped");
-      damaged_ = true;
-      Stop();
+    if (!WellFormed(static_cast<uint8_t>(h.kind), h.index, h.length)) {
+      const auto kind_number = static_cast<int>(h.kind);
+      SkipDamage(at, CorruptionKind::kBadType,
+                 kind_number > static_cast<int>(FragmentKind::kLast)
+                     ? "frame kind " + std::to_string(kind_number) + " is not valid"
+                     : std::string(FragmentKindName(h.kind)) + " frame with fragment index " +
+                           std::to_string(h.index) + " and length " + std::to_string(h.length) +
+                           " is not one a writer lays down");
+      if (pos_ != end_) continue;
       return false;
     }
     if (h.length > room) {
-      const bool torn = OnlyZerosAfter(end_);
-      Report(at, end_ - at, torn ? CorruptionKind::kTornTail : CorruptionKind::kBadLength,
-             "frame claims " + std::to_string(h.length) + " bytes; the section has " +
-                 std::to_string(room) + " left");
-      damaged_ = !torn;
-      Stop();
+      const uint64_t resume = look_past ? FindIntactFrom(at + 1) : end_;
+      if (open_ && resume == end_) {
+        Report(at, end_ - at, CorruptionKind::kTornTail,
+               "frame claims " + std::to_string(h.length) + " bytes; the section has " +
+                   std::to_string(room) + " left");
+        Stop();
+        return false;
+      }
+      SkipDamage(at, CorruptionKind::kBadLength,
+                 "frame claims " + std::to_string(h.length) + " bytes; the section has " +
+                     std::to_string(room) + " left");
+      if (pos_ != end_) continue;
       return false;
     }
-    const auto payload = bytes_.subspan(at + kFrameHeaderSize, h.length);
     const uint64_t next = at + kFrameHeaderSize + h.length;
     bool crc_ok = true;
     if (options_.verify_checksums) {
@@ -219,33 +277,39 @@ bool FrameScanner::NextClassified(FrameView* out) {
                                              kFrameHeaderSize - 4 + h.length);
       if (actual != h.crc) {
         crc_ok = false;
-        const bool torn = OnlyZerosAfter(next);
-        Report(at, end_ - at, torn ? CorruptionKind::kTornTail : CorruptionKind::kChecksum,
-               std::string(torn ? "last frame of an open section is incomplete" : "frame crc mismatch") +
-                   ": stored " + Hex32(h.crc) + ", computed " + Hex32(actual) + " over " +
-                   std::to_string(h.length) + " payload bytes; " + std::to_string(end_ - at) +
-                   " bytes dropped");
-        damaged_ = !torn;
-        Stop();
-        if (!options_.return_damaged) return false;
+        const std::string what = ": stored " + Hex32(h.crc) + ", computed " + Hex32(actual) +
+                                 " over " + std::to_string(h.length) + " payload bytes";
+        if (OnlyZerosAfter(next) && (!look_past || FindIntactFrom(at + 1) == end_)) {
+          Report(at, end_ - at, CorruptionKind::kTornTail,
+                 "last frame of an open section is incomplete" + what + "; " +
+                     std::to_string(end_ - at) + " bytes dropped");
+          Stop();
+        } else {
+          SkipDamage(at, CorruptionKind::kChecksum, "frame crc mismatch" + what);
+        }
+        // dump is shown the damaged frame too; reading then goes on from where it resumed.
+        if (!options_.return_damaged) {
+          if (pos_ != end_) continue;
+          return false;
+        }
       }
     }
     if (crc_ok) {
-      pos_ = next;
+      pos_ = frames_end_ = next;
       ++frames_;
     }
     out->offset = base_ + at;
     out->header = h;
-    out->payload = payload;
+    SetPayload(bytes_.data() + at, out);
     out->crc_ok = crc_ok;
     return true;
   }
-  if (pos_ != end_ && !damaged_) {
+  if (pos_ != end_ && !damaged_at_end_) {
     const uint64_t left = end_ - pos_;
     if (!open_) {
       Report(pos_, left, CorruptionKind::kBadLength,
              std::to_string(left) + " bytes at the end of the filled area are too short for a frame");
-      damaged_ = true;
+      damaged_ = damaged_at_end_ = true;
     } else if (!AllZero(bytes_.subspan(pos_, left))) {
       Report(pos_, left, CorruptionKind::kTornTail,
              "a frame header was being written at the very end of the section");

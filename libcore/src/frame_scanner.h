@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <span>
+#include <utility>
 
 #include "coding.h"
 #include "crc32c.h"
@@ -32,7 +33,7 @@ class FrameScanner {
   // For the section just started: whether CRCs are checked (a helper may have done it already).
   void set_verify_checksums(bool verify) { verify_ = verify; }
   bool Next(FrameView* out) { return NextIntact(out) || NextClassified(out); }
-  // Whether the section was cut short by damage (not by a torn tail).
+  // Whether the section had damage anywhere (not a torn tail).
   bool damaged() const { return damaged_; }
   uint64_t frames() const { return frames_; }
 
@@ -42,11 +43,9 @@ class FrameScanner {
     if (pos_ + kFrameHeaderSize > end_) return false;
     const uint8_t* p = bytes_.data() + pos_;
     const uint8_t kind = LoadKind(p);
+    const uint32_t index = coding::Load<uint32_t>(p + 16) >> 8;
     const uint32_t length = coding::Load<uint32_t>(p + 4);
-    if (kind == 0 || kind > static_cast<uint8_t>(FragmentKind::kLast) ||
-        length > end_ - pos_ - kFrameHeaderSize) {
-      return false;
-    }
+    if (!WellFormed(kind, index, length) || length > end_ - pos_ - kFrameHeaderSize) return false;
     const uint32_t stored = coding::Load<uint32_t>(p);
     if (verify_ && pos_ >= checked_until_) {
       CheckAhead();
@@ -56,13 +55,29 @@ class FrameScanner {
       }
     }
     out->offset = base_ + pos_;
-    out->header = FrameHeader{stored, length, coding::Load<int64_t>(p + 8), static_cast<FragmentKind>(kind)};
-    out->payload = {p + kFrameHeaderSize, length};
+    out->header = FrameHeader{stored, length, coding::Load<int64_t>(p + 8), static_cast<FragmentKind>(kind), index};
+    SetPayload(p, out);
     out->crc_ok = true;
     pos_ += kFrameHeaderSize + length;
+    frames_end_ = pos_;
     ++frames_;
     return true;
   }
+  // Whether a frame's kind, fragment index and length are ones a writer lays down: FULL and FIRST
+  // are fragment 0 (a FIRST holds at least its record's length), MIDDLE and LAST are not.
+  static bool WellFormed(uint8_t kind, uint32_t index, uint32_t length) {
+    if (kind == static_cast<uint8_t>(FragmentKind::kFull)) [[likely]] return index == 0;
+    if (kind == static_cast<uint8_t>(FragmentKind::kFirst)) return index == 0 && length >= kFirstPrefixSize;
+    return (kind == static_cast<uint8_t>(FragmentKind::kMiddle) || kind == static_cast<uint8_t>(FragmentKind::kLast)) &&
+           index != 0;
+  }
+  // Damage was skipped since the frame returned before the one just returned: a record in
+  // progress cannot continue across it. Reading resets it.
+  bool TakeGap() { return std::exchange(gap_, false); }
+  // The section's frames ended at damage (nothing intact after it), not at a torn tail or its end.
+  bool damaged_at_end() const { return damaged_at_end_; }
+  // Where the frames read so far end (a file offset).
+  uint64_t frames_end() const { return base_ + frames_end_; }
   // What SkipFullFrames or CheckRest went past: frames, and of them the FULL ones (whole records)
   // and their payload bytes.
   struct Tally {
@@ -103,6 +118,23 @@ class FrameScanner {
   template <bool kFullOnly>
   void SkipIntact(Tally* tally);
   void Report(uint64_t at, uint64_t dropped, CorruptionKind kind, std::string detail);
+  // The payload of the frame at `p` (known well formed): a FIRST's starts after its length prefix.
+  static void SetPayload(const uint8_t* p, FrameView* out) {
+    const uint32_t length = out->header.length;
+    if (out->header.kind == FragmentKind::kFirst) [[unlikely]] {
+      out->record_length = coding::Load<uint64_t>(p + kFrameHeaderSize);
+      out->payload = {p + kFrameHeaderSize + kFirstPrefixSize, length - kFirstPrefixSize};
+    } else {
+      out->record_length = 0;
+      out->payload = {p + kFrameHeaderSize, length};
+    }
+  }
+  // The next intact frame that can start in the middle of a section (FULL or FIRST, its CRC
+  // right) at or after `from`, or end_: where reading resumes after damage. Only such a frame
+  // verifies with this section's seed, so nothing stale or foreign is ever taken.
+  uint64_t FindIntactFrom(uint64_t from) const;
+  // Damage at `at`: reading resumes at the next intact frame, if any; `dropped` what is skipped.
+  void SkipDamage(uint64_t at, CorruptionKind kind, const std::string& what);
   // The section is open and nothing but zeros follows [at, end_): the frame at `at` is the one
   // the writer was in the middle of when it stopped.
   bool OnlyZerosAfter(uint64_t frame_end) const;
@@ -121,6 +153,9 @@ class FrameScanner {
   bool open_ = false;
   bool verify_ = true;
   bool damaged_ = false;
+  bool damaged_at_end_ = false;
+  bool gap_ = false;
+  uint64_t frames_end_ = 0;  // index into bytes_ after the last frame returned
   uint64_t frames_ = 0;
 };
 

@@ -24,6 +24,13 @@ struct StreamCursor {
   uint64_t records = 0;
   bool seen = false;
   bool last_section_open = false;
+  // The stream's last section read was open: where its frames ended and it ends, to tell when
+  // the stream goes on after it whether frames there may have been lost.
+  bool open_gap_known = false;
+  uint64_t open_frames_end = 0;
+  uint64_t open_section_end = 0;
+  uint64_t open_seq = 0;
+  std::string open_file;
 };
 
 }  // namespace
@@ -155,6 +162,7 @@ struct Reader::Impl {
     in_section = false;
   }
   void OnSection(const SectionInfo& s);
+  void ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo& next);
   bool ReadFrame(Item* item);
   bool Feed(FrameView frame, Item* item);
   void LearnCatalog(std::span<const uint8_t> payload, uint64_t offset);
@@ -192,8 +200,24 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
                "; its frames are skipped");
     skip_frames = true;
   }
+  if (c.open_gap_known && seq == c.expected_seq && !walker.live()) ReportOpenGap(c, id, s);
+  c.open_gap_known = false;
   if (seq >= c.expected_seq) c.expected_seq = seq + 1;
   c.last_section_open = !s.close.has_value();
+}
+
+// A writer closes a section before it starts the stream's next one, so an open section that the
+// stream goes on from lost its close block to a power cut, and perhaps frames after the last one
+// read: unless those fill it to its end, that is a hole in the stream.
+void Reader::Impl::ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo& next) {
+  const uint64_t room = c.open_section_end - c.open_frames_end;
+  if (room < kFrameHeaderSize) return;
+  Report(c.open_file, next.slab->header.slab_index, c.open_frames_end, room, id,
+         CorruptionKind::kMissingData,
+         "section " + std::to_string(c.open_seq) + " of stream " + StreamLabel(id) +
+             " was never closed, yet the stream goes on in section " + std::to_string(next.open.seq) +
+             ": whatever was written after its last frame (up to " + std::to_string(room) +
+             " bytes) was lost");
 }
 
 void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {
@@ -236,10 +260,9 @@ bool Reader::Impl::Feed(FrameView frame, Item* item) {
              std::string(FragmentKindName(frame.header.kind)) + " fragment of stream " +
                  StreamLabel(id) + " with no FIRST before it");
       return false;
-    case RecordAssembler::Outcome::kTooLarge:
-      ReportDropped(c, id, CorruptionKind::kBadLength, c.assembler.dropped_offset(),
-                    c.assembler.dropped_bytes(),
-                    "the record grows past the limit of " + std::to_string(kMaxRecordBytes) + " bytes");
+    case RecordAssembler::Outcome::kBrokenChain:
+      ReportDropped(c, id, CorruptionKind::kMissingData, c.assembler.dropped_offset(),
+                    c.assembler.dropped_bytes(), c.assembler.why());
       return false;
     case RecordAssembler::Outcome::kSkippedRecord:
       ++c.records;
@@ -295,6 +318,12 @@ bool Reader::Impl::ReadFrame(Item* item) {
       FrameView classified;
       if (!scanner.NextClassified(&classified)) break;
       frame = classified;
+      // Frames were lost before this one: a record in progress cannot go on across them.
+      if (scanner.TakeGap()) {
+        AbandonRecord(*cursor, id, CorruptionKind::kMissingData,
+                      "a later fragment was in a damaged part of the log");
+        cursor->assembler.set_quiet_orphans(true);
+      }
     }
     // Most frames are whole records: returned as they are, without the assembler.
     if (frame.header.kind == FragmentKind::kFull && !options.frames && id != kCatalogStream &&
@@ -325,10 +354,18 @@ bool Reader::Impl::ReadFrame(Item* item) {
     if (Feed(frame, item)) return true;
   }
   in_section = false;
-  if (scanner.damaged()) {
+  if (scanner.damaged_at_end()) {
     AbandonRecord(*cursor, id, CorruptionKind::kUnfinishedFragment,
                   "a later fragment was in a damaged part of the log");
     cursor->assembler.set_quiet_orphans(true);
+  }
+  const SectionInfo& s = walker.section();
+  if (!s.close && !scanner.damaged_at_end()) {
+    cursor->open_gap_known = true;
+    cursor->open_frames_end = scanner.frames_end();
+    cursor->open_section_end = s.offset + s.open.size;
+    cursor->open_seq = s.open.seq;
+    cursor->open_file = walker.file();
   }
   return false;
 }
@@ -364,6 +401,10 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
     return Error{Errc::kCorruption, files->paths.front(), 0,
                  mapped.front().bytes().empty() ? "file is empty: not a slablog log"
                                                 : "not a slablog log (no slab header at offset 0)"};
+  }
+  // A log of another format version is not damaged: this slablog cannot read it.
+  if (auto unsupported = UnsupportedSlab(mapped.front().bytes())) {
+    return Error{Errc::kUnsupported, files->paths.front(), 0, *unsupported};
   }
   // Locks first, then a second look for slabs past the last one listed: a log that grew while it
   // was being opened had a writer, whatever the locks say by now. Otherwise the list could stop

@@ -32,15 +32,25 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
         out->payload = frame.payload;
         return Outcome::kRecord;
       }
+      // The length a FIRST gives is CRC-checked, but bounds nothing: the buffer grows only by
+      // fragments that verified.
+      if (frame.record_length > kMaxRecordBytes || frame.record_length < frame.payload.size()) {
+        why_ = "its FIRST gives a length of " + std::to_string(frame.record_length) + " bytes";
+        dropped_offset_ = frame.offset;
+        dropped_bytes_ = frame.payload.size();
+        quiet_orphans_ = true;
+        return Outcome::kBrokenChain;
+      }
       active_ = true;
       start_offset_ = frame.offset;
       start_slab_ = slab;
       timestamp_ = frame.header.timestamp;
+      record_length_ = frame.record_length;
       fragments_ = 1;
       buffer_.assign(frame.payload.begin(), frame.payload.end());
       return outcome;
     case FragmentKind::kMiddle:
-    case FragmentKind::kLast:
+    case FragmentKind::kLast: {
       if (!active_) {
         if (skipped_tail_ && frame.header.kind == FragmentKind::kLast) {
           skipped_tail_ = false;
@@ -48,14 +58,24 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
         }
         return quiet_orphans_ ? Outcome::kNone : Outcome::kOrphan;
       }
-      if (buffer_.size() + frame.payload.size() > kMaxRecordBytes) {
+      const uint64_t have = buffer_.size() + frame.payload.size();
+      const bool last = frame.header.kind == FragmentKind::kLast;
+      if (frame.header.index != fragments_ || have > record_length_ || (last && have != record_length_)) {
+        why_ = frame.header.index != fragments_
+                   ? std::string(FragmentKindName(frame.header.kind)) + " fragment " +
+                         std::to_string(frame.header.index) + " follows fragment " +
+                         std::to_string(fragments_ - 1) + " (fragments between were lost)"
+                   : "its fragments hold " + std::to_string(have) + " bytes of the " +
+                         std::to_string(record_length_) + " its FIRST gives";
         dropped_offset_ = start_offset_;
         dropped_bytes_ = Abandon() + frame.payload.size();
-        return Outcome::kTooLarge;
+        // A record whose LAST is here ended here, lost or not; the next FIRST or FULL starts anew.
+        if (!last) quiet_orphans_ = true;
+        return Outcome::kBrokenChain;
       }
       buffer_.insert(buffer_.end(), frame.payload.begin(), frame.payload.end());
       ++fragments_;
-      if (frame.header.kind == FragmentKind::kMiddle) return Outcome::kNone;
+      if (!last) return Outcome::kNone;
       active_ = false;
       out->timestamp = timestamp_;
       out->offset = start_offset_;
@@ -63,6 +83,7 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       out->fragments = fragments_;
       out->payload = buffer_;
       return Outcome::kRecord;
+    }
     case FragmentKind::kNone:
       break;
   }

@@ -13,12 +13,17 @@ namespace slablog {
 
 class RecordAssembler {
  public:
-  enum class Outcome : uint8_t { kNone, kRecord, kOrphan, kInterrupted, kTooLarge, kSkippedRecord };
+  enum class Outcome : uint8_t {
+    kNone, kRecord, kOrphan, kInterrupted, kSkippedRecord, kBrokenChain
+  };
 
   // Feeds a verified frame. kRecord: `out` holds a record. kOrphan: a MIDDLE or LAST with no FIRST
   // (dropped). kInterrupted: a FIRST or FULL arrived while a record was open; that record was
-  // dropped (see dropped_*) and the new frame was taken. kTooLarge: over kMaxRecordBytes, dropped.
+  // dropped (see dropped_*) and the new frame was taken.
   // kSkippedRecord: the LAST of a record begun in a section the caller skipped (see SkippedSection).
+  // kBrokenChain: a MIDDLE or LAST that does not continue the record in progress (its fragment
+  // number is not the next one, or the bytes exceed or fall short of the length its FIRST gave):
+  // fragments between were lost. The record and the frame are dropped (see dropped_* and why()).
   Outcome Add(const FrameView& frame, const SlabInfo* slab, RecordView* out);
 
   bool active() const { return active_; }
@@ -29,6 +34,7 @@ class RecordAssembler {
   uint32_t fragments() const { return fragments_; }
   uint64_t dropped_bytes() const { return dropped_bytes_; }
   uint64_t dropped_offset() const { return dropped_offset_; }
+  const std::string& why() const { return why_; }
   // Orphans are expected (and not reported) when reading starts in the middle of a stream.
   void set_quiet_orphans(bool quiet) {
     quiet_orphans_ = quiet;
@@ -52,7 +58,9 @@ class RecordAssembler {
   uint64_t start_offset_ = 0;
   const SlabInfo* start_slab_ = nullptr;
   int64_t timestamp_ = 0;
+  uint64_t record_length_ = 0;  // from the FIRST
   uint32_t fragments_ = 0;
+  std::string why_;
   uint64_t dropped_bytes_ = 0;
   uint64_t dropped_offset_ = 0;
 };

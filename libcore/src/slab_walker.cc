@@ -115,11 +115,10 @@ SlabWalker::Event SlabWalker::StartSlab() {
   }
   auto header = DecodeSlabHeader(here);
   std::string problem;
-  if (!header) {
-    problem = "slab header is damaged (crc or field out of range)";
-  } else if (header->version != kFormatVersion) {
-    problem = "slab has format version " + std::to_string(header->version) + "; this reader knows " +
-              std::to_string(kFormatVersion);
+  if (auto unsupported = UnsupportedSlab(here)) {
+    problem = *unsupported;
+  } else if (!header) {
+    problem = "slab header is damaged (crc, a field out of range, or a reserved field not zero)";
   } else if (summary_.log_id && header->log_id != *summary_.log_id) {
     problem = "slab " + std::to_string(header->slab_index) + " belongs to another log (id " +
               LogIdHex(header->log_id) + ", this log is " + LogIdHex(*summary_.log_id) + ")";

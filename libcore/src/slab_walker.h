@@ -27,6 +27,7 @@ class SlabWalker {
   Event Next();
   // A writer holds the log: its last slab may be left for a new one at any moment.
   void set_live(bool live) { live_ = live; }
+  bool live() const { return live_; }
   // Called with the pages of a slab the walk has left (default: dropped from the page tables here).
   void set_release(std::function<void(const uint8_t*, const uint8_t*)> release) {
     release_ = std::move(release);
@@ -95,6 +96,7 @@ class CorruptionSink {
   // Looks up stream names for the events (the reader's catalog).
   void set_namer(std::function<std::string(uint32_t)> namer) { namer_ = std::move(namer); }
   void set_live(bool live) { live_ = live; }
+  bool live() const { return live_; }
   uint64_t count() const { return count_; }
   uint64_t in_progress() const { return in_progress_; }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "coding.h"
+#include "crc32c.h"
 #include "slablog/format.h"
 #include "streaming_copy.h"
 
@@ -49,24 +50,32 @@ struct StreamState {
 
   // Stores one frame at `pos`. The kind byte goes last, after a release fence: a reader that sees
   // a non-zero kind also sees the rest of the frame, and zeros after it (no frame yet), never the
-  // next frame half-written.
-  void WriteFrame(FragmentKind kind, std::span<const uint8_t> payload, int64_t timestamp) {
+  // next frame half-written. `index` is the fragment's number in its record (0 for FULL and
+  // FIRST); a FIRST frame's payload is preceded by its record's total length.
+  void WriteFrame(FragmentKind kind, std::span<const uint8_t> payload, int64_t timestamp,
+                  uint32_t index = 0, uint64_t record_length = 0) {
+    uint8_t prefix[kFirstPrefixSize];
+    const size_t prefix_size = kind == FragmentKind::kFirst ? kFirstPrefixSize : 0;
+    if (prefix_size != 0) coding::Store<uint64_t>(prefix, record_length);
     uint8_t header[kFrameHeaderSize] = {};
-    coding::Store<uint32_t>(header + 4, static_cast<uint32_t>(payload.size()));
+    coding::Store<uint32_t>(header + 4, static_cast<uint32_t>(prefix_size + payload.size()));
     coding::Store<int64_t>(header + 8, timestamp);
-    header[16] = static_cast<uint8_t>(kind);
-    coding::Store<uint32_t>(header, FrameCrc(seed, std::span<const uint8_t, kFrameHeaderSize>(header),
-                                             payload));
+    coding::Store<uint32_t>(header + 16, index << 8 | static_cast<uint8_t>(kind));
+    uint32_t crc = crc32c::Extend(seed, header + 4, kFrameHeaderSize - 4);
+    if (prefix_size != 0) crc = crc32c::Extend(crc, prefix, prefix_size);
+    coding::Store<uint32_t>(header, crc32c::Extend(crc, payload.data(), payload.size()));
     uint8_t* p = pos;
-    uint8_t* frame_end = p + kFrameHeaderSize + payload.size();
+    uint8_t* data = p + kFrameHeaderSize + prefix_size;
+    uint8_t* frame_end = data + payload.size();
     const bool streaming = payload.size() >= kStreamingCopyMin;
     if (zeroed < end && zeroed - frame_end < static_cast<ptrdiff_t>(kFrameHeaderSize)) {
       ZeroFrameHeaderAt(frame_end, streaming ? 0 : kZeroAhead);
     }
+    if (prefix_size != 0) std::memcpy(p + kFrameHeaderSize, prefix, prefix_size);
     if (streaming) {
-      StreamingCopy(p + kFrameHeaderSize, payload.data(), payload.size());
+      StreamingCopy(data, payload.data(), payload.size());
     } else if (!payload.empty()) {
-      std::memcpy(p + kFrameHeaderSize, payload.data(), payload.size());
+      std::memcpy(data, payload.data(), payload.size());
     }
     std::memcpy(p, header, 16);
     std::memcpy(p + 17, header + 17, 3);
@@ -75,7 +84,7 @@ struct StreamState {
     if (totals.frame_count == 0) totals.first_t = timestamp;
     totals.last_t = timestamp;
     ++totals.frame_count;
-    totals.payload_bytes += payload.size();
+    totals.payload_bytes += prefix_size + payload.size();
     if (kind == FragmentKind::kFull || kind == FragmentKind::kLast) ++totals.record_count;
   }
 };

@@ -53,6 +53,46 @@ uint64_t WrittenEnd(std::span<const uint8_t> bytes, uint64_t from, uint64_t to) 
   return to;
 }
 
+// Follows the fragments of one stream's records across its sections: a MIDDLE or LAST must be
+// the next fragment of the record its FIRST began, and the LAST must complete the FIRST's length.
+// Anything else means fragments were lost in between, which truncate does not cut.
+class FragmentChain {
+ public:
+  Status Add(const FrameView& f, const std::string& file) {
+    switch (f.header.kind) {
+      case FragmentKind::kFull:
+      case FragmentKind::kFirst:
+        next_index_ = f.header.kind == FragmentKind::kFirst ? 1 : 0;
+        left_ = f.header.kind == FragmentKind::kFirst ? f.record_length - std::min<uint64_t>(f.record_length, f.payload.size()) : 0;
+        return Status();
+      case FragmentKind::kMiddle:
+      case FragmentKind::kLast:
+        // A fragment of a record begun before the sections truncate reads is not checked here.
+        if (next_index_ == 0) return Status();
+        if (f.header.index != next_index_ || f.payload.size() > left_ ||
+            (f.header.kind == FragmentKind::kLast && f.payload.size() != left_)) {
+          return Error{Errc::kCorruption, file, f.offset,
+                       std::string(FragmentKindName(f.header.kind)) + " fragment " +
+                           std::to_string(f.header.index) + " does not continue its record (fragment " +
+                           std::to_string(next_index_) + " expected, " + std::to_string(left_) +
+                           " bytes left): fragments were lost before it; this is damage in the "
+                           "middle of the log, which truncate does not cut (it would drop valid data "
+                           "after it): slablog recover salvages every intact record"};
+        }
+        left_ -= f.payload.size();
+        next_index_ = f.header.kind == FragmentKind::kLast ? 0 : next_index_ + 1;
+        return Status();
+      case FragmentKind::kNone:
+        break;
+    }
+    return Status();
+  }
+
+ private:
+  uint32_t next_index_ = 0;  // 0: no record in progress
+  uint64_t left_ = 0;
+};
+
 class Planner {
  public:
   Planner(const std::vector<MappedFile>& files, Reporter* reporter)
@@ -61,6 +101,24 @@ class Planner {
   Status Walk(std::optional<uint32_t> first_index);
   Status PlanStream(const std::vector<Section>& tail);
   Status PlanStray(const Section& s);
+  // An open section whose stream goes on after it: unless its frames (ending at `frames_end`)
+  // fill it, frames written after them may have been lost to a power cut.
+  Status RefuseOpenGap(const Section& s, uint64_t frames_end) const {
+    const uint64_t end = s.offset + s.bytes.size();
+    if (frames_end + kFrameHeaderSize > end) return Status();
+    return Error{Errc::kCorruption, files_[s.file].path(), frames_end,
+                 "section " + std::to_string(s.info.open.seq) + " of stream " + StreamName(s.info.open.stream_id) +
+                     " was never closed, yet the stream goes on in later sections: what was written "
+                     "after its last frame may have been lost (a power cut)" + kRecoverHint};
+  }
+  std::string StreamName(uint32_t id) const {
+    if (id == kCatalogStream) return "catalog";
+    auto it = names.find(id);
+    return it == names.end() ? "#" + std::to_string(id) : "'" + it->second + "'";
+  }
+  static constexpr const char* kRecoverHint =
+      "; this is damage in the middle of the log, which truncate does not cut (it would drop valid "
+      "data after it): slablog recover salvages every intact record";
   std::vector<SectionFix> fixes;
   std::vector<TruncateCut> cuts;
   std::map<uint32_t, std::vector<Section>> tails;  // per stream: from its last record end on
@@ -74,9 +132,7 @@ class Planner {
 
   Error Refuse(const Corruption& c) const {
     return Error{Errc::kCorruption, c.file, c.offset,
-                 std::string(CorruptionKindName(c.kind)) + ": " + c.detail +
-                     "; this is damage in the middle of the log, which truncate does not cut "
-                     "(it would drop valid data after it): slablog recover salvages every intact record"};
+                 std::string(CorruptionKindName(c.kind)) + ": " + c.detail + kRecoverHint};
   }
 
  private:
@@ -90,11 +146,14 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
   walker.set_release([](const uint8_t*, const uint8_t*) {});
   FrameScanner catalog_scanner(&sink_, {});
   size_t file_index = 0;
+  std::map<uint32_t, uint64_t> next_seq;  // per stream, the section expected next
+  std::optional<uint32_t> first_slab_index;
   for (;;) {
     const SlabWalker::Event e = walker.Next();
     if (e == SlabWalker::Event::kDone) break;
     while (files_[file_index].path() != walker.file()) ++file_index;
     if (e == SlabWalker::Event::kSlab) {
+      if (!first_slab_index) first_slab_index = walker.slab().header.slab_index;
       last_file = file_index;
       last_slab_start = walker.slab().file_offset;
       last_slab_capacity = walker.slab().header.capacity;
@@ -102,6 +161,16 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
       continue;
     }
     const SectionInfo& s = walker.section();
+    // A stream's sections come in sequence; a gap is sections lost, a repeat is damage.
+    auto [seq, first_seen] = next_seq.try_emplace(s.open.stream_id, 0);
+    const bool starts_late = first_seen && s.open.seq != 0 && first_slab_index == 0;
+    if (starts_late || (!first_seen && s.open.seq != seq->second)) {
+      return Error{Errc::kCorruption, walker.file(), s.offset,
+                   "stream " + StreamName(s.open.stream_id) + " has section " + std::to_string(s.open.seq) +
+                       " where section " + std::to_string(starts_late ? 0 : seq->second) +
+                       " should be" + kRecoverHint};
+    }
+    seq->second = s.open.seq + 1;
     Section sec{file_index, s.offset, s, walker.section_bytes()};
     sec.info.slab = nullptr;
     last_section_end = std::max(last_section_end, s.offset + s.open.size);
@@ -158,6 +227,7 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
     uint64_t written_end = 0;  // file offset after the last non-zero byte of its frame area
   };
   std::vector<Read> reads(tail.size());
+  FragmentChain chain;
   size_t keep_section = 0;
   uint64_t keep_offset = tail.front().offset + kSectionHeaderSize;
   size_t keep_frames = 0;
@@ -171,7 +241,8 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
     FrameView f;
     while (scanner.Next(&f)) {
       r.frames.push_back(f);
-      r.good_end = f.offset + kFrameHeaderSize + f.payload.size();
+      r.good_end = f.offset + kFrameHeaderSize + f.header.length;
+      if (Status st = chain.Add(f, files_[s.file].path()); !st) return st;
       if (f.header.kind == FragmentKind::kFull || f.header.kind == FragmentKind::kLast) {
         keep_section = i;
         keep_offset = r.good_end;
@@ -187,6 +258,13 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
       const Corruption& c = collect_.events[e];
       if (c.kind != CorruptionKind::kTornTail || i + 1 != tail.size()) return Refuse(c);
       r.claimed_end = std::max(r.claimed_end, c.offset + c.bytes_dropped);
+    }
+  }
+  // Only a stream's last section may be open: one before it lost its close block to a power cut,
+  // and perhaps frames too.
+  for (size_t i = 0; i + 1 < tail.size(); ++i) {
+    if (!tail[i].info.close) {
+      if (Status st = RefuseOpenGap(tail[i], reads[i].good_end); !st) return st;
     }
   }
   const uint32_t stream = tail.front().info.open.stream_id;
@@ -206,7 +284,7 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
       if (k == 0) close.first_t = f.header.timestamp;
       close.last_t = f.header.timestamp;
       ++close.frame_count;
-      close.payload_bytes += f.payload.size();
+      close.payload_bytes += f.header.length;
       if (f.header.kind == FragmentKind::kFull || f.header.kind == FragmentKind::kLast) ++close.record_count;
     }
     const bool unchanged = s.info.close && s.info.close->filled == close.filled;
@@ -244,11 +322,12 @@ Status Planner::PlanStray(const Section& s) {
   while (scanner.Next(&f)) {
     if (close.frame_count++ == 0) close.first_t = f.header.timestamp;
     close.last_t = f.header.timestamp;
-    close.payload_bytes += f.payload.size();
+    close.payload_bytes += f.header.length;
     if (f.header.kind == FragmentKind::kFull || f.header.kind == FragmentKind::kLast) ++close.record_count;
-    end = f.offset + kFrameHeaderSize + f.payload.size();
+    end = f.offset + kFrameHeaderSize + f.header.length;
   }
   if (collect_.events.size() != before) return Refuse(collect_.events[before]);
+  if (Status st = RefuseOpenGap(s, end); !st) return st;
   close.filled = end - s.offset - kSectionHeaderSize;
   fixes.push_back(SectionFix{s, close, end, end, true});
   return Status();
@@ -362,6 +441,9 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   if (!HasSlabMagic(files.front().bytes())) {
     return Error{Errc::kCorruption, files.front().path(), 0, "not a slablog log (no slab header at offset 0)"};
+  }
+  if (auto unsupported = UnsupportedSlab(files.front().bytes())) {
+    return Error{Errc::kUnsupported, files.front().path(), 0, *unsupported};
   }
   Planner plan(files, reporter);
   if (Status s = plan.Walk(log_files->first_index); !s) return s.error();

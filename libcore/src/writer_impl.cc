@@ -213,8 +213,11 @@ namespace {
 // fewer than this many payload bytes (and is not the record's last) goes to the next section.
 constexpr uint64_t kMinFragmentPayload = 256;
 
-bool NextFragmentNeedsSection(uint64_t room, uint64_t payload_left) {
-  return room < kFrameHeaderSize + std::min(payload_left, kMinFragmentPayload);
+// A fragment's bytes besides its payload: the frame header, and a FIRST's record length.
+uint64_t FragmentOverhead(bool first) { return kFrameHeaderSize + (first ? kFirstPrefixSize : 0); }
+
+bool NextFragmentNeedsSection(uint64_t room, uint64_t payload_left, bool first) {
+  return room < FragmentOverhead(first) + std::min(payload_left, kMinFragmentPayload);
 }
 
 }  // namespace
@@ -230,15 +233,17 @@ bool Writer::Impl::FitsInSlabLocked(const StreamState& s, uint64_t payload) cons
   uint64_t room = s.room();
   bool first = true;
   while (payload > 0 || first) {
-    if (NextFragmentNeedsSection(room, payload)) {
+    if (NextFragmentNeedsSection(room, payload, first)) {
       if (slab_room < page_size) return false;
       const uint64_t size = SectionSizeFor(s, page_size, slab_room);
       slab_room -= size;
       room = size - kSectionHeaderSize;
     }
-    const uint64_t n = std::min(payload, room - kFrameHeaderSize);
+    const uint64_t overhead = first && payload + kFrameHeaderSize <= room ? kFrameHeaderSize
+                                                                          : FragmentOverhead(first);
+    const uint64_t n = std::min(payload, room - overhead);
     payload -= n;
-    room -= kFrameHeaderSize + n;
+    room -= overhead + n;
     first = false;
   }
   return true;
@@ -275,19 +280,26 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();
   }
-  // Larger than a section: FIRST, MIDDLE..., LAST across as many sections as it takes.
-  bool first = true;
-  while (!payload.empty() || first) {
-    if (NextFragmentNeedsSection(s.room(), payload.size())) {
+  // Larger than a section: FIRST (with the record's length), MIDDLE..., LAST across as many
+  // consecutive sections as it takes, each numbered. A FIRST or MIDDLE fills its section to the
+  // end, so a reader knows nothing of this stream can follow it there.
+  const uint64_t record_length = payload.size();
+  uint32_t index = 0;
+  while (!payload.empty() || index == 0) {
+    const bool first = index == 0;
+    if (NextFragmentNeedsSection(s.room(), payload.size(), first)) {
       if (Status st = RollSectionLocked(s, page_size, true); !st) return st;
     }
-    const size_t n = std::min(payload.size(), s.room() - kFrameHeaderSize);
+    if (first && s.room() >= kFrameHeaderSize + payload.size()) {
+      s.WriteFrame(FragmentKind::kFull, payload, timestamp);
+      break;
+    }
+    const size_t n = std::min<size_t>(payload.size(), s.room() - FragmentOverhead(first));
     const bool last = n == payload.size();
-    const FragmentKind kind = first ? (last ? FragmentKind::kFull : FragmentKind::kFirst)
-                                    : (last ? FragmentKind::kLast : FragmentKind::kMiddle);
-    s.WriteFrame(kind, payload.first(n), timestamp);
+    const FragmentKind kind = first ? FragmentKind::kFirst : last ? FragmentKind::kLast : FragmentKind::kMiddle;
+    s.WriteFrame(kind, payload.first(n), timestamp, index, record_length);
     payload = payload.subspan(n);
-    first = false;
+    ++index;
     if (last) break;
   }
   return Status();

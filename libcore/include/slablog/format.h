@@ -1,4 +1,4 @@
-// On-disk format, version 1. The normative specification is man/slablog.5; this header gives the
+// On-disk format, version 2. The normative specification is man/slablog.5; this header gives the
 // constants and the decoded form of each header, and the encoders/decoders used by both sides.
 //
 //  slab file:  +-------------+----------------+----------------+-----+------------+
@@ -6,7 +6,8 @@
 //              | 64 B, page 0| page-aligned   | page-aligned   |     | 96 B       |   clean close)
 //              +-------------+----------------+----------------+-----+------------+
 //  section:    | section header 96 B | frame | frame | ... | zeros to the section's size |
-//  frame:      | crc u32 | length u32 | timestamp i64 | kind u8 | 0 0 0 | payload (length B) |
+//  frame:      | crc u32 | length u32 | timestamp i64 | kind u8 | index u24 | payload (length B) |
+//              (a FIRST frame's payload starts with the record's total length, u64)
 //
 // All integers are little-endian. A frame's CRC32C is seeded with the log id, stream id and
 // section sequence number, so bytes from another log or an earlier use of the space never verify.
@@ -26,7 +27,11 @@ namespace slablog {
 
 using LogId = std::array<uint8_t, 16>;
 
-inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr uint16_t kFormatVersion = 2;
+// Slab header flags: the low 16 bits name features a reader may ignore (compatible), the high 16
+// bits features it must understand to read the slab (incompatible). This version defines none, so
+// a slab with any incompatible bit set is refused as written by a newer slablog.
+inline constexpr uint32_t kIncompatibleFlagsMask = 0xFFFF0000;
 inline constexpr std::array<uint8_t, 8> kSlabMagic = {0x89, 'S', 'L', 'O', 'G', '\r', '\n', 0x1A};
 inline constexpr std::array<uint8_t, 4> kSectionMagic = {'S', 'L', 'S', 'C'};
 
@@ -34,6 +39,11 @@ inline constexpr size_t kSlabHeaderSize = 64;
 inline constexpr size_t kSectionHeaderSize = 96;
 inline constexpr size_t kFrameHeaderSize = 20;
 inline constexpr size_t kCatalogEntryFixedSize = 12;
+// A FIRST frame's payload begins with the total length of its record (u64), so that a reader can
+// prove the record whole when its LAST arrives.
+inline constexpr size_t kFirstPrefixSize = 8;
+// The fragment index (bytes 17..19 of a frame header) counts a record's fragments from 0.
+inline constexpr uint32_t kMaxFragmentIndex = 0xFFFFFF;
 inline constexpr uint32_t kMinPageSize = 4096;
 inline constexpr uint32_t kMaxPageSize = 65536;
 static_assert(kSlabHeaderSize == 8 + 2 + 2 + 4 + 16 + 4 + 4 + 8 + 8 + 4 + 4);
@@ -44,8 +54,11 @@ static_assert(kCatalogEntryFixedSize == 4 + 1 + 1 + 2 + 4);
 // Reserved stream ids: 0 holds the catalog, the largest id marks a clean end of the log.
 inline constexpr uint32_t kCatalogStream = 0;
 inline constexpr uint32_t kEndStream = 0xFFFFFFFF;
-// The largest record the reader reassembles; it bounds the memory a damaged log can make us use.
-inline constexpr uint64_t kMaxRecordBytes = uint64_t{4} << 30;
+// The largest record: what a frame's u32 length can state. The writer refuses larger records and
+// the reader reassembles no larger one, which bounds the memory a damaged log can make us use.
+inline constexpr uint64_t kMaxRecordBytes = 0xFFFFFFFF;
+// The largest section, so that a FULL frame's payload always fits the u32 length.
+inline constexpr uint64_t kMaxSectionBytes = uint64_t{1} << 32;
 
 enum class FragmentKind : uint8_t { kNone = 0, kFull = 1, kFirst = 2, kMiddle = 3, kLast = 4 };
 enum class Encoding : uint8_t { kBinary = 0, kText = 1, kJson = 2 };
@@ -57,6 +70,7 @@ std::string LogIdHex(const LogId& id);
 
 struct SlabHeader {
   uint16_t version = kFormatVersion;
+  uint32_t flags = 0;       // see kIncompatibleFlagsMask
   uint32_t page_size = kMinPageSize;
   LogId log_id{};
   uint32_t slab_index = 0;
@@ -83,9 +97,10 @@ struct SectionClose {
 
 struct FrameHeader {
   uint32_t crc = 0;
-  uint32_t length = 0;
+  uint32_t length = 0;      // payload bytes stored, a FIRST frame's length prefix included
   int64_t timestamp = 0;
   FragmentKind kind = FragmentKind::kNone;
+  uint32_t index = 0;       // the fragment's number in its record: 0 for FULL and FIRST
 };
 
 struct CatalogEntry {
@@ -96,8 +111,12 @@ struct CatalogEntry {
 };
 
 // Encoders write exactly the header's size into `out`. Decoders return nullopt when the magic,
-// CRC or a field's range is wrong; they never read past the span they are given.
+// CRC or a field's range is wrong, or a reserved field is not zero; they never read past the span
+// they are given.
 void EncodeSlabHeader(const SlabHeader& h, std::span<uint8_t, kSlabHeaderSize> out);
+// A slab header whose magic and CRC are right but that this version cannot read: written by a
+// newer (or an older) slablog, or using an incompatible feature. Its message says which.
+std::optional<std::string> UnsupportedSlab(std::span<const uint8_t> in);
 std::optional<SlabHeader> DecodeSlabHeader(std::span<const uint8_t> in);
 bool HasSlabMagic(std::span<const uint8_t> in);
 

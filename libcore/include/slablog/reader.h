@@ -60,7 +60,8 @@ struct SectionInfo {
 struct FrameView {
   uint64_t offset = 0;       // file offset of the frame header
   FrameHeader header;
-  std::span<const uint8_t> payload;
+  std::span<const uint8_t> payload;  // the record's bytes in this fragment (a FIRST's length prefix left out)
+  uint64_t record_length = 0;        // FIRST: the whole record's length, from its prefix
   bool crc_ok = true;        // false for a frame returned although its CRC did not match
 };
 

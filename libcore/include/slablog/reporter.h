@@ -16,6 +16,9 @@ enum class CorruptionKind : uint8_t {
   kTornTail,            // a partly written frame at the end of an open section (a crash)
   kBadSection,          // a section header that is damaged, missing, or out of sequence
   kBadFileHeader,       // a slab header that is damaged, foreign, missing or duplicated
+  // Records lost before later records of the same stream that survived (a power cut that kept
+  // some sectors and not others): a hole in a stream, never a torn tail.
+  kMissingData,
 };
 
 const char* CorruptionKindName(CorruptionKind kind);

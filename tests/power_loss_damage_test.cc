@@ -1,0 +1,256 @@
+// What a power cut leaves that a process death never does, made by hand in real logs: a section
+// whose frames never reached the disk while later sections did, a lost stretch inside an open
+// section, and the format version 2 checks (fragment index and record length, reserved fields,
+// a newer format). Each asserts what the reader returns, what it reports, and that verify,
+// truncate and recover agree (man slablog.5, "Crash model": G1 and G3).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "coding.h"
+#include "crc32c.h"
+#include "slablog/recovery.h"
+#include "testutil.h"
+
+namespace slablog::test {
+namespace {
+
+void ZeroRange(const std::string& file, uint64_t from, uint64_t to) {
+  std::string bytes = ReadFile(file);
+  REQUIRE(to <= bytes.size());
+  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.begin() + static_cast<std::ptrdiff_t>(to), '\0');
+  WriteFile(file, bytes);
+}
+
+void Store32(const std::string& file, uint64_t offset, uint32_t v) {
+  for (int i = 0; i < 4; ++i) SetByte(file, offset + static_cast<uint64_t>(i), static_cast<uint8_t>(v >> (8 * i)));
+}
+
+// Recomputes a slab header's CRC after a field was changed.
+void FixSlabHeaderCrc(const std::string& file) {
+  const std::string b = ReadFile(file);
+  Store32(file, 60, crc32c::Value(b.data(), 60));
+}
+
+// Recomputes a section header's open CRC after one of bytes 8..31 was changed.
+void FixSectionOpenCrc(const std::string& file, const LogId& id, uint64_t section) {
+  const std::string b = ReadFile(file);
+  const uint32_t seed = crc32c::Value(id.data(), id.size());
+  Store32(file, section + 4, crc32c::Extend(seed, b.data() + section + 8, 24));
+}
+
+// One stream "big" whose record of 10,000 bytes spans sections 1, 2 and 3 of the stream (8 KiB
+// sections: FIRST, MIDDLE, LAST) after a small record in section 0, and a few records after it.
+struct SplitRecordLog {
+  TempDir dir;
+  std::string base = dir.path("cut.slog");
+  std::string big = std::string(10000, 'B');
+
+  SplitRecordLog() {
+    WriterOptions o = SmallOptions();
+    o.section_size = 4 << 10;
+    std::vector<std::pair<std::string, std::string>> records = {{"big", "before"}, {"big", big}};
+    for (int i = 0; i < 5; ++i) records.emplace_back("big", "after-" + std::to_string(i));
+    WriteLog(base, o, records);
+  }
+};
+
+struct Outcomes {
+  ReadResult read;
+  VerifyResult verify;
+  Result<TruncateResult> truncate = Error{};
+  ReadResult recovered;
+};
+
+// The reader, verify, truncate --dry-run and recover on the same damaged log.
+Outcomes RunAll(const std::string& base, const std::string& recover_to) {
+  Outcomes o;
+  o.read = ReadAll(base);
+  auto v = Verify(base, {}, nullptr);
+  REQUIRE(v.has_value());
+  o.verify = v.value();
+  TruncateOptions dry;
+  dry.dry_run = true;
+  o.truncate = Truncate(base, dry, nullptr);
+  auto rec = Recover(base, recover_to, SmallOptions(), nullptr);
+  REQUIRE_MESSAGE(rec.has_value(), Describe(rec.error()));
+  CHECK(rec.value().problems > 0);
+  o.recovered = ReadAll(recover_to);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("PowerCutThatKeptTheFirstAndLastFragmentsNeverYieldsASplicedRecord") {
+  // The example: the MIDDLE's section is on disk as it was when it was opened (its
+  // 32-byte open header, nothing else), the FIRST's and LAST's sections are whole.
+  SplitRecordLog log;
+  const FrameLoc middle = FindFrame(log.base, "big", FragmentKind::kMiddle, 0);
+  const FrameLoc first = FindFrame(log.base, "big", FragmentKind::kFirst, 0);
+  REQUIRE(middle.section_seq == first.section_seq + 1);
+  ZeroRange(middle.file, middle.section_offset + 32, middle.section_offset + (4 << 10));
+  Outcomes o = RunAll(log.base, log.dir.path("salvaged.slog"));
+
+  for (const auto& r : o.read.OfStream("big")) CHECK(r.payload.size() != 6020);
+  CHECK(o.read.OfStream("big").size() == 6);  // all but the big one
+  CHECK_MESSAGE(o.read.reporter.Has(CorruptionKind::kMissingData), o.read.reporter.Describe());
+  CHECK(o.verify.damage > 0);
+  REQUIRE_FALSE(o.truncate.has_value());
+  CHECK(o.truncate.error().code == Errc::kCorruption);
+  CHECK(o.truncate.error().message.find("recover") != std::string::npos);
+  CHECK(o.recovered.OfStream("big").size() == 6);
+  for (const auto& r : o.recovered.records) CHECK(r.payload.size() < 100);  // no piece of the big one
+}
+
+TEST_CASE("FragmentsMustComeInOrderAndAddUpToTheLengthTheFirstGives") {
+  SplitRecordLog log;
+  const LogId id = LogIdOf(SlabPath(log.base, 0));
+  const FrameLoc last = FindFrame(log.base, "big", FragmentKind::kLast, 0);
+  SUBCASE("a LAST numbered as if a fragment were missing") {
+    SetByte(last.file, last.offset + 17, 7);
+  }
+  SUBCASE("a FIRST that claims one byte more than its fragments hold") {
+    const FrameLoc first = FindFrame(log.base, "big", FragmentKind::kFirst, 0);
+    SetByte(first.file, first.offset + kFrameHeaderSize, static_cast<uint8_t>((10000 + 1) & 0xFF));
+    FixChecksum(first.file, id, first.section_offset, first.offset);
+  }
+  FixChecksum(last.file, id, last.section_offset, last.offset);
+  ReadResult r = ReadAll(log.base);
+  CHECK(r.OfStream("big").size() == 6);
+  CHECK_MESSAGE(r.reporter.Has(CorruptionKind::kMissingData), r.reporter.Describe());
+  TruncateOptions dry;
+  dry.dry_run = true;
+  CHECK_FALSE(Truncate(log.base, dry, nullptr).has_value());
+}
+
+TEST_CASE("LostFramesInsideAnOpenSectionAreAHoleNotATornTail") {
+  TempDir dir, crash;
+  const std::string base = dir.path("live.slog");
+  auto w = Writer::Open(base, SmallOptions());
+  REQUIRE(w.has_value());
+  auto h = w.value()->OpenStream({"s", Encoding::kText, 0});
+  REQUIRE(h.has_value());
+  for (int i = 0; i < 40; ++i) REQUIRE(w.value()->Append(h.value(), "record-" + std::to_string(i), i).ok());
+  const std::string snap = SnapshotLog(base, crash.dir());
+  REQUIRE(w.value()->Close().ok());
+  const FrameLoc f10 = FindFrame(snap, "s", FragmentKind::kFull, 10);
+  const FrameLoc f12 = FindFrame(snap, "s", FragmentKind::kFull, 12);
+  REQUIRE_FALSE(f10.section_closed);
+  // Records 10 and 11 never reached the disk; 12 to 39 did.
+  ZeroRange(f10.file, f10.offset, f12.offset);
+  Outcomes o = RunAll(snap, dir.path("salvaged.slog"));
+
+  CHECK(o.read.OfStream("s").size() == 38);
+  CHECK_MESSAGE(o.read.reporter.Has(CorruptionKind::kMissingData), o.read.reporter.Describe());
+  CHECK_FALSE(o.read.reporter.Has(CorruptionKind::kTornTail));
+  CHECK(o.verify.damage > 0);
+  REQUIRE_FALSE(o.truncate.has_value());
+  CHECK(o.truncate.error().code == Errc::kCorruption);
+  CHECK(o.recovered.OfStream("s").size() == 38);
+  CHECK(o.recovered.OfStream("s").back().payload == "record-39");
+}
+
+TEST_CASE("AnOpenSectionTheStreamGoesOnFromIsAHole") {
+  TempDir dir;
+  const std::string base = dir.path("log.slog");
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 60; ++i) records.emplace_back("b", std::string(700, static_cast<char>('0' + i % 10)));
+  WriteLog(base, SmallOptions(), records);
+  const FrameLoc b3 = FindFrame(base, "b", FragmentKind::kFull, 3);
+  REQUIRE(b3.section_closed);
+  // The close block and the frames after record 3 of the section did not reach the disk; the
+  // stream's later sections did.
+  const uint64_t after_b3 = b3.offset + kFrameHeaderSize + b3.length;
+  ZeroRange(b3.file, b3.section_offset + 32, b3.section_offset + kSectionHeaderSize);
+  ZeroRange(b3.file, after_b3, b3.section_offset + (8 << 10));
+  Outcomes o = RunAll(base, dir.path("salvaged.slog"));
+
+  CHECK(o.read.reporter.events.size() == 1);
+  CHECK_MESSAGE(o.read.reporter.Has(CorruptionKind::kMissingData), o.read.reporter.Describe());
+  CHECK(o.read.reporter.events.front().offset == after_b3);
+  CHECK(o.verify.damage >= 1);  // and the end marker vouches for a section left open
+  REQUIRE_FALSE(o.truncate.has_value());
+  CHECK(o.truncate.error().offset == after_b3);
+  const size_t lost = 60 - o.read.OfStream("b").size();
+  CHECK(lost > 0);
+  CHECK(o.recovered.OfStream("b").size() == 60 - lost);
+}
+
+TEST_CASE("DamageInTheMiddleOfASectionLosesOnlyTheDamagedFrame") {
+  TempDir dir;
+  const std::string base = dir.path("log.slog");
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 30; ++i) records.emplace_back("a", "a-record-" + std::to_string(i));
+  WriteLog(base, SmallOptions(), records);
+  const FrameLoc a5 = FindFrame(base, "a", FragmentKind::kFull, 5);
+  FlipBit(a5.file, a5.offset + kFrameHeaderSize + 1, 3);
+  ReadResult r = ReadAll(base);
+  CHECK(r.reporter.Has(CorruptionKind::kChecksum));
+  REQUIRE(r.OfStream("a").size() == 29);
+  CHECK(r.OfStream("a")[5].payload == "a-record-6");
+}
+
+TEST_CASE("ReservedFieldsMustBeZero") {
+  TempDir dir;
+  const std::string base = dir.path("log.slog");
+  WriteLog(base, SmallOptions(), {{"a", "one"}, {"a", "two"}});
+  const std::string slab0 = SlabPath(base, 0);
+  const LogId id = LogIdOf(slab0);
+  const FrameLoc one = FindFrame(base, "a", FragmentKind::kFull, 0);
+  SUBCASE("the slab header's reserved field") {
+    SetByte(slab0, 57, 1);
+    FixSlabHeaderCrc(slab0);
+    ReadResult r = ReadAll(base);
+    CHECK(r.records.empty());
+    CHECK(r.reporter.Has(CorruptionKind::kBadFileHeader));
+  }
+  SUBCASE("a section header's reserved field") {
+    SetByte(one.file, one.section_offset + 13, 1);
+    FixSectionOpenCrc(one.file, id, one.section_offset);
+    ReadResult r = ReadAll(base);
+    CHECK(r.OfStream("a").empty());
+    CHECK(r.reporter.Has(CorruptionKind::kBadSection));
+  }
+  SUBCASE("a FULL frame's fragment index") {
+    SetByte(one.file, one.offset + 18, 1);
+    FixChecksum(one.file, id, one.section_offset, one.offset);
+    ReadResult r = ReadAll(base);
+    REQUIRE(r.OfStream("a").size() == 1);
+    CHECK(r.OfStream("a")[0].payload == "two");
+    CHECK(r.reporter.Has(CorruptionKind::kBadType));
+  }
+}
+
+TEST_CASE("ASlabOfANewerFormatIsUnsupportedNotDamaged") {
+  TempDir dir;
+  const std::string base = dir.path("log.slog");
+  WriteLog(base, SmallOptions(), {{"a", "one"}});
+  const std::string slab0 = SlabPath(base, 0);
+  SUBCASE("a newer version") {
+    SetByte(slab0, 8, 3);
+    FixSlabHeaderCrc(slab0);
+    auto r = Reader::Open(base, {}, nullptr);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == Errc::kUnsupported);
+    CHECK(r.error().message.find("format version 3 is newer than this slablog reads") != std::string::npos);
+    CHECK_FALSE(Verify(base, {}, nullptr).has_value());
+    CHECK(Truncate(base, {}, nullptr).error().code == Errc::kUnsupported);
+  }
+  SUBCASE("an incompatible feature flag") {
+    SetByte(slab0, 39, 0x80);
+    FixSlabHeaderCrc(slab0);
+    auto r = Reader::Open(base, {}, nullptr);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == Errc::kUnsupported);
+    CHECK(r.error().message.find("incompatible flags 0x80000000") != std::string::npos);
+  }
+  SUBCASE("a compatible feature flag is ignored") {
+    SetByte(slab0, 36, 0x01);
+    FixSlabHeaderCrc(slab0);
+    ReadResult r = ReadAll(base);
+    CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+    CHECK(r.records.size() == 1);
+  }
+}
+
+}  // namespace slablog::test
