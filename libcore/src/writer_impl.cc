@@ -176,6 +176,10 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
     }
   }
   const uint64_t size = SectionSizeFor(s, min_bytes, room());
+  if (size > kMaxSectionBytes) {  // a frame length could not state what such a section holds
+    return Fail("a section of " + std::to_string(size) + " bytes exceeds the format's limit of " +
+                std::to_string(kMaxSectionBytes));
+  }
   Slab& slab = current();
   uint8_t* p = slab.file->data() + slab.pos;
   uint8_t* limit = slab.file->data() + slab_capacity - page_size;
@@ -252,8 +256,9 @@ bool Writer::Impl::FitsInSlabLocked(const StreamState& s, uint64_t payload) cons
 Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> payload,
                                   int64_t timestamp, bool locked) {
   if (payload.size() > kMaxRecordBytes) {
-    return Fail("record of " + std::to_string(payload.size()) + " bytes exceeds the limit of " +
-                std::to_string(kMaxRecordBytes));
+    return Fail("record of " + std::to_string(payload.size()) +
+                " bytes exceeds the format's limit of " + std::to_string(kMaxRecordBytes) +
+                " bytes (4 GiB - 1)");
   }
   std::unique_lock lock(mu, std::defer_lock);
   if (!locked) lock.lock();
