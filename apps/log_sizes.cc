@@ -17,11 +17,17 @@ void AddLogSizeOptions(CLI::App* sub, LogSizeOptions* sizes, const std::string& 
 }
 
 bool ParseLogSizes(std::string_view command, const LogSizeOptions& sizes, WriterOptions* options) {
-  if (ParseSize(sizes.slab_size, &options->slab_size) && ParseSize(sizes.section_size, &options->section_size)) {
-    return true;
+  if (!ParseSize(sizes.slab_size, &options->slab_size) ||
+      !ParseSize(sizes.section_size, &options->section_size)) {
+    Complain(command, "sizes take a number with an optional K, M, G or T suffix (powers of 1024)");
+    return false;
   }
-  Complain(command, "sizes take a number with an optional K, M, G or T suffix (powers of 1024)");
-  return false;
+  if (options->section_size > kMaxSectionBytes) {
+    Complain(command, "--section-size {} exceeds the format's limit of 4G ({} bytes)",
+             sizes.section_size, kMaxSectionBytes);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace slablog::cli

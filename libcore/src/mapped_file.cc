@@ -13,6 +13,8 @@
 #include <memory>
 #include <utility>
 
+#include "io_faults.h"
+
 namespace slablog {
 
 Error IoError(const std::string& file, const std::string& what, int err) {
@@ -39,6 +41,17 @@ MappedFile::~MappedFile() {
 }
 
 namespace {
+
+// Runs `call` (a system call returning -1 and setting errno on failure) unless a test injects a
+// failure for it (io_faults.h).
+template <typename Call>
+int Checked(io_faults::Op op, const std::string& path, Call call) {
+  if (const int err = io_faults::Injected(op, path.c_str()); err != 0) {
+    errno = err;
+    return -1;
+  }
+  return call();
+}
 
 // The trim lock's byte, locked (or unlocked) as `type` says.
 struct flock TrimLockOf(short type) {
@@ -117,14 +130,17 @@ WritableSlab::~WritableSlab() {
 }
 
 Status WritableSlab::Map() {
-  if (ftruncate(fd_, static_cast<off_t>(capacity_)) != 0) {
+  const std::string& file = temp_path_.empty() ? path_ : temp_path_;
+  if (Checked(io_faults::Op::kFtruncate, file,
+              [&] { return ftruncate(fd_, static_cast<off_t>(capacity_)); }) != 0) {
     return IoError(path_, "cannot size slab to " + std::to_string(capacity_) + " bytes", errno);
   }
   // Blocks for the whole slab now: a full disk is an error here rather than a SIGBUS at some
   // later store into the map, and the kernel makes a page of an allocated (unwritten) extent
   // far faster than one of a hole (measured here: 7.6 against 0.45 GB/s). File systems without
   // fallocate keep the sparse file.
-  if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(capacity_)) != 0 &&
+  if (Checked(io_faults::Op::kFallocate, file,
+              [&] { return fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(capacity_)); }) != 0 &&
       errno != EOPNOTSUPP && errno != ENOSYS) {
     return IoError(path_, "cannot allocate " + std::to_string(capacity_) + " bytes for the slab", errno);
   }
@@ -240,7 +256,9 @@ void WritableSlab::Zero(uint64_t offset, uint64_t n) {
 }
 
 Status WritableSlab::Sync() {
-  if (fd_ >= 0 && fdatasync(fd_) != 0) return IoError(path_, "cannot sync", errno);
+  if (fd_ >= 0 && Checked(io_faults::Op::kFdatasync, path_, [&] { return fdatasync(fd_); }) != 0) {
+    return IoError(path_, "cannot sync", errno);
+  }
   return Status();
 }
 
@@ -252,7 +270,8 @@ void WritableSlab::Unmap() {
 bool WritableSlab::TryTrimLock() { return fd_ >= 0 && LockForTrim(fd_, true, false); }
 
 Status WritableSlab::Truncate(uint64_t size) {
-  if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+  if (Checked(io_faults::Op::kFtruncate, path_,
+              [&] { return ftruncate(fd_, static_cast<off_t>(size)); }) != 0) {
     return IoError(path_, "cannot trim to " + std::to_string(size) + " bytes", errno);
   }
   return Status();
@@ -277,7 +296,7 @@ Status SyncDirectoryOf(const std::string& path) {
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return IoError(dir, "cannot open directory to sync it", errno);
-  const int rc = fsync(fd);
+  const int rc = Checked(io_faults::Op::kFsyncDirectory, dir, [&] { return fsync(fd); });
   const int err = errno;
   ::close(fd);
   if (rc != 0) return IoError(dir, "cannot sync directory", err);

@@ -24,6 +24,19 @@ uint32_t Writer::slab_count() const { return impl_->first_slab + static_cast<uin
 uint64_t Writer::page_size() const { return impl_->page_size; }
 
 Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptions& options) {
+  if (options.section_size > kMaxSectionBytes) {
+    return Error{Errc::kInvalidArgument, base, 0,
+                 "section size " + std::to_string(options.section_size) +
+                     " exceeds the format's limit of " + std::to_string(kMaxSectionBytes) +
+                     " bytes (4 GiB)"};
+  }
+  // Past this a slab's size is no file size (off_t), and rounding it up to a page would wrap.
+  constexpr uint64_t kMaxSlabBytes = uint64_t{1} << 62;
+  if (options.slab_size > kMaxSlabBytes) {
+    return Error{Errc::kInvalidArgument, base, 0,
+                 "slab size " + std::to_string(options.slab_size) + " exceeds the limit of " +
+                     std::to_string(kMaxSlabBytes) + " bytes"};
+  }
   auto impl = std::make_unique<Impl>();
   impl->base = std::move(base);
   impl->options = options;
@@ -72,6 +85,8 @@ Result<StreamHandle> Writer::OpenStream(const StreamOptions& options) {
 
 Status Writer::Append(StreamHandle stream, std::span<const uint8_t> payload, int64_t timestamp) {
   StreamState& s = *stream.state_;
+  // No section is larger than kMaxSectionBytes, so a payload that passes this one compare fits a
+  // frame's u32 length; every other goes to AppendRecord, which refuses what is too large.
   if (s.room() >= kFrameHeaderSize + payload.size()) [[likely]] {
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();

@@ -78,7 +78,11 @@ Status Writer::Impl::Create() {
 Status Writer::Impl::NewSlabLocked() {
   const uint32_t index = first_slab + static_cast<uint32_t>(slabs.size());
   auto file = SlabFileLocked(SlabPath(base, index));
-  if (!file) return file.error();
+  if (!file) {
+    // Sizing or allocating the file failed (or another I/O step of making it): sticky as well.
+    if (file.error().code == Errc::kIo) return NoteIo(file.error());
+    return file.error();
+  }
   if (file.value()->reused()) {
     // Where readers look before any section is there, from the moment the slab has its name:
     // the header page, the first section's header (the page after), and the last page, which no
@@ -151,7 +155,8 @@ void Writer::Impl::RetireIfDoneLocked(size_t index) {
     slab.file->Unmap();
   }
   slab.retired = true;
-  if (options.sync == SyncPolicy::kEverySlab) (void)slab.file->Sync();
+  // A failure is not lost: it fails the next Sync() or Close() (io_error).
+  if (options.sync == SyncPolicy::kEverySlab) (void)NoteIo(slab.file->Sync());
 }
 
 Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool allow_new_slab) {
@@ -171,6 +176,10 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
     }
   }
   const uint64_t size = SectionSizeFor(s, min_bytes, room());
+  if (size > kMaxSectionBytes) {  // a frame length could not state what such a section holds
+    return Fail("a section of " + std::to_string(size) + " bytes exceeds the format's limit of " +
+                std::to_string(kMaxSectionBytes));
+  }
   Slab& slab = current();
   uint8_t* p = slab.file->data() + slab.pos;
   uint8_t* limit = slab.file->data() + slab_capacity - page_size;
@@ -252,8 +261,9 @@ bool Writer::Impl::FitsInSlabLocked(const StreamState& s, uint64_t payload) cons
 Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> payload,
                                   int64_t timestamp, bool locked) {
   if (payload.size() > kMaxRecordBytes) {
-    return Fail("record of " + std::to_string(payload.size()) + " bytes exceeds the limit of " +
-                std::to_string(kMaxRecordBytes));
+    return Fail("record of " + std::to_string(payload.size()) +
+                " bytes exceeds the format's limit of " + std::to_string(kMaxRecordBytes) +
+                " bytes (4 GiB - 1)");
   }
   std::unique_lock lock(mu, std::defer_lock);
   if (!locked) lock.lock();
@@ -313,6 +323,7 @@ Status Writer::Impl::AppendCatalogLocked(const CatalogEntry& entry) {
 }
 
 Status Writer::Impl::SyncLocked() {
+  if (!io_error.ok()) return io_error;
   Status first_error;
   for (Slab& slab : slabs) {
     if (slab.file == nullptr) continue;
@@ -322,7 +333,7 @@ Status Writer::Impl::SyncLocked() {
     if (Status s = SyncDirectoryOf(current().file->path()); !s && first_error.ok()) first_error = s;
     dir_dirty = false;
   }
-  if (!first_error.ok()) return first_error;
+  if (!first_error.ok()) return NoteIo(first_error);
   // Retired slabs are now on disk; their descriptors are no longer needed, except the first one's:
   // its lock tells readers, all the writer's life, that the log is being written.
   for (Slab& slab : slabs) {
@@ -343,10 +354,18 @@ Status Writer::Impl::WriteEndMarkerLocked() {
 }
 
 Status Writer::Impl::CloseLocked() {
-  if (closed.load()) return Status();
+  if (closed.load()) return close_result;
   closed.store(true, std::memory_order_release);
+  close_result = CloseOnceLocked();
+  return close_result;
+}
+
+Status Writer::Impl::CloseOnceLocked() {
   for (auto& s : streams) CloseSectionLocked(*s);
   CloseSectionLocked(catalog);
+  // After an I/O failure no end marker vouches for records that may not be on disk: the log
+  // reads as not closed cleanly, which is the truth.
+  if (!io_error.ok()) return io_error;
   const bool durable = options.sync != SyncPolicy::kManual;
   // Records and close blocks reach the disk before the end marker that vouches for them.
   if (durable) {
@@ -361,17 +380,17 @@ Status Writer::Impl::CloseLocked() {
   if (!trim && last.file->reused()) last.file->Zero(last.pos, slab_capacity - last.pos);
   if (Status s = WriteEndMarkerLocked(); !s) return s;
   if (trim) {
-    if (Status s = last.file->Truncate(last.pos + kSectionHeaderSize); !s) return s;
+    if (Status s = last.file->Truncate(last.pos + kSectionHeaderSize); !s) return NoteIo(s);
   }
   if (durable) {
-    if (Status s = last.file->Sync(); !s) return s;
+    if (Status s = last.file->Sync(); !s) return NoteIo(s);
   }
   Status result;
   for (Slab& slab : slabs) {
     if (slab.file == nullptr) continue;
     if (Status s = slab.file->CloseFile(); !s && result.ok()) result = s;
   }
-  return result;
+  return NoteIo(result);
 }
 
 }  // namespace slablog

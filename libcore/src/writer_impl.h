@@ -36,6 +36,13 @@ struct Writer::Impl {
   std::mutex mu;
   // Set under `mu` by Close(); read without it on the append path's slow branch.
   std::atomic<bool> closed{false};
+  // The first failure of fdatasync, a directory fsync, ftruncate or fallocate (or of the other
+  // I/O of a slab's creation or close). The kernel may have dropped the pages it could not write
+  // and a later fsync may then succeed (PostgreSQL's 2018 lesson), so from then on every Sync()
+  // and Close() fails with it: nothing reports success for data that may not be on disk.
+  Status io_error;
+  // What the first Close() returned; a second one returns it again.
+  Status close_result;
   bool dir_dirty = false;        // a slab was created since the last directory sync
   uint32_t first_slab = 0;       // index of slabs[0] (non-zero when appending)
   std::deque<Slab> slabs;        // slabs[i] has index first_slab + i; a deque keeps references
@@ -56,6 +63,11 @@ struct Writer::Impl {
                       bool locked);
   Status SyncLocked();
   Status CloseLocked();
+  // Keeps `s` as io_error if it is the first I/O failure; returns it.
+  Status NoteIo(Status s) {
+    if (!s.ok() && io_error.ok()) io_error = s;
+    return s;
+  }
 
  private:
   // Whether a record of `payload` bytes that does not fit in the stream's current section fits in
@@ -70,6 +82,7 @@ struct Writer::Impl {
   Result<std::unique_ptr<WritableSlab>> SlabFileLocked(const std::string& path);
   void RetireIfDoneLocked(size_t slab);
   Status WriteEndMarkerLocked();
+  Status CloseOnceLocked();
   Slab& current() { return slabs.back(); }
   Status Fail(const std::string& message) const { return Error{Errc::kInvalidArgument, base, 0, message}; }
 };

@@ -54,11 +54,14 @@ static_assert(kCatalogEntryFixedSize == 4 + 1 + 1 + 2 + 4);
 // Reserved stream ids: 0 holds the catalog, the largest id marks a clean end of the log.
 inline constexpr uint32_t kCatalogStream = 0;
 inline constexpr uint32_t kEndStream = 0xFFFFFFFF;
-// The largest record: what a frame's u32 length can state. The writer refuses larger records and
-// the reader reassembles no larger one, which bounds the memory a damaged log can make us use.
+// The largest record: the largest payload a frame's u32 length can state. The writer refuses
+// larger ones; the reader reassembles no longer chain (which bounds the memory a damaged log can
+// make it use).
 inline constexpr uint64_t kMaxRecordBytes = 0xFFFFFFFF;
-// The largest section, so that a FULL frame's payload always fits the u32 length.
+// The largest section a writer makes, so that any frame that fits in one section has a payload
+// of at most kMaxRecordBytes.
 inline constexpr uint64_t kMaxSectionBytes = uint64_t{1} << 32;
+static_assert(kMaxSectionBytes - kSectionHeaderSize - kFrameHeaderSize <= kMaxRecordBytes);
 
 enum class FragmentKind : uint8_t { kNone = 0, kFull = 1, kFirst = 2, kMiddle = 3, kLast = 4 };
 enum class Encoding : uint8_t { kBinary = 0, kText = 1, kJson = 2 };

@@ -99,10 +99,15 @@ class Writer {
                   timestamp);
   }
 
-  // Everything appended before the call is on disk when it returns OK.
+  // Everything appended before the call is on disk when it returns OK. I/O errors are sticky:
+  // once an fdatasync, a directory fsync, an ftruncate or an fallocate of this writer has failed
+  // (here, in Close(), or while making or leaving a slab), every later Sync() and Close() fails
+  // with that first error, since the kernel may have dropped the data it could not write.
   Status Sync();
   // Closes every section, writes the end marker, trims the last slab and (policy permitting)
-  // syncs. The writer can do nothing more afterwards. Calling it twice is harmless.
+  // syncs. The writer can do nothing more afterwards. After an I/O error no end marker is
+  // written (the log reads as not closed cleanly). Calling it again returns what the first call
+  // returned.
   Status Close();
 
   const LogId& log_id() const;

@@ -1,0 +1,23 @@
+// Fault injection for the system calls whose failure can lose written data (fdatasync, fsync of a
+// directory, ftruncate, fallocate): tests set a process-wide hook that makes them fail with a
+// chosen errno, to check that the writer never reports success after one failed. Without a hook
+// the cost is one relaxed atomic load per call; the append path makes none of these calls.
+#pragma once
+
+#include <cstdint>
+
+namespace slablog::io_faults {
+
+enum class Op : uint8_t { kFdatasync, kFsyncDirectory, kFtruncate, kFallocate };
+
+// Returns 0 to let the call run, or the errno it fails with (without being made). `path` names
+// the file (or directory) the call is for.
+using Hook = int (*)(Op op, const char* path);
+
+// Installs `hook` (null: none). Not for production code: tests only.
+void SetHook(Hook hook);
+
+// The errno `op` on `path` must fail with, or 0 (no hook, or the hook lets it run).
+int Injected(Op op, const char* path);
+
+}  // namespace slablog::io_faults
