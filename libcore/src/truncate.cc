@@ -47,8 +47,10 @@ class Collect : public Reporter {
   Reporter* next_;
 };
 
-// The end of the last non-zero byte in [from, to) of `bytes` (from, if all zero).
+// The end of the last non-zero byte in [from, to) of `bytes` (from, if all zero); `to` is a size
+// read from a header, so only the bytes present are looked at.
 uint64_t WrittenEnd(std::span<const uint8_t> bytes, uint64_t from, uint64_t to) {
+  to = std::min<uint64_t>(to, bytes.size());
   while (to > from && bytes[to - 1] == 0) --to;
   return to;
 }
@@ -126,6 +128,7 @@ class Planner {
   std::map<uint32_t, std::string> names;
   std::vector<Section> stray_open;  // open sections that are not at the end of their stream
   std::string abandoned_file;       // an empty or all-zero last slab file, to remove
+  std::optional<Section> overrun;   // the first section that claims more bytes than its file has
   LogSummary summary;
   size_t last_file = 0;
   uint64_t last_slab_start = 0, last_slab_capacity = 0, last_section_end = 0;
@@ -174,6 +177,7 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
     Section sec{file_index, s.offset, s, walker.section_bytes()};
     sec.info.slab = nullptr;
     last_section_end = std::max(last_section_end, s.offset + s.open.size);
+    if (!overrun && walker.section_bytes().size() < s.open.size) overrun = sec;
     std::vector<Section>& tail = tails[s.open.stream_id];
     std::vector<Section>& before = earlier_tails[s.open.stream_id];
     if (s.close && s.close->record_count > 0) {
@@ -214,6 +218,14 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
     if (!cut_short && !partial_marker) return Refuse(c);
   }
   collect_.events.clear();
+  // A file that ends inside a section (cut short, or a size or capacity that lies): the end marker
+  // would have to go past the end of the file, and what the missing bytes held is anyone's guess.
+  if (overrun) {
+    return Error{Errc::kCorruption, files_[overrun->file].path(), overrun->offset,
+                 "section claims " + std::to_string(overrun->info.open.size) + " bytes but the file ends after " +
+                     std::to_string(overrun->bytes.size()) + " of them; truncate does not grow a file to "
+                     "put the end marker after it: slablog recover salvages every intact record"};
+  }
   return Status();
 }
 
@@ -462,8 +474,18 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   const bool needs_marker = !plan.summary.clean;
   const uint64_t want_size = (needs_marker ? marker : plan.summary.end_marker_offset) + kSectionHeaderSize;
   const uint64_t have_size = files[plan.last_file].bytes().size();
-  if (needs_marker && marker + kSectionHeaderSize > plan.last_slab_start + plan.last_slab_capacity) {
+  // Written without a sum that a crafted capacity could wrap around.
+  if (needs_marker && (marker - plan.last_slab_start > plan.last_slab_capacity ||
+                       plan.last_slab_capacity - (marker - plan.last_slab_start) < kSectionHeaderSize)) {
     return Error{Errc::kCorruption, last_path, marker, "no room for the end marker in the last slab"};
+  }
+  // Truncate writes only inside the bytes a file has, so that it never makes up what a damaged
+  // header claims (and never grows a file).
+  if (want_size > have_size) {
+    return Error{Errc::kCorruption, last_path, marker,
+                 "the end marker would end at " + std::to_string(want_size) + ", past the end of the file (" +
+                     std::to_string(have_size) + " bytes); truncate does not grow a file: slablog recover "
+                     "salvages every intact record"};
   }
   for (const SectionFix& f : plan.fixes) (f.was_open ? result.sections_closed : result.sections_shrunk)++;
   result.trimmed_bytes = have_size > want_size ? have_size - want_size : 0;
