@@ -173,6 +173,11 @@ bool FrameScanner::OnlyZerosAfter(uint64_t frame_end) const {
 uint64_t FrameScanner::FindIntactFrom(uint64_t from) const {
   constexpr auto kFull = static_cast<uint8_t>(FragmentKind::kFull);
   constexpr auto kFirst = static_cast<uint8_t>(FragmentKind::kFirst);
+  // Every offset could claim the rest of the section, which would make the search quadratic in
+  // the section's size: the bytes it may run CRCs over are bounded by a multiple of what it
+  // searches. Past that (only payloads built to look like frame headers get there) the rest of
+  // the section is given up, and reported as dropped like any damage.
+  uint64_t budget = 8 * (end_ - std::min(from, end_)) + (uint64_t{1} << 20);
   for (uint64_t q = from; q + kFrameHeaderSize <= end_; ++q) {
     const uint8_t* p = bytes_.data() + q;
     // Cheap tests first: a kind of 1 or 2 and a zero fragment index (three zero bytes) rule out
@@ -180,6 +185,12 @@ uint64_t FrameScanner::FindIntactFrom(uint64_t from) const {
     if ((p[16] != kFull && p[16] != kFirst) || p[17] != 0 || p[18] != 0 || p[19] != 0) continue;
     const uint32_t length = coding::Load<uint32_t>(p + 4);
     if (length > end_ - q - kFrameHeaderSize || (p[16] == kFirst && length < kFirstPrefixSize)) continue;
+    // What follows a frame is another frame's kind byte, zeros, or the section's end.
+    const uint64_t next = q + kFrameHeaderSize + length;
+    if (next + kFrameHeaderSize <= end_ && bytes_[next + 16] > static_cast<uint8_t>(FragmentKind::kLast)) continue;
+    const uint64_t cost = kFrameHeaderSize + length;
+    if (cost > budget) return end_;
+    budget -= cost;
     if (crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) == coding::Load<uint32_t>(p)) return q;
   }
   return end_;

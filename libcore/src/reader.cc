@@ -30,6 +30,7 @@ struct StreamCursor {
   uint64_t open_frames_end = 0;
   uint64_t open_section_end = 0;
   uint64_t open_seq = 0;
+  uint32_t open_slab = 0;
   std::string open_file;
 };
 
@@ -212,7 +213,12 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
 void Reader::Impl::ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo& next) {
   const uint64_t room = c.open_section_end - c.open_frames_end;
   if (room < kFrameHeaderSize) return;
-  Report(c.open_file, next.slab->header.slab_index, c.open_frames_end, room, id,
+  // Fragments of a record in progress may be among what was lost: it cannot go on here.
+  AbandonRecord(c, id, CorruptionKind::kMissingData,
+                "the section holding its next fragment lost frames to a power cut");
+  c.assembler.set_quiet_orphans(true);
+  (void)next;
+  Report(c.open_file, c.open_slab, c.open_frames_end, room, id,
          CorruptionKind::kMissingData,
          "section " + std::to_string(c.open_seq) + " of stream " + StreamLabel(id) +
              " was never closed, yet the stream goes on in section " + std::to_string(next.open.seq) +
@@ -365,6 +371,7 @@ bool Reader::Impl::ReadFrame(Item* item) {
     cursor->open_frames_end = scanner.frames_end();
     cursor->open_section_end = s.offset + s.open.size;
     cursor->open_seq = s.open.seq;
+    cursor->open_slab = walker.slab().header.slab_index;
     cursor->open_file = walker.file();
   }
   return false;

@@ -82,9 +82,11 @@ SlabWalker::Event SlabWalker::Next() {
   return Event::kDone;
 }
 
-// A writer closes the sections of a slab it leaves only after it has created the next slab, and
-// its last slab always has an open section or the end marker. A last slab with neither means the
-// log went on in slabs that are not here.
+// A writer's last slab has an open section, or the end marker once Close() has closed them all.
+// A last slab with neither is the log of a writer stopped inside Close() (every section closed,
+// the end marker not yet written), or one whose next slab is not here: created since the last
+// sync and lost to a power cut, or not copied. Nothing after it survived, so it is a torn tail
+// (what truncate repairs), not a hole; a later slab that is here would make the gap damage.
 void SlabWalker::CheckLastSlab() {
   if (live_ || checked_last_ || summary_.slabs == 0 || summary_.clean || slab_open_sections_ > 0 ||
       slab_sections_ == 0) {
@@ -92,9 +94,10 @@ void SlabWalker::CheckLastSlab() {
   }
   checked_last_ = true;
   const uint32_t next = summary_.last_slab_index + 1;
-  Report(slab_.file_offset + slab_.bytes, 0, CorruptionKind::kBadFileHeader,
-         "slab " + std::to_string(next) + " is missing: slab " + std::to_string(next - 1) +
-             " has no open section and no end marker, so the log went on after it");
+  Report(slab_.file_offset + slab_.bytes, 0, CorruptionKind::kTornTail,
+         "slab " + std::to_string(next - 1) + " has no open section and no end marker: the writer "
+             "stopped while closing the log, or slab " + std::to_string(next) +
+             " (and any after it) is missing");
 }
 
 SlabWalker::Event SlabWalker::StartSlab() {

@@ -13,6 +13,7 @@
 #include "log_files.h"
 #include "mapped_file.h"
 #include "slab_walker.h"
+#include "slablog/reader.h"
 #include "slablog/recovery.h"
 
 namespace slablog {
@@ -103,6 +104,13 @@ class Planner {
   Status Walk(std::optional<uint32_t> first_index);
   Status PlanStream(const std::vector<Section>& tail);
   Status PlanStray(const Section& s);
+  // A stream whose sections survived while the catalog entry that defines it did not: closing
+  // the log would leave records no reader can name.
+  Status CheckUndefinedStreams() const;
+  // The plan reads the frames of each stream's last sections only; a hole anywhere before them
+  // (a sector lost inside a closed section) must stop truncate all the same (G3): one pass of the
+  // reader, at verify's speed, checks every other frame.
+  Status CheckOutsideTails(std::string_view path) const;
   // An open section whose stream goes on after it: unless its frames (ending at `frames_end`)
   // fill it, frames written after them may have been lost to a power cut.
   Status RefuseOpenGap(const Section& s, uint64_t frames_end) const {
@@ -280,7 +288,8 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
     }
   }
   const uint32_t stream = tail.front().info.open.stream_id;
-  const std::string name = stream == kCatalogStream ? "catalog" : names[stream];
+  auto named = names.find(stream);
+  const std::string name = stream == kCatalogStream ? "catalog" : named != names.end() ? named->second : "";
   for (size_t i = 0; i < tail.size(); ++i) {
     const Section& s = tail[i];
     const Read& r = reads[i];
@@ -342,6 +351,55 @@ Status Planner::PlanStray(const Section& s) {
   if (Status st = RefuseOpenGap(s, end); !st) return st;
   close.filled = end - s.offset - kSectionHeaderSize;
   fixes.push_back(SectionFix{s, close, end, end, true});
+  return Status();
+}
+
+Status Planner::CheckUndefinedStreams() const {
+  for (const auto& [stream, tail] : tails) {
+    if (stream == kCatalogStream || names.count(stream) != 0) continue;
+    const Section& s = tail.front();
+    return Error{Errc::kCorruption, files_[s.file].path(), s.offset,
+                 "stream " + std::to_string(stream) + " has sections but no catalog entry defines it "
+                 "(its entry was lost)" + std::string(kRecoverHint)};
+  }
+  return Status();
+}
+
+Status Planner::CheckOutsideTails(std::string_view path) const {
+  // Where the plan's own reading already decides: every section of every stream's tail, and
+  // the open sections before them.
+  auto planned = [&](const Corruption& c) {
+    auto in = [&](const Section& s) {
+      return files_[s.file].path() == c.file && c.offset >= s.offset && c.offset < s.offset + s.bytes.size();
+    };
+    for (const auto* group : {&tails, &earlier_tails}) {
+      for (const auto& [stream, sections] : *group) {
+        for (const Section& s : sections) {
+          if (in(s)) return true;
+        }
+      }
+    }
+    for (const Section& s : stray_open) {
+      if (in(s)) return true;
+    }
+    return false;
+  };
+  ReaderOptions ro;
+  ro.records = false;
+  Collect found(nullptr);
+  auto reader = Reader::Open(path, ro, &found);
+  if (!reader) return reader.error();
+  Item item;
+  while (reader.value()->Next(&item)) {
+  }
+  for (const Corruption& c : found.events) {
+    // Torn tails are what truncate repairs; an end marker it was writing when it was stopped is
+    // written again.
+    const bool partial_marker = c.kind == CorruptionKind::kBadSection &&
+                                c.file == files_[last_file].path() && c.offset == last_section_end;
+    if (c.kind == CorruptionKind::kTornTail || partial_marker || planned(c)) continue;
+    return Refuse(c);
+  }
   return Status();
 }
 
@@ -467,6 +525,8 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   for (const auto& section : plan.stray_open) {
     if (Status s = plan.PlanStray(section); !s) return s.error();
   }
+  if (Status s = plan.CheckUndefinedStreams(); !s) return s.error();
+  if (Status s = plan.CheckOutsideTails(path); !s) return s.error();
   TruncateResult result;
   result.cuts = plan.cuts;
   const std::string& last_path = files[plan.last_file].path();

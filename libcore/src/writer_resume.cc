@@ -58,6 +58,9 @@ Status Writer::Impl::Resume() {
   // Removing the end marker first: if the writer dies from here on, the log reads as one that
   // was not closed cleanly, which is the truth.
   std::memset(file.value()->data() + summary.end_marker_offset, 0, kSectionHeaderSize);
+  // ...and on disk before any new section is: otherwise a power cut could bring the marker back
+  // in front of sections that survived, and readers would stop at it (man slablog.5, G3).
+  if (Status st = file.value()->Sync(); !st) return NoteIo(st);
   slabs.push_back(Slab{std::move(file.value()), summary.end_marker_offset, 0, false});
 
   catalog.entry.stream_id = kCatalogStream;

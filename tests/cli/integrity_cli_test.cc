@@ -211,7 +211,7 @@ TEST_CASE("CliGarbageIn") {
   std::filesystem::create_directory(dir.path("adir.slog"));
   // A log with a missing middle slab, one with a slab of another log, one with a duplicated slab.
   std::vector<std::pair<std::string, std::string>> records;
-  for (int i = 0; i < 60; ++i) records.emplace_back("s", std::string(1500, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 150; ++i) records.emplace_back("s", std::string(1500, static_cast<char>('a' + i % 26)));
   WriteLog(dir.path("gap.slog"), SmallOptions(), records);
   std::filesystem::remove(SlabPath(dir.path("gap.slog"), 1));
   WriteLog(dir.path("foreign.slog"), SmallOptions(), records);
