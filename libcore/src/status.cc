@@ -34,6 +34,7 @@ const char* CorruptionKindName(CorruptionKind kind) {
     case CorruptionKind::kTornTail: return "torn-tail";
     case CorruptionKind::kBadSection: return "bad-section";
     case CorruptionKind::kBadFileHeader: return "bad-file-header";
+    case CorruptionKind::kIoError: return "io-error";
   }
   return "unknown";
 }

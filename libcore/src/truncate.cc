@@ -373,6 +373,11 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   for (const auto& section : plan.stray_open) {
     if (Status s = plan.PlanStray(section); !s) return s.error();
   }
+  // A file cut short under the map, or a page the disk could not read, read as zeros: a plan made
+  // from them is not carried out.
+  for (const MappedFile& f : files) {
+    if (const auto at = f.fault_offset()) return Error{Errc::kIo, f.path(), *at, ReadFaultDetail(*at)};
+  }
   TruncateResult result;
   result.cuts = plan.cuts;
   const std::string& last_path = files[plan.last_file].path();

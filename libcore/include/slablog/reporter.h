@@ -16,6 +16,8 @@ enum class CorruptionKind : uint8_t {
   kTornTail,            // a partly written frame at the end of an open section (a crash)
   kBadSection,          // a section header that is damaged, missing, or out of sequence
   kBadFileHeader,       // a slab header that is damaged, foreign, missing or duplicated
+  kIoError,             // bytes that could not be read: the file shrank under the reader, or the
+                        // disk failed (they read as zeros; other events may follow from that)
 };
 
 const char* CorruptionKindName(CorruptionKind kind);
