@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "problems.h"
 
 int main(int argc, char** argv) {
   using slablog::cli::ExitCode;
@@ -52,5 +53,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "slablog: internal error: %s\n", e.what());
     return static_cast<int>(ExitCode::kInternal);
   }
+  // A file that shrank or could not be read under a command is an I/O error, whatever was found.
+  if (slablog::cli::IoErrorMet() && (rc == ExitCode::kOk || rc == ExitCode::kDataProblem)) rc = ExitCode::kIo;
   return static_cast<int>(slablog::cli::FinishStdout(rc));
 }

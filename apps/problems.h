@@ -13,6 +13,11 @@
 
 namespace slablog::cli {
 
+// Whether a ProblemLog of this process was told of an I/O error (CorruptionKind::kIoError: a file
+// cut short under the reader, or a disk that failed): then the command exits 3 (main.cc), having
+// gone on past it as far as it goes past damage (recover salvages the rest).
+bool IoErrorMet();
+
 class ProblemLog : public Reporter {
  public:
   explicit ProblemLog(std::string command, bool print = true)
@@ -22,7 +27,7 @@ class ProblemLog : public Reporter {
   // parts of a log more than once.
   void OncePerPlace() { once_per_place_ = true; }
 
-  uint64_t damage() const { return damage_; }    // everything but torn tails
+  uint64_t damage() const { return damage_; }    // everything but torn tails (I/O errors too)
   uint64_t torn() const { return torn_; }
   uint64_t total() const { return damage_ + torn_; }
   // The first events, kept for structured output (bounded: a wrecked log can have millions).

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -32,11 +33,19 @@ class MappedFile {
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
 
+  // Reads of the map never die by SIGBUS (fault_guard.h): a page that cannot be read (the file
+  // was cut short under the map, or the disk failed) reads as zeros. This is the offset of the
+  // lowest such page met so far, if any; whoever read the bytes must then report it.
+  std::optional<uint64_t> fault_offset() const;
+
  private:
+  void Release();
+
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   int lock_fd_ = -1;
+  int guard_ = -1;  // the fault_guard slot of the map
 };
 
 // A slab file open for writing: preallocated to its capacity and mapped shared, so that stores
@@ -97,6 +106,9 @@ class WritableSlab {
 // slab hold it shared; whoever shortens that file must hold it exclusively (see TryTrimLock).
 bool LockForTrim(int fd, bool exclusive, bool wait);
 void UnlockForTrim(int fd);
+
+// The detail of a read fault at `offset` (MappedFile::fault_offset), for reports and errors.
+std::string ReadFaultDetail(uint64_t offset);
 
 // True when a writer holds the file (slab files are locked while a Writer has them open).
 bool WriterActive(const std::string& path);

@@ -72,6 +72,7 @@ SlabWalker::Event SlabWalker::Next() {
                                std::string(bytes().empty() ? "empty" : "all zeros") + ")"
                          : bytes().empty() ? "file is empty" : "no slab header in the file");
       }
+      ReportReadFaults(file_ + 1);
       ++file_;
       pos_ = 0;
       file_had_slab_ = false;
@@ -79,7 +80,25 @@ SlabWalker::Event SlabWalker::Next() {
     }
     if (StartSlab() == Event::kSlab) return Event::kSlab;
   }
+  ReportReadFaults(files_->size());  // also those of helper threads that read ahead
   return Event::kDone;
+}
+
+void SlabWalker::ReportReadFaults(size_t up_to) {
+  for (; faults_checked_ < up_to; ++faults_checked_) {
+    const MappedFile& f = (*files_)[faults_checked_];
+    const std::optional<uint64_t> at = f.fault_offset();
+    if (!at) continue;
+    Corruption c;
+    c.file = f.path();
+    c.slab = in_slab_ ? slab_.header.slab_index : 0;
+    c.offset = *at;
+    c.bytes_dropped = f.bytes().size() > *at ? f.bytes().size() - *at : 0;
+    c.stream = Corruption::kNoStream;
+    c.kind = CorruptionKind::kIoError;
+    c.detail = ReadFaultDetail(*at);
+    sink_->Report(c);
+  }
 }
 
 // A writer's last slab has an open section, or the end marker once Close() has closed them all.

@@ -48,6 +48,9 @@ class SlabWalker {
   void ReleasePages(uint64_t begin, uint64_t end);
   std::optional<uint64_t> FindSectionAhead(uint64_t from) const;
   void Report(uint64_t offset, uint64_t dropped, CorruptionKind kind, std::string detail);
+  // Reports a read fault met in files [0, up_to) (once per file): read as zeros, those bytes may
+  // have caused the other events reported for the file.
+  void ReportReadFaults(size_t up_to);
   std::span<const uint8_t> bytes() const { return (*files_)[file_].bytes(); }
 
   const std::vector<MappedFile>* files_;
@@ -64,6 +67,7 @@ class SlabWalker {
   uint32_t slab_sections_ = 0;    // sections of the current slab, and how many were open
   uint32_t slab_open_sections_ = 0;
   bool checked_last_ = false;
+  size_t faults_checked_ = 0;     // files whose read faults were reported
   bool live_ = false;
   SlabInfo slab_;
   SectionInfo section_;

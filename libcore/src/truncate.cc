@@ -525,6 +525,11 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   for (const auto& section : plan.stray_open) {
     if (Status s = plan.PlanStray(section); !s) return s.error();
   }
+  // A file cut short under the map, or a page the disk could not read, read as zeros: a plan made
+  // from them is not carried out.
+  for (const MappedFile& f : files) {
+    if (const auto at = f.fault_offset()) return Error{Errc::kIo, f.path(), *at, ReadFaultDetail(*at)};
+  }
   if (Status s = plan.CheckUndefinedStreams(); !s) return s.error();
   if (Status s = plan.CheckOutsideTails(path); !s) return s.error();
   TruncateResult result;

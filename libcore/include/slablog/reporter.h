@@ -19,6 +19,8 @@ enum class CorruptionKind : uint8_t {
   // Records lost before later records of the same stream that survived (a power cut that kept
   // some sectors and not others): a hole in a stream, never a torn tail.
   kMissingData,
+  kIoError,             // bytes that could not be read: the file shrank under the reader, or the
+                        // disk failed (they read as zeros; other events may follow from that)
 };
 
 const char* CorruptionKindName(CorruptionKind kind);
