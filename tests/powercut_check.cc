@@ -104,7 +104,7 @@ void CheckRecover(const Scenario& sc, const std::string& image_dir, const std::s
                   const std::vector<std::vector<uint64_t>>& before, bool opened, ImageVerdict* v) {
   std::filesystem::create_directories(out_dir);
   WriterOptions o;
-  o.slab_size = uint64_t{1} << 20;
+  o.slab_size = uint64_t{256} << 10;
   o.section_size = uint64_t{64} << 10;
   o.sync = SyncPolicy::kManual;
   o.background_prefault = false;
