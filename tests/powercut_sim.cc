@@ -128,6 +128,78 @@ std::vector<uint64_t> Counts(const std::vector<std::atomic<uint64_t>>& counts) {
   return out;
 }
 
+struct Plan {
+  uint64_t total = 0;             // bytes to append in all (records plus 32 each)
+  uint64_t cut_at = 0;            // the cut, once this many are appended (unless `closes`)
+  std::vector<uint64_t> sync_at;  // Sync() once this many are appended
+  bool closes = false;            // the cut comes after Close()
+};
+
+// Sync() (then a snapshot, and the records counted before it become durable).
+void SyncAndSnapshot(Writer& w, const std::vector<uint64_t>& before, const std::string& dir, Scenario* sc) {
+  if (Status st = w.Sync(); !st.ok()) {
+    sc->error = "sync failed: " + Describe(st.error());
+    return;
+  }
+  sc->at_sync = Snapshot(dir);
+  sc->durable = before;
+  ++sc->syncs;
+}
+
+// Several writer threads appending while this one syncs and cuts: the interleaving differs from
+// run to run.
+void RunThreads(Writer& w, const Plan& plan, const std::vector<std::vector<uint32_t>>& owned,
+                const std::vector<StreamHandle>& handles, const std::string& dir, Scenario* sc,
+                Shared* shared) {
+  shared->running = sc->threads;
+  std::vector<std::thread> threads;
+  for (const auto& streams : owned) {
+    std::vector<StreamHandle> mine;
+    for (uint32_t s : streams) mine.push_back(handles[s]);
+    threads.emplace_back(AppendLoop, &w, std::cref(*sc), streams, mine,
+                         plan.total / static_cast<uint64_t>(sc->threads), shared);
+  }
+  for (uint64_t at : plan.sync_at) {
+    WaitForBytes(*shared, at);
+    SyncAndSnapshot(w, Counts(shared->done), dir, sc);
+  }
+  if (!plan.closes) {
+    WaitForBytes(*shared, plan.cut_at);
+    sc->at_cut = Snapshot(dir);
+  }
+  shared->stop = true;
+  for (auto& t : threads) t.join();
+}
+
+// One writer, driven from this thread between syncs and the cut: the same seed gives the same
+// files, so a failing image is rebuilt exactly from its seed.
+void RunInline(Writer& w, const Plan& plan, const std::vector<StreamHandle>& handles, const std::string& dir,
+               Scenario* sc, Shared* shared) {
+  uint64_t bytes = 0;
+  size_t next_sync = 0;
+  for (size_t turn = 0;; ++turn) {
+    while (next_sync < plan.sync_at.size() && (bytes >= plan.sync_at[next_sync] || bytes >= plan.total)) {
+      SyncAndSnapshot(w, Counts(shared->done), dir, sc);
+      ++next_sync;
+    }
+    if (!plan.closes && (bytes >= plan.cut_at || bytes >= plan.total)) {
+      sc->at_cut = Snapshot(dir);
+      return;
+    }
+    if (bytes >= plan.total) return;
+    const uint32_t s = static_cast<uint32_t>(turn % handles.size());
+    const uint64_t i = shared->started[s].load();
+    const std::string payload = ExpectedPayload(sc->seed, s, i, sc->options.section_size);
+    shared->started[s] = i + 1;
+    if (Status st = w.Append(handles[s], payload, ExpectedTimestamp(s, i)); !st.ok()) {
+      shared->error = "append to stream " + std::to_string(s) + " failed: " + Describe(st.error());
+      return;
+    }
+    shared->done[s] = i + 1;
+    bytes += payload.size() + 32;
+  }
+}
+
 void Configure(Scenario* sc, std::mt19937_64& rng) {
   const uint64_t kib = 1024;
   sc->options.slab_size = (uint64_t{64} << (rng() % 3)) * kib;       // 64, 128, 256 KiB
@@ -213,45 +285,24 @@ Scenario RunScenario(uint64_t seed, const std::string& work_dir) {
     }
     handles.push_back(h.value());
   }
-  // Several slabs' worth in all, each thread a share.
-  const uint64_t total = sc.options.slab_size * (2 + rng() % 4);
-  Shared shared(next);
-  sc.durable.assign(next, 0);
-  shared.running = sc.threads;
-  std::vector<std::thread> threads;
-  for (const auto& streams : owned) {
-    std::vector<StreamHandle> mine;
-    for (uint32_t s : streams) mine.push_back(handles[s]);
-    threads.emplace_back(AppendLoop, &w, std::cref(sc), streams, mine,
-                         total / static_cast<uint64_t>(sc.threads), &shared);
-  }
-  // Sync points and the cut, as fractions of the bytes to append.
-  const bool closes = sc.cut == CutKind::kAfterCloseSynced || sc.cut == CutKind::kAfterCloseUnsynced;
-  const uint64_t cut_at = closes ? total : total / 8 + rng() % (total - total / 8);
-  std::vector<uint64_t> sync_at;
+  // Several slabs' worth in all, each thread a share; sync points and the cut as byte counts.
+  Plan plan;
+  plan.total = sc.options.slab_size * (2 + rng() % 4);
+  plan.closes = sc.cut == CutKind::kAfterCloseSynced || sc.cut == CutKind::kAfterCloseUnsynced;
+  plan.cut_at = plan.closes ? plan.total : plan.total / 8 + rng() % (plan.total - plan.total / 8);
   const uint64_t sync_count = sc.cut == CutKind::kNoSyncYet ? 0 : rng() % 5;
-  for (uint64_t k = 0; k < sync_count; ++k) sync_at.push_back(rng() % cut_at);
-  std::sort(sync_at.begin(), sync_at.end());
-  for (uint64_t at : sync_at) {
-    WaitForBytes(shared, at);
-    const std::vector<uint64_t> before = Counts(shared.done);
-    if (Status st = w.Sync(); !st.ok()) {
-      sc.error = "sync failed: " + Describe(st.error());
-      break;
-    }
-    sc.at_sync = Snapshot(work_dir);
-    sc.durable = before;
-    ++sc.syncs;
+  for (uint64_t k = 0; k < sync_count; ++k) plan.sync_at.push_back(rng() % plan.cut_at);
+  std::sort(plan.sync_at.begin(), plan.sync_at.end());
+  sc.durable.assign(next, 0);
+  Shared shared(next);
+  if (sc.threads == 1) {
+    RunInline(w, plan, handles, work_dir, &sc, &shared);
+  } else {
+    RunThreads(w, plan, owned, handles, work_dir, &sc, &shared);
   }
-  if (!closes) {
-    WaitForBytes(shared, cut_at);
-    sc.at_cut = Snapshot(work_dir);
-  }
-  shared.stop = true;
-  for (auto& t : threads) t.join();
   sc.appended = Counts(shared.started);
   if (!shared.error.empty()) sc.error = shared.error;
-  if (closes) {
+  if (plan.closes) {
     const std::vector<uint64_t> before = Counts(shared.done);
     if (Status st = w.Close(); !st.ok()) sc.error = "close failed: " + Describe(st.error());
     sc.at_cut = Snapshot(work_dir);
