@@ -167,6 +167,8 @@ TEST_CASE("PowerCutImages") {
     const uint64_t per = sc.cut == CutKind::kAfterCloseSynced ? 1 : kImagesPerScenario;
     for (uint64_t i = 0; i < per && images < plan.images; ++i) {
       if (plan.only_image && i != *plan.only_image) continue;
+      // Named if a command crashes (doctest prints it with the signal).
+      INFO("crashed on SLABLOG_POWERCUT_SEED=", seed, " SLABLOG_POWERCUT_IMAGE=", i);
       ResetDir(image_dir);
       const ImageInfo info = BuildImage(sc, i, image_dir);
       watchdog.Arm("seed " + std::to_string(seed) + " image " + std::to_string(i), kImageSeconds);
