@@ -167,8 +167,8 @@ TEST_CASE("PowerCutImages") {
     const uint64_t per = sc.cut == CutKind::kAfterCloseSynced ? 1 : kImagesPerScenario;
     for (uint64_t i = 0; i < per && images < plan.images; ++i) {
       if (plan.only_image && i != *plan.only_image) continue;
-      // Named if a command crashes (doctest prints it with the signal).
-      INFO("crashed on SLABLOG_POWERCUT_SEED=", seed, " SLABLOG_POWERCUT_IMAGE=", i);
+      // Named if a command crashes (doctest prints it with the signal, and with each failure).
+      INFO("the image: SLABLOG_POWERCUT_SEED=", seed, " SLABLOG_POWERCUT_IMAGE=", i);
       ResetDir(image_dir);
       const ImageInfo info = BuildImage(sc, i, image_dir);
       watchdog.Arm("seed " + std::to_string(seed) + " image " + std::to_string(i), kImageSeconds);
@@ -184,8 +184,9 @@ TEST_CASE("PowerCutImages") {
       ++failures;
       std::set<std::string> kinds;  // each kind once per image
       for (const auto& p : v.problems) kinds.insert(p.substr(0, p.find(':')));
-      for (const auto& kind : kinds) ++failure_kinds[kind];
-      if (failures > kMaxReportedFailures) continue;
+      bool new_kind = false;  // the first image failing in a way is shown whatever the count
+      for (const auto& kind : kinds) new_kind |= failure_kinds[kind]++ == 0;
+      if (failures > kMaxReportedFailures && !new_kind) continue;
       std::string text;
       for (const auto& p : v.problems) text += "\n  " + p;
       const std::string saved = SaveFailure(sc, image_dir, i, v.problems);
