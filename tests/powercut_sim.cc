@@ -206,6 +206,12 @@ void Configure(Scenario* sc, std::mt19937_64& rng) {
   sc->options.section_size = (uint64_t{4} << (rng() % 3)) * kib;     // 4, 8, 16 KiB
   if (sc->options.section_size * 4 > sc->options.slab_size) sc->options.section_size = 4 * kib;
   sc->options.background_prefault = rng() % 2 == 0;
+  // A fixed log id and creation time, so that a scenario with one writer thread lays down the
+  // same bytes each time its seed is run.
+  LogId id{};
+  for (size_t k = 0; k < id.size(); ++k) id[k] = static_cast<uint8_t>(rng());
+  sc->options.log_id = id;
+  sc->options.created_ns = 1764000000000000000 + static_cast<int64_t>(rng() % 1000000000);
   const uint64_t c = rng() % 20;
   sc->cut = c < 13 ? CutKind::kWhileWriting
           : c < 15 ? CutKind::kNoSyncYet

@@ -45,6 +45,16 @@ constexpr uint64_t kLongImages = 200000;
 constexpr uint64_t kImagesPerScenario = 40;
 constexpr int kMaxReportedFailures = 5;
 
+// The image being checked, for a sanitizer that aborts the process (doctest's INFO is not printed
+// then).
+char g_current_image[160] = "";
+
+#ifdef SLABLOG_POWERCUT_SANITIZED
+extern "C" void __asan_set_death_callback(void (*callback)(void));
+void PrintCurrentImage() { std::fprintf(stderr, "power-cut simulator: while checking %s\n", g_current_image); }
+[[maybe_unused]] const bool kDeathCallbackSet = (__asan_set_death_callback(PrintCurrentImage), true);
+#endif
+
 std::optional<uint64_t> EnvNumber(const char* name) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return std::nullopt;
@@ -173,6 +183,8 @@ TEST_CASE("PowerCutImages") {
       if (plan.only_image && i != *plan.only_image) continue;
       // Named if a command crashes (doctest prints it with the signal, and with each failure).
       INFO("the image: SLABLOG_POWERCUT_SEED=", seed, " SLABLOG_POWERCUT_IMAGE=", i);
+      std::snprintf(g_current_image, sizeof g_current_image, "SLABLOG_POWERCUT_SEED=%llu SLABLOG_POWERCUT_IMAGE=%llu",
+                    static_cast<unsigned long long>(seed), static_cast<unsigned long long>(i));
       ResetDir(image_dir);
       const ImageInfo info = BuildImage(sc, i, image_dir);
       watchdog.Arm("seed " + std::to_string(seed) + " image " + std::to_string(i), kImageSeconds);
