@@ -381,9 +381,12 @@ void Reader::Impl::Finish() {
   finished = true;
   for (auto& [id, c] : cursors) {
     if (!c.assembler.active()) continue;
-    AbandonRecord(c, id, c.last_section_open ? CorruptionKind::kTornTail : CorruptionKind::kUnfinishedFragment,
-                  c.last_section_open ? "the writer stopped before its LAST fragment"
-                                      : "its LAST fragment never came");
+    // On a live log the record may be one the writer is still writing: its next section was not
+    // there yet when the walk passed (the sink counts it as in progress, not as damage).
+    const bool torn = c.last_section_open || walker.live();
+    AbandonRecord(c, id, torn ? CorruptionKind::kTornTail : CorruptionKind::kUnfinishedFragment,
+                  torn ? "the writer stopped (or has not yet come) before its LAST fragment"
+                       : "its LAST fragment never came");
   }
   walker.summary().corruptions = sink.count();
   walker.summary().in_progress = sink.in_progress();

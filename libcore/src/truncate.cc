@@ -221,7 +221,7 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
       continue;
     }
     const bool cut_short = c.kind == CorruptionKind::kTornTail;
-    const bool partial_marker = c.kind == CorruptionKind::kBadSection &&
+    const bool partial_marker = c.kind == CorruptionKind::kBadSection && !summary.clean &&
                                 c.file == files_[last_file].path() && c.offset == marker_at;
     if (!cut_short && !partial_marker) return Refuse(c);
   }
@@ -395,7 +395,7 @@ Status Planner::CheckOutsideTails(std::string_view path) const {
   for (const Corruption& c : found.events) {
     // Torn tails are what truncate repairs; an end marker it was writing when it was stopped is
     // written again.
-    const bool partial_marker = c.kind == CorruptionKind::kBadSection &&
+    const bool partial_marker = c.kind == CorruptionKind::kBadSection && !summary.clean &&
                                 c.file == files_[last_file].path() && c.offset == last_section_end;
     if (c.kind == CorruptionKind::kTornTail || partial_marker || planned(c)) continue;
     return Refuse(c);
