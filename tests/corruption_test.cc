@@ -331,8 +331,8 @@ TEST_CASE("GarbageIn") {
 
 TEST_CASE("TruncatedAtEveryLength") {
   // ninja's DepsLogTest.Truncated: cut the log at every length; nothing crashes, and the records
-  // read back never increase as the file gets shorter. Every 7th length keeps the test quick on a
-  // 3-slab log; the cuts cover headers, frames and the end marker.
+  // read back never increase as the file gets shorter. Every length in long mode, a sample of
+  // them otherwise; the cuts cover headers, frames and the end marker.
   TempDir dir;
   const std::string base = dir.path("t.slog");
   std::vector<std::pair<std::string, std::string>> records;
@@ -344,7 +344,11 @@ TEST_CASE("TruncatedAtEveryLength") {
   std::string joined;
   for (uint32_t i = 0; std::filesystem::exists(SlabPath(base, i)); ++i) joined += ReadFile(SlabPath(base, i));
   size_t previous = records.size() + 1;
-  for (size_t len = joined.size(); len > 0; len -= std::min<size_t>(len, 7)) {
+  const uint64_t seed = TestSeed();
+  CAPTURE(seed);
+  const std::vector<size_t> lengths = SweepPositions(joined.size(), 1000, seed);
+  for (auto it = lengths.rbegin(); it != lengths.rend(); ++it) {
+    const size_t len = *it + 1;
     CAPTURE(len);
     WriteFile(dir.path("cut.bin"), joined.substr(0, len));
     ReadResult r = ReadAll(dir.path("cut.bin"));

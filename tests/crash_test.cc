@@ -2,11 +2,15 @@
 // itself stopped after every possible number of writes, then run again.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <new>
 #include <thread>
 
 #include "slablog/recovery.h"
@@ -30,9 +34,21 @@ std::string Payload(uint64_t seed, int stream, uint64_t index) {
 
 std::string StreamName(int s) { return "s" + std::to_string(s); }
 
+// Records each stream of the child has appended (Append returned), in memory shared with the
+// parent: the parent kills the child once enough are in, and all of those must survive the kill.
+struct Progress {
+  std::atomic<uint64_t> appended[kStreams];
+  uint64_t Total() const {
+    uint64_t n = 0;
+    for (const auto& a : appended) n += a.load();
+    return n;
+  }
+};
+
 // The child: one thread per stream, appending until killed.
-[[noreturn]] void WriteUntilKilled(const std::string& base, uint64_t seed, const std::string& recycle,
-                                   uint64_t section_size) {
+[[noreturn]] void WriteUntilKilled(const std::string& base, uint64_t seed,
+                                   const std::string& recycle, uint64_t section_size,
+                                   Progress* progress) {
   WriterOptions o = SmallOptions();
   o.recycle = recycle;
   o.section_size = section_size;
@@ -45,6 +61,7 @@ std::string StreamName(int s) { return "s" + std::to_string(s); }
       if (!h) _exit(4);
       for (uint64_t i = 0;; ++i) {
         if (!w.value()->Append(h.value(), Payload(seed, s, i), static_cast<int64_t>(i)).ok()) _exit(5);
+        progress->appended[s].store(i + 1);
       }
     });
   }
@@ -64,20 +81,57 @@ void CheckPrefixes(const ReadResult& r, uint64_t seed) {
   }
 }
 
-// The log a writer killed after `kill_after_ms` leaves; with `recycle`, written into the slab
-// files of that retired log.
-std::string KilledLog(const TempDir& dir, uint64_t seed, int kill_after_ms, const std::string& recycle = "",
-                      uint64_t section_size = SmallOptions().section_size) {
+// A number of records to kill a writer after: mostly few (a crash soon after the log was made),
+// up to a few thousand (dozens of slabs).
+uint64_t KillPoint(std::mt19937_64& rng) { return 1 + rng() % (uint64_t{1} << (rng() % 13)); }
+
+// The log a writer killed once it has appended at least `kill_after` records (over all streams)
+// leaves; with `recycle`, written into the slab files of that retired log. `appended` gets how
+// many records of each stream the writer had appended when it died.
+std::string KilledLog(const TempDir& dir, uint64_t seed, uint64_t kill_after,
+                      const std::string& recycle = "",
+                      uint64_t section_size = SmallOptions().section_size,
+                      std::array<uint64_t, kStreams>* appended = nullptr) {
   const std::string base = dir.path("crash" + std::to_string(seed) + ".slog");
+  void* shared =
+      mmap(nullptr, sizeof(Progress), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(shared != MAP_FAILED);
+  auto* progress = new (shared) Progress{};
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
-  if (pid == 0) WriteUntilKilled(base, seed, recycle, section_size);
-  std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
-  kill(pid, SIGKILL);
+  if (pid == 0) WriteUntilKilled(base, seed, recycle, section_size, progress);
   int status = 0;
-  waitpid(pid, &status, 0);
+  bool exited = false;
+  // Polled often: a writer appends a record every few microseconds, and small kill points are
+  // where the crashes soon after the log was made come from.
+  const bool reached = WaitUntil(
+      [&] {
+        exited = waitpid(pid, &status, WNOHANG) == pid;
+        return exited || progress->Total() >= kill_after;
+      },
+      kPatience, std::chrono::microseconds(100));
+  kill(pid, SIGKILL);
+  if (!exited) waitpid(pid, &status, 0);
+  const uint64_t total = progress->Total();
+  if (appended != nullptr) {
+    for (size_t s = 0; s < kStreams; ++s) (*appended)[s] = progress->appended[s].load();
+  }
+  munmap(shared, sizeof(Progress));
+  REQUIRE_MESSAGE(!exited, "the writer of ", base, " ended by itself (status ", status, ") after ",
+                  total, " records");
+  REQUIRE_MESSAGE(reached, "the writer of ", base, " appended only ", total, " of ", kill_after,
+                  " records in ", kPatience.count(), " s");
   REQUIRE(WIFSIGNALED(status));  // it was still writing when killed
   return base;
+}
+
+// Every record whose Append had returned when the writer was killed is in the log.
+void CheckNothingLost(const ReadResult& r, const std::array<uint64_t, kStreams>& appended) {
+  for (size_t s = 0; s < kStreams; ++s) {
+    const size_t in_log = r.OfStream(StreamName(static_cast<int>(s))).size();
+    CHECK_MESSAGE(in_log >= appended[s], "stream ", s, ": ", appended[s],
+                  " records appended before the kill, ", in_log, " in the log");
+  }
 }
 
 }  // namespace
@@ -88,9 +142,14 @@ TEST_CASE("KilledWriterThenTruncate") {
   std::mt19937_64 rng(base_seed);
   uint64_t total_records = 0;
   for (int trial = 0; trial < 24; ++trial) {
+    // Every fourth writer gets far enough to fill dozens of slabs.
+    const bool far = trial % 4 == 0;
     const uint64_t seed = base_seed + static_cast<uint64_t>(trial);
     CAPTURE(seed);
-    const std::string base = KilledLog(dir, seed, 5 + static_cast<int>(rng() % 60));
+    std::array<uint64_t, kStreams> appended{};
+    const std::string base = KilledLog(dir, seed, far ? 1000 + rng() % 2000 : KillPoint(rng), "",
+                                       SmallOptions().section_size, &appended);
+    CheckNothingLost(ReadAll(base), appended);
     auto truncated = Truncate(base, {}, nullptr);
     REQUIRE_MESSAGE(truncated.has_value(), (truncated ? "" : Describe(truncated.error())));
     CollectingReporter problems;
@@ -99,6 +158,7 @@ TEST_CASE("KilledWriterThenTruncate") {
     CHECK_MESSAGE(v->ok(), problems.Describe());
     ReadResult r = ReadAll(base);
     CheckPrefixes(r, seed);
+    CheckNothingLost(r, appended);
     total_records += r.records.size();
     // A second truncate finds nothing to do and changes nothing.
     auto again = Truncate(base, {}, nullptr);
@@ -120,16 +180,18 @@ TEST_CASE("KilledWriterOnRecycledSlabs") {
   for (int trial = 0; trial < 8; ++trial) {
     const uint64_t seed = base_seed + static_cast<uint64_t>(trial);
     CAPTURE(seed);
-    const std::string retired = KilledLog(dir, seed, 40);
+    const std::string retired = KilledLog(dir, seed, 1500 + rng() % 1000);
     const size_t retired_slabs = ListSlabFiles(retired).size();
     // Every other trial with sections large enough for frames that StreamingCopy writes.
     const uint64_t section_size = trial % 2 == 0 ? SmallOptions().section_size : 32 << 10;
+    std::array<uint64_t, kStreams> appended{};
     const std::string base =
-        KilledLog(dir, seed + 10000, 5 + static_cast<int>(rng() % 30), retired, section_size);
+        KilledLog(dir, seed + 10000, KillPoint(rng), retired, section_size, &appended);
     taken += retired_slabs - ListSlabFiles(retired).size();
     ReadResult r = ReadAll(base);
-    REQUIRE(r.opened);
+    REQUIRE_MESSAGE(r.opened, r.open_error);
     CheckPrefixes(r, seed + 10000);
+    CheckNothingLost(r, appended);
     // What a kill leaves at a stream's end, as in new files: a torn frame, a record whose next
     // fragment never came. Truncate below refuses anything else.
     for (const Corruption& c : r.reporter.events) {
@@ -149,23 +211,46 @@ TEST_CASE("KilledWriterOnRecycledSlabs") {
 
 TEST_CASE("TruncateStoppedAfterEveryWrite") {
   // A truncate killed after any number of its writes leaves a log that a second truncate
-  // repairs, losing nothing the full repair keeps.
+  // repairs, losing nothing the full repair keeps. Every number of writes in long mode, a sample
+  // of them (the first and the last among them) otherwise.
   TempDir dir, work;
   const uint64_t seed = TestSeed() + 1000;
-  const std::string crashed = KilledLog(dir, seed, 40);
+  CAPTURE(seed);
+  const std::string crashed = KilledLog(dir, seed, 1500);
   const std::string reference = SnapshotLog(crashed, work.path(""));
   auto full = Truncate(reference, {}, nullptr);
   REQUIRE(full.has_value());
   REQUIRE(full->changed);
   const ReadResult want = ReadAll(reference);
-  for (uint64_t stop = 1;; ++stop) {
+  // The writes the full repair makes: the fewest it may make and still finish.
+  const auto finishes = [&](uint64_t stop) {
+    TempDir attempt;
+    TruncateOptions partial;
+    partial.stop_after_writes = stop;
+    return Truncate(SnapshotLog(crashed, attempt.dir()), partial, nullptr).has_value();
+  };
+  uint64_t fails = 0, writes = 1;
+  while (!finishes(writes)) {
+    fails = writes;
+    writes *= 2;
+    REQUIRE(writes < 100000);
+  }
+  while (writes - fails > 1) {
+    const uint64_t mid = fails + (writes - fails) / 2;
+    (finishes(mid) ? writes : fails) = mid;
+  }
+  const std::vector<size_t> stops = SweepPositions(writes, 40, seed);
+  MESSAGE("the repair makes ", writes, " writes; stopped after ", stops.size(),
+          " different numbers of them");
+  for (const size_t index : stops) {
+    const uint64_t stop = index + 1;
     CAPTURE(stop);
     TempDir attempt;
     const std::string copy = SnapshotLog(crashed, attempt.dir());
     TruncateOptions partial;
     partial.stop_after_writes = stop;
     auto first = Truncate(copy, partial, nullptr);
-    const bool finished = first.has_value();
+    CHECK(first.has_value() == (stop == writes));
     auto second = Truncate(copy, {}, nullptr);
     REQUIRE_MESSAGE(second.has_value(), (second ? "" : Describe(second.error())));
     CollectingReporter problems;
@@ -174,8 +259,6 @@ TEST_CASE("TruncateStoppedAfterEveryWrite") {
     CHECK_MESSAGE(v->ok(), problems.Describe());
     const ReadResult got = ReadAll(copy);
     CHECK(got.records == want.records);
-    if (finished) break;
-    REQUIRE(stop < 10000);
   }
 }
 
@@ -190,6 +273,12 @@ TEST_CASE("VerifyWhileAWriterWritesAndCloses") {
   const std::string base = dir.path("live.slog");
   for (int round = 0; round < 6; ++round) {
     const std::string log = dir.path("live" + std::to_string(round) + ".slog");
+    // The checks made so far, shared with the writer: it writes until a few have run while it
+    // wrote (on a loaded machine the first may take long), then for a time that varies.
+    void* shared = mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(shared != MAP_FAILED);
+    auto* checks_seen = new (shared) std::atomic<int>(0);
     const pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -197,7 +286,12 @@ TEST_CASE("VerifyWhileAWriterWritesAndCloses") {
       if (!w) _exit(3);
       auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
       const auto start = std::chrono::steady_clock::now();
-      for (uint64_t i = 0; std::chrono::steady_clock::now() - start < std::chrono::milliseconds(150 + 40 * round); ++i) {
+      const auto enough = [&] {
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        return elapsed > kPatience ||
+               (checks_seen->load() >= 3 && elapsed > std::chrono::milliseconds(150 + 40 * round));
+      };
+      for (uint64_t i = 0; !enough(); ++i) {
         if (!w.value()->Append(h.value(), std::string(50 + i % 3000, 'v'), static_cast<int64_t>(i)).ok()) _exit(4);
       }
       _exit(w.value()->Close().ok() ? 0 : 5);
@@ -208,16 +302,17 @@ TEST_CASE("VerifyWhileAWriterWritesAndCloses") {
       CollectingReporter problems;
       auto v = Verify(log, {}, &problems);
       if (!v.has_value()) continue;  // the first slab not there yet
-      ++checks;
+      checks_seen->store(++checks);
       for (const auto& e : problems.events) {
         // Only torn tails can be there if the verify raced the writer's last moments (after its
         // lock was gone); damage never.
         CHECK_MESSAGE(e.kind == CorruptionKind::kTornTail, problems.Describe());
       }
     }
+    munmap(shared, sizeof(std::atomic<int>));
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
-    CHECK(checks > 0);
+    CHECK(checks >= 3);
     auto v = Verify(log, {}, nullptr);
     REQUIRE(v.has_value());
     CHECK(v->ok());

@@ -131,10 +131,7 @@ TEST_CASE("ReadersOfALogWrittenIntoRecycledSlabsNeverMeetTheRetiredLog") {
       // A few records per read: readers see the log at many lengths, some while a frame is stored.
       if (i % 20 == 0) {
         const int seen = reads.load();
-        const auto start = std::chrono::steady_clock::now();
-        while (reads.load() == seen && std::chrono::steady_clock::now() - start < std::chrono::seconds(1)) {
-          std::this_thread::yield();
-        }
+        WaitUntil([&] { return reads.load() != seen; });
       }
       if (!w.value()->Append(h.value(), written[i], static_cast<int64_t>(i)).ok()) break;
     }
@@ -154,7 +151,7 @@ TEST_CASE("ReadersOfALogWrittenIntoRecycledSlabsNeverMeetTheRetiredLog") {
   writer.join();
   REQUIRE(w.value()->Close().ok());
   MESSAGE("reads while writing: ", reads.load(), ", most records seen: ", most);
-  CHECK(reads > 50);
+  CHECK(reads >= 75);                          // one at least every 20 records
   CHECK(ListSlabFiles(old_base).size() < 10);  // most of the new log is in reused files
   CheckReadsExactly(base, "fresh", written);
 }

@@ -3,12 +3,16 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
-#include <cstring>
+#include <thread>
 
 #include "slablog/format.h"
 
@@ -138,6 +142,63 @@ uint64_t TestSeed() {
   if (const char* env = std::getenv("SLABLOG_TEST_SEED")) return std::strtoull(env, nullptr, 10);
   return 20261125;
 }
+
+bool LongMode() {
+  const char* env = std::getenv("SLABLOG_LONG");
+  return env != nullptr && *env != '\0' && std::string(env) != "0";
+}
+
+std::vector<size_t> SweepPositions(size_t n, size_t sample, uint64_t seed) {
+  std::vector<size_t> all;
+  if (LongMode() || sample >= n) {
+    for (size_t i = 0; i < n; ++i) all.push_back(i);
+    return all;
+  }
+  std::set<size_t> picked;
+  if (n > 0 && sample > 0) picked = {0, n - 1};
+  std::mt19937_64 rng(seed);
+  while (picked.size() < sample) picked.insert(static_cast<size_t>(rng() % n));
+  return {picked.begin(), picked.end()};
+}
+
+bool WaitUntil(const std::function<bool()>& ready, std::chrono::milliseconds timeout,
+               std::chrono::microseconds poll) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
+  return true;
+}
+
+namespace {
+
+// Prints how to run a failed test again with the same random choices.
+struct SeedOnFailure : doctest::IReporter {
+  explicit SeedOnFailure(const doctest::ContextOptions&) {}
+  void report_query(const doctest::QueryData&) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats&) override {}
+  void test_case_start(const doctest::TestCaseData& data) override { name_ = data.m_name; }
+  void test_case_reenter(const doctest::TestCaseData&) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats& stats) override {
+    if (stats.failure_flags == 0 && stats.numAssertsFailedCurrentTest == 0) return;
+    std::cerr << "test case '" << name_ << "' failed with SLABLOG_TEST_SEED=" << TestSeed()
+              << (LongMode() ? " SLABLOG_LONG=1" : "") << "\n";
+  }
+  void test_case_exception(const doctest::TestCaseException&) override {}
+  void subcase_start(const doctest::SubcaseSignature&) override {}
+  void subcase_end() override {}
+  void log_assert(const doctest::AssertData&) override {}
+  void log_message(const doctest::MessageData&) override {}
+  void test_case_skipped(const doctest::TestCaseData&) override {}
+
+ private:
+  std::string name_;
+};
+REGISTER_LISTENER("seed-on-failure", 1, SeedOnFailure);
+
+}  // namespace
 
 void WriteLog(const std::string& base, const WriterOptions& options,
               const std::vector<std::pair<std::string, std::string>>& records) {

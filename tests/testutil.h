@@ -2,7 +2,9 @@
 // corruption reports, mutating files byte by byte, and seeded random payloads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -66,8 +68,21 @@ void FixChecksum(const std::string& path, const LogId& id, uint64_t section_offs
 
 // Sizes skewed towards small values but reaching `max_log2` bits (LevelDB's RandomSkewedString).
 std::string RandomSkewedString(std::mt19937_64& rng, int max_log2);
-// A seed from SLABLOG_TEST_SEED, or a fixed default; tests print it on failure.
+// A seed from SLABLOG_TEST_SEED, or a fixed default; a failed test prints it.
 uint64_t TestSeed();
+
+// SLABLOG_LONG=1 (`scripts/test --long`): sweeps try every position instead of a sample.
+bool LongMode();
+// The positions in [0, n) a sweep tries, ascending: all of them in long mode; otherwise `sample`
+// of them drawn with `seed`, the first and the last always among them.
+std::vector<size_t> SweepPositions(size_t n, size_t sample, uint64_t seed);
+
+// Calls `ready` every `poll` until it returns true (then true) or `timeout` has passed (then
+// false). Tests that race a process wait for what they need this way, not for a fixed time: a
+// loaded machine under a sanitizer can be a hundred times slower than an idle one.
+constexpr std::chrono::seconds kPatience{60};
+bool WaitUntil(const std::function<bool()>& ready, std::chrono::milliseconds timeout = kPatience,
+               std::chrono::microseconds poll = std::chrono::milliseconds(2));
 
 // Writes `records` (stream name, payload) with timestamps 0, 1, 2, ... and closes the log.
 void WriteLog(const std::string& base, const WriterOptions& options,

@@ -246,10 +246,7 @@ TEST_CASE("CliWriteRecordsAreVisibleAsTheyArrive") {
     const std::string line = "reading " + std::to_string(i) + "\n";
     writer.Send(line);
     size_t seen = 0;
-    for (int wait = 0; wait < 200 && seen < static_cast<size_t>(i); ++wait) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      seen = records_now();
-    }
+    WaitUntil([&] { return (seen = records_now()) >= static_cast<size_t>(i); });
     CHECK(seen == static_cast<size_t>(i));
   }
   CHECK_FALSE(ReadAll(dir.path("live.slog")).summary.clean);

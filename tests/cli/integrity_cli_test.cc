@@ -39,11 +39,14 @@ std::string CrashedLog(const TempDir& dir, const std::string& name, int records 
                       dir.dir());
   writer.Send(input);
   // Wait until every record is in the log, then kill the writer that still waits for input.
-  for (int i = 0; i < 400; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (ReadAll(dir.path(name + ".slog")).records.size() == static_cast<size_t>(records)) break;
-  }
+  size_t in = 0;
+  const bool all_in = WaitUntil([&] {
+    in = ReadAll(dir.path(name + ".slog")).records.size();
+    return in == static_cast<size_t>(records);
+  });
   writer.Stop(SIGKILL);
+  REQUIRE_MESSAGE(all_in, "only ", in, " of ", records, " records reached ", name, ".slog in ",
+                  kPatience.count(), " s");
   return name + ".slog";
 }
 
@@ -179,7 +182,7 @@ TEST_CASE("CliVerifyOfALiveLogSaysInProgress") {
   TempDir dir;
   PipedSlablog writer({"write", "--format", "lines", "live.slog"}, dir.dir());
   writer.Send("x\ny\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(WaitUntil([&] { return ReadAll(dir.path("live.slog")).records.size() == 2; }));
   RunResult v = RunSlablog({"verify", "live.slog"}, "", dir.dir());
   CHECK(v.exit_code == 1);
   CHECK(v.err.find("a writer has live.slog open") != std::string::npos);
@@ -325,14 +328,15 @@ std::string Mutate(const std::string& dir, std::mt19937_64& rng) {
 }  // namespace
 
 TEST_CASE("CliMutatedCrashedLogs") {
-  // A crashed log, changed at random in one to three places, through every command: a documented
-  // exit code and never a crash or a hang; and truncate, when it repairs, loses no record that
-  // could be read before and changes nothing when run again.
+  // A crashed log, changed at random in one to three places (12 times, 200 in long mode), through
+  // every command: a documented exit code and never a crash or a hang; and truncate, when it
+  // repairs, loses no record that could be read before and changes nothing when run again.
   TempDir src;
   const std::string crashed = CrashedLog(src, "c", 3000);  // 4 slabs, so that one can go missing between two
   REQUIRE(std::filesystem::exists(SlabPath(src.path(crashed), 3)));
   std::mt19937_64 rng(TestSeed());
-  for (int trial = 0; trial < 12; ++trial) {
+  const int trials = LongMode() ? 200 : 12;
+  for (int trial = 0; trial < trials; ++trial) {
     TempDir dir;
     for (uint32_t i = 0; std::filesystem::exists(SlabPath(src.path(crashed), i)); ++i) {
       std::filesystem::copy_file(SlabPath(src.path(crashed), i), SlabPath(dir.path("m.slog"), i));
