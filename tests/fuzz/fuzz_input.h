@@ -2,7 +2,7 @@
 // temporary directory (on /dev/shm when there is one, so an execution costs no disk I/O), and
 // remove them again. The input is
 //
-//   byte 0       flags: bit 0 two slab files, bit 1 fix the header CRCs, bit 2 two threads
+//   byte 0       flags: bit 0 two slab files, bit 1 fix the header CRCs, bit 2 one thread against two
 //   bytes 1..3   with two files, where the first one ends (little-endian, modulo the size)
 //   bytes 4..    the log's bytes
 //
