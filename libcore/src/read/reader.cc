@@ -103,8 +103,8 @@ struct Reader::Impl {
 
   void ReportDropped(StreamCursor& c, uint32_t stream, CorruptionKind kind, uint64_t offset,
                      uint64_t bytes, const std::string& why) {
-    const SlabInfo* slab = c.assembler.start_slab();
-    Report(slab != nullptr ? slab->file : walker.file(), slab != nullptr ? slab->header.slab_index : 0,
+    const bool known = c.assembler.start_slab() != nullptr;
+    Report(known ? c.assembler.start_file() : walker.file(), known ? c.assembler.start_slab_index() : 0,
            offset, bytes, stream, kind,
            "record of stream " + StreamLabel(stream) + " begun here dropped after " +
                std::to_string(bytes) + " bytes: " + why);

@@ -44,6 +44,8 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       active_ = true;
       start_offset_ = frame.offset;
       start_slab_ = slab;
+      if (slab != nullptr && start_file_ != slab->file) start_file_ = slab->file;
+      start_slab_index_ = slab != nullptr ? slab->header.slab_index : 0;
       timestamp_ = frame.header.timestamp;
       record_length_ = frame.record_length;
       fragments_ = 1;
