@@ -196,8 +196,12 @@ uint64_t FrameScanner::FindIntactFrom(uint64_t from) const {
   return end_;
 }
 
-void FrameScanner::SkipDamage(uint64_t at, CorruptionKind kind, const std::string& what) {
-  const uint64_t resume = FindIntactFrom(at + 1);
+uint64_t FrameScanner::ResumeAfter(uint64_t at) const {
+  if (open_ && (sink_->live() || OnlyZerosAfter(at + 1))) return end_;
+  return FindIntactFrom(at + 1);
+}
+
+void FrameScanner::SkipDamage(uint64_t at, uint64_t resume, CorruptionKind kind, const std::string& what) {
   damaged_ = true;
   if (resume == end_) {
     Report(at, end_ - at, kind, what + "; " + std::to_string(end_ - at) + " bytes dropped");
@@ -220,43 +224,38 @@ bool FrameScanner::NextClassified(FrameView* out) {
     LoadKind(bytes_.data() + at);  // acquire: what follows the kind byte is read after it
     const FrameHeader h = DecodeFrameHeader(raw);
     const uint64_t room = end_ - at - kFrameHeaderSize;
-    // In an open section of a log no writer holds, intact frames after a torn or missing one
-    // mean the frames between were lost, not that the writer stopped there: a power cut kept
-    // later sectors and lost earlier ones. (A live writer's frame in progress is not a hole.)
-    const bool look_past = open_ && !sink_->live();
+    // Each case below is either the end of an open section's frames (a torn tail: the writer
+    // stopped there, or nothing after it survived) or damage, after which reading resumes at the
+    // next intact frame. In an open section, intact frames after an unreadable one mean the frames
+    // between were lost while later ones survived (a power cut): a hole, never a torn tail.
     if (h.kind == FragmentKind::kNone) {
-      if (open_) {
-        // Zeros: the end of what was written. Anything else here is a frame the writer had
-        // begun (its kind byte is stored last) when it stopped.
-        const uint64_t claimed = h.length <= room ? kFrameHeaderSize + h.length : end_ - at;
-        const uint64_t resume = look_past && !OnlyZerosAfter(at) ? FindIntactFrom(at + 1) : end_;
-        if (resume != end_) {
-          Report(at, resume - at, CorruptionKind::kMissingData,
-                 std::to_string(resume - at) + " bytes of an open section hold no frame, yet intact "
-                 "frames of the stream follow at offset " + std::to_string(base_ + resume) +
-                 ": the records written here were lost");
-          damaged_ = true;
-          gap_ = true;
-          pos_ = resume;
-          continue;
-        }
-        if (!AllZero(bytes_.subspan(at, claimed))) {
-          Report(at, claimed, CorruptionKind::kTornTail,
-                 "frame of " + std::to_string(h.length) +
-                     " bytes was being written when the writer stopped");
-        }
-      } else {
-        SkipDamage(at, CorruptionKind::kBadType,
+      if (!open_) {
+        SkipDamage(at, FindIntactFrom(at + 1), CorruptionKind::kBadType,
                    "frame kind 0 inside the section's " + std::to_string(end_ - kSectionHeaderSize) +
                        " filled bytes");
         if (pos_ != end_) continue;
+        return false;
+      }
+      const uint64_t resume = ResumeAfter(at);
+      if (resume != end_) {
+        SkipDamage(at, resume, CorruptionKind::kMissingData,
+                   "bytes of an open section hold no frame, yet intact frames of the stream follow: "
+                   "the records written here were lost");
+        continue;
+      }
+      // Zeros: the end of what was written. Anything else here is a frame the writer had begun
+      // (its kind byte is stored last) when it stopped.
+      const uint64_t claimed = h.length <= room ? kFrameHeaderSize + h.length : end_ - at;
+      if (!AllZero(bytes_.subspan(at, claimed))) {
+        Report(at, claimed, CorruptionKind::kTornTail,
+               "frame of " + std::to_string(h.length) + " bytes was being written when the writer stopped");
       }
       Stop();
       return false;
     }
     if (!WellFormed(static_cast<uint8_t>(h.kind), h.index, h.length)) {
       const auto kind_number = static_cast<int>(h.kind);
-      SkipDamage(at, CorruptionKind::kBadType,
+      SkipDamage(at, FindIntactFrom(at + 1), CorruptionKind::kBadType,
                  kind_number > static_cast<int>(FragmentKind::kLast)
                      ? "frame kind " + std::to_string(kind_number) + " is not valid"
                      : std::string(FragmentKindName(h.kind)) + " frame with fragment index " +
@@ -266,17 +265,15 @@ bool FrameScanner::NextClassified(FrameView* out) {
       return false;
     }
     if (h.length > room) {
-      const uint64_t resume = look_past ? FindIntactFrom(at + 1) : end_;
+      const std::string what = "frame claims " + std::to_string(h.length) + " bytes; the section has " +
+                               std::to_string(room) + " left";
+      const uint64_t resume = open_ ? ResumeAfter(at) : FindIntactFrom(at + 1);
       if (open_ && resume == end_) {
-        Report(at, end_ - at, CorruptionKind::kTornTail,
-               "frame claims " + std::to_string(h.length) + " bytes; the section has " +
-                   std::to_string(room) + " left");
+        Report(at, end_ - at, CorruptionKind::kTornTail, what);
         Stop();
         return false;
       }
-      SkipDamage(at, CorruptionKind::kBadLength,
-                 "frame claims " + std::to_string(h.length) + " bytes; the section has " +
-                     std::to_string(room) + " left");
+      SkipDamage(at, resume, CorruptionKind::kBadLength, what);
       if (pos_ != end_) continue;
       return false;
     }
@@ -290,13 +287,16 @@ bool FrameScanner::NextClassified(FrameView* out) {
         crc_ok = false;
         const std::string what = ": stored " + Hex32(h.crc) + ", computed " + Hex32(actual) +
                                  " over " + std::to_string(h.length) + " payload bytes";
-        if (OnlyZerosAfter(next) && (!look_past || FindIntactFrom(at + 1) == end_)) {
+        // Only zeros after it in an open section: the last frame, whose bytes did not all land.
+        const bool last = OnlyZerosAfter(next);
+        const uint64_t resume = last ? ResumeAfter(at) : FindIntactFrom(at + 1);
+        if (last && resume == end_) {
           Report(at, end_ - at, CorruptionKind::kTornTail,
                  "last frame of an open section is incomplete" + what + "; " +
                      std::to_string(end_ - at) + " bytes dropped");
           Stop();
         } else {
-          SkipDamage(at, CorruptionKind::kChecksum, "frame crc mismatch" + what);
+          SkipDamage(at, resume, CorruptionKind::kChecksum, "frame crc mismatch" + what);
         }
         // dump is shown the damaged frame too; reading then goes on from where it resumed.
         if (!options_.return_damaged) {

@@ -133,8 +133,13 @@ class FrameScanner {
   // right) at or after `from`, or end_: where reading resumes after damage. Only such a frame
   // verifies with this section's seed, so nothing stale or foreign is ever taken.
   uint64_t FindIntactFrom(uint64_t from) const;
-  // Damage at `at`: reading resumes at the next intact frame, if any; `dropped` what is skipped.
-  void SkipDamage(uint64_t at, CorruptionKind kind, const std::string& what);
+  // Where reading can go on after the unreadable frame at `at`: the next intact frame (or end_).
+  // In an open section, not when a writer holds the log (what follows is its frame in progress)
+  // or only zeros follow (nothing to find).
+  uint64_t ResumeAfter(uint64_t at) const;
+  // Damage at `at`: its bytes up to `resume` (the next intact frame, or end_) are reported as
+  // dropped, and reading goes on there.
+  void SkipDamage(uint64_t at, uint64_t resume, CorruptionKind kind, const std::string& what);
   // The section is open and nothing but zeros follows [at, end_): the frame at `at` is the one
   // the writer was in the middle of when it stopped.
   bool OnlyZerosAfter(uint64_t frame_end) const;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "crc_helpers.h"
@@ -23,15 +24,16 @@ struct StreamCursor {
   uint64_t expected_seq = 0;
   uint64_t records = 0;
   bool seen = false;
-  bool last_section_open = false;
-  // The stream's last section read was open: where its frames ended and it ends, to tell when
-  // the stream goes on after it whether frames there may have been lost.
-  bool open_gap_known = false;
-  uint64_t open_frames_end = 0;
-  uint64_t open_section_end = 0;
-  uint64_t open_seq = 0;
-  uint32_t open_slab = 0;
-  std::string open_file;
+  // Set when the stream's last section read was open (and read to its end): where its frames
+  // ended, to tell, if the stream goes on after it, whether frames there may have been lost.
+  struct OpenEnd {
+    std::string file;
+    uint32_t slab = 0;
+    uint64_t seq = 0;
+    uint64_t frames_end = 0;   // file offsets
+    uint64_t section_end = 0;
+  };
+  std::optional<OpenEnd> open_end;
 };
 
 }  // namespace
@@ -103,8 +105,8 @@ struct Reader::Impl {
 
   void ReportDropped(StreamCursor& c, uint32_t stream, CorruptionKind kind, uint64_t offset,
                      uint64_t bytes, const std::string& why) {
-    const bool known = c.assembler.start_slab() != nullptr;
-    Report(known ? c.assembler.start_file() : walker.file(), known ? c.assembler.start_slab_index() : 0,
+    const SlabInfo* slab = c.assembler.start_slab();
+    Report(slab != nullptr ? slab->file : walker.file(), slab != nullptr ? slab->header.slab_index : 0,
            offset, bytes, stream, kind,
            "record of stream " + StreamLabel(stream) + " begun here dropped after " +
                std::to_string(bytes) + " bytes: " + why);
@@ -117,6 +119,12 @@ struct Reader::Impl {
     const uint64_t bytes = c.assembler.Abandon();
     ReportDropped(c, stream, kind, offset, bytes,
                   why + " (" + std::to_string(fragments) + " fragments read)");
+  }
+  // Data of the stream was lost here: its record in progress is dropped, and the MIDDLE and LAST
+  // frames that would have continued it are dropped quietly after it.
+  void DropAcrossLoss(StreamCursor& c, uint32_t stream, CorruptionKind kind, const std::string& why) {
+    AbandonRecord(c, stream, kind, why);
+    c.assembler.set_quiet_orphans(true);
   }
 
   bool Wanted(const SectionInfo& s) const {
@@ -191,8 +199,7 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
            "stream " + StreamLabel(id) + " jumps from section " + std::to_string(c.expected_seq - 1) +
                " to " + std::to_string(seq) + "; " + std::to_string(seq - c.expected_seq) +
                " missing");
-    AbandonRecord(c, id, CorruptionKind::kUnfinishedFragment, "the sections after it are missing");
-    c.assembler.set_quiet_orphans(true);
+    DropAcrossLoss(c, id, CorruptionKind::kUnfinishedFragment, "the sections after it are missing");
   } else if (seq < c.expected_seq) {
     Report(walker.file(), s.slab->header.slab_index, s.offset, s.open.size, id,
            CorruptionKind::kBadSection,
@@ -201,26 +208,30 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
                "; its frames are skipped");
     skip_frames = true;
   }
-  if (c.open_gap_known && seq == c.expected_seq && !walker.live()) ReportOpenGap(c, id, s);
-  c.open_gap_known = false;
+  if (c.open_end && seq == c.expected_seq && !walker.live()) ReportOpenGap(c, id, s);
+  c.open_end.reset();
   if (seq >= c.expected_seq) c.expected_seq = seq + 1;
-  c.last_section_open = !s.close.has_value();
+  // A writer defines a stream in the catalog before its first section: a section of a stream the
+  // catalog does not define lost that entry (a power cut), and its records have no name. (On a
+  // live log the entry may have joined the open catalog section after the walk read it.)
+  if (id != kCatalogStream && catalog.count(id) == 0 && !walker.live()) {
+    Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kBadSection,
+           "section of stream " + std::to_string(id) + ", which the catalog does not define");
+  }
 }
 
 // A writer closes a section before it starts the stream's next one, so an open section that the
 // stream goes on from lost its close block to a power cut, and perhaps frames after the last one
 // read: unless those fill it to its end, that is a hole in the stream.
 void Reader::Impl::ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo& next) {
-  const uint64_t room = c.open_section_end - c.open_frames_end;
+  const StreamCursor::OpenEnd& open = *c.open_end;
+  const uint64_t room = open.section_end - open.frames_end;
   if (room < kFrameHeaderSize) return;
   // Fragments of a record in progress may be among what was lost: it cannot go on here.
-  AbandonRecord(c, id, CorruptionKind::kMissingData,
-                "the section holding its next fragment lost frames to a power cut");
-  c.assembler.set_quiet_orphans(true);
-  (void)next;
-  Report(c.open_file, c.open_slab, c.open_frames_end, room, id,
-         CorruptionKind::kMissingData,
-         "section " + std::to_string(c.open_seq) + " of stream " + StreamLabel(id) +
+  DropAcrossLoss(c, id, CorruptionKind::kMissingData,
+                 "the section holding its next fragment lost frames to a power cut");
+  Report(open.file, open.slab, open.frames_end, room, id, CorruptionKind::kMissingData,
+         "section " + std::to_string(open.seq) + " of stream " + StreamLabel(id) +
              " was never closed, yet the stream goes on in section " + std::to_string(next.open.seq) +
              ": whatever was written after its last frame (up to " + std::to_string(room) +
              " bytes) was lost");
@@ -326,9 +337,8 @@ bool Reader::Impl::ReadFrame(Item* item) {
       frame = classified;
       // Frames were lost before this one: a record in progress cannot go on across them.
       if (scanner.TakeGap()) {
-        AbandonRecord(*cursor, id, CorruptionKind::kMissingData,
-                      "a later fragment was in a damaged part of the log");
-        cursor->assembler.set_quiet_orphans(true);
+        DropAcrossLoss(*cursor, id, CorruptionKind::kMissingData,
+                       "a later fragment was in a damaged part of the log");
       }
     }
     // Most frames are whole records: returned as they are, without the assembler.
@@ -360,33 +370,24 @@ bool Reader::Impl::ReadFrame(Item* item) {
     if (Feed(frame, item)) return true;
   }
   in_section = false;
-  if (scanner.damaged_at_end()) {
-    AbandonRecord(*cursor, id, CorruptionKind::kUnfinishedFragment,
-                  "a later fragment was in a damaged part of the log");
-    cursor->assembler.set_quiet_orphans(true);
-  }
   const SectionInfo& s = walker.section();
-  if (!s.close && !scanner.damaged_at_end()) {
-    cursor->open_gap_known = true;
-    cursor->open_frames_end = scanner.frames_end();
-    cursor->open_section_end = s.offset + s.open.size;
-    cursor->open_seq = s.open.seq;
-    cursor->open_slab = walker.slab().header.slab_index;
-    cursor->open_file = walker.file();
+  if (scanner.damaged_at_end()) {
+    DropAcrossLoss(*cursor, id, CorruptionKind::kUnfinishedFragment,
+                   "a later fragment was in a damaged part of the log");
+  } else if (!s.close) {
+    cursor->open_end = StreamCursor::OpenEnd{walker.file(), walker.slab().header.slab_index, s.open.seq,
+                                             scanner.frames_end(), s.offset + s.open.size};
   }
   return false;
 }
 
 void Reader::Impl::Finish() {
   finished = true;
+  // A record whose LAST never came, at the end of its stream: whether its next section was never
+  // started (the writer stopped between closing one section and opening the next, or is still
+  // writing it) or lost since the last sync, nothing of the stream survived after it. A torn tail.
   for (auto& [id, c] : cursors) {
-    if (!c.assembler.active()) continue;
-    // On a live log the record may be one the writer is still writing: its next section was not
-    // there yet when the walk passed (the sink counts it as in progress, not as damage).
-    const bool torn = c.last_section_open || walker.live();
-    AbandonRecord(c, id, torn ? CorruptionKind::kTornTail : CorruptionKind::kUnfinishedFragment,
-                  torn ? "the writer stopped (or has not yet come) before its LAST fragment"
-                       : "its LAST fragment never came");
+    AbandonRecord(c, id, CorruptionKind::kTornTail, "the stream ends before its LAST fragment");
   }
   walker.summary().corruptions = sink.count();
   walker.summary().in_progress = sink.in_progress();

@@ -43,9 +43,8 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       }
       active_ = true;
       start_offset_ = frame.offset;
-      start_slab_ = slab;
-      if (slab != nullptr && start_file_ != slab->file) start_file_ = slab->file;
-      start_slab_index_ = slab != nullptr ? slab->header.slab_index : 0;
+      has_start_slab_ = slab != nullptr;
+      if (slab != nullptr) start_slab_ = *slab;
       timestamp_ = frame.header.timestamp;
       record_length_ = frame.record_length;
       fragments_ = 1;
@@ -81,7 +80,7 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       active_ = false;
       out->timestamp = timestamp_;
       out->offset = start_offset_;
-      out->slab = start_slab_;
+      out->slab = start_slab();
       out->fragments = fragments_;
       out->payload = buffer_;
       return Outcome::kRecord;

@@ -30,11 +30,9 @@ class RecordAssembler {
   // Drops a record in progress (after a gap or damage); returns its buffered byte count.
   uint64_t Abandon();
   uint64_t start_offset() const { return start_offset_; }
-  const SlabInfo* start_slab() const { return start_slab_; }
-  // Where the record in progress began: its FIRST's file and slab index, kept as they were (the
-  // SlabInfo a walk points to moves on with it).
-  const std::string& start_file() const { return start_file_; }
-  uint32_t start_slab_index() const { return start_slab_index_; }
+  // The slab of the last FIRST taken (null before one): a copy, as the SlabInfo a walk points to
+  // moves on to later slabs while a record spans them.
+  const SlabInfo* start_slab() const { return has_start_slab_ ? &start_slab_ : nullptr; }
   uint32_t fragments() const { return fragments_; }
   uint64_t dropped_bytes() const { return dropped_bytes_; }
   uint64_t dropped_offset() const { return dropped_offset_; }
@@ -60,9 +58,8 @@ class RecordAssembler {
   bool quiet_orphans_ = false;
   bool skipped_tail_ = false;
   uint64_t start_offset_ = 0;
-  const SlabInfo* start_slab_ = nullptr;
-  std::string start_file_;
-  uint32_t start_slab_index_ = 0;
+  SlabInfo start_slab_;
+  bool has_start_slab_ = false;
   int64_t timestamp_ = 0;
   uint64_t record_length_ = 0;  // from the FIRST
   uint32_t fragments_ = 0;

@@ -58,12 +58,6 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
         const SectionInfo& s = *item.section;
         ++result.sections;
         if (!s.close) ++result.open_sections;
-        if (s.open.stream_id != kCatalogStream && reader.stream(s.open.stream_id) == nullptr) {
-          tally.OnCorruption({s.slab->file, s.slab->header.slab_index, s.offset, 0, s.open.stream_id, {},
-                       CorruptionKind::kBadSection,
-                       "section of stream " + std::to_string(s.open.stream_id) +
-                           ", which the catalog does not define"});
-        }
         const uint64_t done = file_start[s.slab->file] + s.offset;
         if (options.progress && done - last_progress > (uint64_t{64} << 20)) {
           last_progress = done;
