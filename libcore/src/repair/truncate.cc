@@ -56,46 +56,6 @@ uint64_t WrittenEnd(std::span<const uint8_t> bytes, uint64_t from, uint64_t to) 
   return to;
 }
 
-// Follows the fragments of one stream's records across its sections: a MIDDLE or LAST must be
-// the next fragment of the record its FIRST began, and the LAST must complete the FIRST's length.
-// Anything else means fragments were lost in between, which truncate does not cut.
-class FragmentChain {
- public:
-  Status Add(const FrameView& f, const std::string& file) {
-    switch (f.header.kind) {
-      case FragmentKind::kFull:
-      case FragmentKind::kFirst:
-        next_index_ = f.header.kind == FragmentKind::kFirst ? 1 : 0;
-        left_ = f.header.kind == FragmentKind::kFirst ? f.record_length - std::min<uint64_t>(f.record_length, f.payload.size()) : 0;
-        return Status();
-      case FragmentKind::kMiddle:
-      case FragmentKind::kLast:
-        // A fragment of a record begun before the sections truncate reads is not checked here.
-        if (next_index_ == 0) return Status();
-        if (f.header.index != next_index_ || f.payload.size() > left_ ||
-            (f.header.kind == FragmentKind::kLast && f.payload.size() != left_)) {
-          return Error{Errc::kCorruption, file, f.offset,
-                       std::string(FragmentKindName(f.header.kind)) + " fragment " +
-                           std::to_string(f.header.index) + " does not continue its record (fragment " +
-                           std::to_string(next_index_) + " expected, " + std::to_string(left_) +
-                           " bytes left): fragments were lost before it; this is damage in the "
-                           "middle of the log, which truncate does not cut (it would drop valid data "
-                           "after it): slablog recover salvages every intact record"};
-        }
-        left_ -= f.payload.size();
-        next_index_ = f.header.kind == FragmentKind::kLast ? 0 : next_index_ + 1;
-        return Status();
-      case FragmentKind::kNone:
-        break;
-    }
-    return Status();
-  }
-
- private:
-  uint32_t next_index_ = 0;  // 0: no record in progress
-  uint64_t left_ = 0;
-};
-
 class Planner {
  public:
   Planner(const std::vector<MappedFile>& files, Reporter* reporter)
@@ -104,28 +64,11 @@ class Planner {
   Status Walk(std::optional<uint32_t> first_index);
   Status PlanStream(const std::vector<Section>& tail);
   Status PlanStray(const Section& s);
-  // A stream whose sections survived while the catalog entry that defines it did not: closing
-  // the log would leave records no reader can name.
-  Status CheckUndefinedStreams() const;
-  // The plan reads the frames of each stream's last sections only; a hole anywhere before them
-  // (a sector lost inside a closed section) must stop truncate all the same (G3): one pass of the
-  // reader, at verify's speed, checks every other frame.
-  Status CheckOutsideTails(std::string_view path) const;
-  // An open section whose stream goes on after it: unless its frames (ending at `frames_end`)
-  // fill it, frames written after them may have been lost to a power cut.
-  Status RefuseOpenGap(const Section& s, uint64_t frames_end) const {
-    const uint64_t end = s.offset + s.bytes.size();
-    if (frames_end + kFrameHeaderSize > end) return Status();
-    return Error{Errc::kCorruption, files_[s.file].path(), frames_end,
-                 "section " + std::to_string(s.info.open.seq) + " of stream " + StreamName(s.info.open.stream_id) +
-                     " was never closed, yet the stream goes on in later sections: what was written "
-                     "after its last frame may have been lost (a power cut)" + kRecoverHint};
-  }
-  std::string StreamName(uint32_t id) const {
-    if (id == kCatalogStream) return "catalog";
-    auto it = names.find(id);
-    return it == names.end() ? "#" + std::to_string(id) : "'" + it->second + "'";
-  }
+  // Truncate repairs only what a crash leaves at the end of each stream. Whether the log holds
+  // anything else (damage, or a hole: a gap in a stream's sections, a fragment chain broken, an
+  // open section its stream goes on from, a stream the catalog lost) is the reader's call, as it is
+  // verify's: one pass at verify's speed, and any problem but a torn tail stops truncate (G3).
+  Status RefuseDamage(std::string_view path) const;
   static constexpr const char* kRecoverHint =
       "; this is damage in the middle of the log, which truncate does not cut (it would drop valid "
       "data after it): slablog recover salvages every intact record";
@@ -142,7 +85,7 @@ class Planner {
   uint64_t last_slab_start = 0, last_slab_capacity = 0, last_section_end = 0;
 
   Error Refuse(const Corruption& c) const {
-    return Error{Errc::kCorruption, c.file, c.offset,
+    return Error{c.kind == CorruptionKind::kIoError ? Errc::kIo : Errc::kCorruption, c.file, c.offset,
                  std::string(CorruptionKindName(c.kind)) + ": " + c.detail + kRecoverHint};
   }
 
@@ -157,14 +100,11 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
   walker.set_release([](const uint8_t*, const uint8_t*) {});
   FrameScanner catalog_scanner(&sink_, {});
   size_t file_index = 0;
-  std::map<uint32_t, uint64_t> next_seq;  // per stream, the section expected next
-  std::optional<uint32_t> first_slab_index;
   for (;;) {
     const SlabWalker::Event e = walker.Next();
     if (e == SlabWalker::Event::kDone) break;
     while (files_[file_index].path() != walker.file()) ++file_index;
     if (e == SlabWalker::Event::kSlab) {
-      if (!first_slab_index) first_slab_index = walker.slab().header.slab_index;
       last_file = file_index;
       last_slab_start = walker.slab().file_offset;
       last_slab_capacity = walker.slab().header.capacity;
@@ -172,16 +112,6 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
       continue;
     }
     const SectionInfo& s = walker.section();
-    // A stream's sections come in sequence; a gap is sections lost, a repeat is damage.
-    auto [seq, first_seen] = next_seq.try_emplace(s.open.stream_id, 0);
-    const bool starts_late = first_seen && s.open.seq != 0 && first_slab_index == 0;
-    if (starts_late || (!first_seen && s.open.seq != seq->second)) {
-      return Error{Errc::kCorruption, walker.file(), s.offset,
-                   "stream " + StreamName(s.open.stream_id) + " has section " + std::to_string(s.open.seq) +
-                       " where section " + std::to_string(starts_late ? 0 : seq->second) +
-                       " should be" + kRecoverHint};
-    }
-    seq->second = s.open.seq + 1;
     Section sec{file_index, s.offset, s, walker.section_bytes()};
     sec.info.slab = nullptr;
     last_section_end = std::max(last_section_end, s.offset + s.open.size);
@@ -211,19 +141,13 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
   }
   summary = walker.summary();
   if (!summary.log_id) return Error{Errc::kCorruption, files_.front().path(), 0, "no readable slab"};
-  // The walk's own findings: only a cut-short last slab, or the remains of an end marker this
-  // command was writing when it was stopped, are a crash's work.
-  const uint64_t marker_at = last_section_end;
+  // A last slab file the writer was creating (empty, or zeros) holds nothing: it is removed. The
+  // walk's other findings are the reader's too, and RefuseDamage decides on them.
   for (const Corruption& c : collect_.events) {
     if (c.kind == CorruptionKind::kTornTail && c.offset == 0 && c.file == files_.back().path() &&
         c.file != files_[last_file].path()) {
-      abandoned_file = c.file;  // a slab file the writer was creating: nothing in it
-      continue;
+      abandoned_file = c.file;
     }
-    const bool cut_short = c.kind == CorruptionKind::kTornTail;
-    const bool partial_marker = c.kind == CorruptionKind::kBadSection && !summary.clean &&
-                                c.file == files_[last_file].path() && c.offset == marker_at;
-    if (!cut_short && !partial_marker) return Refuse(c);
   }
   collect_.events.clear();
   // A file that ends inside a section (cut short, or a size or capacity that lies): the end marker
@@ -247,7 +171,6 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
     uint64_t written_end = 0;  // file offset after the last non-zero byte of its frame area
   };
   std::vector<Read> reads(tail.size());
-  FragmentChain chain;
   size_t keep_section = 0;
   uint64_t keep_offset = tail.front().offset + kSectionHeaderSize;
   size_t keep_frames = 0;
@@ -262,7 +185,6 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
     while (scanner.Next(&f)) {
       r.frames.push_back(f);
       r.good_end = f.offset + kFrameHeaderSize + f.header.length;
-      if (Status st = chain.Add(f, files_[s.file].path()); !st) return st;
       if (f.header.kind == FragmentKind::kFull || f.header.kind == FragmentKind::kLast) {
         keep_section = i;
         keep_offset = r.good_end;
@@ -278,13 +200,6 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
       const Corruption& c = collect_.events[e];
       if (c.kind != CorruptionKind::kTornTail || i + 1 != tail.size()) return Refuse(c);
       r.claimed_end = std::max(r.claimed_end, c.offset + c.bytes_dropped);
-    }
-  }
-  // Only a stream's last section may be open: one before it lost its close block to a power cut,
-  // and perhaps frames too.
-  for (size_t i = 0; i + 1 < tail.size(); ++i) {
-    if (!tail[i].info.close) {
-      if (Status st = RefuseOpenGap(tail[i], reads[i].good_end); !st) return st;
     }
   }
   const uint32_t stream = tail.front().info.open.stream_id;
@@ -348,42 +263,12 @@ Status Planner::PlanStray(const Section& s) {
     end = f.offset + kFrameHeaderSize + f.header.length;
   }
   if (collect_.events.size() != before) return Refuse(collect_.events[before]);
-  if (Status st = RefuseOpenGap(s, end); !st) return st;
   close.filled = end - s.offset - kSectionHeaderSize;
   fixes.push_back(SectionFix{s, close, end, end, true});
   return Status();
 }
 
-Status Planner::CheckUndefinedStreams() const {
-  for (const auto& [stream, tail] : tails) {
-    if (stream == kCatalogStream || names.count(stream) != 0) continue;
-    const Section& s = tail.front();
-    return Error{Errc::kCorruption, files_[s.file].path(), s.offset,
-                 "stream " + std::to_string(stream) + " has sections but no catalog entry defines it "
-                 "(its entry was lost)" + std::string(kRecoverHint)};
-  }
-  return Status();
-}
-
-Status Planner::CheckOutsideTails(std::string_view path) const {
-  // Where the plan's own reading already decides: every section of every stream's tail, and
-  // the open sections before them.
-  auto planned = [&](const Corruption& c) {
-    auto in = [&](const Section& s) {
-      return files_[s.file].path() == c.file && c.offset >= s.offset && c.offset < s.offset + s.bytes.size();
-    };
-    for (const auto* group : {&tails, &earlier_tails}) {
-      for (const auto& [stream, sections] : *group) {
-        for (const Section& s : sections) {
-          if (in(s)) return true;
-        }
-      }
-    }
-    for (const Section& s : stray_open) {
-      if (in(s)) return true;
-    }
-    return false;
-  };
+Status Planner::RefuseDamage(std::string_view path) const {
   ReaderOptions ro;
   ro.records = false;
   Collect found(nullptr);
@@ -393,12 +278,10 @@ Status Planner::CheckOutsideTails(std::string_view path) const {
   while (reader.value()->Next(&item)) {
   }
   for (const Corruption& c : found.events) {
-    // Torn tails are what truncate repairs; an end marker it was writing when it was stopped is
-    // written again.
+    // An end marker this command was writing when it was stopped is written again.
     const bool partial_marker = c.kind == CorruptionKind::kBadSection && !summary.clean &&
                                 c.file == files_[last_file].path() && c.offset == last_section_end;
-    if (c.kind == CorruptionKind::kTornTail || partial_marker || planned(c)) continue;
-    return Refuse(c);
+    if (c.kind != CorruptionKind::kTornTail && !partial_marker) return Refuse(c);
   }
   return Status();
 }
@@ -517,6 +400,7 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   Planner plan(files, reporter);
   if (Status s = plan.Walk(log_files->first_index); !s) return s.error();
+  if (Status s = plan.RefuseDamage(path); !s) return s.error();
   for (const auto& [stream, tail] : plan.tails) {
     std::vector<Section> sections = plan.earlier_tails[stream];
     sections.insert(sections.end(), tail.begin(), tail.end());
@@ -530,8 +414,6 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   for (const MappedFile& f : files) {
     if (const auto at = f.fault_offset()) return Error{Errc::kIo, f.path(), *at, ReadFaultDetail(*at)};
   }
-  if (Status s = plan.CheckUndefinedStreams(); !s) return s.error();
-  if (Status s = plan.CheckOutsideTails(path); !s) return s.error();
   TruncateResult result;
   result.cuts = plan.cuts;
   const std::string& last_path = files[plan.last_file].path();
@@ -582,8 +464,10 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   // Each step leaves a log a reader accepts: a closed section first shrinks its close block (the
   // bytes past it are then ignored) before they are zeroed; an open one is zeroed past what it
-  // keeps before it is closed.
-  for (const SectionFix& f : plan.fixes) {
+  // keeps before it is closed. A stream's later sections are fixed before its earlier ones: the
+  // MIDDLE of a record whose FIRST was already cut would be a fragment without its record.
+  for (auto it = plan.fixes.rbegin(); it != plan.fixes.rend(); ++it) {
+    const SectionFix& f = *it;
     const std::string& p = files[f.section.file].path();
     if (f.was_open) {
       if (Status s = ZeroRange(out, p, f.cut_from, f.cut_to); !s) return s.error();
