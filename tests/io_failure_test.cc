@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <memory>
 #include <cerrno>
 #include <string>
 
@@ -52,92 +53,87 @@ WriterOptions Durable(SyncPolicy sync = SyncPolicy::kOnClose) {
   return o;
 }
 
+// A writer of one stream "s" in a fresh directory, with `records` records appended.
+struct OneStream {
+  TempDir dir;
+  std::string base = dir.path("log.slog");
+  std::unique_ptr<Writer> w;
+  StreamHandle h;
+
+  explicit OneStream(SyncPolicy sync = SyncPolicy::kOnClose, int records = 1) {
+    auto opened = Writer::Open(base, Durable(sync));
+    REQUIRE(opened);
+    w = std::move(opened.value());
+    auto stream = w->OpenStream({"s", Encoding::kBinary, 0});
+    REQUIRE(stream);
+    h = stream.value();
+    for (int i = 0; i < records; ++i) REQUIRE(w->Append(h, "record " + std::to_string(i), i).ok());
+  }
+};
+
 // After the first failure `first`: Append still stores (it never claims durability), and every
 // Sync() and Close(), twice each, fails with the same message; the log is left without its end
 // marker.
-void CheckStuck(Writer& w, StreamHandle h, const std::string& base, const Status& first) {
+void CheckStuck(OneStream& t, const Status& first) {
   REQUIRE_FALSE(first.ok());
   CHECK(first.error().code == Errc::kIo);
   const std::string msg = Message(first);
-  CHECK(w.Append(h, std::string("after the failure"), 99).ok());
-  CHECK(Message(w.Sync()) == msg);
-  CHECK(Message(w.Sync()) == msg);
-  CHECK(Message(w.Close()) == msg);
-  CHECK(Message(w.Close()) == msg);
-  CHECK(Message(w.Sync()) == msg);
-  ReadResult r = ReadAll(base);
+  CHECK(t.w->Append(t.h, std::string("after the failure"), 99).ok());
+  CHECK(Message(t.w->Sync()) == msg);
+  CHECK(Message(t.w->Sync()) == msg);
+  CHECK(Message(t.w->Close()) == msg);
+  CHECK(Message(t.w->Close()) == msg);
+  CHECK(Message(t.w->Sync()) == msg);
+  ReadResult r = ReadAll(t.base);
   REQUIRE(r.opened);
   CHECK_FALSE(r.summary.clean);
 }
 
 TEST_CASE("IoFailure: a failed fdatasync fails every later Sync and Close") {
-  TempDir dir;
-  const std::string base = dir.path("log.slog");
-  auto w = Writer::Open(base, Durable());
-  REQUIRE(w);
-  auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
-  REQUIRE(h);
-  REQUIRE(w.value()->Append(h.value(), std::string("before"), 1).ok());
-  REQUIRE(w.value()->Sync().ok());
-  REQUIRE(w.value()->Append(h.value(), std::string("lost?"), 2).ok());
+  OneStream t(SyncPolicy::kOnClose, 0);
+  REQUIRE(t.w->Append(t.h, std::string("before"), 1).ok());
+  REQUIRE(t.w->Sync().ok());
+  REQUIRE(t.w->Append(t.h, std::string("lost?"), 2).ok());
   InjectOnce inject(Op::kFdatasync, EIO);
-  const Status first = w.value()->Sync();
+  const Status first = t.w->Sync();
   CHECK(inject.fired());
-  CHECK(Message(first).find(SlabPath(base, 0)) != std::string::npos);
+  CHECK(Message(first).find(SlabPath(t.base, 0)) != std::string::npos);
   CHECK(Message(first).find("cannot sync") != std::string::npos);
-  CheckStuck(*w.value(), h.value(), base, first);
+  CheckStuck(t, first);
 }
 
 TEST_CASE("IoFailure: a failed fsync of the directory fails every later Sync and Close") {
-  TempDir dir;
-  const std::string base = dir.path("log.slog");
-  auto w = Writer::Open(base, Durable());
-  REQUIRE(w);
-  auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
-  REQUIRE(h);
-  REQUIRE(w.value()->Append(h.value(), std::string("record"), 1).ok());
+  OneStream t;
   InjectOnce inject(Op::kFsyncDirectory, EIO);
-  const Status first = w.value()->Sync();  // the new slab's directory entry is synced first here
+  const Status first = t.w->Sync();  // the new slab's directory entry is synced first here
   CHECK(inject.fired());
-  CHECK(Message(first).find(dir.dir()) != std::string::npos);
+  CHECK(Message(first).find(t.dir.dir()) != std::string::npos);
   CHECK(Message(first).find("cannot sync directory") != std::string::npos);
-  CheckStuck(*w.value(), h.value(), base, first);
+  CheckStuck(t, first);
 }
 
 TEST_CASE("IoFailure: a failed ftruncate at Close fails every later Close and Sync") {
-  TempDir dir;
-  const std::string base = dir.path("log.slog");
-  auto w = Writer::Open(base, Durable());
-  REQUIRE(w);
-  auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
-  REQUIRE(h);
-  REQUIRE(w.value()->Append(h.value(), std::string("record"), 1).ok());
+  OneStream t;
   InjectOnce inject(Op::kFtruncate, EIO);  // the trim of the last slab
-  const Status first = w.value()->Close();
+  const Status first = t.w->Close();
   CHECK(inject.fired());
   REQUIRE_FALSE(first.ok());
-  CHECK(Message(first).find(SlabPath(base, 0)) != std::string::npos);
+  CHECK(Message(first).find(SlabPath(t.base, 0)) != std::string::npos);
   CHECK(Message(first).find("cannot trim") != std::string::npos);
-  CHECK(Message(w.value()->Close()) == Message(first));
-  CHECK(Message(w.value()->Sync()) == Message(first));
+  CHECK(Message(t.w->Close()) == Message(first));
+  CHECK(Message(t.w->Sync()) == Message(first));
 }
 
 TEST_CASE("IoFailure: a failed fdatasync at Close fails a second Close") {
-  TempDir dir;
-  const std::string base = dir.path("log.slog");
-  auto w = Writer::Open(base, Durable());
-  REQUIRE(w);
-  auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
-  REQUIRE(h);
-  REQUIRE(w.value()->Append(h.value(), std::string("record"), 1).ok());
+  OneStream t;
   InjectOnce inject(Op::kFdatasync, EIO);
-  const Status first = w.value()->Close();
+  const Status first = t.w->Close();
   CHECK(inject.fired());
   REQUIRE_FALSE(first.ok());
-  CHECK(Message(first).find(SlabPath(base, 0)) != std::string::npos);
-  CHECK(Message(w.value()->Close()) == Message(first));
-  CHECK(Message(w.value()->Sync()) == Message(first));
-  ReadResult r = ReadAll(base);
+  CHECK(Message(first).find(SlabPath(t.base, 0)) != std::string::npos);
+  CHECK(Message(t.w->Close()) == Message(first));
+  CHECK(Message(t.w->Sync()) == Message(first));
+  ReadResult r = ReadAll(t.base);
   REQUIRE(r.opened);
   CHECK_FALSE(r.summary.clean);  // no end marker vouches for what may not be on disk
 }
@@ -157,72 +153,51 @@ void AppendSlabs(Writer& w, StreamHandle h, int slabs, Status* first_error) {
 TEST_CASE("IoFailure: a failed fallocate of a new slab fails Append, then every Sync and Close") {
   for (const Op op : {Op::kFallocate, Op::kFtruncate}) {
     CAPTURE(static_cast<int>(op));
-    TempDir dir;
-    const std::string base = dir.path("log.slog");
-    auto w = Writer::Open(base, Durable());
-    REQUIRE(w);
-    auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
-    REQUIRE(h);
+    OneStream t(SyncPolicy::kOnClose, 0);
     InjectOnce inject(op, ENOSPC);
     Status first;
-    AppendSlabs(*w.value(), h.value(), 3, &first);
+    AppendSlabs(*t.w, t.h, 3, &first);
     CHECK(inject.fired());
     REQUIRE_FALSE(first.ok());
     CHECK(first.error().code == Errc::kIo);
-    CHECK(Message(first).find(SlabPath(base, 1)) != std::string::npos);
-    CheckStuck(*w.value(), h.value(), base, first);
+    CHECK(Message(first).find(SlabPath(t.base, 1)) != std::string::npos);
+    CheckStuck(t, first);
   }
 }
 
 TEST_CASE("IoFailure: kEverySlab, a failed sync of a slab left behind fails the next Sync") {
-  TempDir dir;
-  const std::string base = dir.path("log.slog");
-  auto w = Writer::Open(base, Durable(SyncPolicy::kEverySlab));
-  REQUIRE(w);
-  auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
-  REQUIRE(h);
+  OneStream t(SyncPolicy::kEverySlab, 0);
   InjectOnce inject(Op::kFdatasync, EIO);
   Status append_error;
-  AppendSlabs(*w.value(), h.value(), 3, &append_error);
+  AppendSlabs(*t.w, t.h, 3, &append_error);
   CHECK(append_error.ok());  // the slab sync runs inside an Append, whose record is stored
   CHECK(inject.fired());
-  const Status first = w.value()->Sync();
+  const Status first = t.w->Sync();
   REQUIRE_FALSE(first.ok());
-  CHECK(Message(first).find(SlabPath(base, 0)) != std::string::npos);
-  CheckStuck(*w.value(), h.value(), base, first);
+  CHECK(Message(first).find(SlabPath(t.base, 0)) != std::string::npos);
+  CheckStuck(t, first);
 }
 
 TEST_CASE("IoFailure: kManual, Close after a failed Sync fails and writes no end marker") {
-  TempDir dir;
-  const std::string base = dir.path("log.slog");
-  auto w = Writer::Open(base, Durable(SyncPolicy::kManual));
-  REQUIRE(w);
-  auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
-  REQUIRE(h);
-  REQUIRE(w.value()->Append(h.value(), std::string("record"), 1).ok());
+  OneStream t(SyncPolicy::kManual, 1);
   Status first;
   {
     InjectOnce inject(Op::kFdatasync, EIO);
-    first = w.value()->Sync();
+    first = t.w->Sync();
     CHECK(inject.fired());
   }
-  CheckStuck(*w.value(), h.value(), base, first);
+  CheckStuck(t, first);
 }
 
 TEST_CASE("IoFailure: without an injected failure Sync and Close succeed, and Close twice too") {
-  TempDir dir;
-  const std::string base = dir.path("log.slog");
-  auto w = Writer::Open(base, Durable());
-  REQUIRE(w);
-  auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
-  REQUIRE(h);
+  OneStream t(SyncPolicy::kOnClose, 0);
   Status none;
-  AppendSlabs(*w.value(), h.value(), 2, &none);
+  AppendSlabs(*t.w, t.h, 2, &none);
   CHECK(none.ok());
-  CHECK(w.value()->Sync().ok());
-  CHECK(w.value()->Close().ok());
-  CHECK(w.value()->Close().ok());
-  ReadResult r = ReadAll(base);
+  CHECK(t.w->Sync().ok());
+  CHECK(t.w->Close().ok());
+  CHECK(t.w->Close().ok());
+  ReadResult r = ReadAll(t.base);
   REQUIRE(r.opened);
   CHECK(r.summary.clean);
 }
