@@ -15,13 +15,6 @@
 namespace slablog::test {
 namespace {
 
-void ZeroRange(const std::string& file, uint64_t from, uint64_t to) {
-  std::string bytes = ReadFile(file);
-  REQUIRE(to <= bytes.size());
-  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.begin() + static_cast<std::ptrdiff_t>(to), '\0');
-  WriteFile(file, bytes);
-}
-
 void Store32(const std::string& file, uint64_t offset, uint32_t v) {
   for (int i = 0; i < 4; ++i) SetByte(file, offset + static_cast<uint64_t>(i), static_cast<uint8_t>(v >> (8 * i)));
 }
@@ -88,7 +81,7 @@ TEST_CASE("PowerCutThatKeptTheFirstAndLastFragmentsNeverYieldsASplicedRecord") {
   const FrameLoc middle = FindFrame(log.base, "big", FragmentKind::kMiddle, 0);
   const FrameLoc first = FindFrame(log.base, "big", FragmentKind::kFirst, 0);
   REQUIRE(middle.section_seq == first.section_seq + 1);
-  ZeroRange(middle.file, middle.section_offset + 32, middle.section_offset + (4 << 10));
+  ZeroBytes(middle.file, middle.section_offset + 32, middle.section_offset + (4 << 10));
   Outcomes o = RunAll(log.base, log.dir.path("salvaged.slog"));
 
   for (const auto& r : o.read.OfStream("big")) CHECK(r.payload.size() != 6020);
@@ -125,19 +118,14 @@ TEST_CASE("FragmentsMustComeInOrderAndAddUpToTheLengthTheFirstGives") {
 
 TEST_CASE("LostFramesInsideAnOpenSectionAreAHoleNotATornTail") {
   TempDir dir, crash;
-  const std::string base = dir.path("live.slog");
-  auto w = Writer::Open(base, SmallOptions());
-  REQUIRE(w.has_value());
-  auto h = w.value()->OpenStream({"s", Encoding::kText, 0});
-  REQUIRE(h.has_value());
-  for (int i = 0; i < 40; ++i) REQUIRE(w.value()->Append(h.value(), "record-" + std::to_string(i), i).ok());
-  const std::string snap = SnapshotLog(base, crash.dir());
-  REQUIRE(w.value()->Close().ok());
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 40; ++i) records.emplace_back("s", "record-" + std::to_string(i));
+  const std::string snap = WriteCrashedLog(dir.path("live.slog"), crash.dir(), SmallOptions(), records);
   const FrameLoc f10 = FindFrame(snap, "s", FragmentKind::kFull, 10);
   const FrameLoc f12 = FindFrame(snap, "s", FragmentKind::kFull, 12);
   REQUIRE_FALSE(f10.section_closed);
   // Records 10 and 11 never reached the disk; 12 to 39 did.
-  ZeroRange(f10.file, f10.offset, f12.offset);
+  ZeroBytes(f10.file, f10.offset, f12.offset);
   Outcomes o = RunAll(snap, dir.path("salvaged.slog"));
 
   CHECK(o.read.OfStream("s").size() == 38);
@@ -161,8 +149,8 @@ TEST_CASE("AnOpenSectionTheStreamGoesOnFromIsAHole") {
   // The close block and the frames after record 3 of the section did not reach the disk; the
   // stream's later sections did.
   const uint64_t after_b3 = b3.offset + kFrameHeaderSize + b3.length;
-  ZeroRange(b3.file, b3.section_offset + 32, b3.section_offset + kSectionHeaderSize);
-  ZeroRange(b3.file, after_b3, b3.section_offset + (8 << 10));
+  ZeroBytes(b3.file, b3.section_offset + 32, b3.section_offset + kSectionHeaderSize);
+  ZeroBytes(b3.file, after_b3, b3.section_offset + (8 << 10));
   Outcomes o = RunAll(base, dir.path("salvaged.slog"));
 
   CHECK(o.read.reporter.events.size() == 1);
@@ -270,8 +258,8 @@ TEST_CASE("ARecordInProgressNeverContinuesPastAnOpenSectionThatLostFrames") {
   const FrameLoc a_middle = FindFrame(base, "s", FragmentKind::kMiddle, 0);
   const FrameLoc b_first = FindFrame(base, "s", FragmentKind::kFirst, 1);
   REQUIRE(b_first.section_seq == a_middle.section_seq + 1);
-  ZeroRange(a_middle.file, a_middle.section_offset + 32, a_middle.section_offset + (4 << 10));
-  ZeroRange(b_first.file, b_first.section_offset + 32, b_first.section_offset + (4 << 10));
+  ZeroBytes(a_middle.file, a_middle.section_offset + 32, a_middle.section_offset + (4 << 10));
+  ZeroBytes(b_first.file, b_first.section_offset + 32, b_first.section_offset + (4 << 10));
   Outcomes out = RunAll(base, dir.path("salvaged.slog"));
   for (const auto& r : out.read.records) CHECK((r.payload == a || r.payload == b));
   for (const auto& r : out.recovered.records) CHECK((r.payload == a || r.payload == b));
@@ -281,14 +269,9 @@ TEST_CASE("ARecordInProgressNeverContinuesPastAnOpenSectionThatLostFrames") {
 
 TEST_CASE("TruncateRefusesAHoleInAClosedSectionBeforeTheStreamsLastOnes") {
   TempDir dir, crash;
-  const std::string base = dir.path("live.slog");
-  auto w = Writer::Open(base, SmallOptions());
-  REQUIRE(w.has_value());
-  auto h = w.value()->OpenStream({"s", Encoding::kText, 0});
-  REQUIRE(h.has_value());
-  for (int i = 0; i < 200; ++i) REQUIRE(w.value()->Append(h.value(), std::string(300, static_cast<char>('a' + i % 26)), i).ok());
-  const std::string snap = SnapshotLog(base, crash.dir());
-  REQUIRE(w.value()->Close().ok());
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 200; ++i) records.emplace_back("s", std::string(300, static_cast<char>('a' + i % 26)));
+  const std::string snap = WriteCrashedLog(dir.path("live.slog"), crash.dir(), SmallOptions(), records);
   const FrameLoc early = FindFrame(snap, "s", FragmentKind::kFull, 30);
   REQUIRE(early.section_closed);
   FlipBit(early.file, early.offset + kFrameHeaderSize + 7, 2);  // one sector of it lost or rotten
@@ -327,23 +310,14 @@ TEST_CASE("AWriterStoppedInsideCloseLeavesALogTruncateRepairs") {
 
 TEST_CASE("TruncateRefusesAStreamWhoseCatalogEntryWasLost") {
   TempDir dir, crash;
-  const std::string base = dir.path("live.slog");
-  auto w = Writer::Open(base, SmallOptions());
-  REQUIRE(w.has_value());
-  auto a = w.value()->OpenStream({"a", Encoding::kText, 0});
-  auto b = w.value()->OpenStream({"b", Encoding::kText, 0});
-  REQUIRE((a.has_value() && b.has_value()));
-  REQUIRE(w.value()->Append(a.value(), "x", 1).ok());
-  REQUIRE(w.value()->Append(b.value(), "y", 2).ok());
-  const std::string snap = SnapshotLog(base, crash.dir());
-  REQUIRE(w.value()->Close().ok());
+  const std::string snap = WriteCrashedLog(dir.path("live.slog"), crash.dir(), SmallOptions(), {{"a", "x"}, {"b", "y"}});
   // The catalog's second entry (stream b) did not reach the disk; b's section did.
   std::vector<FrameLoc> catalog;
   for (const FrameLoc& f : Frames(snap)) {
     if (f.stream_id == kCatalogStream) catalog.push_back(f);
   }
   REQUIRE(catalog.size() == 2);
-  ZeroRange(catalog[1].file, catalog[1].offset, catalog[1].offset + kFrameHeaderSize + catalog[1].length);
+  ZeroBytes(catalog[1].file, catalog[1].offset, catalog[1].offset + kFrameHeaderSize + catalog[1].length);
   auto t = Truncate(snap, {}, nullptr);
   REQUIRE_FALSE(t.has_value());
   CHECK(t.error().message.find("which the catalog does not define") != std::string::npos);

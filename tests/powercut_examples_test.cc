@@ -30,13 +30,6 @@ std::string Numbered(const std::string& stream, int i, size_t size) {
   return p;
 }
 
-void ZeroBytes(const std::string& path, uint64_t from, uint64_t to) {
-  std::string bytes = ReadFile(path);
-  REQUIRE(to <= bytes.size());
-  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.begin() + static_cast<std::ptrdiff_t>(to), '\0');
-  WriteFile(path, bytes);
-}
-
 std::string CopyLog(const std::string& base, const TempDir& dir, const std::string& sub) {
   const std::string d = dir.path(sub);
   std::filesystem::create_directories(d);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -111,6 +112,14 @@ uint8_t GetByte(const std::string& path, uint64_t offset) {
   return static_cast<uint8_t>(b[offset]);
 }
 
+void ZeroBytes(const std::string& path, uint64_t from, uint64_t to) {
+  std::string bytes = ReadFile(path);
+  REQUIRE(from <= to);
+  REQUIRE(to <= bytes.size());
+  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.begin() + static_cast<std::ptrdiff_t>(to), '\0');
+  WriteFile(path, bytes);
+}
+
 void ShrinkSize(const std::string& path, uint64_t size) {
   REQUIRE(truncate(path.c_str(), static_cast<off_t>(size)) == 0);
 }
@@ -200,24 +209,48 @@ REGISTER_LISTENER("seed-on-failure", 1, SeedOnFailure);
 
 }  // namespace
 
-void WriteLog(const std::string& base, const WriterOptions& options,
-              const std::vector<std::pair<std::string, std::string>>& records) {
-  auto w = Writer::Open(base, options);
-  REQUIRE_MESSAGE(w.has_value(), (w ? "" : Describe(w.error())));
+namespace {
+
+// Opens each stream on first use and appends `records` with timestamps 0, 1, 2, ...
+void AppendAll(Writer& w, const std::vector<std::pair<std::string, std::string>>& records) {
   std::map<std::string, StreamHandle> streams;
   int64_t t = 0;
   for (const auto& [name, payload] : records) {
     auto it = streams.find(name);
     if (it == streams.end()) {
-      auto h = w.value()->OpenStream({name, Encoding::kBinary, 0});
+      auto h = w.OpenStream({name, Encoding::kBinary, 0});
       REQUIRE(h.has_value());
       it = streams.emplace(name, h.value()).first;
     }
-    Status s = w.value()->Append(it->second, payload, t++);
+    Status s = w.Append(it->second, payload, t++);
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : Describe(s.error())));
   }
-  Status s = w.value()->Close();
+}
+
+std::unique_ptr<Writer> OpenWriter(const std::string& base, const WriterOptions& options) {
+  auto w = Writer::Open(base, options);
+  REQUIRE_MESSAGE(w.has_value(), (w ? "" : Describe(w.error())));
+  return std::move(w.value());
+}
+
+}  // namespace
+
+void WriteLog(const std::string& base, const WriterOptions& options,
+              const std::vector<std::pair<std::string, std::string>>& records) {
+  auto w = OpenWriter(base, options);
+  AppendAll(*w, records);
+  Status s = w->Close();
   REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : Describe(s.error())));
+}
+
+std::string WriteCrashedLog(const std::string& base, const std::string& crash_dir, const WriterOptions& options,
+                            const std::vector<std::pair<std::string, std::string>>& records) {
+  auto w = OpenWriter(base, options);
+  AppendAll(*w, records);
+  const std::string snap = SnapshotLog(base, crash_dir);
+  Status s = w->Close();
+  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : Describe(s.error())));
+  return snap;
 }
 
 std::vector<FrameLoc> Frames(const std::string& path) {

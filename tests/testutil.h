@@ -60,6 +60,8 @@ void WriteFile(const std::string& path, const std::string& bytes);
 void FlipBit(const std::string& path, uint64_t offset, int bit);
 void SetByte(const std::string& path, uint64_t offset, uint8_t value);
 void ShrinkSize(const std::string& path, uint64_t size);
+// Sets bytes [from, to) of the file to zero (a stretch of sectors that never reached the disk).
+void ZeroBytes(const std::string& path, uint64_t from, uint64_t to);
 uint8_t GetByte(const std::string& path, uint64_t offset);
 // Recomputes the CRC of the frame at `offset` (inside the section at `section_offset` of a log
 // with `id`), so that the next check in line fires instead of the CRC check.
@@ -87,6 +89,11 @@ bool WaitUntil(const std::function<bool()>& ready, std::chrono::milliseconds tim
 // Writes `records` (stream name, payload) with timestamps 0, 1, 2, ... and closes the log.
 void WriteLog(const std::string& base, const WriterOptions& options,
               const std::vector<std::pair<std::string, std::string>>& records);
+
+// As WriteLog, but returns a copy of the log under `crash_dir` taken before Close(): what a kill
+// of the writer after its last Append leaves (open sections, no end marker, full-size slabs).
+std::string WriteCrashedLog(const std::string& base, const std::string& crash_dir, const WriterOptions& options,
+                            const std::vector<std::pair<std::string, std::string>>& records);
 
 WriterOptions SmallOptions();
 

@@ -15,22 +15,14 @@ namespace {
 // A log as a writer killed now would leave it: several slabs, two streams whose sections in the
 // last slab are closed (moved on from) and open.
 std::string CrashedCopy(const TempDir& dir, const TempDir& copy) {
-  const std::string base = dir.path("c.slog");
   WriterOptions o = SmallOptions();
   o.background_prefault = false;
-  auto w = Writer::Open(base, o);
-  REQUIRE(w.has_value());
-  auto a = w.value()->OpenStream({"a", Encoding::kBinary, 0});
-  auto b = w.value()->OpenStream({"b", Encoding::kBinary, 0});
-  REQUIRE(a.has_value());
-  REQUIRE(b.has_value());
+  std::vector<std::pair<std::string, std::string>> records;
   for (int i = 0; i < 120; ++i) {
-    REQUIRE(w.value()->Append(a.value(), std::string(700, static_cast<char>('a' + i % 26)), i).ok());
-    REQUIRE(w.value()->Append(b.value(), std::string(300, static_cast<char>('A' + i % 26)), i).ok());
+    records.emplace_back("a", std::string(700, static_cast<char>('a' + i % 26)));
+    records.emplace_back("b", std::string(300, static_cast<char>('A' + i % 26)));
   }
-  const std::string crashed = SnapshotLog(base, copy.dir());
-  REQUIRE(w.value()->Close().ok());
-  return crashed;
+  return WriteCrashedLog(dir.path("c.slog"), copy.dir(), o, records);
 }
 
 std::string LastSlabFile(const std::string& base) {
