@@ -61,11 +61,6 @@ std::optional<uint64_t> EnvNumber(const char* name) {
   return std::strtoull(v, nullptr, 10);
 }
 
-bool LongRun() {
-  const char* v = std::getenv("SLABLOG_LONG");
-  return v != nullptr && *v != '\0' && std::string(v) != "0";
-}
-
 // Aborts the whole run, naming what was running, when one image takes longer than allowed: a
 // command that hangs is a failure the test must not wait out.
 class Watchdog {
@@ -141,8 +136,8 @@ struct RunPlan {
 RunPlan PlanFromEnvironment() {
   RunPlan plan;
   plan.first_seed = TestSeed() * 1000003;
-  plan.images = LongRun() ? kLongImages : kImages;
-  if (LongRun()) plan.time_bound = std::chrono::hours(6);
+  plan.images = LongMode() ? kLongImages : kImages * TestScale();
+  if (LongMode() || TestScale() > 1) plan.time_bound = std::chrono::hours(6);
   if (auto seed = EnvNumber("SLABLOG_POWERCUT_SEED")) {
     plan.first_seed = *seed;
     plan.scenarios = 1;

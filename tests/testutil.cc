@@ -157,7 +157,14 @@ bool LongMode() {
   return env != nullptr && *env != '\0' && std::string(env) != "0";
 }
 
+uint64_t TestScale() {
+  const char* env = std::getenv("SLABLOG_TEST_SCALE");
+  const uint64_t scale = env == nullptr ? 1 : std::strtoull(env, nullptr, 10);
+  return scale == 0 ? 1 : scale;
+}
+
 std::vector<size_t> SweepPositions(size_t n, size_t sample, uint64_t seed) {
+  sample *= TestScale();
   std::vector<size_t> all;
   if (LongMode() || sample >= n) {
     for (size_t i = 0; i < n; ++i) all.push_back(i);

@@ -75,6 +75,9 @@ uint64_t TestSeed();
 
 // SLABLOG_LONG=1 (`scripts/test --long`): sweeps try every position instead of a sample.
 bool LongMode();
+// How many times their CI size the sampled crash-state tests run (killed writers, sampled sweeps,
+// power-cut images): SLABLOG_TEST_SCALE, 1 unless set (scripts/test --scale N).
+uint64_t TestScale();
 // The positions in [0, n) a sweep tries, ascending: all of them in long mode; otherwise `sample`
 // of them drawn with `seed`, the first and the last always among them.
 std::vector<size_t> SweepPositions(size_t n, size_t sample, uint64_t seed);

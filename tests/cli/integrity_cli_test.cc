@@ -335,8 +335,8 @@ TEST_CASE("CliMutatedCrashedLogs") {
   const std::string crashed = CrashedLog(src, "c", 3000);  // 4 slabs, so that one can go missing between two
   REQUIRE(std::filesystem::exists(SlabPath(src.path(crashed), 3)));
   std::mt19937_64 rng(TestSeed());
-  const int trials = LongMode() ? 200 : 12;
-  for (int trial = 0; trial < trials; ++trial) {
+  const uint64_t trials = LongMode() ? 200 : 12 * TestScale();
+  for (uint64_t trial = 0; trial < trials; ++trial) {
     TempDir dir;
     for (uint32_t i = 0; std::filesystem::exists(SlabPath(src.path(crashed), i)); ++i) {
       std::filesystem::copy_file(SlabPath(src.path(crashed), i), SlabPath(dir.path("m.slog"), i));
