@@ -143,7 +143,7 @@ void FrameScanner::SkipIntact(Tally* tally) {
       ++full_frames;
       full_bytes += batch.payload(i);
     }
-    if (good > 0) pos_ = frames_end_ = batch.ends[good - 1];
+    if (good > 0) pos_ = batch.ends[good - 1];
     frames += good;
     // Stopped short: the frame at pos_ is not an intact one of the kind wanted, for Next to read.
     if (good == 0 || good < batch.n) break;
@@ -306,7 +306,7 @@ bool FrameScanner::NextClassified(FrameView* out) {
       }
     }
     if (crc_ok) {
-      pos_ = frames_end_ = next;
+      pos_ = next;
       ++frames_;
     }
     out->offset = base_ + at;

@@ -59,7 +59,6 @@ class FrameScanner {
     SetPayload(p, out);
     out->crc_ok = true;
     pos_ += kFrameHeaderSize + length;
-    frames_end_ = pos_;
     ++frames_;
     return true;
   }
@@ -76,7 +75,7 @@ class FrameScanner {
   bool TakeGap() { return std::exchange(gap_, false); }
   // The section's frames ended at damage (nothing intact after it), not at a torn tail or its end.
   bool damaged_at_end() const { return damaged_at_end_; }
-  // Where the frames read so far end (a file offset).
+  // Once the section's frames are read: where its last frame read ends (a file offset).
   uint64_t frames_end() const { return base_ + frames_end_; }
   // What SkipFullFrames or CheckRest went past: frames, and of them the FULL ones (whole records)
   // and their payload bytes.
@@ -143,7 +142,11 @@ class FrameScanner {
   // The section is open and nothing but zeros follows [at, end_): the frame at `at` is the one
   // the writer was in the middle of when it stopped.
   bool OnlyZerosAfter(uint64_t frame_end) const;
-  void Stop() { pos_ = end_; }
+  // No more frames here: pos_ was just past the last frame read (or at damage dropped to the end).
+  void Stop() {
+    frames_end_ = pos_;
+    pos_ = end_;
+  }
 
   CorruptionSink* sink_;
   Options options_;
@@ -160,7 +163,7 @@ class FrameScanner {
   bool damaged_ = false;
   bool damaged_at_end_ = false;
   bool gap_ = false;
-  uint64_t frames_end_ = 0;  // index into bytes_ after the last frame returned
+  uint64_t frames_end_ = 0;  // index into bytes_ where the frames read ended (set by Stop)
   uint64_t frames_ = 0;
 };
 

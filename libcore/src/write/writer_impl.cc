@@ -176,10 +176,6 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
     }
   }
   const uint64_t size = SectionSizeFor(s, min_bytes, room());
-  if (size > kMaxSectionBytes) {  // a frame length could not state what such a section holds
-    return Fail("a section of " + std::to_string(size) + " bytes exceeds the format's limit of " +
-                std::to_string(kMaxSectionBytes));
-  }
   Slab& slab = current();
   uint8_t* p = slab.file->data() + slab.pos;
   uint8_t* limit = slab.file->data() + slab_capacity - page_size;
@@ -211,7 +207,9 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
 
 uint64_t Writer::Impl::SectionSizeFor(const StreamState& s, uint64_t min_bytes, uint64_t slab_room) const {
   // A slab's tail smaller than a full section still becomes one, rather than going to waste.
-  // Catalog sections are small: entries are few and written rarely.
+  // Catalog sections are small: entries are few and written rarely. No frame outgrows its u32
+  // length: section_size is at most kMaxSectionBytes (Writer::Open), min_bytes above it only for
+  // a slab's catalog snapshot, whose frames are one entry each.
   const uint64_t preferred = s.entry.stream_id == kCatalogStream ? page_size : section_size;
   return std::min(std::max(preferred, min_bytes), slab_room);
 }
