@@ -138,6 +138,56 @@ TEST_CASE("LostFramesInsideAnOpenSectionAreAHoleNotATornTail") {
   CHECK(o.recovered.OfStream("s").back().payload == "record-39");
 }
 
+TEST_CASE("AfterAHoleReadingResumesAtAnIntactFrameWhateverBytesFollowIt") {
+  // After a power cut on a reused slab, the frame header after an intact frame may hold the
+  // retired log's bytes again: the frame must still be found and read.
+  TempDir dir, crash;
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 40; ++i) records.emplace_back("s", "record-" + std::to_string(i));
+  const std::string snap = WriteCrashedLog(dir.path("live.slog"), crash.dir(), SmallOptions(), records);
+  const FrameLoc f10 = FindFrame(snap, "s", FragmentKind::kFull, 10);
+  const FrameLoc f11 = FindFrame(snap, "s", FragmentKind::kFull, 11);
+  const FrameLoc f12 = FindFrame(snap, "s", FragmentKind::kFull, 12);
+  ZeroBytes(f10.file, f10.offset, f11.offset);  // record 10 lost
+  SetByte(f12.file, f12.offset + 16, 0xA7);      // record 12's header: stale bytes
+  ReadResult r = ReadAll(snap);
+  const auto s = r.OfStream("s");
+  REQUIRE(s.size() == 38);
+  CHECK(s[10].payload == "record-11");
+  CHECK(s[11].payload == "record-13");
+  CHECK(r.reporter.Has(CorruptionKind::kMissingData));
+}
+
+TEST_CASE("AnOpenSectionTooCostlyToSearchIsDamageNotATornTail") {
+  // A record's payload built to look like frame headers every 8 bytes, each claiming most of the
+  // section, exhausts the search for the next intact frame after its own header was lost. Not
+  // having found one is no proof that none follows: the records after it were written, so this
+  // must be reported, never cut quietly as a torn tail.
+  TempDir dir, crash;
+  std::string crafted(3000, '\0');
+  for (size_t i = 0; i + 8 <= crafted.size(); i += 8) {
+    crafted[i] = 1;  // reads as kind FULL, index 0
+    coding::Store<uint32_t>(reinterpret_cast<uint8_t*>(crafted.data() + i + 4), 4800);
+  }
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 5; ++i) records.emplace_back("s", "before-" + std::to_string(i));
+  records.emplace_back("s", crafted);
+  for (int i = 0; i < 20; ++i) records.emplace_back("s", "after-" + std::to_string(i));
+  const std::string snap = WriteCrashedLog(dir.path("live.slog"), crash.dir(), SmallOptions(), records);
+  const FrameLoc f = FindFrame(snap, "s", FragmentKind::kFull, 5);
+  REQUIRE(f.length == crafted.size());
+  REQUIRE_FALSE(f.section_closed);
+  ZeroBytes(f.file, f.offset, f.offset + kFrameHeaderSize);
+  Outcomes o = RunAll(snap, dir.path("salvaged.slog"));
+
+  CHECK(o.read.OfStream("s").size() == 5);
+  CHECK_MESSAGE(o.read.reporter.Has(CorruptionKind::kMissingData), o.read.reporter.Describe());
+  CHECK_FALSE(o.read.reporter.Has(CorruptionKind::kTornTail));
+  CHECK(o.verify.damage > 0);
+  REQUIRE_FALSE(o.truncate.has_value());
+  CHECK(o.truncate.error().code == Errc::kCorruption);
+}
+
 TEST_CASE("AnOpenSectionTheStreamGoesOnFromIsAHole") {
   TempDir dir;
   const std::string base = dir.path("log.slog");

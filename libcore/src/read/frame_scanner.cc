@@ -170,41 +170,51 @@ bool FrameScanner::OnlyZerosAfter(uint64_t frame_end) const {
   return open_ && (frame_end >= bytes_.size() || AllZero(bytes_.subspan(frame_end)));
 }
 
-uint64_t FrameScanner::FindIntactFrom(uint64_t from) const {
+uint64_t FrameScanner::FindIntactFrom(uint64_t from) {
   constexpr auto kFull = static_cast<uint8_t>(FragmentKind::kFull);
   constexpr auto kFirst = static_cast<uint8_t>(FragmentKind::kFirst);
   // Every offset could claim the rest of the section, which would make the search quadratic in
   // the section's size: the bytes it may run CRCs over are bounded by a multiple of what it
-  // searches. Past that (only payloads built to look like frame headers get there) the rest of
-  // the section is given up, and reported as dropped like any damage.
+  // searches. Past that (only payloads built to look like frame headers get there) the search
+  // gives up, and the rest of the section counts as damage: not finding a frame is not proof
+  // that none follows, so it must never pass for a torn tail.
+  search_gave_up_ = false;
   uint64_t budget = 8 * (end_ - std::min(from, end_)) + (uint64_t{1} << 20);
   for (uint64_t q = from; q + kFrameHeaderSize <= end_; ++q) {
     const uint8_t* p = bytes_.data() + q;
     // Cheap tests first: a kind of 1 or 2 and a zero fragment index (three zero bytes) rule out
-    // nearly every offset of zeros or of other bytes before any CRC is computed.
+    // nearly every offset of zeros or of other bytes before any CRC is computed. Nothing is
+    // assumed about the bytes after the frame: after a power cut they may be anything.
     if ((p[16] != kFull && p[16] != kFirst) || p[17] != 0 || p[18] != 0 || p[19] != 0) continue;
     const uint32_t length = coding::Load<uint32_t>(p + 4);
     if (length > end_ - q - kFrameHeaderSize || (p[16] == kFirst && length < kFirstPrefixSize)) continue;
-    // What follows a frame is another frame's kind byte, zeros, or the section's end.
-    const uint64_t next = q + kFrameHeaderSize + length;
-    if (next + kFrameHeaderSize <= end_ && bytes_[next + 16] > static_cast<uint8_t>(FragmentKind::kLast)) continue;
     const uint64_t cost = kFrameHeaderSize + length;
-    if (cost > budget) return end_;
+    if (cost > budget) {
+      search_gave_up_ = true;
+      return end_;
+    }
     budget -= cost;
     if (crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) == coding::Load<uint32_t>(p)) return q;
   }
   return end_;
 }
 
-uint64_t FrameScanner::ResumeAfter(uint64_t at) const {
-  if (open_ && (sink_->live() || OnlyZerosAfter(at + 1))) return end_;
+uint64_t FrameScanner::ResumeAfter(uint64_t at) {
+  if (open_ && (sink_->live() || OnlyZerosAfter(at + 1))) {
+    search_gave_up_ = false;
+    return end_;
+  }
   return FindIntactFrom(at + 1);
 }
 
 void FrameScanner::SkipDamage(uint64_t at, uint64_t resume, CorruptionKind kind, const std::string& what) {
   damaged_ = true;
   if (resume == end_) {
-    Report(at, end_ - at, kind, what + "; " + std::to_string(end_ - at) + " bytes dropped");
+    Report(at, end_ - at, kind,
+           what + "; " + std::to_string(end_ - at) + " bytes dropped" +
+               (search_gave_up_ ? " (the search for an intact frame after it reached its bound: "
+                                  "too many bytes there look like frame headers)"
+                                : ""));
     damaged_at_end_ = true;
     Stop();
     return;
@@ -237,10 +247,12 @@ bool FrameScanner::NextClassified(FrameView* out) {
         return false;
       }
       const uint64_t resume = ResumeAfter(at);
-      if (resume != end_) {
+      if (resume != end_ || search_gave_up_) {
         SkipDamage(at, resume, CorruptionKind::kMissingData,
-                   "bytes of an open section hold no frame, yet intact frames of the stream follow: "
-                   "the records written here were lost");
+                   search_gave_up_ ? "bytes of an open section hold no frame, and what follows "
+                                     "them is not zeros: records written here may have been lost"
+                                   : "bytes of an open section hold no frame, yet intact frames of "
+                                     "the stream follow: the records written here were lost");
         continue;
       }
       // Zeros: the end of what was written. Anything else here is a frame the writer had begun
@@ -268,7 +280,7 @@ bool FrameScanner::NextClassified(FrameView* out) {
       const std::string what = "frame claims " + std::to_string(h.length) + " bytes; the section has " +
                                std::to_string(room) + " left";
       const uint64_t resume = open_ ? ResumeAfter(at) : FindIntactFrom(at + 1);
-      if (open_ && resume == end_) {
+      if (open_ && resume == end_ && !search_gave_up_) {
         Report(at, end_ - at, CorruptionKind::kTornTail, what);
         Stop();
         return false;
@@ -290,7 +302,7 @@ bool FrameScanner::NextClassified(FrameView* out) {
         // Only zeros after it in an open section: the last frame, whose bytes did not all land.
         const bool last = OnlyZerosAfter(next);
         const uint64_t resume = last ? ResumeAfter(at) : FindIntactFrom(at + 1);
-        if (last && resume == end_) {
+        if (last && resume == end_ && !search_gave_up_) {
           Report(at, end_ - at, CorruptionKind::kTornTail,
                  "last frame of an open section is incomplete" + what + "; " +
                      std::to_string(end_ - at) + " bytes dropped");

@@ -130,12 +130,13 @@ class FrameScanner {
   }
   // The next intact frame that can start in the middle of a section (FULL or FIRST, its CRC
   // right) at or after `from`, or end_: where reading resumes after damage. Only such a frame
-  // verifies with this section's seed, so nothing stale or foreign is ever taken.
-  uint64_t FindIntactFrom(uint64_t from) const;
+  // verifies with this section's seed, so nothing stale or foreign is ever taken. Sets
+  // search_gave_up_ when it returns end_ without having looked at every offset.
+  uint64_t FindIntactFrom(uint64_t from);
   // Where reading can go on after the unreadable frame at `at`: the next intact frame (or end_).
   // In an open section, not when a writer holds the log (what follows is its frame in progress)
   // or only zeros follow (nothing to find).
-  uint64_t ResumeAfter(uint64_t at) const;
+  uint64_t ResumeAfter(uint64_t at);
   // Damage at `at`: its bytes up to `resume` (the next intact frame, or end_) are reported as
   // dropped, and reading goes on there.
   void SkipDamage(uint64_t at, uint64_t resume, CorruptionKind kind, const std::string& what);
@@ -163,6 +164,7 @@ class FrameScanner {
   bool damaged_ = false;
   bool damaged_at_end_ = false;
   bool gap_ = false;
+  bool search_gave_up_ = false;  // the last search for an intact frame stopped at its bound
   uint64_t frames_end_ = 0;  // index into bytes_ where the frames read ended (set by Stop)
   uint64_t frames_ = 0;
 };
