@@ -127,4 +127,9 @@ uint64_t FaultOffset(int slot) {
   return slot < 0 ? kNoFault : g_slots[slot].fault.load(std::memory_order_acquire);
 }
 
+const std::atomic<uint64_t>* FaultWord(int slot) {
+  static const std::atomic<uint64_t> never{kNoFault};
+  return slot < 0 ? &never : &g_slots[slot].fault;
+}
+
 }  // namespace slablog::fault_guard

@@ -5,6 +5,7 @@
 // goes to the handler installed before, or kills the process as it would have.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -20,5 +21,8 @@ void Unregister(int slot);
 // The lowest offset (from the mapping's start, rounded down to a page) at which a read faulted,
 // or kNoFault.
 uint64_t FaultOffset(int slot);
+// Where that offset is kept, for readers that look at it once per frame; a word that always
+// holds kNoFault for an unguarded mapping (slot -1). Valid until the slot is unregistered.
+const std::atomic<uint64_t>* FaultWord(int slot);
 
 }  // namespace slablog::fault_guard

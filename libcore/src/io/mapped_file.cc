@@ -46,6 +46,8 @@ void MappedFile::Release() {
   lock_fd_ = -1;
 }
 
+const std::atomic<uint64_t>* MappedFile::fault_word() const { return fault_guard::FaultWord(guard_); }
+
 std::optional<uint64_t> MappedFile::fault_offset() const {
   const uint64_t at = fault_guard::FaultOffset(guard_);
   if (at == fault_guard::kNoFault) return std::nullopt;

@@ -2,6 +2,7 @@
 // creates, maps read-write and trims. Every failure names the file and the system error.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,6 +38,8 @@ class MappedFile {
   // was cut short under the map, or the disk failed) reads as zeros. This is the offset of the
   // lowest such page met so far, if any; whoever read the bytes must then report it.
   std::optional<uint64_t> fault_offset() const;
+  // The word behind fault_offset (fault_guard::FaultWord): kNoFault until a read faults.
+  const std::atomic<uint64_t>* fault_word() const;
 
  private:
   void Release();

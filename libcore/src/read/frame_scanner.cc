@@ -137,6 +137,7 @@ void FrameScanner::SkipIntact(Tally* tally) {
   for (;;) {
     FrameBatch batch;
     FillBatch<kFullOnly>(pos_, &batch);
+    if (!verify_) RecheckAfterFault();
     const size_t good = batch.n == 0 ? 0 : verify_ ? batch.Check(seed_) : batch.n;
     for (size_t i = 0; i < good; ++i) {
       if (!kFullOnly && !batch.full(i)) continue;

@@ -10,6 +10,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "fault_guard.h"
 #include "slab_walker.h"
 #include "slablog/reader.h"
 
@@ -30,8 +31,14 @@ class FrameScanner {
   // starts, `seed` its CRC seed.
   void Start(const std::string& file, const SectionInfo& section, std::span<const uint8_t> bytes,
              uint32_t seed);
-  // For the section just started: whether CRCs are checked (a helper may have done it already).
-  void set_verify_checksums(bool verify) { verify_ = verify; }
+  // For the section just started: a helper thread has checked its CRCs, so they are not checked
+  // again, unless a read of the file faults (`fault_word`, MappedFile::fault_word): the file may
+  // have been cut or failed since, and the bytes the helper checked read as zeros now. Then the
+  // CRCs are checked again from the frame where that is seen on.
+  void TrustHelperCheck(const std::atomic<uint64_t>* fault_word) {
+    verify_ = false;
+    fault_word_ = fault_word;
+  }
   bool Next(FrameView* out) { return NextIntact(out) || NextClassified(out); }
   // Whether the section had damage anywhere (not a torn tail).
   bool damaged() const { return damaged_; }
@@ -47,6 +54,7 @@ class FrameScanner {
     const uint32_t length = coding::Load<uint32_t>(p + 4);
     if (!WellFormed(kind, index, length) || length > end_ - pos_ - kFrameHeaderSize) return false;
     const uint32_t stored = coding::Load<uint32_t>(p);
+    if (!verify_) RecheckIfFaulted(p, kFrameHeaderSize + length);
     if (verify_ && pos_ >= checked_until_) {
       CheckAhead();
       // One pass over header bytes 4..19 and the payload, which follow each other.
@@ -143,6 +151,22 @@ class FrameScanner {
   // The section is open and nothing but zeros follows [at, end_): the frame at `at` is the one
   // the writer was in the middle of when it stopped.
   bool OnlyZerosAfter(uint64_t frame_end) const;
+  // Checks CRCs again (from this frame on) if a read of the file has faulted. Every page of the
+  // frame at `p` is read first, so that a fault under the frame itself is seen before the frame is
+  // returned unchecked: one load per page, where a CRC would read every byte.
+  void RecheckIfFaulted(const uint8_t* p, uint64_t size) {
+    const volatile uint8_t* v = p;
+    for (uint64_t i = 0; i < size; i += kPageStride) (void)v[i];
+    (void)v[size - 1];
+    RecheckAfterFault();
+  }
+  void RecheckAfterFault() {
+    if (fault_word_->load(std::memory_order_acquire) != fault_guard::kNoFault) [[unlikely]] {
+      verify_ = options_.verify_checksums;
+      checked_until_ = 0;
+    }
+  }
+  static constexpr uint64_t kPageStride = 4096;  // the smallest page size: no page is stepped over
   // No more frames here: pos_ was just past the last frame read (or at damage dropped to the end).
   void Stop() {
     frames_end_ = pos_;
@@ -161,6 +185,7 @@ class FrameScanner {
   uint32_t seed_ = 0;
   bool open_ = false;
   bool verify_ = true;
+  const std::atomic<uint64_t>* fault_word_ = nullptr;  // set with verify_ false
   bool damaged_ = false;
   bool damaged_at_end_ = false;
   bool gap_ = false;

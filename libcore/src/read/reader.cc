@@ -472,7 +472,7 @@ bool Reader::Next(Item* item) {
           FrameScanner::Tally tally;
           if (r.helpers != nullptr &&
               r.helpers->Verified(ordinal, r.walker.section_bytes().data(), &tally)) {
-            r.scanner.set_verify_checksums(false);
+            r.scanner.TrustHelperCheck(r.walker.mapped_file().fault_word());
             r.SkipCountedSection(s, tally);
           }
         }
