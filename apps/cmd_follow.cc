@@ -21,7 +21,7 @@
 namespace slablog::cli {
 namespace {
 
-constexpr const char* kCmd = "follow";
+constexpr const char* kFollowCmd = "follow";
 
 struct FollowOptions {
   std::string log;
@@ -44,7 +44,7 @@ void SleepMs(int64_t ms) {
 
 class Follower {
  public:
-  explicit Follower(const FollowOptions& opt) : opt_(opt), problems_(kCmd) {
+  explicit Follower(const FollowOptions& opt) : opt_(opt), problems_(kFollowCmd) {
     problems_.OncePerPlace();  // each poll reads the open sections again
   }
 
@@ -55,7 +55,7 @@ class Follower {
     options.background_prefault = false;
     // On a live log the reader reports no record the writer is still writing as damage.
     auto opened = Reader::Open(opt_.log, options, &problems_);
-    if (!opened) return Fail(kCmd, opened.error());
+    if (!opened) return Fail(kFollowCmd, opened.error());
     Reader& reader = *opened.value();
     Item item;
     while (reader.Next(&item)) {
@@ -90,7 +90,7 @@ class Follower {
       return ExitCode::kOk;
     }
     if (out_.failed()) {
-      Complain(kCmd, "cannot write to standard output");
+      Complain(kFollowCmd, "cannot write to standard output");
       return ExitCode::kIo;
     }
     if (summary.clean) {
@@ -99,7 +99,7 @@ class Follower {
     }
     if (!summary.writer_active) {
       *ended = true;
-      Complain(kCmd, "{}: no writer has the log open and it was not closed cleanly (the writer died?); "
+      Complain(kFollowCmd, "{}: no writer has the log open and it was not closed cleanly (the writer died?); "
                      "'slablog truncate' repairs it", opt_.log);
       return ExitCode::kDataProblem;
     }
@@ -125,7 +125,7 @@ class Follower {
 
 ExitCode RunFollow(const FollowOptions& opt) {
   if (opt.interval_ms < 1 || opt.interval_ms > 60000) {
-    Complain(kCmd, "--interval takes 1 to 60000 milliseconds");
+    Complain(kFollowCmd, "--interval takes 1 to 60000 milliseconds");
     return ExitCode::kUsage;
   }
   CatchStopSignals();

@@ -18,7 +18,7 @@
 namespace slablog::cli {
 namespace {
 
-constexpr const char* kCmd = "merge";
+constexpr const char* kMergeCmd = "merge";
 
 struct MergeOptions {
   std::string out;
@@ -63,18 +63,18 @@ std::string Describe(const CatalogEntry& e) {
 
 ExitCode RunMerge(const MergeOptions& opt) {
   WriterOptions wo;
-  if (!ParseLogSizes(kCmd, opt.sizes, &wo)) return ExitCode::kUsage;
+  if (!ParseLogSizes(kMergeCmd, opt.sizes, &wo)) return ExitCode::kUsage;
   // Every input's streams first: a conflict is found before anything is written.
   std::vector<LogSurvey> surveys;
   std::vector<CatalogEntry> merged;  // output streams, in order of first appearance
   std::map<std::string, size_t> by_name;
   for (size_t i = 0; i < opt.logs.size(); ++i) {
     auto survey = SurveyLog(opt.logs[i], false);
-    if (!survey) return Fail(kCmd, survey.error());
+    if (!survey) return Fail(kMergeCmd, survey.error());
     std::error_code ec;
     for (size_t j = 0; j < i; ++j) {
       if (std::filesystem::equivalent(survey->files.front(), surveys[j].files.front(), ec)) {
-        Complain(kCmd, "{} and {} are the same log", opt.logs[j], opt.logs[i]);
+        Complain(kMergeCmd, "{} and {} are the same log", opt.logs[j], opt.logs[i]);
         return ExitCode::kUsage;
       }
     }
@@ -83,7 +83,7 @@ ExitCode RunMerge(const MergeOptions& opt) {
       if (inserted) {
         merged.push_back(e);
       } else if (merged[it->second].encoding != e.encoding || merged[it->second].type != e.type) {
-        Complain(kCmd, "stream '{}' is {} in an earlier log but {} in {}: such streams cannot be joined",
+        Complain(kMergeCmd, "stream '{}' is {} in an earlier log but {} in {}: such streams cannot be joined",
                  e.name, Describe(merged[it->second]), Describe(e), opt.logs[i]);
         return ExitCode::kDataProblem;
       }
@@ -94,9 +94,9 @@ ExitCode RunMerge(const MergeOptions& opt) {
   NewLogs logs(opt.force);
   for (const LogSurvey& s : surveys) logs.Protect(s.files);
   auto temp = logs.Add(opt.out);
-  if (!temp) return Fail(kCmd, temp.error());
+  if (!temp) return Fail(kMergeCmd, temp.error());
 
-  ProblemLog problems(kCmd);
+  ProblemLog problems(kMergeCmd);
   problems.OncePerPlace();  // damage outside one stream's frames is seen by all its cursors
   size_t streams = 0;
   for (const LogSurvey& s : surveys) streams += s.streams.size();
@@ -113,15 +113,15 @@ ExitCode RunMerge(const MergeOptions& opt) {
         ro.background_prefault = false;
       }
       auto reader = Reader::Open(opt.logs[i], ro, &problems);
-      if (!reader) return Fail(kCmd, reader.error());
+      if (!reader) return Fail(kMergeCmd, reader.error());
       cursors.push_back(Cursor{std::move(reader.value()), &merged[by_name.at(e.name)], i, k, {}});
     }
   }
 
   auto out = OutputLog::Create(temp.value(), wo);
-  if (!out) return Fail(kCmd, out.error());
+  if (!out) return Fail(kMergeCmd, out.error());
   for (const CatalogEntry& e : merged) {  // streams without records are kept too
-    if (Status st = out.value()->OpenStream(e); !st) return Fail(kCmd, st.error());
+    if (Status st = out.value()->OpenStream(e); !st) return Fail(kMergeCmd, st.error());
   }
   CatchStopSignals();
   std::priority_queue<Cursor*, std::vector<Cursor*>, Later> heap;
@@ -131,22 +131,22 @@ ExitCode RunMerge(const MergeOptions& opt) {
   uint64_t n = 0;
   while (!heap.empty()) {
     if ((++n & 0xFFF) == 0 && StopRequested().load()) {
-      Complain(kCmd, "interrupted: {} was not written", opt.out);
+      Complain(kMergeCmd, "interrupted: {} was not written", opt.out);
       return ExitCode::kInterrupted;
     }
     Cursor* c = heap.top();
     heap.pop();
     if (Status st = out.value()->Append(*c->merged, c->record().payload, c->record().timestamp); !st) {
-      return Fail(kCmd, st.error());
+      return Fail(kMergeCmd, st.error());
     }
     if (c->Advance()) heap.push(c);
   }
-  if (Status st = out.value()->Close(); !st) return Fail(kCmd, st.error());
-  if (Status st = logs.Publish(); !st) return Fail(kCmd, st.error());
+  if (Status st = out.value()->Close(); !st) return Fail(kMergeCmd, st.error());
+  if (Status st = logs.Publish(); !st) return Fail(kMergeCmd, st.error());
   Print("{} records of {} stream{} from {} log{} merged into {}\n", out.value()->records(), merged.size(),
         merged.size() == 1 ? "" : "s", opt.logs.size(), opt.logs.size() == 1 ? "" : "s", opt.out);
   if (problems.damage() > 0) {
-    Complain(kCmd, "{} problem{} in the inputs: {} holds every record that could be read",
+    Complain(kMergeCmd, "{} problem{} in the inputs: {} holds every record that could be read",
              problems.damage(), problems.damage() == 1 ? "" : "s", opt.out);
     return ExitCode::kDataProblem;
   }

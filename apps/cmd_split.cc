@@ -19,7 +19,7 @@
 namespace slablog::cli {
 namespace {
 
-constexpr const char* kCmd = "split";
+constexpr const char* kSplitCmd = "split";
 
 struct SplitOptions {
   std::string log;
@@ -54,7 +54,7 @@ class Splitter {
  public:
   Splitter(const SplitOptions& opt, const WriterOptions& piece_options, LogSurvey survey)
       : opt_(opt), piece_options_(piece_options), survey_(std::move(survey)), logs_(opt.force),
-        problems_(kCmd) {
+        problems_(kSplitCmd) {
     problems_.OncePerPlace();
     logs_.Protect(survey_.files);
     stem_ = (std::filesystem::path(opt.dir) / LogStem(opt.log)).string();
@@ -70,7 +70,7 @@ class Splitter {
     Check(logs_.Publish());
     for (const std::string& name : logs_.names()) Print("{}\n", name);
     if (problems_.damage() > 0) {
-      Complain(kCmd, "{} problem{} in {}: the pieces hold every record that could be read",
+      Complain(kSplitCmd, "{} problem{} in {}: the pieces hold every record that could be read",
                problems_.damage(), problems_.damage() == 1 ? "" : "s", opt_.log);
       return ExitCode::kDataProblem;
     }
@@ -79,11 +79,11 @@ class Splitter {
 
  private:
   void Check(const Status& st) {
-    if (!st) throw Stop{Fail(kCmd, st.error())};
+    if (!st) throw Stop{Fail(kSplitCmd, st.error())};
   }
   void CheckStop() {
     if (StopRequested().load()) {
-      Complain(kCmd, "interrupted: no piece was written");
+      Complain(kSplitCmd, "interrupted: no piece was written");
       throw Stop{ExitCode::kInterrupted};
     }
   }
@@ -91,16 +91,16 @@ class Splitter {
     ReaderOptions options;
     options.only_streams = std::move(only_streams);
     auto r = Reader::Open(opt_.log, options, &problems_);
-    if (!r) throw Stop{Fail(kCmd, r.error())};
+    if (!r) throw Stop{Fail(kSplitCmd, r.error())};
     return std::move(r.value());
   }
   // Ends the current piece and begins the next, named `suffix`, with no stream yet.
   void NewPiece(const std::string& suffix, const WriterOptions& options) {
     EndPiece();
     auto temp = logs_.Add(stem_ + "." + suffix + ".slog");
-    if (!temp) throw Stop{Fail(kCmd, temp.error())};
+    if (!temp) throw Stop{Fail(kSplitCmd, temp.error())};
     auto out = OutputLog::Create(temp.value(), options);
-    if (!out) throw Stop{Fail(kCmd, out.error())};
+    if (!out) throw Stop{Fail(kSplitCmd, out.error())};
     piece_ = std::move(out.value());
   }
   // Begins the next piece with every stream of the log in its catalog.
@@ -109,7 +109,7 @@ class Splitter {
     for (const CatalogEntry& e : survey_.streams) {
       Status st = piece_->OpenStream(e);
       if (!st && st.error().code == Errc::kFull) {
-        Complain(kCmd, "a piece of {} bytes cannot even hold the catalog of {} streams; use a larger size",
+        Complain(kSplitCmd, "a piece of {} bytes cannot even hold the catalog of {} streams; use a larger size",
                  options.slab_size, survey_.streams.size());
         throw Stop{ExitCode::kUsage};
       }
@@ -203,7 +203,7 @@ void Splitter::BySize(uint64_t size) {
       st = piece_->Append(e, r.payload, r.timestamp);
     }
     if (!st && st.error().code == Errc::kFull) {
-      Complain(kCmd, "{}: offset {}: record {} of stream '{}' has {} bytes, more than a piece of {} bytes holds; use a larger size",
+      Complain(kSplitCmd, "{}: offset {}: record {} of stream '{}' has {} bytes, more than a piece of {} bytes holds; use a larger size",
                r.slab->file, r.offset, r.index, e.name, r.payload.size(), options.slab_size);
       throw Stop{ExitCode::kDataProblem};
     }
@@ -231,7 +231,7 @@ void Splitter::ByTime(int64_t span) {
   };
   const uint64_t windows = window_of(last) + 1;
   if (windows > 1000000) {
-    Complain(kCmd, "{} ns of records in pieces of {} ns would make over a million pieces; use a longer duration",
+    Complain(kSplitCmd, "{} ns of records in pieces of {} ns would make over a million pieces; use a longer duration",
              static_cast<uint64_t>(last) - static_cast<uint64_t>(first), span);
     throw Stop{ExitCode::kUsage};
   }
@@ -269,31 +269,31 @@ ExitCode RunSplit(SplitOptions opt) {
     opt.by.pop_back();
   }
   if ((mode != "stream" && mode != "slab" && !needs_value) || (!opt.by.empty() && opt.by.size() != words)) {
-    Complain(kCmd, "--by takes 'stream', 'slab', 'size SIZE' or 'time DURATION'");
+    Complain(kSplitCmd, "--by takes 'stream', 'slab', 'size SIZE' or 'time DURATION'");
     return ExitCode::kUsage;
   }
   if (opt.log.empty()) {
-    Complain(kCmd, "which log? (slablog split LOG -o DIR)");
+    Complain(kSplitCmd, "which log? (slablog split LOG -o DIR)");
     return ExitCode::kUsage;
   }
   uint64_t size = 0;
   int64_t span = 0;
   if (mode == "size" && (!ParseSize(opt.by[1], &size) || size < (uint64_t{64} << 10))) {
-    Complain(kCmd, "--by size takes a size of at least 64K, such as 100M or 2G");
+    Complain(kSplitCmd, "--by size takes a size of at least 64K, such as 100M or 2G");
     return ExitCode::kUsage;
   }
   if (mode == "time" && !ParseDurationNs(opt.by[1], &span)) {
-    Complain(kCmd, "--by time takes a duration such as 90s, 10m, 1h30m or 500ms");
+    Complain(kSplitCmd, "--by time takes a duration such as 90s, 10m, 1h30m or 500ms");
     return ExitCode::kUsage;
   }
   WriterOptions piece;
-  if (!ParseLogSizes(kCmd, opt.sizes, &piece)) return ExitCode::kUsage;
+  if (!ParseLogSizes(kSplitCmd, opt.sizes, &piece)) return ExitCode::kUsage;
   auto survey = SurveyLog(opt.log, mode == "time");
-  if (!survey) return Fail(kCmd, survey.error());
+  if (!survey) return Fail(kSplitCmd, survey.error());
   std::error_code ec;
   std::filesystem::create_directories(opt.dir, ec);
   if (ec) {
-    Complain(kCmd, "{}: cannot create the directory: {}", opt.dir, ec.message());
+    Complain(kSplitCmd, "{}: cannot create the directory: {}", opt.dir, ec.message());
     return ExitCode::kIo;
   }
   CatchStopSignals();
