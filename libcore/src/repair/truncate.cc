@@ -409,11 +409,6 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   for (const auto& section : plan.stray_open) {
     if (Status s = plan.PlanStray(section); !s) return s.error();
   }
-  // A file cut short under the map, or a page the disk could not read, read as zeros: a plan made
-  // from them is not carried out.
-  for (const MappedFile& f : files) {
-    if (const auto at = f.fault_offset()) return Error{Errc::kIo, f.path(), *at, ReadFaultDetail(*at)};
-  }
   TruncateResult result;
   result.cuts = plan.cuts;
   const std::string& last_path = files[plan.last_file].path();
@@ -434,6 +429,14 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
                      std::to_string(have_size) + " bytes); truncate does not grow a file: slablog recover "
                      "salvages every intact record"};
   }
+  // Past the end marker's place, a reused last slab still holds the retired log's bytes (a new
+  // one, zeros): up to the last of them, they are zeroed.
+  const uint64_t stale_end = WrittenEnd(files[plan.last_file].bytes(), want_size, have_size);
+  // A file cut short under the map, or a page the disk could not read, read as zeros: a plan made
+  // from them is not carried out.
+  for (const MappedFile& f : files) {
+    if (const auto at = f.fault_offset()) return Error{Errc::kIo, f.path(), *at, ReadFaultDetail(*at)};
+  }
   for (const SectionFix& f : plan.fixes) (f.was_open ? result.sections_closed : result.sections_shrunk)++;
   result.trimmed_bytes = have_size > want_size ? have_size - want_size : 0;
   if (needs_marker) {
@@ -450,7 +453,15 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   const LogId& id = *plan.summary.log_id;
   FileSet out(options.stop_after_writes);
-  // The end marker goes first. Stopped after it, the log reads as closed with sections still open,
+  // Bytes after an end marker that are not zeros read as damage, which a second run would refuse:
+  // the retired log's are zeroed, and on disk, before the marker is written. The trim below cuts
+  // them off, unless a reader has the slab mapped; then they stay, as zeros, as the writer leaves
+  // them at close.
+  if (stale_end > want_size) {
+    if (Status s = ZeroRange(out, last_path, want_size, stale_end); !s) return s.error();
+    if (Status s = out.SyncAll(); !s) return s.error();
+  }
+  // The end marker goes before any section is changed. Stopped after it, the log reads as closed with sections still open,
   // which a second run finishes; stopped before it, every section closed and no end marker would
   // look like a log whose later slabs are missing.
   if (needs_marker) {
@@ -484,7 +495,7 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
     if (!fd) return fd.error();
     if (!LockForTrim(fd.value(), true, false)) {
       // A reader has the slab mapped; shortening it now would crash that reader. The log is
-      // repaired all the same; a later run trims it.
+      // repaired all the same (zeros after the end marker read as nothing); a later run trims it.
       result.trim_deferred = true;
     } else if (ftruncate(fd.value(), static_cast<off_t>(want_size)) != 0) {
       return IoError(last_path, "cannot trim to " + std::to_string(want_size) + " bytes", errno);
