@@ -178,6 +178,21 @@ TEST_CASE("IoFailure: kEverySlab, a failed sync of a slab left behind fails the 
   CheckStuck(t, first);
 }
 
+TEST_CASE("IoFailure: kEverySlab, a failed directory fsync for a slab left behind fails Sync") {
+  // The slab left behind was named after the last directory sync (none yet): its name is synced
+  // with it, before any Sync().
+  OneStream t(SyncPolicy::kEverySlab, 0);
+  InjectOnce inject(Op::kFsyncDirectory, EIO);
+  Status append_error;
+  AppendSlabs(*t.w, t.h, 3, &append_error);
+  CHECK(append_error.ok());
+  CHECK(inject.fired());
+  const Status first = t.w->Sync();
+  REQUIRE_FALSE(first.ok());
+  CHECK(Message(first).find("cannot sync directory") != std::string::npos);
+  CheckStuck(t, first);
+}
+
 TEST_CASE("IoFailure: kManual, Close after a failed Sync fails and writes no end marker") {
   OneStream t(SyncPolicy::kManual, 1);
   Status first;

@@ -60,27 +60,6 @@ uint64_t RecordSize(uint64_t key, uint64_t section_size) {
   return v % (3 * section_size + 1);
 }
 
-// Every file of `dir` with its bytes. A file renamed or created while the copy runs makes it
-// start over, so that no file present throughout is ever left out; bytes changing while read
-// are what the disk may hold at that instant.
-DirState Snapshot(const std::string& dir) {
-  for (;;) {
-    DirState state;
-    bool vanished = false;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-      std::ifstream in(entry.path(), std::ios::binary);
-      if (!in) {
-        vanished = true;
-        break;
-      }
-      std::ostringstream bytes;
-      bytes << in.rdbuf();
-      state[entry.path().filename().string()] = bytes.str();
-    }
-    if (!vanished) return state;
-  }
-}
-
 struct Shared {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> bytes{0};
@@ -320,6 +299,24 @@ Scenario RunScenario(uint64_t seed, const std::string& work_dir) {
   }
   // What the writer does from here on (closing on destruction) is after the cut.
   return sc;
+}
+
+DirState Snapshot(const std::string& dir) {
+  for (;;) {
+    DirState state;
+    bool vanished = false;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      if (!in) {
+        vanished = true;
+        break;
+      }
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      state[entry.path().filename().string()] = bytes.str();
+    }
+    if (!vanished) return state;
+  }
 }
 
 void WriteDir(const DirState& state, const std::string& dir) {

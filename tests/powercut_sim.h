@@ -90,6 +90,10 @@ bool ReadIndexes(const Scenario& scenario, const std::string& path, const std::s
                  std::vector<std::vector<uint64_t>>* indexes, std::vector<std::string>* problems);
 
 // Files and directories.
+// Every file of `dir` with its bytes. A file renamed or created while the copy runs makes it
+// start over, so that no file present throughout is ever left out; bytes changing while read
+// are what the disk may hold at that instant.
+DirState Snapshot(const std::string& dir);
 void WriteDir(const DirState& state, const std::string& dir);
 void CopyDir(const std::string& from, const std::string& to);
 void ResetDir(const std::string& dir);

@@ -15,21 +15,6 @@
 namespace slablog::test {
 namespace {
 
-// A closed log of many small slabs whose every byte is busy: random payloads, so that a stale
-// frame or header left in a reused file would be seen.
-size_t WriteRetiredLog(const std::string& base, uint64_t seed) {
-  auto w = Writer::Open(base, SmallOptions());
-  REQUIRE(w);
-  auto h = w.value()->OpenStream({"old", Encoding::kBinary, 7});
-  REQUIRE(h);
-  std::mt19937_64 rng(seed);
-  for (int i = 0; i < 6000; ++i) {
-    REQUIRE(w.value()->Append(h.value(), RandomSkewedString(rng, 12), i).ok());
-  }
-  REQUIRE(w.value()->Close().ok());
-  return ListSlabFiles(base).size();
-}
-
 std::vector<std::string> WriteRecords(Writer& w, const std::string& stream, int n, uint64_t seed) {
   auto h = w.OpenStream({stream, Encoding::kBinary, 0});
   REQUIRE(h);

@@ -260,6 +260,16 @@ std::string WriteCrashedLog(const std::string& base, const std::string& crash_di
   return snap;
 }
 
+size_t WriteRetiredLog(const std::string& base, uint64_t seed) {
+  auto w = OpenWriter(base, SmallOptions());
+  auto h = w->OpenStream({"old", Encoding::kBinary, 7});
+  REQUIRE(h);
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 6000; ++i) REQUIRE(w->Append(h.value(), RandomSkewedString(rng, 12), i).ok());
+  REQUIRE(w->Close().ok());
+  return ListSlabFiles(base).size();
+}
+
 std::vector<FrameLoc> Frames(const std::string& path) {
   ReaderOptions o;
   o.frames = true;

@@ -100,6 +100,11 @@ std::string WriteCrashedLog(const std::string& base, const std::string& crash_di
 
 WriterOptions SmallOptions();
 
+// Writes a closed log of many small slabs (SmallOptions) whose every byte is busy, random payloads,
+// for writers to take over (WriterOptions::recycle): a stale frame or header left in a reused file
+// would be seen. Returns how many slab files it has.
+size_t WriteRetiredLog(const std::string& base, uint64_t seed);
+
 // Where the frames of a log are, as the reader sees them (frames whose CRC fails included).
 struct FrameLoc {
   std::string file;

@@ -73,9 +73,10 @@ struct TruncateResult {
 
 // Repairs, in place, a log whose writer died: in every open section it keeps every complete
 // frame, cuts the torn frame at the tail and any record whose LAST never came, closes the section
-// with its true size, writes the end marker and trims the last slab. Killed part-way, running it
-// again completes the repair. Refuses (Errc::kCorruption) to touch damage anywhere else, which
-// would drop valid data after it, and (Errc::kInvalidArgument) a log a writer has open.
+// with its true size, writes the end marker and trims the last slab. Killed or cut off by a power
+// loss part-way, running it again completes the repair. Refuses (Errc::kCorruption) to touch
+// damage anywhere else, which would drop valid data after it, and (Errc::kInvalidArgument) a log
+// a writer has open.
 Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& options,
                                 Reporter* reporter);
 

@@ -22,7 +22,8 @@ namespace slablog {
 enum class SyncPolicy : uint8_t {
   kOnClose,    // data is durable after Sync() and after Close()
   kManual,     // durable only after Sync(); Close() does not wait for the disk
-  kEverySlab,  // as kOnClose, and each slab is synced when the writer moves on from it
+  kEverySlab,  // as kOnClose, and each slab is synced when the writer moves on from it, with
+               // the directory if a slab file was named since the directory was last synced
 };
 
 struct WriterOptions {

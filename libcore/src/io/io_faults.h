@@ -1,10 +1,13 @@
 // Fault injection for the system calls whose failure can lose written data (fdatasync, fsync of a
 // directory, ftruncate, fallocate): tests set a process-wide hook that makes them fail with a
-// chosen errno, to check that the writer never reports success after one failed. Without a hook
-// the cost is one relaxed atomic load per call; the append path makes none of these calls.
+// chosen errno, to check that the writer never reports success after one failed, or that watches
+// when truncate syncs. Without a hook the cost is one relaxed atomic load per call; the append
+// path makes none of these calls.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
+#include <string>
 
 namespace slablog::io_faults {
 
@@ -19,5 +22,16 @@ void SetHook(Hook hook);
 
 // The errno `op` on `path` must fail with, or 0 (no hook, or the hook lets it run).
 int Injected(Op op, const char* path);
+
+// Runs `call` (a system call returning -1 and setting errno on failure) unless a test injects a
+// failure for it: then it returns -1 with that errno, without making the call.
+template <typename Call>
+int Checked(Op op, const std::string& path, Call call) {
+  if (const int err = Injected(op, path.c_str()); err != 0) {
+    errno = err;
+    return -1;
+  }
+  return call();
+}
 
 }  // namespace slablog::io_faults

@@ -56,16 +56,7 @@ std::optional<uint64_t> MappedFile::fault_offset() const {
 
 namespace {
 
-// Runs `call` (a system call returning -1 and setting errno on failure) unless a test injects a
-// failure for it (io_faults.h).
-template <typename Call>
-int Checked(io_faults::Op op, const std::string& path, Call call) {
-  if (const int err = io_faults::Injected(op, path.c_str()); err != 0) {
-    errno = err;
-    return -1;
-  }
-  return call();
-}
+using io_faults::Checked;
 
 // The trim lock's byte, locked (or unlocked) as `type` says.
 struct flock TrimLockOf(short type) {

@@ -1,5 +1,6 @@
 // Truncate: plan from one pass over the section headers plus the frames of each stream's last
-// sections, then apply with pwrite in an order that leaves a readable log after every step.
+// sections, then apply with pwrite in an order that leaves a readable log after every step, with
+// fdatasync between the steps whose order must survive a power cut.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <optional>
 
 #include "frame_scanner.h"
+#include "io_faults.h"
 #include "log_files.h"
 #include "mapped_file.h"
 #include "slab_walker.h"
@@ -316,9 +318,18 @@ class FileSet {
     }
     return Status();
   }
+  Status Sync(const std::string& path) {
+    auto fd = Get(path);
+    if (!fd) return fd.error();
+    const auto sync = [&] { return fdatasync(fd.value()); };
+    if (io_faults::Checked(io_faults::Op::kFdatasync, path, sync) != 0) {
+      return IoError(path, "cannot sync", errno);
+    }
+    return Status();
+  }
   Status SyncAll() {
     for (auto& [path, fd] : fds_) {
-      if (fdatasync(fd) != 0) return IoError(path, "cannot sync", errno);
+      if (Status s = Sync(path); !s) return s;
     }
     return Status();
   }
@@ -339,14 +350,19 @@ Status ZeroRange(FileSet& files, const std::string& path, uint64_t from, uint64_
   return Status();
 }
 
-// The close block goes in with its CRC last, as the writer does it.
+// An open section's close block goes in with its CRC last, as the writer does it: torn, it reads
+// as absent and the section as open, as it was. A closed section's is replaced in one write (one
+// sector): torn between two, it would read as open, and an open section its stream goes on from
+// is a hole.
 Status WriteClose(FileSet& files, const std::string& path, const LogId& id, const SectionFix& fix) {
   uint8_t header[kSectionHeaderSize];
   std::memcpy(header, fix.section.bytes.data(), 32);
   std::memset(header + 32, 0, kSectionHeaderSize - 32);
   EncodeSectionClose(id, fix.close, std::span<uint8_t, kSectionHeaderSize>(header));
-  if (Status s = files.Write(path, fix.section.offset + 36, header + 36, kSectionHeaderSize - 36); !s) return s;
-  return files.Write(path, fix.section.offset + 32, header + 32, 4);
+  const uint64_t at = fix.section.offset;
+  if (!fix.was_open) return files.Write(path, at + 32, header + 32, kSectionHeaderSize - 32);
+  if (Status s = files.Write(path, at + 36, header + 36, kSectionHeaderSize - 36); !s) return s;
+  return files.Write(path, at + 32, header + 32, 4);
 }
 
 Status SaveCuts(const std::string& save_path, const std::vector<TruncateCut>& cuts,
@@ -409,11 +425,6 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   for (const auto& section : plan.stray_open) {
     if (Status s = plan.PlanStray(section); !s) return s.error();
   }
-  // A file cut short under the map, or a page the disk could not read, read as zeros: a plan made
-  // from them is not carried out.
-  for (const MappedFile& f : files) {
-    if (const auto at = f.fault_offset()) return Error{Errc::kIo, f.path(), *at, ReadFaultDetail(*at)};
-  }
   TruncateResult result;
   result.cuts = plan.cuts;
   const std::string& last_path = files[plan.last_file].path();
@@ -434,6 +445,14 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
                      std::to_string(have_size) + " bytes); truncate does not grow a file: slablog recover "
                      "salvages every intact record"};
   }
+  // Past the end marker's place, a reused last slab still holds the retired log's bytes (a new
+  // one, zeros): up to the last of them, they are zeroed.
+  const uint64_t stale_end = WrittenEnd(files[plan.last_file].bytes(), want_size, have_size);
+  // A file cut short under the map, or a page the disk could not read, read as zeros: a plan made
+  // from them is not carried out.
+  for (const MappedFile& f : files) {
+    if (const auto at = f.fault_offset()) return Error{Errc::kIo, f.path(), *at, ReadFaultDetail(*at)};
+  }
   for (const SectionFix& f : plan.fixes) (f.was_open ? result.sections_closed : result.sections_shrunk)++;
   result.trimmed_bytes = have_size > want_size ? have_size - want_size : 0;
   if (needs_marker) {
@@ -450,7 +469,15 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   const LogId& id = *plan.summary.log_id;
   FileSet out(options.stop_after_writes);
-  // The end marker goes first. Stopped after it, the log reads as closed with sections still open,
+  // Bytes after an end marker that are not zeros read as damage, which a second run would refuse:
+  // the retired log's are zeroed, and on disk, before the marker is written. The trim below cuts
+  // them off, unless a reader has the slab mapped; then they stay, as zeros, as the writer leaves
+  // them at close.
+  if (stale_end > want_size) {
+    if (Status s = ZeroRange(out, last_path, want_size, stale_end); !s) return s.error();
+    if (Status s = out.SyncAll(); !s) return s.error();
+  }
+  // The end marker goes before any section is changed. Stopped after it, the log reads as closed with sections still open,
   // which a second run finishes; stopped before it, every section closed and no end marker would
   // look like a log whose later slabs are missing.
   if (needs_marker) {
@@ -462,10 +489,13 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
     if (Status s = out.Write(last_path, marker, header, 4); !s) return s.error();
     if (Status s = out.SyncAll(); !s) return s.error();
   }
-  // Each step leaves a log a reader accepts: a closed section first shrinks its close block (the
-  // bytes past it are then ignored) before they are zeroed; an open one is zeroed past what it
-  // keeps before it is closed. A stream's later sections are fixed before its earlier ones: the
-  // MIDDLE of a record whose FIRST was already cut would be a fragment without its record.
+  // Each step leaves a log a reader accepts, also after a power cut (which keeps any subset of the
+  // sectors written since the last sync). A closed section's smaller close block is on disk before
+  // the bytes it no longer claims are zeroed: zeros under the old one would be damage. An open
+  // section is zeroed past what it keeps, then closed (a close block that lands without the
+  // zeros makes readers ignore what they did not clear). A stream's later sections are fixed, and
+  // on disk, before its earlier ones: the MIDDLE of a record whose FIRST was already cut would
+  // be a fragment without its record.
   for (auto it = plan.fixes.rbegin(); it != plan.fixes.rend(); ++it) {
     const SectionFix& f = *it;
     const std::string& p = files[f.section.file].path();
@@ -474,8 +504,10 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
       if (Status s = WriteClose(out, p, id, f); !s) return s.error();
     } else {
       if (Status s = WriteClose(out, p, id, f); !s) return s.error();
+      if (Status s = out.Sync(p); !s) return s.error();
       if (Status s = ZeroRange(out, p, f.cut_from, f.cut_to); !s) return s.error();
     }
+    if (Status s = out.Sync(p); !s) return s.error();
   }
   if (Status s = out.SyncAll(); !s) return s.error();
   if (result.trimmed_bytes > 0 || needs_marker) {
@@ -484,7 +516,7 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
     if (!fd) return fd.error();
     if (!LockForTrim(fd.value(), true, false)) {
       // A reader has the slab mapped; shortening it now would crash that reader. The log is
-      // repaired all the same; a later run trims it.
+      // repaired all the same (zeros after the end marker read as nothing); a later run trims it.
       result.trim_deferred = true;
     } else if (ftruncate(fd.value(), static_cast<off_t>(want_size)) != 0) {
       return IoError(last_path, "cannot trim to " + std::to_string(want_size) + " bytes", errno);

@@ -155,8 +155,15 @@ void Writer::Impl::RetireIfDoneLocked(size_t index) {
     slab.file->Unmap();
   }
   slab.retired = true;
-  // A failure is not lost: it fails the next Sync() or Close() (io_error).
-  if (options.sync == SyncPolicy::kEverySlab) (void)NoteIo(slab.file->Sync());
+  if (options.sync != SyncPolicy::kEverySlab) return;
+  // The slab's name too, if it (or a slab since) was named after the last directory sync: else a
+  // power cut may keep its bytes and lose the file. A failure is not lost: it fails the next
+  // Sync() or Close() (io_error).
+  (void)NoteIo(slab.file->Sync());
+  if (dir_dirty) {
+    (void)NoteIo(SyncDirectoryOf(slab.file->path()));
+    dir_dirty = false;
+  }
 }
 
 Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool allow_new_slab) {
