@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "io_faults.h"
 #include "slablog/recovery.h"
 #include "streaming_copy.h"
 #include "testutil.h"
@@ -83,6 +84,35 @@ TEST_CASE("RecycledLastSlabThatCannotBeTrimmedEndsInZeros") {
   }
   const auto files = ListSlabFiles(base);
   CHECK(std::filesystem::file_size(files.back().second) == SmallOptions().slab_size);  // untrimmed
+  CheckReadsExactly(base, "fresh", written);
+}
+
+TEST_CASE("ARecycledLogWhoseCloseStoppedBeforeTheTrimReadsAsClosingNotAsDamage") {
+  // Close() trims the last slab to end with the end marker. Stopped at that step (here the trim
+  // fails; a kill or a power cut stops it the same way), no end marker may stand before the
+  // retired log's bytes: the log reads as one whose writer was closing, which truncate repairs.
+  TempDir dir;
+  const std::string old_base = dir.path("old.slog"), base = dir.path("new.slog");
+  WriteRetiredLog(old_base, TestSeed());
+  WriterOptions o = SmallOptions();
+  o.recycle = old_base;
+  auto w = Writer::Open(base, o);
+  REQUIRE(w);
+  const auto written = WriteRecords(*w.value(), "fresh", 100, TestSeed() + 4);
+  io_faults::SetHook([](io_faults::Op op, const char*) { return op == io_faults::Op::kFtruncate ? EIO : 0; });
+  const Status closed = w.value()->Close();
+  io_faults::SetHook(nullptr);
+  REQUIRE_FALSE(closed.ok());
+
+  ReadResult r = ReadAll(base);
+  REQUIRE(r.opened);
+  CHECK_FALSE(r.summary.clean);
+  for (const Corruption& c : r.reporter.events) CHECK_MESSAGE(c.kind == CorruptionKind::kTornTail, r.reporter.Describe());
+  const auto recs = r.OfStream("fresh");
+  REQUIRE(recs.size() == written.size());
+  for (size_t i = 0; i < recs.size(); ++i) REQUIRE(recs[i].payload == written[i]);
+  auto t = Truncate(base, {}, nullptr);
+  REQUIRE_MESSAGE(t.has_value(), Describe(t.error()));
   CheckReadsExactly(base, "fresh", written);
 }
 
