@@ -5,6 +5,7 @@
 // truncate and recover agree (man slablog.5, "Crash model": G1 and G3).
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "coding.h"
@@ -214,6 +215,80 @@ TEST_CASE("AnOpenSectionTheStreamGoesOnFromIsAHole") {
   CHECK(o.recovered.OfStream("b").size() == 60 - lost);
 }
 
+TEST_CASE("AnOpenSectionItsFramesFillIsNoHole") {
+  // Records 0..19 fill their 4 KiB section exactly; the close block of that section, written when
+  // record 20 started the next one, did not reach the disk before the power went. Nothing was lost.
+  TempDir dir, crash;
+  WriterOptions o = SmallOptions();
+  o.section_size = 4 << 10;
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 25; ++i) records.emplace_back("s", std::string(180, static_cast<char>('a' + i % 26)));
+  const std::string snap = WriteCrashedLog(dir.path("live.slog"), crash.dir(), o, records);
+  const FrameLoc f0 = FindFrame(snap, "s", FragmentKind::kFull, 0);
+  const FrameLoc f20 = FindFrame(snap, "s", FragmentKind::kFull, 20);
+  REQUIRE(f20.section_seq == f0.section_seq + 1);
+  REQUIRE(f0.section_closed);
+  ZeroBytes(f0.file, f0.section_offset + 32, f0.section_offset + kSectionHeaderSize);
+  ReadResult r = ReadAll(snap);
+  CHECK(r.OfStream("s").size() == 25);
+  CHECK_MESSAGE(!r.reporter.Has(CorruptionKind::kMissingData), r.reporter.Describe());
+  auto v = Verify(snap, {}, nullptr);
+  REQUIRE(v.has_value());
+  CHECK(v.value().damage == 0);
+  CHECK(Truncate(snap, {}, nullptr).has_value());
+}
+
+TEST_CASE("AnOpenSectionAFirstFillsIsNoHole") {
+  // The same for the section of a FIRST fragment (FIRST and MIDDLE fragments fill their section).
+  TempDir dir, crash;
+  WriterOptions o = SmallOptions();
+  o.section_size = 4 << 10;
+  const std::string big(10000, 'B');
+  std::vector<std::pair<std::string, std::string>> records = {{"big", "before"}, {"big", big}};
+  for (int i = 0; i < 5; ++i) records.emplace_back("big", "after-" + std::to_string(i));
+  const std::string snap = WriteCrashedLog(dir.path("live.slog"), crash.dir(), o, records);
+  const FrameLoc first = FindFrame(snap, "big", FragmentKind::kFirst, 0);
+  REQUIRE(first.section_closed);
+  ZeroBytes(first.file, first.section_offset + 32, first.section_offset + kSectionHeaderSize);
+  ReadResult r = ReadAll(snap);
+  const auto got = r.OfStream("big");
+  REQUIRE(got.size() == 7);
+  CHECK(got[1].payload == big);
+  CHECK_MESSAGE(!r.reporter.Has(CorruptionKind::kMissingData), r.reporter.Describe());
+  auto v = Verify(snap, {}, nullptr);
+  REQUIRE(v.has_value());
+  CHECK(v.value().damage == 0);
+  CHECK(Truncate(snap, {}, nullptr).has_value());
+}
+
+TEST_CASE("AWriterKilledInAFrameWhosePayloadLooksLikeFramesLeavesATornTail") {
+  // The payload holds frame headers (a stream archiving another log's frames, say): searching it
+  // for an intact frame runs out of budget, yet only zeros follow the frame the writer was
+  // writing, which is what a kill before its kind byte was stored leaves.
+  TempDir dir, crash;
+  WriterOptions o = SmallOptions();
+  o.slab_size = 256 << 10;
+  o.section_size = 64 << 10;
+  std::string payload(60000, '\0');
+  for (size_t q = 0; q + kFrameHeaderSize <= payload.size(); q += kFrameHeaderSize) {
+    coding::Store<uint32_t>(reinterpret_cast<uint8_t*>(payload.data() + q + 4), 30000);
+    payload[q + 16] = 1;  // FULL, fragment 0
+  }
+  const std::string snap = WriteCrashedLog(dir.path("live.slog"), crash.dir(), o, {{"s", "a"}, {"s", payload}});
+  const FrameLoc big = FindFrame(snap, "s", FragmentKind::kFull, 1);
+  REQUIRE(big.length == payload.size());
+  REQUIRE_FALSE(big.section_closed);
+  SetByte(big.file, big.offset + 16, 0);  // killed before the kind byte, stored last
+  ReadResult r = ReadAll(snap);
+  CHECK(r.OfStream("s").size() == 1);
+  CHECK_MESSAGE(!r.reporter.Has(CorruptionKind::kMissingData), r.reporter.Describe());
+  auto v = Verify(snap, {}, nullptr);
+  REQUIRE(v.has_value());
+  CHECK(v.value().damage == 0);
+  auto t = Truncate(snap, {}, nullptr);
+  CHECK_MESSAGE(t.has_value(), (t.has_value() ? std::string() : Describe(t.error())));
+}
+
 TEST_CASE("DamageInTheMiddleOfASectionLosesOnlyTheDamagedFrame") {
   TempDir dir;
   const std::string base = dir.path("log.slog");
@@ -371,6 +446,45 @@ TEST_CASE("TruncateRefusesAStreamWhoseCatalogEntryWasLost") {
   auto t = Truncate(snap, {}, nullptr);
   REQUIRE_FALSE(t.has_value());
   CHECK(t.error().message.find("which the catalog does not define") != std::string::npos);
+}
+
+TEST_CASE("ManyDamagedFramesWhosePayloadsLookLikeFramesTakeTimeLinearInTheSection") {
+  // Every other frame of a 16 MiB section is damaged, and each one's payload holds 8 frame headers
+  // claiming nearly the rest of the section: a budget per search would make that hours of CRCs
+  // (4x the time for each doubling of the section); one budget per section keeps it linear.
+  TempDir dir;
+  const std::string base = dir.path("q.slog");
+  WriterOptions o = SmallOptions();
+  const uint64_t section = 16 << 20;
+  o.section_size = section;
+  o.slab_size = section * 2 + (64 << 10);
+  constexpr uint64_t kPayload = 200, kFrame = kFrameHeaderSize + kPayload;
+  const uint64_t n = (section - kSectionHeaderSize - 4096) / kFrame;
+  std::vector<std::pair<std::string, std::string>> records;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string p(kPayload, 'x');
+    const uint64_t frame = kSectionHeaderSize + i * kFrame;  // within the section
+    for (uint64_t j = 0; j < 8; ++j) {
+      const uint64_t q = frame + kFrameHeaderSize * (j + 1);
+      const auto claim = static_cast<uint32_t>(kSectionHeaderSize + n * kFrame - q - kFrameHeaderSize - 8);
+      coding::Store<uint32_t>(reinterpret_cast<uint8_t*>(p.data() + kFrameHeaderSize * j + 4), claim);
+      p[kFrameHeaderSize * j + 16] = 1;
+      p[kFrameHeaderSize * j + 17] = p[kFrameHeaderSize * j + 18] = p[kFrameHeaderSize * j + 19] = 0;
+    }
+    records.emplace_back("s", p);
+  }
+  WriteLog(base, o, records);
+  const FrameLoc f0 = FindFrame(base, "s", FragmentKind::kFull, 0);
+  std::string bytes = ReadFile(f0.file);  // one read and one write, not one of each per flip
+  for (uint64_t i = 0; i < n; i += 2) bytes[f0.offset + i * kFrame + kFrame - 1] ^= 1;
+  WriteFile(f0.file, bytes);
+  const auto start = std::chrono::steady_clock::now();
+  ReadResult r = ReadAll(base);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(r.reporter.Has(CorruptionKind::kChecksum));
+  CHECK(r.OfStream("s").size() < n / 2 + 1);
+  // Linear: well under a second here (sanitizers included); quadratic: many minutes.
+  CHECK_MESSAGE(seconds < 60, "reading took " << seconds << " s");
 }
 
 TEST_CASE("LookingForTheNextIntactFrameTakesTimeLinearInTheSection") {

@@ -31,7 +31,8 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
   gap_ = false;
   frames_ = 0;
   pos_ = std::min<uint64_t>(kSectionHeaderSize, bytes.size());
-  frames_end_ = pos_;
+  frames_end_ = kNotStopped;
+  search_budget_ = 8 * bytes.size() + (uint64_t{1} << 20);
   end_ = bytes.size();
   checked_until_ = 0;
   if (!open_) {
@@ -174,13 +175,12 @@ bool FrameScanner::OnlyZerosAfter(uint64_t frame_end) const {
 uint64_t FrameScanner::FindIntactFrom(uint64_t from) {
   constexpr auto kFull = static_cast<uint8_t>(FragmentKind::kFull);
   constexpr auto kFirst = static_cast<uint8_t>(FragmentKind::kFirst);
-  // Every offset could claim the rest of the section, which would make the search quadratic in
-  // the section's size: the bytes it may run CRCs over are bounded by a multiple of what it
-  // searches. Past that (only payloads built to look like frame headers get there) the search
-  // gives up, and the rest of the section counts as damage: not finding a frame is not proof
-  // that none follows, so it must never pass for a torn tail.
+  // Every offset could claim the rest of the section, which would make searching quadratic in
+  // the section's size: the bytes all searches in a section may run CRCs over are bounded by a
+  // multiple of its size (search_budget_). Past that (only payloads built to look like frame
+  // headers get there) the search gives up, and the rest of the section counts as damage: not
+  // finding a frame is not proof that none follows, so it must never pass for a torn tail.
   search_gave_up_ = false;
-  uint64_t budget = 8 * (end_ - std::min(from, end_)) + (uint64_t{1} << 20);
   for (uint64_t q = from; q + kFrameHeaderSize <= end_; ++q) {
     const uint8_t* p = bytes_.data() + q;
     // Cheap tests first: a kind of 1 or 2 and a zero fragment index (three zero bytes) rule out
@@ -190,11 +190,11 @@ uint64_t FrameScanner::FindIntactFrom(uint64_t from) {
     const uint32_t length = coding::Load<uint32_t>(p + 4);
     if (length > end_ - q - kFrameHeaderSize || (p[16] == kFirst && length < kFirstPrefixSize)) continue;
     const uint64_t cost = kFrameHeaderSize + length;
-    if (cost > budget) {
+    if (cost > search_budget_) {
       search_gave_up_ = true;
       return end_;
     }
-    budget -= cost;
+    search_budget_ -= cost;
     if (crc32c::Extend(seed_, p + 4, kFrameHeaderSize - 4 + length) == coding::Load<uint32_t>(p)) return q;
   }
   return end_;
@@ -248,7 +248,10 @@ bool FrameScanner::NextClassified(FrameView* out) {
         return false;
       }
       const uint64_t resume = ResumeAfter(at);
-      if (resume != end_ || search_gave_up_) {
+      // A search that gave up inside the frame's own bytes, with only zeros after them, still
+      // leaves the frame the writer was writing (a payload may hold what looks like frames).
+      const bool in_progress = h.length <= room && OnlyZerosAfter(at + kFrameHeaderSize + h.length);
+      if (resume != end_ || (search_gave_up_ && !in_progress)) {
         SkipDamage(at, resume, CorruptionKind::kMissingData,
                    search_gave_up_ ? "bytes of an open section hold no frame, and what follows "
                                      "them is not zeros: records written here may have been lost"
@@ -303,7 +306,8 @@ bool FrameScanner::NextClassified(FrameView* out) {
         // Only zeros after it in an open section: the last frame, whose bytes did not all land.
         const bool last = OnlyZerosAfter(next);
         const uint64_t resume = last ? ResumeAfter(at) : FindIntactFrom(at + 1);
-        if (last && resume == end_ && !search_gave_up_) {
+        // (A search that gave up did so inside this frame's bytes: only zeros follow them.)
+        if (last && resume == end_) {
           Report(at, end_ - at, CorruptionKind::kTornTail,
                  "last frame of an open section is incomplete" + what + "; " +
                      std::to_string(end_ - at) + " bytes dropped");
@@ -344,7 +348,7 @@ bool FrameScanner::NextClassified(FrameView* out) {
            "close block counts " + std::to_string(section_->close->frame_count) +
                " frames; the section holds " + std::to_string(frames_));
   }
-  pos_ = end_;
+  Stop();
   return false;
 }
 

@@ -168,10 +168,12 @@ class FrameScanner {
   }
   static constexpr uint64_t kPageStride = 4096;  // the smallest page size: no page is stepped over
   // No more frames here: pos_ was just past the last frame read (or at damage dropped to the end).
+  // The first stop counts: the scan's end (NextClassified) stops again.
   void Stop() {
-    frames_end_ = pos_;
+    if (frames_end_ == kNotStopped) frames_end_ = pos_;
     pos_ = end_;
   }
+  static constexpr uint64_t kNotStopped = UINT64_MAX;
 
   CorruptionSink* sink_;
   Options options_;
@@ -190,7 +192,8 @@ class FrameScanner {
   bool damaged_at_end_ = false;
   bool gap_ = false;
   bool search_gave_up_ = false;  // the last search for an intact frame stopped at its bound
-  uint64_t frames_end_ = 0;  // index into bytes_ where the frames read ended (set by Stop)
+  uint64_t search_budget_ = 0;   // bytes the section's searches may still run CRCs over
+  uint64_t frames_end_ = kNotStopped;  // index into bytes_ where the frames read ended (Stop)
   uint64_t frames_ = 0;
 };
 

@@ -526,7 +526,9 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   if (!result.removed_file.empty()) {
     if (Status s = out.Step(result.removed_file); !s) return s.error();
     if (::unlink(result.removed_file.c_str()) != 0) return IoError(result.removed_file, "cannot remove", errno);
-    (void)SyncDirectoryOf(result.removed_file);
+    // Harmless if lost (the file comes back, abandoned, for a later run to remove), but not
+    // reported as done while it may not be.
+    if (Status s = SyncDirectoryOf(result.removed_file); !s) return s.error();
   }
   return result;
 }
