@@ -9,7 +9,6 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <iterator>
 
 namespace slablog {
 namespace {
@@ -55,10 +54,8 @@ std::optional<std::string> BaseOfSlabPath(std::string_view path) {
   return p.dir + p.stem.substr(0, underscore) + p.ext;
 }
 
-namespace {
-
-// The slab files of `p` one listing of the directory shows, in slab order.
-std::vector<std::pair<uint32_t, std::string>> ListOnce(const NameParts& p) {
+std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base) {
+  const NameParts p = Split(base);
   const std::string prefix = p.stem + "_";
   std::vector<std::pair<uint32_t, std::string>> out;
   std::error_code ec;
@@ -74,33 +71,8 @@ std::vector<std::pair<uint32_t, std::string>> ListOnce(const NameParts& p) {
     if (index) out.emplace_back(*index, p.dir + name);
   }
   std::sort(out.begin(), out.end());
-  return out;
-}
-
-bool HasGap(const std::vector<std::pair<uint32_t, std::string>>& slabs) {
-  for (size_t i = 1; i < slabs.size(); ++i) {
-    if (slabs[i].first != slabs[i - 1].first + 1) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base) {
-  const NameParts p = Split(base);
-  std::vector<std::pair<uint32_t, std::string>> out = ListOnce(p);
-  // A listing made while a writer adds slabs may miss any number of the entries made during it
-  // (readdir need not return them; tmpfs puts them where the scan has already been), even below
-  // the highest index it shows. A writer makes slabs in index order, so every slab below that
-  // index existed when the listing ended: a second listing shows them all.
-  if (HasGap(out)) {
-    std::vector<std::pair<uint32_t, std::string>> again = ListOnce(p);
-    std::vector<std::pair<uint32_t, std::string>> both;
-    std::set_union(out.begin(), out.end(), again.begin(), again.end(), std::back_inserter(both),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-    out = std::move(both);
-  }
-  // Small gaps are looked for by name, and so are slabs past the end (made since).
+  // A directory listed while a writer adds slabs may miss the newest entries (readdir need not
+  // return files created during the scan): look again for the gaps and past the end.
   std::vector<std::pair<uint32_t, std::string>> filled;
   struct stat st {};
   uint32_t expect = 0;
