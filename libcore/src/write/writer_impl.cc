@@ -389,19 +389,22 @@ Status Writer::Impl::CloseOnceLocked() {
   // Nothing but zeros may follow the end marker, at any instant, or the log reads as damaged.
   // So the slab is trimmed to end with the marker's place before the marker is written (stopped
   // in between, the writer leaves a log that was closing: a torn tail truncate repairs), and in a
-  // reused file the new size reaches the disk first, whatever the sync policy, or a power cut
-  // could keep the marker with the retired log's bytes after it. A reader with the slab mapped
+  // reused file the new size reaches the disk first (unless the policy is kManual, which promises
+  // nothing against power loss: a sync here writes back the whole slab), or a power cut could
+  // keep the marker with the retired log's bytes after it. A reader with the slab mapped
   // would take SIGBUS past a new end: then the slab keeps its size, a reused file is zeroed after
   // the marker's place (a new one is zeros) and synced, and a later truncate trims it.
   const bool trim = last.file->TryTrimLock();
   if (trim) {
     if (Status s = last.file->Truncate(last.pos + kSectionHeaderSize); !s) return NoteIo(s);
-    if (last.file->reused()) {
+    if (durable && last.file->reused()) {
       if (Status s = last.file->Sync(); !s) return NoteIo(s);
     }
   } else if (last.file->reused()) {
     last.file->Zero(last.pos, slab_capacity - last.pos);
-    if (Status s = last.file->Sync(); !s) return NoteIo(s);
+    if (durable) {
+      if (Status s = last.file->Sync(); !s) return NoteIo(s);
+    }
   }
   if (Status s = WriteEndMarkerLocked(); !s) return s;
   if (durable) {
