@@ -172,6 +172,13 @@ bool FrameScanner::OnlyZerosAfter(uint64_t frame_end) const {
   return open_ && (frame_end >= bytes_.size() || AllZero(bytes_.subspan(frame_end)));
 }
 
+void FrameScanner::RecheckIfFaulted(const uint8_t* p, uint64_t size) {
+  const volatile uint8_t* v = p;
+  for (uint64_t i = 0; i < size; i += kPageStride) (void)v[i];
+  (void)v[size - 1];
+  RecheckAfterFault();
+}
+
 uint64_t FrameScanner::FindIntactFrom(uint64_t from) {
   constexpr auto kFull = static_cast<uint8_t>(FragmentKind::kFull);
   constexpr auto kFirst = static_cast<uint8_t>(FragmentKind::kFirst);

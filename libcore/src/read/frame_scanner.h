@@ -54,7 +54,7 @@ class FrameScanner {
     const uint32_t length = coding::Load<uint32_t>(p + 4);
     if (!WellFormed(kind, index, length) || length > end_ - pos_ - kFrameHeaderSize) return false;
     const uint32_t stored = coding::Load<uint32_t>(p);
-    if (!verify_) RecheckIfFaulted(p, kFrameHeaderSize + length);
+    if (!verify_) [[unlikely]] RecheckIfFaulted(p, kFrameHeaderSize + length);
     if (verify_ && pos_ >= checked_until_) {
       CheckAhead();
       // One pass over header bytes 4..19 and the payload, which follow each other.
@@ -154,12 +154,8 @@ class FrameScanner {
   // Checks CRCs again (from this frame on) if a read of the file has faulted. Every page of the
   // frame at `p` is read first, so that a fault under the frame itself is seen before the frame is
   // returned unchecked: one load per page, where a CRC would read every byte.
-  void RecheckIfFaulted(const uint8_t* p, uint64_t size) {
-    const volatile uint8_t* v = p;
-    for (uint64_t i = 0; i < size; i += kPageStride) (void)v[i];
-    (void)v[size - 1];
-    RecheckAfterFault();
-  }
+  // Out of line: NextIntact, inlined into every reading loop, stays small.
+  void RecheckIfFaulted(const uint8_t* p, uint64_t size);
   void RecheckAfterFault() {
     if (fault_word_->load(std::memory_order_acquire) != fault_guard::kNoFault) [[unlikely]] {
       verify_ = options_.verify_checksums;
