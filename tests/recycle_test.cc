@@ -40,6 +40,17 @@ void CheckReadsExactly(const std::string& base, const std::string& stream,
   CHECK(r.records.size() == written.size());  // nothing of the retired log's stream
 }
 
+// A writer of `base` that takes its slab files from a retired log written next to it.
+std::unique_ptr<Writer> OpenOnRetiredLog(const TempDir& dir, const std::string& base) {
+  const std::string old_base = dir.path("old.slog");
+  WriteRetiredLog(old_base, TestSeed());
+  WriterOptions o = SmallOptions();
+  o.recycle = old_base;
+  auto w = Writer::Open(base, o);
+  REQUIRE(w);
+  return std::move(w.value());
+}
+
 }  // namespace
 
 TEST_CASE("RecycledSlabsHoldOnlyTheNewLog") {
@@ -70,17 +81,13 @@ TEST_CASE("RecycledLastSlabThatCannotBeTrimmedEndsInZeros") {
   // A reader holding the log's last slab keeps the closing writer from trimming it; the retired
   // log's bytes after the end marker must then not be left to read as a slab that is not there.
   TempDir dir;
-  const std::string old_base = dir.path("old.slog"), base = dir.path("new.slog");
-  WriteRetiredLog(old_base, TestSeed());
-  WriterOptions o = SmallOptions();
-  o.recycle = old_base;
-  auto w = Writer::Open(base, o);
-  REQUIRE(w);
-  const auto written = WriteRecords(*w.value(), "fresh", 100, TestSeed() + 2);
+  const std::string base = dir.path("new.slog");
+  auto w = OpenOnRetiredLog(dir, base);
+  const auto written = WriteRecords(*w, "fresh", 100, TestSeed() + 2);
   {
     auto live = Reader::Open(base, {}, nullptr);  // holds the last slab's trim lock
     REQUIRE(live);
-    REQUIRE(w.value()->Close().ok());
+    REQUIRE(w->Close().ok());
   }
   const auto files = ListSlabFiles(base);
   CHECK(std::filesystem::file_size(files.back().second) == SmallOptions().slab_size);  // untrimmed
@@ -92,15 +99,11 @@ TEST_CASE("ARecycledLogWhoseCloseStoppedBeforeTheTrimReadsAsClosingNotAsDamage")
   // fails; a kill or a power cut stops it the same way), no end marker may stand before the
   // retired log's bytes: the log reads as one whose writer was closing, which truncate repairs.
   TempDir dir;
-  const std::string old_base = dir.path("old.slog"), base = dir.path("new.slog");
-  WriteRetiredLog(old_base, TestSeed());
-  WriterOptions o = SmallOptions();
-  o.recycle = old_base;
-  auto w = Writer::Open(base, o);
-  REQUIRE(w);
-  const auto written = WriteRecords(*w.value(), "fresh", 100, TestSeed() + 4);
+  const std::string base = dir.path("new.slog");
+  auto w = OpenOnRetiredLog(dir, base);
+  const auto written = WriteRecords(*w, "fresh", 100, TestSeed() + 4);
   io_faults::SetHook([](io_faults::Op op, const char*) { return op == io_faults::Op::kFtruncate ? EIO : 0; });
-  const Status closed = w.value()->Close();
+  const Status closed = w->Close();
   io_faults::SetHook(nullptr);
   REQUIRE_FALSE(closed.ok());
 
