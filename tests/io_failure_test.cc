@@ -165,32 +165,23 @@ TEST_CASE("IoFailure: a failed fallocate of a new slab fails Append, then every 
   }
 }
 
-TEST_CASE("IoFailure: kEverySlab, a failed sync of a slab left behind fails the next Sync") {
-  OneStream t(SyncPolicy::kEverySlab, 0);
-  InjectOnce inject(Op::kFdatasync, EIO);
-  Status append_error;
-  AppendSlabs(*t.w, t.h, 3, &append_error);
-  CHECK(append_error.ok());  // the slab sync runs inside an Append, whose record is stored
-  CHECK(inject.fired());
-  const Status first = t.w->Sync();
-  REQUIRE_FALSE(first.ok());
-  CHECK(Message(first).find(SlabPath(t.base, 0)) != std::string::npos);
-  CheckStuck(t, first);
-}
-
-TEST_CASE("IoFailure: kEverySlab, a failed directory fsync for a slab left behind fails Sync") {
-  // The slab left behind was named after the last directory sync (none yet): its name is synced
-  // with it, before any Sync().
-  OneStream t(SyncPolicy::kEverySlab, 0);
-  InjectOnce inject(Op::kFsyncDirectory, EIO);
-  Status append_error;
-  AppendSlabs(*t.w, t.h, 3, &append_error);
-  CHECK(append_error.ok());
-  CHECK(inject.fired());
-  const Status first = t.w->Sync();
-  REQUIRE_FALSE(first.ok());
-  CHECK(Message(first).find("cannot sync directory") != std::string::npos);
-  CheckStuck(t, first);
+TEST_CASE("IoFailure: kEverySlab, a failed sync of a slab left behind, or of its name, fails the next Sync") {
+  // The slab left behind is synced inside an Append (whose record is stored), and so is its name:
+  // it was named after the last directory sync (none yet).
+  for (const Op op : {Op::kFdatasync, Op::kFsyncDirectory}) {
+    CAPTURE(static_cast<int>(op));
+    OneStream t(SyncPolicy::kEverySlab, 0);
+    InjectOnce inject(op, EIO);
+    Status append_error;
+    AppendSlabs(*t.w, t.h, 3, &append_error);
+    CHECK(append_error.ok());
+    CHECK(inject.fired());
+    const Status first = t.w->Sync();
+    REQUIRE_FALSE(first.ok());
+    const std::string named = op == Op::kFdatasync ? SlabPath(t.base, 0) : "cannot sync directory";
+    CHECK(Message(first).find(named) != std::string::npos);
+    CheckStuck(t, first);
+  }
 }
 
 TEST_CASE("IoFailure: kManual, Close after a failed Sync fails and writes no end marker") {
