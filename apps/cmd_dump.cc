@@ -105,7 +105,7 @@ void PrintFrame(const SectionInfo& s, const FrameView& f, bool hex) {
   // A fragment of a larger record says which one it is, and the FIRST how long the record is.
   std::string fragment;
   if (f.header.kind == FragmentKind::kFirst) {
-    fragment = fmt::format("  of {}", f.record_length);
+    fragment = fmt::format("  of {}", f.record_length());
   } else if (f.header.kind != FragmentKind::kFull) {
     fragment = fmt::format("  #{}", f.header.index);
   }

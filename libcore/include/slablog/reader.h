@@ -61,8 +61,11 @@ struct FrameView {
   uint64_t offset = 0;       // file offset of the frame header
   FrameHeader header;
   std::span<const uint8_t> payload;  // the record's bytes in this fragment (a FIRST's length prefix left out)
-  uint64_t record_length = 0;        // FIRST: the whole record's length, from its prefix
   bool crc_ok = true;        // false for a frame returned although its CRC did not match
+  // FIRST: the whole record's length, from the prefix just before its payload (so only for a
+  // frame a Reader returned); otherwise 0. Read when asked rather than stored: nearly every frame
+  // is FULL, and a view that small leaves the reading loop its registers.
+  uint64_t record_length() const;
 };
 
 struct RecordView {

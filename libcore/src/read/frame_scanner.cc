@@ -6,6 +6,11 @@
 #include "crc32c.h"
 
 namespace slablog {
+
+uint64_t FrameView::record_length() const {
+  if (header.kind != FragmentKind::kFirst) return 0;
+  return coding::Load<uint64_t>(payload.data() - kFirstPrefixSize);
+}
 namespace {
 
 std::string Hex32(uint32_t v) {
@@ -101,9 +106,10 @@ void FrameScanner::FillBatch(uint64_t at, FrameBatch* batch) const {
   while (batch->n < kBatch && at + kFrameHeaderSize <= end_) {
     const uint8_t* p = bytes_.data() + at;
     const uint8_t kind = LoadKind(p);  // first: what a writer stored before it is then there
-    const uint32_t index = coding::Load<uint32_t>(p + 16) >> 8;
     const uint32_t length = coding::Load<uint32_t>(p + 4);
-    if ((kFullOnly ? kind != kFull || index != 0 : !WellFormed(kind, index, length)) ||
+    // Kind and fragment index share a word: FULL with fragment 0, nearly every frame, is one test.
+    const bool whole = coding::Load<uint32_t>(p + 16) == kFull;
+    if ((kFullOnly ? !whole : !whole && !WellFormed(kind, FragmentIndex(p), length)) ||
         length > end_ - at - kFrameHeaderSize || (length > kLargestBatched && batch->n > 0)) {
       return;
     }

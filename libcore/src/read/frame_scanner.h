@@ -46,13 +46,21 @@ class FrameScanner {
 
   // The common case, inline: a frame whose kind, length and CRC are all right. Anything else is
   // left to NextClassified, which looks at the same frame again and says what is wrong with it.
+  // With kFullOnly, only a whole record (FULL, fragment 0) is taken: nearly every frame, and
+  // knowing its kind frees the reading loop of the values the other kinds need.
+  template <bool kFullOnly = false>
   bool NextIntact(FrameView* out) {
     if (pos_ + kFrameHeaderSize > end_) return false;
     const uint8_t* p = bytes_.data() + pos_;
     const uint8_t kind = LoadKind(p);
-    const uint32_t index = coding::Load<uint32_t>(p + 16) >> 8;
     const uint32_t length = coding::Load<uint32_t>(p + 4);
-    if (!WellFormed(kind, index, length) || length > end_ - pos_ - kFrameHeaderSize) return false;
+    if constexpr (kFullOnly) {
+      // Kind and fragment index share a word: FULL with fragment 0 is one test.
+      if (coding::Load<uint32_t>(p + 16) != static_cast<uint8_t>(FragmentKind::kFull)) return false;
+    } else {
+      if (!WellFormed(kind, FragmentIndex(p), length)) return false;
+    }
+    if (length > end_ - pos_ - kFrameHeaderSize) return false;
     const uint32_t stored = coding::Load<uint32_t>(p);
     if (!verify_) [[unlikely]] RecheckIfFaulted(p, kFrameHeaderSize + length);
     if (verify_ && pos_ >= checked_until_) {
@@ -63,13 +71,19 @@ class FrameScanner {
       }
     }
     out->offset = base_ + pos_;
-    out->header = FrameHeader{stored, length, coding::Load<int64_t>(p + 8), static_cast<FragmentKind>(kind), index};
-    SetPayload(p, out);
+    out->header = FrameHeader{stored, length, coding::Load<int64_t>(p + 8), static_cast<FragmentKind>(kind),
+                              kFullOnly ? 0 : FragmentIndex(p)};
+    if constexpr (kFullOnly) {
+      out->payload = {p + kFrameHeaderSize, length};
+    } else {
+      SetPayload(p, out);
+    }
     out->crc_ok = true;
     pos_ += kFrameHeaderSize + length;
     ++frames_;
     return true;
   }
+  static uint32_t FragmentIndex(const uint8_t* frame) { return coding::Load<uint32_t>(frame + 16) >> 8; }
   // Whether a frame's kind, fragment index and length are ones a writer lays down: FULL and FIRST
   // are fragment 0 (a FIRST holds at least its record's length), MIDDLE and LAST are not.
   static bool WellFormed(uint8_t kind, uint32_t index, uint32_t length) {
@@ -129,10 +143,8 @@ class FrameScanner {
   static void SetPayload(const uint8_t* p, FrameView* out) {
     const uint32_t length = out->header.length;
     if (out->header.kind == FragmentKind::kFirst) [[unlikely]] {
-      out->record_length = coding::Load<uint64_t>(p + kFrameHeaderSize);
       out->payload = {p + kFrameHeaderSize + kFirstPrefixSize, length - kFirstPrefixSize};
     } else {
-      out->record_length = 0;
       out->payload = {p + kFrameHeaderSize, length};
     }
   }

@@ -34,8 +34,8 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       }
       // The length a FIRST gives is CRC-checked, but bounds nothing: the buffer grows only by
       // fragments that verified.
-      if (frame.record_length > kMaxRecordBytes || frame.record_length < frame.payload.size()) {
-        why_ = "its FIRST gives a length of " + std::to_string(frame.record_length) + " bytes";
+      if (frame.record_length() > kMaxRecordBytes || frame.record_length() < frame.payload.size()) {
+        why_ = "its FIRST gives a length of " + std::to_string(frame.record_length()) + " bytes";
         dropped_offset_ = frame.offset;
         dropped_bytes_ = frame.payload.size();
         quiet_orphans_ = true;
@@ -46,7 +46,7 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       has_start_slab_ = slab != nullptr;
       if (slab != nullptr) start_slab_ = *slab;
       timestamp_ = frame.header.timestamp;
-      record_length_ = frame.record_length;
+      record_length_ = frame.record_length();
       fragments_ = 1;
       buffer_.assign(frame.payload.begin(), frame.payload.end());
       return outcome;
