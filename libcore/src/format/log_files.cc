@@ -71,24 +71,52 @@ std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view bas
     if (index) out.emplace_back(*index, p.dir + name);
   }
   std::sort(out.begin(), out.end());
-  // A directory listed while a writer adds slabs may miss the newest entries (readdir need not
-  // return files created during the scan): look again for the gaps and past the end.
+  return FillListingGaps(base, std::move(out));
+}
+
+std::vector<std::pair<uint32_t, std::string>> FillListingGaps(std::string_view base,
+                                                              std::vector<std::pair<uint32_t, std::string>> listed) {
+  // A directory listed while a writer adds slabs may miss any number of the entries made during
+  // the scan: readdir need not return them, and ext4 returns entries in hash order, so a slab made
+  // late can be listed while a hundred made before it are not. Every gap is looked at again, slab
+  // by slab, from both of its ends, each up to kMisses absent in a row (a run that long is taken
+  // as a real gap: slabs deleted or never made, which the reader reports), and past the end until
+  // a slab is absent.
+  constexpr uint32_t kMisses = 64;
   std::vector<std::pair<uint32_t, std::string>> filled;
   struct stat st {};
+  const auto exists = [&](uint32_t index) { return ::stat(SlabPath(base, index).c_str(), &st) == 0; };
   uint32_t expect = 0;
-  for (auto& entry : out) {
-    for (; expect < entry.first && entry.first - expect < 64; ++expect) {
-      const std::string path = SlabPath(base, expect);
-      if (::stat(path.c_str(), &st) == 0) filled.emplace_back(expect, path);
+  for (auto& entry : listed) {
+    uint32_t misses = 0;
+    for (; expect < entry.first && misses < kMisses; ++expect) {
+      if (exists(expect)) {
+        filled.emplace_back(expect, SlabPath(base, expect));
+        misses = 0;
+      } else {
+        ++misses;
+      }
     }
+    // From the gap's far end down, as far as the search from its near end did not reach.
+    const size_t from_near_end = filled.size();
+    misses = 0;
+    for (uint32_t index = entry.first; index > expect && misses < kMisses; --index) {
+      if (exists(index - 1)) {
+        filled.emplace_back(index - 1, SlabPath(base, index - 1));
+        misses = 0;
+      } else {
+        ++misses;
+      }
+    }
+    std::reverse(filled.begin() + static_cast<std::ptrdiff_t>(from_near_end), filled.end());
     filled.push_back(std::move(entry));
     expect = filled.back().first + 1;
   }
   if (!filled.empty()) {
     for (;; ++expect) {
-      const std::string path = SlabPath(base, expect);
+      std::string path = SlabPath(base, expect);
       if (::stat(path.c_str(), &st) != 0) break;
-      filled.emplace_back(expect, path);
+      filled.emplace_back(expect, std::move(path));
     }
   }
   return filled;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "slablog/format.h"
@@ -21,6 +22,11 @@ struct LogFiles {
 };
 
 Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file);
+
+// `listed`, slab files of `base` a directory listing found (in index order), with the slabs it
+// missed: those that exist in its gaps and past its end (a writer may be adding slabs).
+std::vector<std::pair<uint32_t, std::string>> FillListingGaps(std::string_view base,
+                                                              std::vector<std::pair<uint32_t, std::string>> listed);
 
 // ListSlabFiles and BaseOfSlabPath (slablog/format.h) are defined in log_files.cc too.
 
