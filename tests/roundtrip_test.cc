@@ -171,6 +171,33 @@ TEST_CASE("OneStreamOnly") {
   CHECK(r.records[1].payload == "2");
 }
 
+TEST_CASE("ReadingWithoutChecksumsReturnsEveryRecord") {
+  // verify_checksums = false (dump --no-verify): the scanner's fault re-check, which is for
+  // sections a helper checked, must not run without a fault word to look at.
+  TempDir dir;
+  const std::string base = dir.path("v.slog");
+  WriteLog(base, SmallOptions(), {{"s", "one"}, {"s", "two"}, {"s", std::string(20000, 'x')}});
+  for (const bool records : {false, true}) {
+    for (const unsigned threads : {1u, 2u}) {
+      CAPTURE(records);
+      CAPTURE(threads);
+      ReaderOptions o;
+      o.verify_checksums = false;
+      o.records = records;
+      o.threads = threads;
+      ReadResult r = ReadAll(base, o);
+      REQUIRE(r.opened);
+      CHECK(r.reporter.events.empty());
+      CHECK(r.summary.records == 3);
+      if (records) {
+        const auto recs = r.OfStream("s");
+        REQUIRE(recs.size() == 3);
+        CHECK(recs[2].payload == std::string(20000, 'x'));
+      }
+    }
+  }
+}
+
 TEST_CASE("SkippedSectionsKeepRecordNumbers") {
   // Records of every size, many of them fragmented across sections, so that skipped sections cut
   // records in every way: begun before, ended inside, begun inside and ended after.

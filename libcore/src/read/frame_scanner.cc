@@ -31,6 +31,10 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
   seed_ = seed;
   open_ = !section.close.has_value();
   verify_ = options_.verify_checksums;
+  // Never read unless a helper's check is trusted (TrustHelperCheck), or CRCs are not checked at
+  // all: then nothing is checked again after a fault, and the fault guard reports it.
+  static const std::atomic<uint64_t> kNeverFaulted{fault_guard::kNoFault};
+  fault_word_ = &kNeverFaulted;
   damaged_ = false;
   damaged_at_end_ = false;
   gap_ = false;

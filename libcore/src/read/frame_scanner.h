@@ -195,7 +195,7 @@ class FrameScanner {
   uint32_t seed_ = 0;
   bool open_ = false;
   bool verify_ = true;
-  const std::atomic<uint64_t>* fault_word_ = nullptr;  // set with verify_ false
+  const std::atomic<uint64_t>* fault_word_ = nullptr;  // read when verify_ is false
   bool damaged_ = false;
   bool damaged_at_end_ = false;
   bool gap_ = false;
