@@ -119,6 +119,53 @@ TEST_CASE("ARecycledLogWhoseCloseStoppedBeforeTheTrimReadsAsClosingNotAsDamage")
   CheckReadsExactly(base, "fresh", written);
 }
 
+TEST_CASE("AManualCloseOfARecycledLastSlabWhoseTrimAPowerCutLostLeavesATailNotDamage") {
+  // Under SyncPolicy::kManual, Close does not sync between trimming (or, with a reader holding
+  // the slab, zeroing) a reused last slab and writing its end marker. A power cut can then keep
+  // the marker and lose the trim: the retired log's bytes follow the marker. Nothing of the log is
+  // lost; they read as a tail that truncate trims, never as damage that makes it refuse.
+  for (const bool reader_holds_last : {false, true}) {
+    CAPTURE(reader_holds_last);
+    TempDir dir;
+    const std::string base = dir.path("new.slog");
+    auto w = OpenOnRetiredLog(dir, base);
+    const auto written = WriteRecords(*w, "fresh", 310, TestSeed() + 5);
+    const std::string last = ListSlabFiles(base).back().second;
+    const std::string before_close = ReadFile(last);
+    {
+      std::unique_ptr<Reader> live;
+      if (reader_holds_last) live = std::move(Reader::Open(base, {}, nullptr).value());
+      REQUIRE(w->Close().ok());
+    }
+    const std::string at_close = ReadFile(last);
+    const ReadResult closed = ReadAll(base);
+    REQUIRE(closed.summary.clean);
+    const uint64_t marker_end = closed.summary.end_marker_offset + kSectionHeaderSize;
+    // Every sector after the end marker's holds what it held before Close.
+    const size_t kept = (marker_end + 511) / 512 * 512;
+    REQUIRE(kept < before_close.size());
+    WriteFile(last, at_close.substr(0, kept) + before_close.substr(kept));
+    REQUIRE(ReadFile(last).substr(kept) != std::string(before_close.size() - kept, '\0'));
+
+    ReadResult r = ReadAll(base);
+    REQUIRE(r.opened);
+    CHECK(r.summary.clean);
+    REQUIRE_FALSE(r.reporter.events.empty());
+    for (const Corruption& c : r.reporter.events) CHECK_MESSAGE(c.kind == CorruptionKind::kTornTail, r.reporter.Describe());
+    const auto recs = r.OfStream("fresh");
+    REQUIRE(recs.size() == written.size());
+    for (size_t i = 0; i < recs.size(); ++i) REQUIRE(recs[i].payload == written[i]);
+    auto v = Verify(base, {}, nullptr);
+    REQUIRE(v.has_value());
+    CHECK(v->damage == 0);
+    CHECK(v->torn > 0);
+    auto t = Truncate(base, {}, nullptr);
+    REQUIRE_MESSAGE(t.has_value(), Describe(t.error()));
+    CHECK(std::filesystem::file_size(last) == marker_end);
+    CheckReadsExactly(base, "fresh", written);
+  }
+}
+
 TEST_CASE("ReadersOfALogWrittenIntoRecycledSlabsNeverMeetTheRetiredLog") {
   // Only the frame header after each frame is zeroed before the frame is there; the frame itself
   // overwrites the retired log's bytes. Readers that run while the writer appends (small frames,

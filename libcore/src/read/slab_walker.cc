@@ -125,7 +125,17 @@ SlabWalker::Event SlabWalker::StartSlab() {
   if (!HasSlabMagic(here)) {
     const uint64_t next = FindSlabMagic(all, pos_ + 1);
     // Zeros after a slab are padding (a writer killed while trimming, or a shorter slab).
-    if (!AllZero(all.subspan(pos_, next - pos_))) {
+    if (ended_ && pos_ > 0 && !AllZero(all.subspan(pos_, next - pos_))) {
+      // Right after this log's end marker: nothing of the log is ever there (a writer removes the
+      // marker, on disk, before it appends, and zeroes or trims what follows it before writing
+      // it), so these bytes were never records of it. They are what a reused file held before,
+      // kept by a power cut that lost the trim of Close under SyncPolicy::kManual, which does not
+      // sync there. Not damage: a tail that truncate trims.
+      Report(pos_, next - pos_, CorruptionKind::kTornTail,
+             std::to_string(next - pos_) + " bytes after the end marker are not zeros (left from the "
+             "file's earlier use; nothing of the log follows its end marker)");
+      file_had_slab_ = true;
+    } else if (!AllZero(all.subspan(pos_, next - pos_))) {
       Report(pos_, next - pos_, CorruptionKind::kBadFileHeader,
              pos_ == 0 ? "not a slablog file: no slab header at the start"
                        : "no slab header where the next slab should start; " +

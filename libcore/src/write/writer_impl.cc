@@ -386,12 +386,13 @@ Status Writer::Impl::CloseOnceLocked() {
   }
   prefaulter.reset();  // stops its thread before the mappings go and before the zeroing below
   Slab& last = current();
-  // Nothing but zeros may follow the end marker, at any instant, or the log reads as damaged.
-  // So the slab is trimmed to end with the marker's place before the marker is written (stopped
-  // in between, the writer leaves a log that was closing: a torn tail truncate repairs), and in a
-  // reused file the new size reaches the disk first (unless the policy is kManual, which promises
-  // nothing against power loss: a sync here writes back the whole slab), or a power cut could
-  // keep the marker with the retired log's bytes after it. A reader with the slab mapped
+  // Nothing but zeros should follow the end marker. So the slab is trimmed to end with the
+  // marker's place before the marker is written (stopped in between, the writer leaves a log that
+  // was closing: a torn tail truncate repairs), and in a reused file the new size reaches the
+  // disk first, or a power cut could keep the marker with the retired log's bytes after it. Not
+  // under kManual, where a sync here writes back the whole slab (64 KiB appends into reused slabs
+  // ran at half speed): readers take such bytes for a tail, since nothing of a log ever follows
+  // its own end marker, and truncate trims them. A reader with the slab mapped
   // would take SIGBUS past a new end: then the slab keeps its size, a reused file is zeroed after
   // the marker's place (a new one is zeros) and synced, and a later truncate trims it.
   const bool trim = last.file->TryTrimLock();
