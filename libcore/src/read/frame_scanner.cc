@@ -111,8 +111,9 @@ void FrameScanner::FillBatch(uint64_t at, FrameBatch* batch) const {
     const uint8_t* p = bytes_.data() + at;
     const uint8_t kind = LoadKind(p);  // first: what a writer stored before it is then there
     const uint32_t length = coding::Load<uint32_t>(p + 4);
-    // Kind and fragment index share a word: FULL with fragment 0, nearly every frame, is one test.
-    const bool whole = coding::Load<uint32_t>(p + 16) == kFull;
+    // Kind and fragment index share a word: FULL with fragment 0, nearly every frame, is the word
+    // 1 (after the kind read with acquire order: only once it is set are the other bytes there).
+    const bool whole = kind == kFull && coding::Load<uint32_t>(p + 16) == kFull;
     if ((kFullOnly ? !whole : !whole && !WellFormed(kind, FragmentIndex(p), length)) ||
         length > end_ - at - kFrameHeaderSize || (length > kLargestBatched && batch->n > 0)) {
       return;

@@ -55,8 +55,12 @@ class FrameScanner {
     const uint8_t kind = LoadKind(p);
     const uint32_t length = coding::Load<uint32_t>(p + 4);
     if constexpr (kFullOnly) {
-      // Kind and fragment index share a word: FULL with fragment 0 is one test.
-      if (coding::Load<uint32_t>(p + 16) != static_cast<uint8_t>(FragmentKind::kFull)) return false;
+      // Kind and fragment index share a word: FULL with fragment 0 is the word 1. The kind read
+      // with acquire order is tested too: only once it is set are the other bytes the writer's.
+      if (kind != static_cast<uint8_t>(FragmentKind::kFull) ||
+          coding::Load<uint32_t>(p + 16) != static_cast<uint8_t>(FragmentKind::kFull)) {
+        return false;
+      }
     } else {
       if (!WellFormed(kind, FragmentIndex(p), length)) return false;
     }
