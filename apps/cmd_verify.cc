@@ -107,8 +107,8 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
       Complain("verify", "{} was not closed cleanly ({} open section{}); `slablog truncate {}` repairs it",
                opt.log, r.open_sections, r.open_sections == 1 ? "" : "s", opt.log);
     } else if (r.clean && r.damage == 0) {
-      Complain("verify", "{} is closed, but bytes that are not zeros follow its end marker (a reused "
-               "slab file's earlier contents); `slablog truncate {}` trims them", opt.log, opt.log);
+      Complain("verify", "{} is closed cleanly, but has what a crash or power cut left past its end "
+               "(torn-tail above); `slablog truncate {}` cleans it up", opt.log, opt.log);
     } else if (r.damage > 0) {
       Complain("verify", "{} problem{} in the middle of the log; `slablog recover {} OUT` salvages every intact record",
                r.damage, r.damage == 1 ? "" : "s", opt.log);

@@ -51,6 +51,29 @@ std::unique_ptr<Writer> OpenOnRetiredLog(const TempDir& dir, const std::string& 
   return std::move(w.value());
 }
 
+// The same, with a retired log whose records hold slab headers, of its own log and of others,
+// at every alignment.
+std::unique_ptr<Writer> OpenOnRetiredLogOfSlabImages(const TempDir& dir, const std::string& base) {
+  const std::string old_base = dir.path("old.slog");
+  {
+    auto old = Writer::Open(old_base, SmallOptions());
+    REQUIRE(old);
+    auto h = old.value()->OpenStream({"old", Encoding::kBinary, 0});
+    REQUIRE(h);
+    const std::string own_slab = ReadFile(SlabPath(old_base, 0)).substr(0, kSlabHeaderSize);
+    std::string payload;
+    for (size_t i = 0; i < 8; ++i) payload += own_slab + std::string(1 + i, 'q');
+    for (int i = 0; i < 2000; ++i) REQUIRE(old.value()->Append(h.value(), payload, i).ok());
+    REQUIRE(old.value()->Close().ok());
+  }
+  REQUIRE(ListSlabFiles(old_base).size() > 10);
+  WriterOptions o = SmallOptions();
+  o.recycle = old_base;
+  auto w = Writer::Open(base, o);
+  REQUIRE(w);
+  return std::move(w.value());
+}
+
 }  // namespace
 
 TEST_CASE("RecycledSlabsHoldOnlyTheNewLog") {
@@ -124,11 +147,14 @@ TEST_CASE("AManualCloseOfARecycledLastSlabWhoseTrimAPowerCutLostLeavesATailNotDa
   // the slab, zeroing) a reused last slab and writing its end marker. A power cut can then keep
   // the marker and lose the trim: the retired log's bytes follow the marker. Nothing of the log is
   // lost; they read as a tail that truncate trims, never as damage that makes it refuse.
+  // The retired log's records may hold anything, slab headers too (a log that stores files).
+  for (const bool retired_records_hold_slab_headers : {false, true}) {
   for (const bool reader_holds_last : {false, true}) {
+    CAPTURE(retired_records_hold_slab_headers);
     CAPTURE(reader_holds_last);
     TempDir dir;
     const std::string base = dir.path("new.slog");
-    auto w = OpenOnRetiredLog(dir, base);
+    auto w = retired_records_hold_slab_headers ? OpenOnRetiredLogOfSlabImages(dir, base) : OpenOnRetiredLog(dir, base);
     const auto written = WriteRecords(*w, "fresh", 310, TestSeed() + 5);
     const std::string last = ListSlabFiles(base).back().second;
     const std::string before_close = ReadFile(last);
@@ -163,6 +189,7 @@ TEST_CASE("AManualCloseOfARecycledLastSlabWhoseTrimAPowerCutLostLeavesATailNotDa
     REQUIRE_MESSAGE(t.has_value(), Describe(t.error()));
     CHECK(std::filesystem::file_size(last) == marker_end);
     CheckReadsExactly(base, "fresh", written);
+  }
   }
 }
 

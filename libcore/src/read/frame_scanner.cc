@@ -8,7 +8,7 @@
 namespace slablog {
 
 uint64_t FrameView::record_length() const {
-  if (header.kind != FragmentKind::kFirst) return 0;
+  if (header.kind != FragmentKind::kFirst || payload.data() == nullptr) return 0;
   return coding::Load<uint64_t>(payload.data() - kFirstPrefixSize);
 }
 namespace {

@@ -16,7 +16,7 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
   Outcome outcome = Outcome::kNone;
   switch (frame.header.kind) {
     case FragmentKind::kFull:
-    case FragmentKind::kFirst:
+    case FragmentKind::kFirst: {
       if (active_) {
         dropped_offset_ = start_offset_;
         dropped_bytes_ = Abandon();
@@ -34,8 +34,9 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       }
       // The length a FIRST gives is CRC-checked, but bounds nothing: the buffer grows only by
       // fragments that verified.
-      if (frame.record_length() > kMaxRecordBytes || frame.record_length() < frame.payload.size()) {
-        why_ = "its FIRST gives a length of " + std::to_string(frame.record_length()) + " bytes";
+      const uint64_t record_length = frame.record_length();  // read once: the map may change
+      if (record_length > kMaxRecordBytes || record_length < frame.payload.size()) {
+        why_ = "its FIRST gives a length of " + std::to_string(record_length) + " bytes";
         dropped_offset_ = frame.offset;
         dropped_bytes_ = frame.payload.size();
         quiet_orphans_ = true;
@@ -46,10 +47,11 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       has_start_slab_ = slab != nullptr;
       if (slab != nullptr) start_slab_ = *slab;
       timestamp_ = frame.header.timestamp;
-      record_length_ = frame.record_length();
+      record_length_ = record_length;
       fragments_ = 1;
       buffer_.assign(frame.payload.begin(), frame.payload.end());
       return outcome;
+    }
     case FragmentKind::kMiddle:
     case FragmentKind::kLast: {
       if (!active_) {

@@ -27,6 +27,16 @@ uint64_t FindSlabMagic(std::span<const uint8_t> bytes, uint64_t from) {
   return bytes.size();
 }
 
+// The offset of the first slab at or after `from` whose header is valid and of log `id`, or the
+// end of `bytes`.
+uint64_t NextSlabOfLog(std::span<const uint8_t> bytes, uint64_t from, const LogId& id) {
+  for (uint64_t at = FindSlabMagic(bytes, from); at < bytes.size(); at = FindSlabMagic(bytes, at + 1)) {
+    const auto header = DecodeSlabHeader(bytes.subspan(at));
+    if (header && header->log_id == id) return at;
+  }
+  return bytes.size();
+}
+
 }  // namespace
 
 bool AllZero(std::span<const uint8_t> bytes) {
@@ -121,21 +131,31 @@ void SlabWalker::CheckLastSlab() {
 
 SlabWalker::Event SlabWalker::StartSlab() {
   const std::span<const uint8_t> all = bytes();
+  if (ended_ && pos_ > 0) {
+    // Right after this log's end marker, in its file. Nothing of the log is ever there (a writer
+    // removes the marker, on disk, before it appends, and zeroes or trims what follows it before
+    // writing it), so up to a slab of this log (reported below as continuing after the marker),
+    // these bytes were never its records, whatever they look like: what a reused file held
+    // before, kept by a power cut that lost the trim of Close under SyncPolicy::kManual (which
+    // does not sync there), slab headers of other logs stored in its records included. Not
+    // damage: a tail that truncate trims.
+    const uint64_t next = NextSlabOfLog(all, pos_, *summary_.log_id);
+    if (next > pos_) {
+      if (!AllZero(all.subspan(pos_, next - pos_))) {
+        Report(pos_, next - pos_, CorruptionKind::kTornTail,
+               std::to_string(next - pos_) + " bytes after the end marker are not zeros (left from the "
+               "file's earlier use; nothing of the log follows its end marker)");
+        file_had_slab_ = true;
+      }
+      pos_ = next;
+      return Event::kDone;
+    }
+  }
   const std::span<const uint8_t> here = all.subspan(pos_);
   if (!HasSlabMagic(here)) {
     const uint64_t next = FindSlabMagic(all, pos_ + 1);
     // Zeros after a slab are padding (a writer killed while trimming, or a shorter slab).
-    if (ended_ && pos_ > 0 && !AllZero(all.subspan(pos_, next - pos_))) {
-      // Right after this log's end marker: nothing of the log is ever there (a writer removes the
-      // marker, on disk, before it appends, and zeroes or trims what follows it before writing
-      // it), so these bytes were never records of it. They are what a reused file held before,
-      // kept by a power cut that lost the trim of Close under SyncPolicy::kManual, which does not
-      // sync there. Not damage: a tail that truncate trims.
-      Report(pos_, next - pos_, CorruptionKind::kTornTail,
-             std::to_string(next - pos_) + " bytes after the end marker are not zeros (left from the "
-             "file's earlier use; nothing of the log follows its end marker)");
-      file_had_slab_ = true;
-    } else if (!AllZero(all.subspan(pos_, next - pos_))) {
+    if (!AllZero(all.subspan(pos_, next - pos_))) {
       Report(pos_, next - pos_, CorruptionKind::kBadFileHeader,
              pos_ == 0 ? "not a slablog file: no slab header at the start"
                        : "no slab header where the next slab should start; " +
