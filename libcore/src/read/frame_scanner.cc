@@ -23,7 +23,8 @@ std::string Hex32(uint32_t v) {
 }  // namespace
 
 void FrameScanner::Start(const std::string& file, const SectionInfo& section,
-                         std::span<const uint8_t> bytes, uint32_t seed) {
+                         std::span<const uint8_t> bytes, uint32_t seed, uint64_t from,
+                         uint64_t frames_before) {
   file_ = &file;
   section_ = &section;
   bytes_ = bytes;
@@ -38,8 +39,8 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
   damaged_ = false;
   damaged_at_end_ = false;
   gap_ = false;
-  frames_ = 0;
-  pos_ = std::min<uint64_t>(kSectionHeaderSize, bytes.size());
+  frames_ = frames_before;
+  pos_ = std::min<uint64_t>(std::max<uint64_t>(from, kSectionHeaderSize), bytes.size());
   frames_end_ = kNotStopped;
   search_budget_ = 8 * bytes.size() + (uint64_t{1} << 20);
   end_ = bytes.size();
@@ -56,6 +57,7 @@ void FrameScanner::Start(const std::string& file, const SectionInfo& section,
       end_ = filled_end;
     }
   }
+  pos_ = std::min(pos_, end_);  // a section read again from where it stopped may claim less now
 }
 
 namespace {

@@ -29,8 +29,10 @@ class FrameScanner {
 
   // Starts on a section: `bytes` is the section as present in the file, `file_offset` where it
   // starts, `seed` its CRC seed.
+  // `from`: where in `bytes` the first frame to read starts (after the section's header, or
+  // where an earlier read of the same section stopped, after `frames_before` frames).
   void Start(const std::string& file, const SectionInfo& section, std::span<const uint8_t> bytes,
-             uint32_t seed);
+             uint32_t seed, uint64_t from = kSectionHeaderSize, uint64_t frames_before = 0);
   // For the section just started: a helper thread has checked its CRCs, so they are not checked
   // again, unless a read of the file faults (`fault_word`, MappedFile::fault_word): the file may
   // have been cut or failed since, and the bytes the helper checked read as zeros now. Then the

@@ -32,6 +32,11 @@ struct StreamCursor {
     uint64_t seq = 0;
     uint64_t frames_end = 0;   // file offsets
     uint64_t section_end = 0;
+    // To read the rest of it, on a live log (Reader::Impl::PlanCatchUp).
+    size_t file_index = 0;
+    SlabInfo slab_info;
+    SectionInfo section;
+    uint64_t frames = 0;  // frames read in it
   };
   std::optional<OpenEnd> open_end;
 };
@@ -61,6 +66,22 @@ struct Reader::Impl {
   std::unique_ptr<Prefaulter> prefaulter;
   std::unique_ptr<CrcHelpers> helpers;
   uint64_t section_ordinal = 0;  // sections met so far, in walk order
+  // Where frames are being read: the walker's section, or, catching up, a copy of an earlier one.
+  const std::string* scan_file = nullptr;
+  const SlabInfo* scan_slab = nullptr;
+  const SectionInfo* scan_section = nullptr;
+  // On a live log, a stream went on in a new section while its previous one, open when the walk
+  // went past it, was being filled: the frames the writer added to it since are read before
+  // those of the new section, or they would be skipped (and record numbers would shift).
+  struct CatchUp {
+    SlabInfo slab;
+    SectionInfo section;
+    size_t file_index = 0;
+    uint64_t from = 0;  // file offset where the earlier read stopped
+    uint64_t frames_before = 0;  // frames it read
+  };
+  std::optional<CatchUp> catch_up;
+  bool catching_up = false;
 
   Impl(const ReaderOptions& opt, LogFiles lf, std::vector<MappedFile> mapped, Reporter* reporter)
       : options(opt),
@@ -193,6 +214,9 @@ struct Reader::Impl {
   }
   void OnSection(const SectionInfo& s);
   void ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo& next);
+  void PlanCatchUp(const StreamCursor::OpenEnd& open);
+  void StartCatchUp();
+  void BeginSection(Item* item);
   bool ReadFrame(Item* item);
   bool Feed(FrameView frame, Item* item);
   void LearnCatalog(std::span<const uint8_t> payload, uint64_t offset);
@@ -229,7 +253,13 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
                "; its frames are skipped");
     skip_frames = true;
   }
-  if (c.open_end && seq == c.expected_seq && !walker.live()) ReportOpenGap(c, id, s);
+  if (c.open_end && seq == c.expected_seq) {
+    if (walker.live()) {
+      PlanCatchUp(*c.open_end);
+    } else {
+      ReportOpenGap(c, id, s);
+    }
+  }
   c.open_end.reset();
   if (seq >= c.expected_seq) c.expected_seq = seq + 1;
   // A writer defines a stream in the catalog before its first section: a section of a stream the
@@ -258,10 +288,67 @@ void Reader::Impl::ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo
              " bytes) was lost");
 }
 
+// The section is read again from where the walk stopped in it: as its stream went on in the
+// next one, the writer has finished it, so what it holds now is all it will hold.
+void Reader::Impl::PlanCatchUp(const StreamCursor::OpenEnd& open) {
+  if (open.section_end - open.frames_end < kFrameHeaderSize) return;  // full: nothing can follow
+  const std::span<const uint8_t> file = files[open.file_index].bytes();
+  if (open.section.offset + kSectionHeaderSize > file.size()) return;
+  CatchUp& c = catch_up.emplace();
+  c.slab = open.slab_info;
+  c.section = open.section;
+  c.section.slab = &c.slab;
+  c.section.close = DecodeSectionClose(*walker.summary().log_id, file.subspan(open.section.offset, kSectionHeaderSize));
+  c.file_index = open.file_index;
+  c.from = open.frames_end;
+  c.frames_before = open.frames;
+}
+
+void Reader::Impl::StartCatchUp() {
+  CatchUp& c = *catch_up;
+  c.section.stream_name = walker.section().stream_name;  // the same stream's
+  const std::span<const uint8_t> file = files[c.file_index].bytes();
+  const uint64_t end = std::min<uint64_t>(file.size(), c.section.offset + c.section.open.size);
+  scanner.Start(c.slab.file, c.section, file.subspan(c.section.offset, end - c.section.offset),
+                SectionSeed(*walker.summary().log_id, c.section.open.stream_id, c.section.open.seq),
+                c.from - c.section.offset, c.frames_before);
+  scan_file = &c.slab.file;
+  scan_slab = &c.slab;
+  scan_section = &c.section;
+  catching_up = true;
+  in_section = true;
+  has_pending = false;
+  frames_started = true;  // pages stay as they are: a few frames, most likely cached
+}
+
+// Starts reading the walker's current section (the one just met) and puts it in `item`.
+void Reader::Impl::BeginSection(Item* item) {
+  SectionInfo& s = const_cast<SectionInfo&>(walker.section());
+  in_section = !skip_frames && Wanted(s);
+  has_pending = false;
+  frames_started = false;
+  scan_file = &walker.file();
+  scan_slab = &walker.slab();
+  scan_section = &s;
+  const uint64_t ordinal = section_ordinal++;
+  if (in_section) {
+    scanner.Start(walker.file(), s, walker.section_bytes(),
+                  SectionSeed(*walker.summary().log_id, s.open.stream_id, s.open.seq));
+    FrameScanner::Tally tally;
+    if (helpers != nullptr && helpers->Verified(ordinal, walker.section_bytes().data(), &tally)) {
+      scanner.TrustHelperCheck(walker.mapped_file().fault_word());
+      SkipCountedSection(s, tally);
+    }
+  }
+  item->kind = ItemKind::kSection;
+  item->slab = &walker.slab();
+  item->section = &s;
+}
+
 void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {
   auto entry = DecodeCatalogEntry(payload);
   if (!entry) {
-    Report(walker.file(), walker.slab().header.slab_index, offset, payload.size(), kCatalogStream,
+    Report(*scan_file, scan_slab->header.slab_index, offset, payload.size(), kCatalogStream,
            CorruptionKind::kBadSection, "catalog entry of " + std::to_string(payload.size()) +
                                             " bytes cannot be decoded");
     return;
@@ -269,7 +356,7 @@ void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offse
   auto [it, inserted] = catalog.emplace(entry->stream_id, *entry);
   if (!inserted && (it->second.name != entry->name || it->second.encoding != entry->encoding ||
                     it->second.type != entry->type)) {
-    Report(walker.file(), walker.slab().header.slab_index, offset, 0, kCatalogStream,
+    Report(*scan_file, scan_slab->header.slab_index, offset, 0, kCatalogStream,
            CorruptionKind::kBadSection,
            "catalog names stream " + std::to_string(entry->stream_id) + " both '" +
                it->second.name + "' and '" + entry->name + "'");
@@ -278,13 +365,13 @@ void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offse
 
 // Feeds one verified frame to its stream's record; true when `item` holds a record to return.
 bool Reader::Impl::Feed(FrameView frame, Item* item) {
-  const SectionInfo& s = walker.section();
+  const SectionInfo& s = *scan_section;
   const uint32_t id = s.open.stream_id;
   StreamCursor& c = *cursor;
   // Assembled straight into the item: a temporary copied over would cost store-forwarding stalls
   // on every record.
   RecordView& record = item->record;
-  switch (c.assembler.Add(frame, &walker.slab(), &record)) {
+  switch (c.assembler.Add(frame, scan_slab, &record)) {
     case RecordAssembler::Outcome::kInterrupted:
       ReportDropped(c, id, CorruptionKind::kUnfinishedFragment, c.assembler.dropped_offset(),
                     c.assembler.dropped_bytes(),
@@ -293,7 +380,7 @@ bool Reader::Impl::Feed(FrameView frame, Item* item) {
       if (frame.header.kind == FragmentKind::kFull) break;
       return false;
     case RecordAssembler::Outcome::kOrphan:
-      Report(walker.file(), s.slab->header.slab_index, frame.offset, frame.payload.size(), id,
+      Report(*scan_file, s.slab->header.slab_index, frame.offset, frame.payload.size(), id,
              CorruptionKind::kOrphanFragment,
              std::string(FragmentKindName(frame.header.kind)) + " fragment of stream " +
                  StreamLabel(id) + " with no FIRST before it");
@@ -323,8 +410,8 @@ bool Reader::Impl::Feed(FrameView frame, Item* item) {
 }
 
 bool Reader::Impl::ReadFrame(Item* item) {
-  item->slab = &walker.slab();
-  item->section = &walker.section();
+  item->slab = scan_slab;
+  item->section = scan_section;
   if (has_pending) {
     has_pending = false;
     if (Feed(pending_frame, item)) return true;
@@ -347,7 +434,7 @@ bool Reader::Impl::ReadFrame(Item* item) {
       mapped_until = section_end;
     }
   }
-  const uint32_t id = walker.section().open.stream_id;
+  const uint32_t id = scan_section->open.stream_id;
   while (true) {
     if (OnlyCountingWholeRecords(id)) CountWholeRecords(scanner.SkipFullFrames());
     // `frame` never has its address taken, so that it stays in registers (see NextClassified).
@@ -382,13 +469,14 @@ bool Reader::Impl::ReadFrame(Item* item) {
     if (Feed(frame, item)) return true;
   }
   in_section = false;
-  const SectionInfo& s = walker.section();
+  const SectionInfo& s = *scan_section;
   if (scanner.damaged_at_end()) {
     DropAcrossLoss(*cursor, id, CorruptionKind::kUnfinishedFragment,
                    "a later fragment was in a damaged part of the log");
-  } else if (!s.close) {
+  } else if (!s.close && !catching_up) {
     cursor->open_end = StreamCursor::OpenEnd{walker.file(), walker.slab().header.slab_index, s.open.seq,
-                                             scanner.frames_end(), s.offset + s.open.size};
+                                             scanner.frames_end(), s.offset + s.open.size,
+                                             walker.file_index(), walker.slab(), s, scanner.frames()};
   }
   return false;
 }
@@ -457,6 +545,13 @@ bool Reader::Next(Item* item) {
   while (!r.finished) {
     if (r.in_section) {
       if (r.ReadFrame(item)) return true;
+      if (r.catching_up) {
+        // The earlier section is read to its end: now the one that made the walk stop.
+        r.catching_up = false;
+        r.catch_up.reset();
+        r.BeginSection(item);
+        return true;
+      }
       continue;
     }
     switch (r.walker.Next()) {
@@ -474,23 +569,11 @@ bool Reader::Next(Item* item) {
         r.OnSection(s);
         auto it = r.catalog.find(s.open.stream_id);
         s.stream_name = it == r.catalog.end() ? std::string_view() : std::string_view(it->second.name);
-        r.in_section = !r.skip_frames && r.Wanted(s);
-        r.has_pending = false;
-        r.frames_started = false;
-        const uint64_t ordinal = r.section_ordinal++;
-        if (r.in_section) {
-          r.scanner.Start(r.walker.file(), s, r.walker.section_bytes(),
-                          SectionSeed(*r.walker.summary().log_id, s.open.stream_id, s.open.seq));
-          FrameScanner::Tally tally;
-          if (r.helpers != nullptr &&
-              r.helpers->Verified(ordinal, r.walker.section_bytes().data(), &tally)) {
-            r.scanner.TrustHelperCheck(r.walker.mapped_file().fault_word());
-            r.SkipCountedSection(s, tally);
-          }
+        if (r.catch_up) {
+          r.StartCatchUp();
+          continue;
         }
-        item->kind = ItemKind::kSection;
-        item->slab = &r.walker.slab();
-        item->section = &s;
+        r.BeginSection(item);
         return true;
       }
     }

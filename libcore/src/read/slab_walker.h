@@ -37,6 +37,7 @@ class SlabWalker {
   // The bytes of the current section present in the file (header included).
   std::span<const uint8_t> section_bytes() const { return section_bytes_; }
   const std::string& file() const { return (*files_)[file_].path(); }
+  size_t file_index() const { return file_; }
   const MappedFile& mapped_file() const { return (*files_)[file_]; }
   std::span<const uint8_t> file_bytes() const { return bytes(); }
   LogSummary& summary() { return summary_; }

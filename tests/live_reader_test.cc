@@ -1,0 +1,147 @@
+// Readers of a live log: each stream is read as a prefix of what was appended, in order, each
+// record once, whatever the writer did between the reader's steps. The writer and the reader run
+// in one thread here, so that the interleaving is exactly the one each test names.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "testutil.h"
+
+namespace slablog::test {
+namespace {
+
+std::string Payload(const std::string& stream, int i) { return stream + ":" + std::to_string(i) + std::string(static_cast<size_t>(40 + i % 90), 'p'); }
+
+// Reads items until `stop` says so or the log ends; collects the records of every stream.
+struct LiveRead {
+  std::unique_ptr<Reader> reader;
+  std::vector<std::pair<std::string, std::string>> records;  // stream, payload
+  CollectingReporter problems;
+
+  explicit LiveRead(const std::string& base) {
+    auto r = Reader::Open(base, {}, &problems);
+    REQUIRE(r);
+    reader = std::move(r.value());
+  }
+  // Returns false at the end of the log.
+  bool Step() {
+    Item item;
+    if (!reader->Next(&item)) return false;
+    if (item.kind == ItemKind::kRecord) {
+      records.emplace_back(std::string(item.record.stream_name),
+                           std::string(reinterpret_cast<const char*>(item.record.payload.data()),
+                                       item.record.payload.size()));
+    }
+    return true;
+  }
+  std::vector<std::string> Of(const std::string& stream) const {
+    std::vector<std::string> out;
+    for (const auto& [s, p] : records) {
+      if (s == stream) out.push_back(p);
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ALiveReaderReadsTheRestOfASectionTheWriterFilledBehindIt") {
+  // The reader reads stream a's open section to its last frame and goes on to stream b's. The
+  // writer then fills a's section and starts a's next one, after b's: the frames it added to the
+  // section the reader left are read before those of the next one, none skipped.
+  TempDir dir;
+  const std::string base = dir.path("live.slog");
+  auto w = Writer::Open(base, SmallOptions());
+  REQUIRE(w);
+  auto a = w.value()->OpenStream({"a", Encoding::kBinary, 0});
+  auto b = w.value()->OpenStream({"b", Encoding::kBinary, 0});
+  REQUIRE(a);
+  REQUIRE(b);
+  std::vector<std::string> written_a;
+  for (int i = 0; i < 5; ++i) {
+    written_a.push_back(Payload("a", i));
+    REQUIRE(w.value()->Append(a.value(), written_a.back(), i).ok());
+  }
+  REQUIRE(w.value()->Append(b.value(), Payload("b", 0), 0).ok());
+
+  LiveRead live(base);
+  while (live.Of("b").empty()) REQUIRE(live.Step());
+  REQUIRE(live.Of("a") == written_a);
+
+  // Some 80 records fill an 8 KiB section: a's section is filled, and three more are started.
+  for (int i = 5; i < 300; ++i) {
+    written_a.push_back(Payload("a", i));
+    REQUIRE(w.value()->Append(a.value(), written_a.back(), i).ok());
+  }
+  while (live.Step()) {
+  }
+  CHECK_MESSAGE(live.problems.events.empty(), live.problems.Describe());
+  const auto read_a = live.Of("a");
+  CHECK(read_a.size() == written_a.size());
+  for (size_t i = 0; i < read_a.size() && i < written_a.size(); ++i) REQUIRE(read_a[i] == written_a[i]);
+  REQUIRE(w.value()->Close().ok());
+}
+
+TEST_CASE("LiveReadersPausedAtRandomStepsReadEachStreamAsAPrefixOfWhatWasAppended") {
+  // A reader takes a few steps, the writer appends a few records (to several streams, from empty
+  // to several sections long, so that records span sections and slabs), and so on at random: the
+  // reader is paused at every kind of place in its walk while the log changes under it. Each of
+  // its passes reads every stream as a prefix of what was appended, each record once, in order,
+  // with no problem reported; a new pass starts when one ends, as `follow` does.
+  const uint64_t trials = 100 * TestScale();
+  uint64_t passes = 0, records_read = 0;
+  for (uint64_t trial = 0; trial < trials; ++trial) {
+    std::mt19937_64 rng(TestSeed() + trial);
+    CAPTURE(trial);
+    TempDir dir;
+    const std::string base = dir.path("live.slog");
+    auto w = Writer::Open(base, SmallOptions());
+    REQUIRE(w);
+    const std::vector<std::string> names = {"a", "b", "c"};
+    std::vector<StreamHandle> handles;
+    std::map<std::string, std::vector<std::string>> written;
+    for (const auto& n : names) {
+      auto h = w.value()->OpenStream({n, Encoding::kBinary, 0});
+      REQUIRE(h);
+      handles.push_back(h.value());
+    }
+    std::unique_ptr<LiveRead> live;
+    for (int round = 0; round < 60; ++round) {
+      if (rng() % 2 == 0) {
+        for (uint64_t n = rng() % 6; n > 0; --n) {
+          const size_t s = rng() % names.size();
+          std::string payload = names[s] + ":" + std::to_string(written[names[s]].size()) + ":";
+          payload += rng() % 16 == 0 ? std::string(rng() % 30000, 'L') : RandomSkewedString(rng, 9);
+          REQUIRE(w.value()->Append(handles[s], payload, static_cast<int64_t>(round)).ok());
+          written[names[s]].push_back(std::move(payload));
+        }
+      } else {
+        if (!live) live = std::make_unique<LiveRead>(base);
+        bool more = true;
+        for (uint64_t n = 1 + rng() % 12; n > 0 && more; --n) more = live->Step();
+        if (!more) {
+          CHECK_MESSAGE(live->problems.events.empty(), live->problems.Describe());
+          for (const auto& n : names) {
+            const auto read = live->Of(n);
+            const auto& all = written[n];
+            REQUIRE(read.size() <= all.size());
+            for (size_t i = 0; i < read.size(); ++i) REQUIRE_MESSAGE(read[i] == all[i], "stream ", n, " record ", i);
+            records_read += read.size();
+          }
+          ++passes;
+          live.reset();
+        }
+      }
+    }
+    live.reset();
+    REQUIRE(w.value()->Close().ok());
+  }
+  MESSAGE("paused-reader trials: ", trials, ", passes checked: ", passes, ", records read: ", records_read);
+  CHECK(passes > trials);
+}
+
+}  // namespace slablog::test
