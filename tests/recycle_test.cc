@@ -277,16 +277,27 @@ TEST_CASE("RecyclingLeavesAloneWhatIsNotARetiredSlab") {
     const auto busy_written = WriteRecords(*holder.value(), "b", 400, 6);
     const size_t busy_slabs = ListSlabFiles(busy).size();
     REQUIRE(busy_slabs > 2);
-    for (const std::string& retired : {junk, busy}) {
-      CAPTURE(retired);
+    {
+      // Not slabs: left alone, and the new log gets new files.
       WriterOptions o = SmallOptions();
-      o.recycle = retired;
-      const std::string mine = retired + ".mine.slog";
+      o.recycle = junk;
+      const std::string mine = dir.path("junk.mine.slog");
       auto w = Writer::Open(mine, o);
       REQUIRE_MESSAGE(w, (w ? "" : Describe(w.error())));
       const auto written = WriteRecords(*w.value(), "s", 300, 7);
       REQUIRE(w.value()->Close().ok());
       CheckReadsExactly(mine, "s", written);
+    }
+    {
+      // A log a writer still holds: refused, saying so, and nothing made.
+      WriterOptions o = SmallOptions();
+      o.recycle = busy;
+      const std::string mine = dir.path("busy.mine.slog");
+      auto w = Writer::Open(mine, o);
+      REQUIRE_FALSE(w);
+      CHECK(w.error().code == Errc::kInvalidArgument);
+      CHECK(Describe(w.error()).find("has this log open") != std::string::npos);
+      CHECK(ListSlabFiles(mine).empty());
     }
     CHECK(ReadFile(SlabPath(junk, 0)) == "not a slab at all");
     CHECK(ListSlabFiles(busy).size() == busy_slabs);

@@ -13,6 +13,7 @@
 #include "frame_scanner.h"
 #include "io_faults.h"
 #include "log_files.h"
+#include "log_lock.h"
 #include "mapped_file.h"
 #include "slab_walker.h"
 #include "slablog/reader.h"
@@ -397,6 +398,13 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
                                 Reporter* reporter) {
   auto log_files = ResolveLogFiles(path, false);
   if (!log_files) return log_files.error();
+  // Held for the whole repair: no writer (a new one, or an append) starts on the log meanwhile.
+  auto lock = LogLock::Acquire(log_files->base.empty() ? std::string(path) : log_files->base, "a writer");
+  if (!lock) {
+    Error e = lock.error();
+    if (e.code == Errc::kInvalidArgument) e.message += "; truncate repairs only a log whose writer has stopped";
+    return e;
+  }
   for (const std::string& f : log_files->paths) {
     if (WriterActive(f)) {
       return Error{Errc::kInvalidArgument, f, 0, "a writer has this log open; truncate repairs only a log whose writer has stopped"};

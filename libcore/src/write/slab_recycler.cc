@@ -32,6 +32,13 @@ Result<std::unique_ptr<SlabRecycler>> SlabRecycler::Open(const std::string& reti
     return Error{Errc::kInvalidArgument, own, 0, "a log cannot recycle its own slabs"};
   }
   auto recycler = std::make_unique<SlabRecycler>();
+  auto lock = LogLock::Acquire(retired, "a writer (or a truncate)");
+  if (!lock) {
+    Error e = lock.error();
+    if (e.code == Errc::kInvalidArgument) e.message = "cannot recycle its slab files: " + e.message;
+    return e;
+  }
+  recycler->retired_lock_ = std::move(lock.value());
   for (auto& [index, path] : ListSlabFiles(retired)) recycler->files_.push_back(std::move(path));
   return recycler;
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "log_lock.h"
 #include "mapped_file.h"
 #include "slablog/format.h"
 #include "slablog/status.h"
@@ -28,6 +29,7 @@ class SlabRecycler {
 
  private:
   std::deque<std::string> files_;  // in slab order
+  LogLock retired_lock_;           // no writer or truncate works on the retired log meanwhile
 };
 
 }  // namespace slablog

@@ -40,6 +40,10 @@ Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptio
   auto impl = std::make_unique<Impl>();
   impl->base = std::move(base);
   impl->options = options;
+  // First: a second writer (or a truncate at work) must find the log as it was.
+  auto lock = LogLock::Acquire(impl->base, "another writer (or a truncate)");
+  if (!lock) return lock.error();
+  impl->log_lock = std::move(lock.value());
   if (!options.recycle.empty()) {
     auto recycler = SlabRecycler::Open(options.recycle, impl->base);
     if (!recycler) return recycler.error();

@@ -370,6 +370,8 @@ Status Writer::Impl::CloseLocked() {
     if (slab.file == nullptr) continue;
     if (Status s = slab.file->CloseFile(); !s && close_result.ok()) close_result = NoteIo(s);
   }
+  recycler.reset();  // and with it the retired log's lock
+  log_lock.Release();
   return close_result;
 }
 

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "log_lock.h"
 #include "mapped_file.h"
 #include "prefaulter.h"
 #include "slab_recycler.h"
@@ -19,6 +20,8 @@
 namespace slablog {
 
 struct Writer::Impl {
+  // This writer is the log's only one from Open to Close (log_lock.h).
+  LogLock log_lock;
   struct Slab {
     std::unique_ptr<WritableSlab> file;
     uint64_t pos = 0;            // the next free (page-aligned) offset
