@@ -155,14 +155,31 @@ void Writer::Impl::RetireIfDoneLocked(size_t index) {
     slab.file->Unmap();
   }
   slab.retired = true;
-  if (options.sync != SyncPolicy::kEverySlab) return;
-  // The slab's name too, if it (or a slab since) was named after the last directory sync: else a
-  // power cut may keep its bytes and lose the file. A failure is not lost: it fails the next
-  // Sync() or Close() (io_error).
-  (void)NoteIo(slab.file->Sync());
-  if (dir_dirty) {
-    (void)NoteIo(SyncDirectoryOf(slab.file->path()));
-    dir_dirty = false;
+  ++retired_open;
+  if (options.sync == SyncPolicy::kEverySlab) {
+    // The slab's name too, if it (or a slab since) was named after the last directory sync: else
+    // a power cut may keep its bytes and lose the file. A failure is not lost: it fails the next
+    // Sync() or Close() (io_error).
+    (void)NoteIo(slab.file->Sync());
+    if (dir_dirty) {
+      (void)NoteIo(SyncDirectoryOf(slab.file->path()));
+      dir_dirty = false;
+    }
+  }
+  // A retired slab keeps its descriptor until a sync has its bytes on disk: a descriptor opened
+  // later need not see an error of the writeback (PostgreSQL's fsync lesson). With no Sync() for
+  // long (--sync close), that would be a descriptor per slab until the process has none left:
+  // past kMaxRetiredOpen, the retired slabs are synced and let go. A failed sync is kept
+  // (io_error) for the next Sync() or Close().
+  if (retired_open > kMaxRetiredOpen) {
+    for (size_t i = 1; i < slabs.size(); ++i) {
+      Slab& old = slabs[i];
+      if (!old.retired || old.file == nullptr) continue;
+      if (options.sync != SyncPolicy::kEverySlab) (void)NoteIo(old.file->Sync());
+      (void)NoteIo(old.file->CloseFile());
+      old.file.reset();
+    }
+    retired_open = 0;
   }
 }
 
@@ -347,6 +364,7 @@ Status Writer::Impl::SyncLocked() {
       slab.file.reset();
     }
   }
+  retired_open = 0;
   return Status();
 }
 

@@ -47,6 +47,9 @@ struct Writer::Impl {
   // What the first Close() returned; a second one returns it again.
   Status close_result;
   bool dir_dirty = false;        // a slab was created since the last directory sync
+  // Retired slabs whose descriptors are still open, waiting for a sync (RetireIfDoneLocked).
+  size_t retired_open = 0;
+  static constexpr size_t kMaxRetiredOpen = 64;
   uint32_t first_slab = 0;       // index of slabs[0] (non-zero when appending)
   std::deque<Slab> slabs;        // slabs[i] has index first_slab + i; a deque keeps references
   detail::StreamState catalog;   // stream 0
