@@ -3,6 +3,7 @@
 // each other for the whole repair.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,6 +153,40 @@ TEST_CASE("WritersAndTruncateExcludeEachOtherForTheWholeRepair") {
   ReadResult r = ReadAll(base);
   CHECK(r.summary.clean);
   CHECK(r.OfStream("s").size() == 100);
+}
+
+TEST_CASE("AWriterThatNeverSyncsKeepsFewDescriptorsWhateverItsSlabs") {
+  // Retired slabs keep their descriptors until a sync; with --sync close there is none until
+  // Close, and a log of more slabs than the open-file limit failed ("Too many open files").
+  TempDir dir;
+  const std::string base = dir.path("many.slog");
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    struct rlimit lim {};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = 128;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(7);
+    WriterOptions o = SmallOptions();
+    o.sync = SyncPolicy::kOnClose;
+    auto w = Writer::Open(base, o);
+    if (!w) _exit(3);
+    auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
+    if (!h) _exit(4);
+    const std::string payload(1000, 'm');
+    for (int i = 0; w.value()->slab_count() < 400; ++i) {
+      if (!w.value()->Append(h.value(), payload, i).ok()) _exit(5);
+    }
+    _exit(w.value()->Close().ok() ? 0 : 6);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  ReadResult r = ReadAll(base);
+  CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+  CHECK(r.summary.clean);
+  CHECK(r.summary.slabs >= 400);
 }
 
 }  // namespace slablog::test
