@@ -120,11 +120,14 @@ class Reader {
   // The files that make up the log, in slab order.
   const std::vector<std::string>& files() const;
 
-  // The next item in log order; false at the end of the log.
+  // The next item in log order; false at the end of the log. On a live log, a section the walk
+  // read while it was open comes again as a kSection item (same stream and seq) when its stream
+  // has gone on in a later one: the records the writer added to it since follow it.
   bool Next(Item* item);
   // After a kSection item: do not read that section's frames. A record begun before it is
   // abandoned without a report. Skipping a closed section keeps later record numbers
-  // (RecordView::index) exact: its close block says how many records end in it.
+  // (RecordView::index) exact: its close block says how many records end in it. A section that
+  // comes again on a live log is read all the same.
   void SkipSection();
 
   // The stream's catalog entry, once the walk has reached it; null when unknown.

@@ -255,7 +255,10 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
   }
   if (c.open_end && seq == c.expected_seq) {
     if (walker.live()) {
-      PlanCatchUp(*c.open_end);
+      // Not the catalog's: a stream named part-way through a pass would have its first sections
+      // taken as unwanted by a reader of named streams only (follow -s), and then skipped for
+      // good. Unnamed for the pass, it is read whole by the next one.
+      if (id != kCatalogStream) PlanCatchUp(*c.open_end);
     } else {
       ReportOpenGap(c, id, s);
     }
@@ -570,8 +573,13 @@ bool Reader::Next(Item* item) {
         auto it = r.catalog.find(s.open.stream_id);
         s.stream_name = it == r.catalog.end() ? std::string_view() : std::string_view(it->second.name);
         if (r.catch_up) {
+          // The earlier section is announced again, so that its records come after its own
+          // section item, not after another stream's.
           r.StartCatchUp();
-          continue;
+          item->kind = ItemKind::kSection;
+          item->slab = r.scan_slab;
+          item->section = r.scan_section;
+          return true;
         }
         r.BeginSection(item);
         return true;
@@ -583,6 +591,9 @@ bool Reader::Next(Item* item) {
 
 void Reader::SkipSection() {
   Impl& r = *impl_;
+  // The rest of a section read again on a live log is read whatever the caller says: skipping it
+  // would need the number of records in what is left of it.
+  if (r.catching_up) return;
   // The catalog is always read: names must be known for every later section.
   if (!r.in_section || r.walker.section().open.stream_id == kCatalogStream) return;
   r.in_section = false;
