@@ -302,6 +302,14 @@ void Reader::Impl::PlanCatchUp(const StreamCursor::OpenEnd& open) {
   c.section = open.section;
   c.section.slab = &c.slab;
   c.section.close = DecodeSectionClose(*walker.summary().log_id, file.subspan(open.section.offset, kSectionHeaderSize));
+  // As the walker checks a close block it meets.
+  if (c.section.close && c.section.close->filled > c.section.open.size - kSectionHeaderSize) {
+    Report(c.slab.file, c.slab.header.slab_index, c.section.offset, 0, c.section.open.stream_id,
+           CorruptionKind::kBadSection,
+           "close block claims " + std::to_string(c.section.close->filled) + " filled bytes in a section of " +
+               std::to_string(c.section.open.size));
+    c.section.close.reset();
+  }
   c.file_index = open.file_index;
   c.from = open.frames_end;
   c.frames_before = open.frames;
