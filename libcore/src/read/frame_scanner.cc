@@ -252,8 +252,12 @@ bool FrameScanner::NextClassified(FrameView* out) {
     const uint64_t at = pos_;
     const auto raw = std::span<const uint8_t, kFrameHeaderSize>(bytes_.data() + at,
                                                                 kFrameHeaderSize);
-    LoadKind(bytes_.data() + at);  // acquire: what follows the kind byte is read after it
-    const FrameHeader h = DecodeFrameHeader(raw);
+    // The kind as read with acquire order, not as decoded after it: a writer may store it between
+    // the two reads, and the other fields, read after a kind of 0, may not be its yet (read as a
+    // frame of 0 bytes with a CRC of 0, a live log's frame in progress was reported damaged).
+    const uint8_t kind = LoadKind(bytes_.data() + at);
+    FrameHeader h = DecodeFrameHeader(raw);
+    h.kind = static_cast<FragmentKind>(kind);
     const uint64_t room = end_ - at - kFrameHeaderSize;
     // Each case below is either the end of an open section's frames (a torn tail: the writer
     // stopped there, or nothing after it survived) or damage, after which reading resumes at the
