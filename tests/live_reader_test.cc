@@ -50,59 +50,63 @@ struct LiveRead {
   }
 };
 
+// A live log with stream a's section open with 5 records, then stream b's with one: a reader
+// that has read b's record has gone past a's section while a writer can still add to it.
+struct APassedByTheReader {
+  TempDir dir;
+  std::string base = dir.path("live.slog");
+  std::unique_ptr<Writer> w;
+  StreamHandle a, b;
+  std::vector<std::string> written_a;
+
+  APassedByTheReader() {
+    auto opened = Writer::Open(base, SmallOptions());
+    REQUIRE(opened);
+    w = std::move(opened.value());
+    auto ha = w->OpenStream({"a", Encoding::kBinary, 0});
+    auto hb = w->OpenStream({"b", Encoding::kBinary, 0});
+    REQUIRE(ha);
+    REQUIRE(hb);
+    a = ha.value();
+    b = hb.value();
+    AppendToA(5);
+    REQUIRE(w->Append(b, Payload("b", 0), 0).ok());
+  }
+  // Some 80 records fill an 8 KiB section.
+  void AppendToA(int n) {
+    for (int i = 0; i < n; ++i) {
+      const int index = static_cast<int>(written_a.size());
+      written_a.push_back(Payload("a", index));
+      REQUIRE(w->Append(a, written_a.back(), index).ok());
+    }
+  }
+};
+
 }  // namespace
 
 TEST_CASE("ALiveReaderReadsTheRestOfASectionTheWriterFilledBehindIt") {
   // The reader reads stream a's open section to its last frame and goes on to stream b's. The
   // writer then fills a's section and starts a's next one, after b's: the frames it added to the
   // section the reader left are read before those of the next one, none skipped.
-  TempDir dir;
-  const std::string base = dir.path("live.slog");
-  auto w = Writer::Open(base, SmallOptions());
-  REQUIRE(w);
-  auto a = w.value()->OpenStream({"a", Encoding::kBinary, 0});
-  auto b = w.value()->OpenStream({"b", Encoding::kBinary, 0});
-  REQUIRE(a);
-  REQUIRE(b);
-  std::vector<std::string> written_a;
-  for (int i = 0; i < 5; ++i) {
-    written_a.push_back(Payload("a", i));
-    REQUIRE(w.value()->Append(a.value(), written_a.back(), i).ok());
-  }
-  REQUIRE(w.value()->Append(b.value(), Payload("b", 0), 0).ok());
-
-  LiveRead live(base);
+  APassedByTheReader log;
+  LiveRead live(log.base);
   while (live.Of("b").empty()) REQUIRE(live.Step());
-  REQUIRE(live.Of("a") == written_a);
-
-  // Some 80 records fill an 8 KiB section: a's section is filled, and three more are started.
-  for (int i = 5; i < 300; ++i) {
-    written_a.push_back(Payload("a", i));
-    REQUIRE(w.value()->Append(a.value(), written_a.back(), i).ok());
-  }
+  REQUIRE(live.Of("a") == log.written_a);
+  log.AppendToA(295);  // a's section filled, and three more started
   while (live.Step()) {
   }
   CHECK_MESSAGE(live.problems.events.empty(), live.problems.Describe());
   const auto read_a = live.Of("a");
-  CHECK(read_a.size() == written_a.size());
-  for (size_t i = 0; i < read_a.size() && i < written_a.size(); ++i) REQUIRE(read_a[i] == written_a[i]);
-  REQUIRE(w.value()->Close().ok());
+  CHECK(read_a.size() == log.written_a.size());
+  for (size_t i = 0; i < read_a.size() && i < log.written_a.size(); ++i) REQUIRE(read_a[i] == log.written_a[i]);
+  REQUIRE(log.w->Close().ok());
 }
 
 TEST_CASE("RecordsReadLateFollowTheirOwnSectionItem") {
   // The rest of a's section, read after b's section item, comes after a's section announced
   // again: export --sections and dump put records under the last section item.
-  TempDir dir;
-  const std::string base = dir.path("live.slog");
-  auto w = Writer::Open(base, SmallOptions());
-  REQUIRE(w);
-  auto a = w.value()->OpenStream({"a", Encoding::kBinary, 0});
-  auto b = w.value()->OpenStream({"b", Encoding::kBinary, 0});
-  REQUIRE(a);
-  REQUIRE(b);
-  for (int i = 0; i < 5; ++i) REQUIRE(w.value()->Append(a.value(), Payload("a", i), i).ok());
-  REQUIRE(w.value()->Append(b.value(), Payload("b", 0), 0).ok());
-  auto r = Reader::Open(base, {}, nullptr);
+  APassedByTheReader log;
+  auto r = Reader::Open(log.base, {}, nullptr);
   REQUIRE(r);
   Item item;
   std::string section_stream;  // of the last section item
@@ -119,12 +123,12 @@ TEST_CASE("RecordsReadLateFollowTheirOwnSectionItem") {
     return true;
   };
   while (!b_read) REQUIRE(step());
-  for (int i = 5; i < 300; ++i) REQUIRE(w.value()->Append(a.value(), Payload("a", i), i).ok());
+  log.AppendToA(295);
   while (step()) {
   }
   CHECK(records == 301);
   CHECK(misplaced == 0);
-  REQUIRE(w.value()->Close().ok());
+  REQUIRE(log.w->Close().ok());
 }
 
 TEST_CASE("AStreamNamedWhileAReaderOfNamedStreamsIsPastTheCatalogIsNotCutShort") {
