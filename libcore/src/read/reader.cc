@@ -41,6 +41,16 @@ struct StreamCursor {
   std::optional<OpenEnd> open_end;
 };
 
+// The rest of a live log's section, read again (Reader::Impl::catch_up). Outside Impl: clang
+// does not take a class nested in one still being defined as default-constructible.
+struct CatchUp {
+  SlabInfo slab;
+  SectionInfo section;
+  size_t file_index = 0;
+  uint64_t from = 0;           // file offset where the earlier read stopped
+  uint64_t frames_before = 0;  // frames it read
+};
+
 }  // namespace
 
 struct Reader::Impl {
@@ -73,13 +83,6 @@ struct Reader::Impl {
   // On a live log, a stream went on in a new section while its previous one, open when the walk
   // went past it, was being filled: the frames the writer added to it since are read before
   // those of the new section, or they would be skipped (and record numbers would shift).
-  struct CatchUp {
-    SlabInfo slab;
-    SectionInfo section;
-    size_t file_index = 0;
-    uint64_t from = 0;  // file offset where the earlier read stopped
-    uint64_t frames_before = 0;  // frames it read
-  };
   std::optional<CatchUp> catch_up;
   bool catching_up = false;
 
