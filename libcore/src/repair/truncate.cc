@@ -399,11 +399,16 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   auto log_files = ResolveLogFiles(path, false);
   if (!log_files) return log_files.error();
   // Held for the whole repair: no writer (a new one, or an append) starts on the log meanwhile.
-  auto lock = LogLock::Acquire(log_files->base.empty() ? std::string(path) : log_files->base, "a writer");
-  if (!lock) {
-    Error e = lock.error();
-    if (e.code == Errc::kInvalidArgument) e.message += "; truncate repairs only a log whose writer has stopped";
-    return e;
+  // Not for a dry run, which changes nothing and may look at a log in a read-only directory.
+  LogLock lock;
+  if (!options.dry_run) {
+    auto taken = LogLock::Acquire(log_files->base.empty() ? std::string(path) : log_files->base, "a writer");
+    if (!taken) {
+      Error e = taken.error();
+      if (e.code == Errc::kInvalidArgument) e.message += "; truncate repairs only a log whose writer has stopped";
+      return e;
+    }
+    lock = std::move(taken.value());
   }
   for (const std::string& f : log_files->paths) {
     if (WriterActive(f)) {
