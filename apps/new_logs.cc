@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "slablog/format.h"
+#include "slablog/log_lock.h"
 
 namespace slablog::cli {
 namespace fs = std::filesystem;
@@ -118,6 +119,14 @@ Status NewLogs::Publish() {
       }
     }
   };
+  // A writer of a log under one of the final names (an append, or a new log made meanwhile)
+  // would lose what it writes to the renames: its lock is taken for them, and refused if held.
+  std::vector<LogLock> locks;
+  for (const Pending& p : logs_) {
+    auto lock = LogLock::Acquire(p.final_base, "a writer");
+    if (!lock) return lock.error();
+    locks.push_back(std::move(lock.value()));
+  }
   for (Pending& p : logs_) p.slabs = 0;
   for (Pending& p : logs_) {
     while (Exists(SlabPath(p.temp, p.slabs))) ++p.slabs;

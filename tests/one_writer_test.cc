@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "log_lock.h"
+#include "slablog/log_lock.h"
 #include "slablog/recovery.h"
 #include "testutil.h"
 
@@ -187,6 +188,42 @@ TEST_CASE("AWriterThatNeverSyncsKeepsFewDescriptorsWhateverItsSlabs") {
   CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
   CHECK(r.summary.clean);
   CHECK(r.summary.slabs >= 400);
+}
+
+}  // namespace slablog::test
+
+namespace slablog::test {
+
+TEST_CASE("ALockFileThisUserMayNotWriteIsStillLocked") {
+  // A lock file left by another user's writer (root's, on a robot) is locked read-only: flock
+  // needs no write access, and opening it for writing alone made every later append refuse.
+  if (getuid() != 0) {
+    MESSAGE("needs root, to act as another user on a file root owns");
+    return;
+  }
+  TempDir dir;
+  REQUIRE(chmod(dir.dir().c_str(), 0755) == 0);
+  const std::string base = dir.path("root.slog");
+  { REQUIRE(LogLock::Acquire(base, "a writer")); }
+  WriteFile(LogLock::PathOf(base), "");  // as a crashed writer leaves it: root's, 0644
+  REQUIRE(chmod(LogLock::PathOf(base).c_str(), 0644) == 0);
+  auto lock_as_nobody = [&] {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (setgid(65534) != 0 || setuid(65534) != 0) _exit(7);
+      auto lock = LogLock::Acquire(base, "a writer");
+      _exit(lock ? 0 : lock.error().code == Errc::kInvalidArgument ? 2 : 3);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    return WEXITSTATUS(status);
+  };
+  CHECK(lock_as_nobody() == 0);
+  auto held = LogLock::Acquire(base, "a writer");
+  REQUIRE(held);
+  CHECK(lock_as_nobody() == 2);  // and held, it is refused as held, not as unreadable
 }
 
 }  // namespace slablog::test

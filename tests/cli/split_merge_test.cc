@@ -157,6 +157,29 @@ TEST_CASE("SplitAndMergeNeverReplaceOrTouchWhatTheyWereNotAskedTo") {
   CHECK(fs::exists(running));
   CHECK(RunSlablog({"verify", "p/run.imu.slog"}, "", dir.dir()).exit_code == 0);
   CHECK(ReadFile(dir.path("run_0.slog")) == before.at(dir.path("run_0.slog")));
+  {
+    // Not even --force replaces a log a writer is appending to: its records would go with it.
+    WriterOptions o;
+    o.append = true;
+    o.slab_size = 64 << 10;
+    o.section_size = 8 << 10;
+    auto w = Writer::Open(dir.path("p/run.imu.slog"), o);
+    REQUIRE(w);
+    auto h = w.value()->OpenStream({"appended", Encoding::kText, 0});
+    REQUIRE(h);
+    REQUIRE(w.value()->Append(h.value(), std::string("kept"), 1).ok());
+    RunResult over_writer = RunSlablog({"split", "--force", "run.slog", "-o", "p"}, "", dir.dir());
+    CHECK(over_writer.exit_code == 2);
+    CHECK(over_writer.err.find("a writer has this log open") != std::string::npos);
+    RunResult merge_over_writer =
+        RunSlablog({"merge", "--force", "p/run.imu.slog", "run.slog"}, "", dir.dir());
+    CHECK(merge_over_writer.exit_code == 2);
+    REQUIRE(w.value()->Append(h.value(), std::string("kept too"), 2).ok());
+    REQUIRE(w.value()->Close().ok());
+    ReadResult after = ReadAll(dir.path("p/run.imu.slog"));
+    CHECK(after.summary.clean);
+    CHECK(after.OfStream("appended").size() == 2);
+  }
   // The log may come right after --by and its value.
   RunResult slab_first = RunSlablog({"split", "--by", "slab", "run.slog", "-o", "q1"}, "", dir.dir());
   CHECK(slab_first.exit_code == 0);

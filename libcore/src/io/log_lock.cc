@@ -1,4 +1,4 @@
-#include "log_lock.h"
+#include "slablog/log_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -15,7 +15,10 @@ Result<LogLock> LogLock::Acquire(const std::string& base, const std::string& hol
   // The holder removes the file when it lets go, so the file locked may have been removed (or
   // replaced) between open and flock: then it is not the log's lock, and it is tried again.
   for (;;) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // flock needs no write access: a lock file this user may not write (left by another user's
+    // writer that crashed) is locked read-only.
+    if (fd < 0 && errno == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       return Error{Errc::kIo, path, 0, std::string("cannot open the log's lock file: ") + std::strerror(errno)};
     }

@@ -13,7 +13,7 @@
 #include "frame_scanner.h"
 #include "io_faults.h"
 #include "log_files.h"
-#include "log_lock.h"
+#include "slablog/log_lock.h"
 #include "mapped_file.h"
 #include "slab_walker.h"
 #include "slablog/reader.h"
@@ -396,6 +396,7 @@ Status SaveCuts(const std::string& save_path, const std::vector<TruncateCut>& cu
 
 Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& options,
                                 Reporter* reporter) {
+  // Listed first only to learn the log's name (the lock is named after it).
   auto log_files = ResolveLogFiles(path, false);
   if (!log_files) return log_files.error();
   // Held for the whole repair: no writer (a new one, or an append) starts on the log meanwhile.
@@ -409,6 +410,10 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
       return e;
     }
     lock = std::move(taken.value());
+    // Listed again now that no writer can add to the log: a writer that appended between the
+    // first listing and the lock may have made slabs that listing did not see.
+    log_files = ResolveLogFiles(path, false);
+    if (!log_files) return log_files.error();
   }
   for (const std::string& f : log_files->paths) {
     if (WriterActive(f)) {

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "log_lock.h"
+#include "slablog/log_lock.h"
 #include "mapped_file.h"
 #include "slablog/format.h"
 #include "slablog/status.h"

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "log_lock.h"
+#include "slablog/log_lock.h"
 #include "mapped_file.h"
 #include "prefaulter.h"
 #include "slab_recycler.h"
@@ -20,7 +20,7 @@
 namespace slablog {
 
 struct Writer::Impl {
-  // This writer is the log's only one from Open to Close (log_lock.h).
+  // This writer is the log's only one from Open to Close (slablog/log_lock.h).
   LogLock log_lock;
   struct Slab {
     std::unique_ptr<WritableSlab> file;
