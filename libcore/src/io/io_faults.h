@@ -11,7 +11,7 @@
 
 namespace slablog::io_faults {
 
-enum class Op : uint8_t { kFdatasync, kFsyncDirectory, kFtruncate, kFallocate };
+enum class Op : uint8_t { kFdatasync, kFsyncDirectory, kFtruncate, kFallocate, kSyncfs };
 
 // Returns 0 to let the call run, or the errno it fails with (without being made). `path` names
 // the file (or directory) the call is for.

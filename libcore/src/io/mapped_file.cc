@@ -251,15 +251,26 @@ Result<std::unique_ptr<WritableSlab>> WritableSlab::Reopen(const std::string& pa
 }
 
 void WritableSlab::Prefault(uint64_t offset, uint64_t n) {
-#ifdef MADV_POPULATE_WRITE
+#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
   if (data_ != nullptr && offset < capacity_) {
     n = std::min(n, capacity_ - offset);
-    madvise(data_ + offset, n, MADV_POPULATE_WRITE);
+    madvise(data_ + offset, n, small_writes_ ? MADV_POPULATE_READ : MADV_POPULATE_WRITE);
   }
 #else
   (void)offset;
   (void)n;
 #endif
+}
+
+void WritableSlab::PreferSmallWrites() {
+  small_writes_ = true;
+  if (data_ == nullptr) return;
+  // Measured here (ext4, Linux 6.18), bytes written per byte appended with a sync every 10 records
+  // of 200 bytes: 1,046 with 2 MiB folios, 3.0 with these. MADV_RANDOM keeps readahead from
+  // making large folios (64 KiB records synced each: 1.7, against 1.0 with it).
+  madvise(data_, capacity_, MADV_NOHUGEPAGE);
+  madvise(data_, capacity_, MADV_RANDOM);
+  (void)posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);
 }
 
 void WritableSlab::Zero(uint64_t offset, uint64_t n) {
@@ -308,9 +319,20 @@ bool WriterActive(const std::string& path) {
   return locked;
 }
 
-Status SyncDirectoryOf(const std::string& path) {
+std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+Status SyncFileSystem(int fd, const std::string& what) {
+  if (Checked(io_faults::Op::kSyncfs, what, [&] { return syncfs(fd); }) != 0) {
+    return IoError(what, "cannot sync the file system", errno);
+  }
+  return Status();
+}
+
+Status SyncDirectoryOf(const std::string& path) {
+  const std::string dir = DirectoryOf(path);
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return IoError(dir, "cannot open directory to sync it", errno);
   const int rc = Checked(io_faults::Op::kFsyncDirectory, dir, [&] { return fsync(fd); });

@@ -77,8 +77,14 @@ class WritableSlab {
   const std::string& path() const { return path_; }
 
   // Faults in [offset, offset + n) for writing ahead of the appends (one system call instead of a
-  // page fault per page); a failure is harmless, the pages then fault in one by one.
+  // page fault per page); a failure is harmless, the pages then fault in one by one. After
+  // PreferSmallWrites, for reading only: the pages are not dirtied, so no sync writes them.
   void Prefault(uint64_t offset, uint64_t n);
+  // For a writer that syncs often: the file's pages are cached 4 KiB at a time, so that a store
+  // dirties (and the next sync writes) 4 KiB rather than the 2 MiB folio Map() asks for, or the
+  // larger folios readahead makes. Call before any page of the map is touched; cached pages of
+  // the file (a reused or reopened one) are dropped if clean.
+  void PreferSmallWrites();
   // Stores zeros in [offset, offset + n), through the map.
   void Zero(uint64_t offset, uint64_t n);
   // Whether the file came from a retired log (Adopt): then its bytes are not zeros until made so.
@@ -100,6 +106,7 @@ class WritableSlab {
   std::string path_;
   std::string temp_path_;  // while not yet published
   bool reused_ = false;
+  bool small_writes_ = false;
   int fd_ = -1;
   uint8_t* data_ = nullptr;
   uint64_t capacity_ = 0;
@@ -118,5 +125,10 @@ bool WriterActive(const std::string& path);
 
 // fsync of a directory, so that files created in it survive a power cut.
 Status SyncDirectoryOf(const std::string& path);
+// The directory of `path` (".", "/" or its part before the last slash).
+std::string DirectoryOf(const std::string& path);
+// syncfs(2) of the file system of `fd`, which reports the write-back errors of any of its files
+// since `fd` was opened (Linux 5.8 and later), also of files already closed. `what` names it.
+Status SyncFileSystem(int fd, const std::string& what);
 
 }  // namespace slablog

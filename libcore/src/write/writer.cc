@@ -106,13 +106,46 @@ Status Writer::AppendSlow(StreamState& s, std::span<const uint8_t> payload, int6
 }
 
 Status Writer::Sync() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->SyncLocked();
+  Impl& w = *impl_;
+  std::unique_lock sync_lock(w.sync_mu);
+  const uint64_t ticket = ++w.sync_requested;
+  bool served = false;
+  while (!served && !w.sync_closed) {
+    if (w.flushing) {
+      // The flush running may have begun before this call's appends: the next one serves it.
+      w.sync_cv.wait(sync_lock);
+    } else {
+      w.flushing = true;
+      const uint64_t covers = w.sync_requested;
+      sync_lock.unlock();
+      (void)w.Flush();
+      sync_lock.lock();
+      w.flushing = false;
+      w.sync_served = covers;
+      w.sync_cv.notify_all();
+    }
+    served = w.sync_served >= ticket;
+  }
+  sync_lock.unlock();
+  std::lock_guard lock(w.mu);
+  // Served by Close() instead: it synced, unless its policy says it does not.
+  if (!served && w.io_error.ok() && w.options.sync == SyncPolicy::kManual) {
+    return Error{Errc::kInvalidArgument, w.base, 0, "log is closed (and Close() does not sync under kManual)"};
+  }
+  return w.io_error;
 }
 
 Status Writer::Close() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->CloseLocked();
+  Impl& w = *impl_;
+  {
+    // No flush is running once this returns, and none starts: Close closes the files.
+    std::unique_lock sync_lock(w.sync_mu);
+    w.sync_cv.wait(sync_lock, [&] { return !w.flushing; });
+    w.sync_closed = true;
+    w.sync_cv.notify_all();
+  }
+  std::lock_guard lock(w.mu);
+  return w.CloseLocked();
 }
 
 }  // namespace slablog

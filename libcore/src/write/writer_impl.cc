@@ -1,5 +1,6 @@
 #include "writer_impl.h"
 
+#include <fcntl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -54,7 +55,24 @@ constexpr uint64_t kPrefaultAhead = uint64_t{16} << 20;
 
 }  // namespace
 
+Writer::Impl::~Impl() {
+  if (dir_fd >= 0) ::close(dir_fd);
+}
+
+Status Writer::Impl::OpenDirectory() {
+  const std::string dir = DirectoryOf(base);
+  dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return IoError(dir, "cannot open the log's directory", errno);
+  return Status();
+}
+
+Prefaulter::Access Writer::Impl::PrefaultAccess() const {
+  // Pages faulted in for writing are dirty: a sync would write them, zeros and all.
+  return options.sync_often ? Prefaulter::Access::kRead : Prefaulter::Access::kWrite;
+}
+
 Status Writer::Impl::Create() {
+  if (Status st = OpenDirectory(); !st) return st;
   page_size = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
   section_size = RoundUp(std::max<uint64_t>(options.section_size, 1), page_size);
   slab_capacity = RoundUp(std::max<uint64_t>(options.slab_size, 1), page_size);
@@ -70,7 +88,7 @@ Status Writer::Impl::Create() {
     if (!id) return id.error();
     log_id = id.value();
   }
-  if (options.background_prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kWrite);
+  if (options.background_prefault) prefaulter = Prefaulter::Start(PrefaultAccess());
   catalog.entry.stream_id = kCatalogStream;
   return NewSlabLocked();
 }
@@ -83,6 +101,7 @@ Status Writer::Impl::NewSlabLocked() {
     if (file.error().code == Errc::kIo) return NoteIo(file.error());
     return file.error();
   }
+  if (options.sync_often) file.value()->PreferSmallWrites();
   if (file.value()->reused()) {
     // Where readers look before any section is there, from the moment the slab has its name:
     // the header page, the first section's header (the page after), and the last page, which no
@@ -155,7 +174,7 @@ void Writer::Impl::RetireIfDoneLocked(size_t index) {
     slab.file->Unmap();
   }
   slab.retired = true;
-  ++retired_open;
+  if (index != 0) retired_open.push_back(index);
   if (options.sync == SyncPolicy::kEverySlab) {
     // The slab's name too, if it (or a slab since) was named after the last directory sync: else
     // a power cut may keep its bytes and lose the file. A failure is not lost: it fails the next
@@ -169,17 +188,14 @@ void Writer::Impl::RetireIfDoneLocked(size_t index) {
   // A retired slab keeps its descriptor until a sync has its bytes on disk: a descriptor opened
   // later need not see an error of the writeback (PostgreSQL's fsync lesson). With no Sync() for
   // long (--sync close), that would be a descriptor per slab until the process has none left:
-  // past kMaxRetiredOpen, the retired slabs are synced and let go. A failed sync is kept
-  // (io_error) for the next Sync() or Close().
-  if (retired_open > kMaxRetiredOpen) {
-    for (size_t i = 1; i < slabs.size(); ++i) {
-      Slab& old = slabs[i];
-      if (!old.retired || old.file == nullptr) continue;
-      if (options.sync != SyncPolicy::kEverySlab) (void)NoteIo(old.file->Sync());
-      (void)NoteIo(old.file->CloseFile());
-      old.file.reset();
-    }
-    retired_open = 0;
+  // past kMaxRetiredOpen, the retired slabs are let go unsynced (no policy but kEverySlab syncs
+  // while appending), and the next flush syncs the file system instead, whose error reporting
+  // reaches files already closed (SyncFileSystem). The first slab keeps its descriptor: its lock
+  // tells readers, all the writer's life, that the log is being written.
+  if (retired_open.size() > kMaxRetiredOpen) {
+    for (const size_t i : retired_open) slabs[i].file.reset();
+    retired_open.clear();
+    if (options.sync != SyncPolicy::kEverySlab) closed_unsynced = true;
   }
 }
 
@@ -204,7 +220,8 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   uint8_t* p = slab.file->data() + slab.pos;
   uint8_t* limit = slab.file->data() + slab_capacity - page_size;
   // The section's pages are faulted in before its header is published, with the page after it,
-  // where the next section's header goes (unless the prefaulter did it). In a reused file, the
+  // where the next section's header goes (unless the prefaulter did it); only mapped, not
+  // dirtied, for a writer that syncs often (WritableSlab::PreferSmallWrites). In a reused file, the
   // places readers look are zeroed first, so that they find zeros there as in a new file, not the
   // retired log's bytes: this section's first frame header and the next section's header. Each
   // frame then zeroes the header after it (StreamState::ZeroFrameHeaderAt).
@@ -344,27 +361,52 @@ Status Writer::Impl::AppendCatalogLocked(const CatalogEntry& entry) {
                       0, /*locked=*/true);
 }
 
+Status Writer::Impl::Flush() {
+  std::vector<std::shared_ptr<WritableSlab>> files;
+  std::vector<size_t> retired;
+  bool directory = false;
+  bool file_system = false;
+  {
+    std::lock_guard lock(mu);
+    if (!io_error.ok() || closed.load()) return io_error;
+    for (const Slab& slab : slabs) {
+      if (slab.file != nullptr) files.push_back(slab.file);
+    }
+    retired = retired_open;
+    directory = std::exchange(dir_dirty, false);
+    file_system = std::exchange(closed_unsynced, false);
+  }
+  Status first_error;
+  auto note = [&](Status s) {
+    if (!s && first_error.ok()) first_error = std::move(s);
+  };
+  for (const auto& file : files) note(file->Sync());
+  if (directory) note(SyncDirectoryOf(base));
+  if (file_system) note(SyncFileSystem(dir_fd, DirectoryOf(base)));
+  files.clear();  // a file let go meanwhile is closed here, not under the lock
+  std::lock_guard lock(mu);
+  if (!first_error.ok()) return NoteIo(first_error);
+  // The retired slabs flushed above are on disk: their descriptors are needed no more.
+  for (const size_t i : retired) slabs[i].file.reset();
+  std::erase_if(retired_open, [&](size_t i) { return slabs[i].file == nullptr; });
+  return io_error;
+}
+
 Status Writer::Impl::SyncLocked() {
   if (!io_error.ok()) return io_error;
   Status first_error;
+  auto note = [&](Status s) {
+    if (!s && first_error.ok()) first_error = std::move(s);
+  };
   for (Slab& slab : slabs) {
-    if (slab.file == nullptr) continue;
-    if (Status s = slab.file->Sync(); !s && first_error.ok()) first_error = s;
+    if (slab.file != nullptr) note(slab.file->Sync());
   }
-  if (dir_dirty && !slabs.empty()) {
-    if (Status s = SyncDirectoryOf(current().file->path()); !s && first_error.ok()) first_error = s;
-    dir_dirty = false;
-  }
+  if (dir_dirty) note(SyncDirectoryOf(base));
+  if (closed_unsynced) note(SyncFileSystem(dir_fd, DirectoryOf(base)));
+  dir_dirty = closed_unsynced = false;
   if (!first_error.ok()) return NoteIo(first_error);
-  // Retired slabs are now on disk; their descriptors are no longer needed, except the first one's:
-  // its lock tells readers, all the writer's life, that the log is being written.
-  for (Slab& slab : slabs) {
-    if (slab.retired && slab.file != nullptr && &slab != &slabs.front()) {
-      (void)slab.file->CloseFile();
-      slab.file.reset();
-    }
-  }
-  retired_open = 0;
+  for (const size_t i : retired_open) slabs[i].file.reset();
+  retired_open.clear();
   return Status();
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -23,7 +24,9 @@ struct Writer::Impl {
   // This writer is the log's only one from Open to Close (slablog/log_lock.h).
   LogLock log_lock;
   struct Slab {
-    std::unique_ptr<WritableSlab> file;
+    // Shared with a flush in progress (Flush), which syncs it without the writer's lock: the
+    // descriptor closes when the last of them lets go.
+    std::shared_ptr<WritableSlab> file;
     uint64_t pos = 0;            // the next free (page-aligned) offset
     uint32_t open_sections = 0;  // sections in this slab not yet closed
     bool retired = false;        // unmapped; kept open only until the next sync
@@ -47,9 +50,23 @@ struct Writer::Impl {
   // What the first Close() returned; a second one returns it again.
   Status close_result;
   bool dir_dirty = false;        // a slab was created since the last directory sync
-  // Retired slabs whose descriptors are still open, waiting for a sync (RetireIfDoneLocked).
-  size_t retired_open = 0;
+  // Retired slabs (indexes into `slabs`) whose descriptors are still open, waiting for a sync
+  // (RetireIfDoneLocked).
+  std::vector<size_t> retired_open;
   static constexpr size_t kMaxRetiredOpen = 64;
+  // Retired slabs were let go without a sync since the last flush: the next one syncs the file
+  // system (syncfs on dir_fd), which reaches their pages and reports their write-back errors.
+  bool closed_unsynced = false;
+  int dir_fd = -1;  // the log's directory, open from the start (SyncFileSystem)
+
+  // Group commit (Writer::Sync). A call takes a ticket; a flush started after a ticket was taken
+  // serves it. Guarded by sync_mu, which is never taken while `mu` is held.
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;
+  uint64_t sync_requested = 0;  // tickets handed out
+  uint64_t sync_served = 0;     // every ticket up to this one has had its flush
+  bool flushing = false;
+  bool sync_closed = false;     // Close() has begun: no flush starts any more
   uint32_t first_slab = 0;       // index of slabs[0] (non-zero when appending)
   std::deque<Slab> slabs;        // slabs[i] has index first_slab + i; a deque keeps references
   detail::StreamState catalog;   // stream 0
@@ -59,6 +76,7 @@ struct Writer::Impl {
   std::unique_ptr<SlabRecycler> recycler;   // null unless options.recycle
   std::unique_ptr<Prefaulter> prefaulter;  // null unless options.background_prefault
 
+  ~Impl();
   Status Create();
   Status Resume();  // writer_resume.cc
 
@@ -67,6 +85,15 @@ struct Writer::Impl {
   // sections (taking `mu` unless `locked`), and fragments records larger than a section.
   Status AppendRecord(detail::StreamState& s, std::span<const uint8_t> payload, int64_t timestamp,
                       bool locked);
+  // Opens dir_fd. Create and Resume call it first.
+  Status OpenDirectory();
+  Prefaulter::Access PrefaultAccess() const;
+  // One flush of everything appended so far: every slab file with its descriptor open, the
+  // directory if a slab was named since its last sync, the file system if a retired slab was let
+  // go unsynced. Takes `mu` only to see what to flush and to note the outcome, not while waiting
+  // for the disk. Returns the sticky io_error (ok if none).
+  Status Flush();
+  // The same, `mu` held throughout (Close).
   Status SyncLocked();
   Status CloseLocked();
   // Keeps `s` as io_error if it is the first I/O failure; returns it.

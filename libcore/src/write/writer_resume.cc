@@ -52,9 +52,11 @@ Status Writer::Impl::Resume() {
                 std::to_string(slab_capacity) + " bytes");
   }
   first_slab = summary.last_slab_index;
-  if (options.background_prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kWrite);
+  if (Status st = OpenDirectory(); !st) return st;
+  if (options.background_prefault) prefaulter = Prefaulter::Start(PrefaultAccess());
   auto file = WritableSlab::Reopen(SlabPath(base, first_slab), slab_capacity);
   if (!file) return file.error();
+  if (options.sync_often) file.value()->PreferSmallWrites();
   // Removing the end marker first: if the writer dies from here on, the log reads as one that
   // was not closed cleanly, which is the truth.
   std::memset(file.value()->data() + summary.end_marker_offset, 0, kSectionHeaderSize);
