@@ -4,8 +4,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "commands.h"
@@ -28,6 +32,8 @@ struct WriteOptions {
   uint32_t stream_type = 0;
   LogSizeOptions sizes;
   std::string sync = "close";
+  std::string sync_every;        // a duration, or empty
+  std::string sync_every_bytes;  // a size, or empty
   bool append = false;
   std::string recycle;
 };
@@ -60,6 +66,41 @@ class StreamTable {
   StreamHandle last_;
 };
 
+// --sync-every: a thread that calls Sync() every `period` while records arrive, so that what a
+// power cut can lose is bounded in time even while the input is idle. Stopped before Close().
+class PeriodicSync {
+ public:
+  PeriodicSync(Writer& w, std::chrono::nanoseconds period) : thread_([this, &w, period] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
+        if (!appended_.exchange(false)) continue;
+        lock.unlock();
+        // A failure is sticky: the next Sync() or Close() returns it too. It ends the write.
+        if (Status s = w.Sync(); !s) failed_.store(true);
+        lock.lock();
+      }
+    }) {}
+  ~PeriodicSync() { Stop(); }
+  void Appended() { appended_.store(true, std::memory_order_relaxed); }
+  bool failed() const { return failed_.load(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::atomic<bool> appended_{false};
+  std::atomic<bool> failed_{false};
+  std::thread thread_;
+};
+
 ExitCode RunWrite(const WriteOptions& opt) {
   const char* cmd = "write";
   WriterOptions wo;
@@ -68,6 +109,20 @@ ExitCode RunWrite(const WriteOptions& opt) {
                                : opt.sync == "slab" ? SyncPolicy::kEverySlab : SyncPolicy::kOnClose;
   wo.append = opt.append;
   wo.recycle = opt.recycle;
+  int64_t sync_every_ns = 0;
+  uint64_t sync_every_bytes = 0;
+  if (!opt.sync_every.empty() && !ParseDurationNs(opt.sync_every, &sync_every_ns)) {
+    Complain(cmd, "--sync-every: '{}' is not a duration (such as 100ms, 1s)", opt.sync_every);
+    return ExitCode::kUsage;
+  }
+  if (!opt.sync_every_bytes.empty() &&
+      (!ParseSize(opt.sync_every_bytes, &sync_every_bytes) || sync_every_bytes == 0)) {
+    Complain(cmd, "--sync-every-bytes: '{}' is not a size (such as 64K, 1M)", opt.sync_every_bytes);
+    return ExitCode::kUsage;
+  }
+  // Syncing often, pages are dirtied only as records fill them, 4 KiB at a time, so that each
+  // sync writes what was appended rather than zeros and whole 2 MiB folios.
+  wo.sync_often = sync_every_ns != 0 || sync_every_bytes != 0;
   InputOptions in;
   in.format = opt.format == "lines" ? InputFormat::kLines
                                     : opt.format == "raw" ? InputFormat::kRaw : InputFormat::kNdjson;
@@ -99,12 +154,26 @@ ExitCode RunWrite(const WriteOptions& opt) {
                                                                : Encoding::kBinary;
   StreamTable streams(writer.value().get(), encoding, opt.stream_type);
   Writer& w = *writer.value();
+  std::unique_ptr<PeriodicSync> periodic;
+  if (sync_every_ns != 0) periodic = std::make_unique<PeriodicSync>(w, std::chrono::nanoseconds(sync_every_ns));
+  uint64_t unsynced_bytes = 0;
   auto read = ReadRecords(fd, in, [&](const InputRecord& r) -> Status {
     auto h = streams.Get(r.stream.empty() ? std::string_view(opt.stream) : r.stream);
     if (!h) return h.status();
-    return w.Append(h.value(), r.payload, r.timestamp);
+    if (Status s = w.Append(h.value(), r.payload, r.timestamp); !s) return s;
+    if (periodic != nullptr) {
+      if (periodic->failed()) return w.Sync();  // the sticky error, with its file
+      periodic->Appended();
+    }
+    unsynced_bytes += r.payload.size();
+    if (sync_every_bytes != 0 && unsynced_bytes >= sync_every_bytes) {
+      unsynced_bytes = 0;
+      return w.Sync();
+    }
+    return Status();
   });
   if (fd != STDIN_FILENO) ::close(fd);
+  if (periodic != nullptr) periodic->Stop();
   // Whatever happened to the input, every record taken so far is kept and the log closed cleanly.
   Status closed = w.Close();
   ExitCode rc = ExitCode::kOk;
@@ -143,6 +212,10 @@ void RegisterWrite(CLI::App& app, ExitCode* rc) {
   sub->add_option("--sync", opt->sync, "close: durable when the log is closed; slab: also each full slab; none: never wait for the disk")
       ->check(CLI::IsMember({"close", "slab", "none"}))
       ->capture_default_str();
+  sub->add_option("--sync-every", opt->sync_every,
+                  "Also sync every DURATION while records arrive (100ms, 1s): a power cut loses at most the last DURATION");
+  sub->add_option("--sync-every-bytes", opt->sync_every_bytes,
+                  "Also sync each time SIZE bytes of records were appended since the last sync (64K, 1M)");
   sub->add_flag("-a,--append", opt->append, "Add to an existing, cleanly closed log");
   sub->add_option("--recycle", opt->recycle,
                   "Take the slab files of this retired log instead of creating new ones (it is destroyed, slab by slab)");

@@ -26,6 +26,8 @@ complete -c slablog -n "__fish_seen_subcommand_from write" -l stream-type -x -d 
 complete -c slablog -n "__fish_seen_subcommand_from write" -l slab-size -x -d 'Bytes per slab'
 complete -c slablog -n "__fish_seen_subcommand_from write" -l section-size -x -d 'Bytes per section'
 complete -c slablog -n "__fish_seen_subcommand_from write" -l sync -x -a 'close slab none' -d 'Durability policy'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l sync-every -x -d 'Also sync every duration'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l sync-every-bytes -x -d 'Also sync after this many bytes'
 complete -c slablog -n "__fish_seen_subcommand_from write" -s a -l append -d 'Add to an existing log'
 complete -c slablog -n "__fish_seen_subcommand_from write" -l recycle -r -d 'Take the slab files of this retired log'
 

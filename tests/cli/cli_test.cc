@@ -109,6 +109,29 @@ TEST_CASE("CliWriteLinesAndRaw") {
   CHECK(ReadAll(dir.path("t.slog")).records.size() == 3);
 }
 
+TEST_CASE("CliWriteSyncsEveryDurationOrSize") {
+  TempDir dir;
+  std::string input;
+  for (int i = 0; i < 3000; ++i) input += "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(100, 'p') + "\"}\n";
+  RunResult w = RunSlablog({"write", "--sync-every", "5ms", "--sync-every-bytes", "4K", "--slab-size", "256K",
+                            "--section-size", "16K", "s.slog"}, input, dir.dir());
+  CHECK_MESSAGE(w.exit_code == 0, w.err);
+  ReadResult r = ReadAll(dir.path("s.slog"));
+  CHECK(r.summary.clean);
+  REQUIRE(r.records.size() == 3000);
+  CHECK(r.records[2999].payload.find("\"i\":2999") != std::string::npos);
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--sync-every", "soon"}, {"--sync-every", "0s"},
+        {"--sync-every-bytes", "lots"}, {"--sync-every-bytes", "0"}}) {
+    std::vector<std::string> args = {"write"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    args.push_back("bad.slog");
+    RunResult refused = RunSlablog(args, "{}\n", dir.dir());
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.err.find(bad[0]) != std::string::npos);
+  }
+}
+
 TEST_CASE("CliWriteRefusesToOverwriteAndAppends") {
   TempDir dir;
   REQUIRE(RunSlablog({"write", "x.slog"}, "1\n", dir.dir()).exit_code == 0);
