@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -61,6 +62,92 @@ int Append(const std::string& base, size_t record_bytes, uint64_t total_bytes, i
   std::printf("append_%zu rss_anon_kib %llu\n", record_bytes, static_cast<unsigned long long>(RssAnonKiB()));
   std::printf("append_%zu records_per_s %.0f\n", record_bytes, n / secs);
   std::printf("append_%zu bytes_per_s %.0f\n", record_bytes, n * static_cast<double>(record_bytes) / secs);
+  return 0;
+}
+
+uint64_t WriteBytes() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (f == nullptr) return 0;
+  char key[64];
+  unsigned long long value = 0, found = 0;
+  while (std::fscanf(f, "%63s %llu", key, &value) == 2) {
+    if (std::strcmp(key, "write_bytes:") == 0) found = value;
+  }
+  std::fclose(f);
+  return found;
+}
+
+// Appends that sync, as robot code does: `threads` threads, each its own stream of
+// `record_bytes` records, for `seconds`; each thread calls Sync() after every `every_records` of
+// its records, or (every_records 0) when 1 ms has passed since its last call. Concurrent calls
+// share flushes (group commit). WriterOptions::sync_often, as --sync-every sets it.
+int SyncedAppend(const std::string& base, size_t record_bytes, int threads, uint64_t every_records,
+                 double seconds) {
+  slablog::WriterOptions o;
+  o.sync = slablog::SyncPolicy::kManual;
+  o.sync_often = true;
+  auto w = slablog::Writer::Open(base, o);
+  if (!w) { std::fprintf(stderr, "%s\n", slablog::Describe(w.error()).c_str()); return 1; }
+  std::vector<uint8_t> payload(record_bytes, 0x5a);
+  std::atomic<uint64_t> records{0};
+  std::atomic<uint64_t> syncs{0};
+  const uint64_t written_before = WriteBytes();
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      auto h = w.value()->OpenStream({"s" + std::to_string(t), slablog::Encoding::kBinary, 0});
+      auto last_sync = std::chrono::steady_clock::now();
+      uint64_t i = 0;
+      for (;; ++i) {
+        if (!w.value()->Append(h.value(), payload, static_cast<int64_t>(i)).ok()) std::abort();
+        const auto now = std::chrono::steady_clock::now();
+        const bool due = every_records != 0 ? (i + 1) % every_records == 0
+                                            : now - last_sync >= std::chrono::milliseconds(1);
+        if (due) {
+          if (!w.value()->Sync().ok()) std::abort();
+          ++syncs;
+          last_sync = std::chrono::steady_clock::now();
+          if (last_sync >= until) break;
+        } else if (every_records == 0 && now >= until) {
+          break;
+        }
+      }
+      records += i + 1;
+    });
+  }
+  for (auto& t : pool) t.join();
+  if (!w.value()->Sync().ok()) return 1;
+  const double secs = Seconds(start);
+  const double written = static_cast<double>(WriteBytes() - written_before);
+  if (!w.value()->Close().ok()) return 1;
+  const double n = static_cast<double>(records.load());
+  std::printf("synced records_per_s %.0f\n", n / secs);
+  std::printf("synced syncs_per_s %.0f\n", static_cast<double>(syncs.load()) / secs);
+  std::printf("synced written_per_appended %.2f\n", written / (n * static_cast<double>(record_bytes)));
+  return 0;
+}
+
+// The physical anchor of a sync: 4 KiB written with pwrite and made durable with fdatasync, over
+// and over, for `seconds`.
+int Fdatasync4k(const std::string& path, double seconds) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return 1;
+  std::vector<uint8_t> page(4096, 0x33);
+  const uint64_t written_before = WriteBytes();
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t n = 0;
+  while (Seconds(start) < seconds) {
+    if (::pwrite(fd, page.data(), page.size(), static_cast<off_t>(n * page.size())) != 4096) return 1;
+    if (::fdatasync(fd) != 0) return 1;
+    ++n;
+  }
+  const double secs = Seconds(start);
+  const double written = static_cast<double>(WriteBytes() - written_before);
+  ::close(fd);
+  std::printf("fdatasync4k syncs_per_s %.0f\n", static_cast<double>(n) / secs);
+  std::printf("fdatasync4k written_per_appended %.2f\n", written / (static_cast<double>(n) * 4096));
   return 0;
 }
 
@@ -184,6 +271,11 @@ int main(int argc, char** argv) {
                   argc == 8 ? argv[7] : "");
   }
   if (mode == "memcpy" && argc == 3) return Memcpy(std::stoull(argv[2]));
+  if (mode == "synced" && argc == 7) {
+    return SyncedAppend(argv[2], std::stoull(argv[3]), std::stoi(argv[4]), std::stoull(argv[5]),
+                        std::stod(argv[6]));
+  }
+  if (mode == "fdatasync4k" && argc == 4) return Fdatasync4k(argv[2], std::stod(argv[3]));
   if (mode == "read" && argc == 3) return ReadAll(argv[2], false);
   if (mode == "read" && argc == 4 && std::string(argv[3]) == "--single-thread") return ReadAll(argv[2], true);
   if (mode == "touch" && argc == 4) return Touch(argv[2], std::stoull(argv[3]));
