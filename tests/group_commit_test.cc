@@ -23,6 +23,7 @@ std::atomic<int> g_fdatasyncs{0};
 std::atomic<bool> g_hold{false};      // the next fdatasync waits for g_release
 std::atomic<bool> g_holding{false};   // an fdatasync is being held
 std::atomic<bool> g_release{false};
+std::atomic<bool> g_fail_held{false};  // the held fdatasync then fails with EIO
 
 int SlowDisk(Op op, const char*) {
   if (op != Op::kFdatasync) return 0;
@@ -31,6 +32,7 @@ int SlowDisk(Op op, const char*) {
     g_holding = true;
     while (!g_release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     g_holding = false;
+    if (g_fail_held.load()) return EIO;
   }
   return 0;
 }
@@ -39,7 +41,7 @@ class SlowDiskHook {
  public:
   SlowDiskHook() {
     g_fdatasyncs = 0;
-    g_hold = g_holding = g_release = false;
+    g_hold = g_holding = g_release = g_fail_held = false;
     io_faults::SetHook(&SlowDisk);
   }
   ~SlowDiskHook() {
@@ -140,6 +142,39 @@ TEST_CASE("AppendsSectionAndSlabChangesAndOpenStreamGoOnWhileASyncWaitsForTheDis
   CHECK(r.summary.clean);
   CHECK(r.OfStream("before").size() == 1);
   CHECK(r.OfStream("during").size() == 500);
+}
+
+}  // namespace slablog::test
+
+namespace slablog::test {
+
+TEST_CASE("ASyncDuringCloseReturnsWhatCloseGot") {
+  // Close() syncs under kOnClose; a Sync() called while it does must wait for that sync's
+  // outcome. It returned OK at once, before the disk had anything, and then Close() failed.
+  TempDir dir;
+  const std::string base = dir.path("closing.slog");
+  WriterOptions o;
+  o.sync = SyncPolicy::kOnClose;
+  auto w = Writer::Open(base, o);
+  REQUIRE(w);
+  Writer& writer = *w.value();
+  auto h = writer.OpenStream({"s", Encoding::kBinary, 0});
+  REQUIRE(h);
+  REQUIRE(writer.Append(h.value(), std::string("record"), 1).ok());
+  SlowDiskHook hook;
+  g_fail_held = true;
+  SlowDiskHook::HoldNext();
+  Status closed;
+  std::thread closing([&] { closed = writer.Close(); });
+  SlowDiskHook::WaitHeld();  // Close() is in its sync
+  auto synced = std::async(std::launch::async, [&] { return writer.Sync(); });
+  CHECK(synced.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+  SlowDiskHook::Release();  // the sync fails
+  closing.join();
+  REQUIRE_FALSE(closed.ok());
+  const Status s = synced.get();
+  CHECK_FALSE(s.ok());
+  if (!s.ok() && !closed.ok()) CHECK(Describe(s.error()) == Describe(closed.error()));
 }
 
 }  // namespace slablog::test

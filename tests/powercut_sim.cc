@@ -185,6 +185,7 @@ void Configure(Scenario* sc, std::mt19937_64& rng) {
   sc->options.section_size = (uint64_t{4} << (rng() % 3)) * kib;     // 4, 8, 16 KiB
   if (sc->options.section_size * 4 > sc->options.slab_size) sc->options.section_size = 4 * kib;
   sc->options.background_prefault = rng() % 2 == 0;
+  sc->options.sync_often = rng() % 2 == 0;  // small pages, prefaulted for reading only
   // A fixed log id and creation time, so that a scenario with one writer thread lays down the
   // same bytes each time its seed is run.
   LogId id{};
@@ -218,7 +219,8 @@ std::string Scenario::Describe() const {
   std::string d = "scenario seed " + std::to_string(seed) + " (cut " + CutKindName(cut) + ", " +
                   std::to_string(threads) + " threads, " + std::to_string(streams) + " streams, slab " +
                   std::to_string(options.slab_size >> 10) + " KiB, section " +
-                  std::to_string(options.section_size >> 10) + " KiB, " + std::to_string(syncs) +
+                  std::to_string(options.section_size >> 10) + " KiB, " +
+                  (options.sync_often ? "sync_often, " : "") + std::to_string(syncs) +
                   " syncs; durable/appended per stream:";
   for (size_t s = 0; s < durable.size(); ++s) {
     d += " " + std::to_string(durable[s]) + "/" + std::to_string(appended[s]);

@@ -51,7 +51,9 @@ struct WriterOptions {
   // not pay for the kernel's page allocation. Off: no thread is started.
   bool background_prefault = true;
   // Set when Sync() will be called often (say more than once per MiB appended): then a Sync()
-  // writes about what was appended since the last one (at most twice that, plus 16 KiB), rather
+  // writes about what was appended since the last one (at most twice that, plus 16 KiB, plus
+  // 8 KiB for each stream appended to: its last page, written whole, and the header of a section
+  // it closed; plus 8 KiB for each new slab begun: its header and catalog pages), rather
   // than the zero pages made ready ahead of the appends and whole 2 MiB folios around each
   // record (measured here: 1,050 bytes written per byte appended with a Sync() every 10 records
   // of 200 bytes). The price: each 4 KiB page costs the appending thread a page fault, and
@@ -111,7 +113,8 @@ class Writer {
   // Everything appended before the call is on disk when it returns OK. Any number of threads may
   // call it at once (group commit): the disk is flushed without the writer's lock, so appends,
   // section and slab changes and OpenStream go on meanwhile, and one flush serves every call
-  // that was waiting when it started. I/O errors are sticky:
+  // that was waiting when it started. Called during or after Close(), it returns what Close()
+  // returned, and under kManual (whose Close() does not sync) an error. I/O errors are sticky:
   // once an fdatasync, a directory fsync, an ftruncate or an fallocate of this writer has failed
   // (here, in Close(), or while making or leaving a slab), every later Sync() and Close() fails
   // with that first error, since the kernel may have dropped the data it could not write.

@@ -18,9 +18,10 @@ Result<LogLock> LogLock::Acquire(const std::string& base, const std::string& hol
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     // flock needs no write access: a lock file this user may not write (left by another user's
     // writer that crashed) is locked read-only.
-    if (fd < 0 && errno == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    int open_err = errno;
+    if (fd < 0 && open_err == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // open_err stays
     if (fd < 0) {
-      return Error{Errc::kIo, path, 0, std::string("cannot open the log's lock file: ") + std::strerror(errno)};
+      return Error{Errc::kIo, path, 0, std::string("cannot open the log's lock file: ") + std::strerror(open_err)};
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;

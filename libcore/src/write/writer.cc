@@ -118,7 +118,14 @@ Status Writer::Sync() {
       w.flushing = true;
       const uint64_t covers = w.sync_requested;
       sync_lock.unlock();
-      (void)w.Flush();
+      try {
+        (void)w.Flush();
+      } catch (...) {  // (bad_alloc) a flush left marked running would stall every Sync and Close
+        sync_lock.lock();
+        w.flushing = false;
+        w.sync_cv.notify_all();
+        throw;
+      }
       sync_lock.lock();
       w.flushing = false;
       w.sync_served = covers;
@@ -126,13 +133,19 @@ Status Writer::Sync() {
     }
     served = w.sync_served >= ticket;
   }
+  if (served) {
+    sync_lock.unlock();
+    std::lock_guard lock(w.mu);
+    return w.io_error;
+  }
+  // Close() began first: its own sync serves this call, so its outcome is awaited, not assumed.
+  w.sync_cv.wait(sync_lock, [&] { return w.close_done; });
   sync_lock.unlock();
   std::lock_guard lock(w.mu);
-  // Served by Close() instead: it synced, unless its policy says it does not.
-  if (!served && w.io_error.ok() && w.options.sync == SyncPolicy::kManual) {
+  if (w.close_result.ok() && w.options.sync == SyncPolicy::kManual) {
     return Error{Errc::kInvalidArgument, w.base, 0, "log is closed (and Close() does not sync under kManual)"};
   }
-  return w.io_error;
+  return w.close_result;
 }
 
 Status Writer::Close() {
@@ -144,8 +157,17 @@ Status Writer::Close() {
     w.sync_closed = true;
     w.sync_cv.notify_all();
   }
-  std::lock_guard lock(w.mu);
-  return w.CloseLocked();
+  Status result;
+  {
+    std::lock_guard lock(w.mu);
+    result = w.CloseLocked();
+  }
+  {
+    std::lock_guard sync_lock(w.sync_mu);
+    w.close_done = true;
+  }
+  w.sync_cv.notify_all();
+  return result;
 }
 
 }  // namespace slablog

@@ -67,6 +67,7 @@ struct Writer::Impl {
   uint64_t sync_served = 0;     // every ticket up to this one has had its flush
   bool flushing = false;
   bool sync_closed = false;     // Close() has begun: no flush starts any more
+  bool close_done = false;      // Close() has returned (close_result is its outcome)
   uint32_t first_slab = 0;       // index of slabs[0] (non-zero when appending)
   std::deque<Slab> slabs;        // slabs[i] has index first_slab + i; a deque keeps references
   detail::StreamState catalog;   // stream 0
