@@ -1,5 +1,6 @@
 #include "slablog/writer.h"
 
+#include <algorithm>
 #include <mutex>
 
 
@@ -117,19 +118,24 @@ Status Writer::Sync() {
     } else {
       w.flushing = true;
       const uint64_t covers = w.sync_requested;
-      sync_lock.unlock();
-      try {
+      {
+        // Marked done however Flush ends (were its allocations to fail): a flush left marked
+        // running would stall every later Sync and Close.
+        struct Done {
+          Impl& w;
+          std::unique_lock<std::mutex>& lock;
+          uint64_t served = 0;  // the tickets the flush served, once it has returned
+          ~Done() {
+            lock.lock();
+            w.flushing = false;
+            w.sync_served = std::max(w.sync_served, served);
+            w.sync_cv.notify_all();
+          }
+        } done{w, sync_lock};
+        sync_lock.unlock();
         (void)w.Flush();
-      } catch (...) {  // (bad_alloc) a flush left marked running would stall every Sync and Close
-        sync_lock.lock();
-        w.flushing = false;
-        w.sync_cv.notify_all();
-        throw;
+        done.served = covers;
       }
-      sync_lock.lock();
-      w.flushing = false;
-      w.sync_served = covers;
-      w.sync_cv.notify_all();
     }
     served = w.sync_served >= ticket;
   }
