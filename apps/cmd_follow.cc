@@ -1,14 +1,19 @@
 // slablog follow: print records as NDJSON while a writer appends them, like tail -f.
 //
-// Writes through a memory map raise no inotify event, so the log is polled: every poll reads it
-// afresh from its section headers, hops over the closed sections whose records were all printed,
-// and reads only the sections still being written. A record's number in its stream (exact across
-// skipped sections) says whether it was printed before. It ends when the log is closed cleanly,
-// when the writer is gone without closing it, or on Ctrl-C.
+// Writes through a memory map raise no inotify event, so the log is polled. A poll opens the log at
+// the oldest slab that can still hold something new (the slab of the oldest section that was
+// open at the last poll, or else the last slab seen), hops over the closed sections whose records
+// were all printed, and reads only the sections still being written: its cost follows what is
+// being written, not the log's length. Within a stream, records lie at increasing (slab, offset):
+// that position says whether a record was printed before; its number in the stream continues
+// from the last one printed. It ends when the log is closed cleanly, when the writer is gone
+// without closing it, or on Ctrl-C.
 #include <CLI/CLI.hpp>
 #include <time.h>
 
 #include <algorithm>
+#include <compare>
+#include <optional>
 #include <unordered_map>
 
 #include "commands.h"
@@ -30,11 +35,23 @@ struct FollowOptions {
   int64_t interval_ms = 100;
 };
 
-// Where one stream stands: how many of its records were printed (or passed over at the start),
-// and the section the last of them ended in; its closed sections before that one are skipped.
+// A record's place in the log; a stream's records lie at increasing places.
+struct Place {
+  uint32_t slab = 0;
+  uint64_t offset = 0;
+  auto operator<=>(const Place&) const = default;
+};
+
+// Where one stream stands: its last record printed (or passed over at the start), its number in
+// the stream, and the section it is in; the stream's closed sections before that one are skipped.
 struct StreamMark {
-  uint64_t next_index = 0;
+  bool any = false;  // a record was printed or passed over
+  Place last;
+  uint64_t index = 0;
   uint64_t section_seq = 0;
+  // This poll: what to add to the reader's record numbers (which count from the first section
+  // the poll read), once known.
+  std::optional<int64_t> delta;
 };
 
 void SleepMs(int64_t ms) {
@@ -53,28 +70,47 @@ class Follower {
     ReaderOptions options;
     options.threads = 1;  // a poll reads little: a helper thread would cost more than it saves
     options.background_prefault = false;
+    options.first_slab = start_slab_;
     // On a live log the reader reports no record the writer is still writing as damage.
     auto opened = Reader::Open(opt_.log, options, &problems_);
     if (!opened) return Fail(kFollowCmd, opened.error());
     Reader& reader = *opened.value();
+    for (auto& [id, mark] : marks_) mark.delta.reset();
+    // Where the next poll starts: no section before the oldest one open now can change.
+    std::optional<uint32_t> oldest_open;
+    uint32_t last_slab = start_slab_;
     Item item;
     while (reader.Next(&item)) {
+      if (item.slab != nullptr) last_slab = std::max(last_slab, item.slab->header.slab_index);
       if (item.kind == ItemKind::kSection) {
         const SectionInfo& s = *item.section;
         if (s.open.stream_id == kCatalogStream) continue;
         auto it = marks_.find(s.open.stream_id);
         const bool wanted = Wanted(reader, s.open.stream_id);
+        if (wanted && !s.close) {
+          oldest_open = std::min(oldest_open.value_or(s.slab->header.slab_index), s.slab->header.slab_index);
+        }
         // A closed section before the one the last printed record ended in has nothing new.
-        if (!wanted || (s.close && it != marks_.end() && s.open.seq < it->second.section_seq)) {
+        if (!wanted || (s.close && it != marks_.end() && it->second.any && s.open.seq < it->second.section_seq)) {
           reader.SkipSection();
         }
         continue;
       }
       if (item.kind != ItemKind::kRecord) continue;
-      const RecordView& r = item.record;
+      RecordView r = item.record;
       StreamMark& mark = marks_[r.stream_id];
-      if (r.index < mark.next_index) continue;
-      mark.next_index = r.index + 1;
+      const Place place{r.slab->header.slab_index, r.offset};
+      if (mark.any && place <= mark.last) {
+        if (place == mark.last) mark.delta = static_cast<int64_t>(mark.index) - static_cast<int64_t>(r.index);
+        continue;
+      }
+      // The first new record of the poll: the one after the last printed, unless the poll read
+      // that one too (then the delta is already known).
+      if (!mark.delta) mark.delta = mark.any ? static_cast<int64_t>(mark.index + 1) - static_cast<int64_t>(r.index) : 0;
+      r.index = static_cast<uint64_t>(static_cast<int64_t>(r.index) + *mark.delta);
+      mark.any = true;
+      mark.last = place;
+      mark.index = r.index;
       mark.section_seq = item.section->open.seq;
       if (!print) continue;
       const CatalogEntry* e = reader.stream(r.stream_id);
@@ -84,6 +120,7 @@ class Follower {
       if (!out_.MaybeFlush()) break;
     }
     out_.Flush();
+    start_slab_ = std::min(oldest_open.value_or(last_slab), last_slab);
     const LogSummary& summary = reader.summary();
     if (out_.closed()) {
       *ended = true;
@@ -120,6 +157,7 @@ class Follower {
   StdoutBuffer out_;
   QuotedNames quoted_;
   std::unordered_map<uint32_t, StreamMark> marks_;
+  uint32_t start_slab_ = 0;  // the first slab the next poll reads
   std::unordered_map<uint32_t, bool> wanted_;
 };
 

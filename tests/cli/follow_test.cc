@@ -10,6 +10,7 @@
 #include <fstream>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "../testutil.h"
 #include "process.h"
@@ -131,6 +132,71 @@ TEST_CASE("FollowStartsAtTheEndAndReportsAWriterThatDied") {
   REQUIRE(!printed.empty());
   REQUIRE(printed.size() <= 200);  // i from 100 to 399 with i % 3 != 0
   CHECK(std::equal(printed.begin(), printed.end(), all.end() - static_cast<long>(printed.size())));
+}
+
+TEST_CASE("FollowReadsOnlyWhereTheWriterStillWritesNotTheWholeLogEachPoll") {
+  // Each poll starts at the oldest slab with a section still open: the log's older slabs are not
+  // read again, so a follow of a long recording costs what is being written, not the log's length.
+  // Shown by moving the older slabs away while follow runs: a poll that read the log from its
+  // start would find slabs missing and report damage.
+  TempDir dir;
+  std::future<RunResult> follow;  // before the writer: a failed check ends the writer first
+  PipedSlablog writer(kWriter, dir.dir());
+  writer.Send(Batch(0, 2000));
+  WaitForRecords(dir.path("live.slog"), 2000);
+  follow = std::async(std::launch::async, [&] {
+    return RunShell("slablog follow --interval 20 live.slog > follow.out", dir.dir());
+  });
+  int next = 2000, polls = 0;
+  REQUIRE(WaitUntil([&] {
+    if (!PrintedSoFar(dir.path("follow.out")).empty()) return true;
+    if (++polls % 25 == 0) writer.Send(Batch(next++, 1));
+    return false;
+  }));
+  // Every slab but the last two goes, while the writer writes on.
+  std::vector<std::string> slabs;
+  for (uint32_t i = 0; std::filesystem::exists(dir.path(SlabPath("live.slog", i))); ++i) {
+    slabs.push_back(SlabPath("live.slog", i));
+  }
+  REQUIRE(slabs.size() >= 8);
+  std::filesystem::create_directory(dir.path("old"));
+  for (size_t i = 0; i + 2 < slabs.size(); ++i) {
+    std::filesystem::rename(dir.path(slabs[i]), dir.path("old/" + slabs[i]));
+  }
+  for (int burst = 0; burst < 10; ++burst) {
+    writer.Send(Batch(next, 30));
+    next += 30;
+    Pause(20);
+  }
+  const int last_a = (next - 1) % 3 != 0 ? next - 1 : next - 2;
+  REQUIRE(WaitUntil([&] {
+    const auto printed = PrintedSoFar(dir.path("follow.out"));
+    return !printed.empty() && printed.back().find("\"i\":" + std::to_string(last_a) + ",") != std::string::npos;
+  }));
+  for (size_t i = 0; i + 2 < slabs.size(); ++i) {
+    std::filesystem::rename(dir.path("old/" + slabs[i]), dir.path(slabs[i]));
+  }
+  const int status = writer.Stop(SIGTERM);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(follow.wait_for(kPatience) == std::future_status::ready);
+  RunResult f = follow.get();
+  CHECK_MESSAGE(f.exit_code == 0, f.err);
+  CHECK(f.err.empty());
+  // What it printed is the end of each stream as export gives it: the same records with the
+  // same numbers in their streams.
+  const std::vector<std::string> printed = PrintedSoFar(dir.path("follow.out"));
+  REQUIRE(printed.size() > 300);
+  for (const std::string stream : {"a", "b"}) {
+    CAPTURE(stream);
+    const std::vector<std::string> all = Lines(RunSlablog({"export", "--stream", stream, "live.slog"}, "", dir.dir()).out);
+    std::vector<std::string> got;
+    for (const std::string& line : printed) {
+      if (line.rfind("{\"stream\":\"" + stream + "\"", 0) == 0) got.push_back(line);
+    }
+    REQUIRE(!got.empty());
+    REQUIRE(got.size() <= all.size());
+    CHECK(std::equal(got.begin(), got.end(), all.end() - static_cast<long>(got.size())));
+  }
 }
 
 }  // namespace slablog::test

@@ -40,6 +40,11 @@ struct ReaderOptions {
   // Without verify_checksums: map pages ahead of the frames being read on a helper thread, so the
   // reading thread does not wait for page faults or, on a log not in the page cache, the disk.
   bool background_prefault = true;
+  // Start at this slab of a log named by its base name or a slab file (earlier slab files are not
+  // opened; at least the last slab is read). A stream whose sections began in an earlier slab
+  // is not reported as missing them, and its RecordView::index then counts from its first
+  // section read. For readers that come back to a live log (follow), past what they have read.
+  uint32_t first_slab = 0;
 };
 
 struct SlabInfo {

@@ -37,8 +37,11 @@ std::optional<uint32_t> ParseIndex(std::string_view digits) {
 }
 
 LogFiles NamedSlabs(const std::string& base, std::vector<std::pair<uint32_t, std::string>> slabs) {
-  LogFiles files{{}, 0u, base, 0};
-  for (auto& s : slabs) files.paths.push_back(std::move(s.second));
+  LogFiles files{{}, 0u, base, 0, {}};
+  for (auto& s : slabs) {
+    files.paths.push_back(std::move(s.second));
+    files.indexes.push_back(s.first);
+  }
   // Not paths.size(): with a slab missing in the middle the two differ.
   if (!slabs.empty()) files.next_index = slabs.back().first + 1;
   return files;
@@ -122,6 +125,16 @@ std::vector<std::pair<uint32_t, std::string>> FillListingGaps(std::string_view b
   return filled;
 }
 
+void StartAtSlab(LogFiles* files, uint32_t first) {
+  if (files->base.empty() || files->indexes.empty() || first == 0) return;
+  size_t keep = 0;
+  while (keep + 1 < files->indexes.size() && files->indexes[keep] < first) ++keep;
+  const auto from = static_cast<std::ptrdiff_t>(keep);
+  files->paths.erase(files->paths.begin(), files->paths.begin() + from);
+  files->indexes.erase(files->indexes.begin(), files->indexes.begin() + from);
+  files->first_index = files->indexes.front();
+}
+
 Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
   const std::string p(path);
   struct stat st {};
@@ -129,7 +142,7 @@ Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
   if (exists && S_ISDIR(st.st_mode)) {
     return Error{Errc::kInvalidArgument, p, 0, "is a directory, not a log"};
   }
-  if (exists && single_file) return LogFiles{{p}, std::nullopt, "", 0};
+  if (exists && single_file) return LogFiles{{p}, std::nullopt, "", 0, {}};
   if (exists) {
     // A slab of a larger log opens the whole log, provided the file is one of its slabs.
     if (auto base = BaseOfSlabPath(p)) {
@@ -139,7 +152,7 @@ Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
       });
       if (member) return NamedSlabs(*base, std::move(slabs));
     }
-    return LogFiles{{p}, std::nullopt, "", 0};
+    return LogFiles{{p}, std::nullopt, "", 0, {}};
   }
   auto slabs = ListSlabFiles(p);
   if (slabs.empty()) {

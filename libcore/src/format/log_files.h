@@ -19,9 +19,14 @@ struct LogFiles {
   std::optional<uint32_t> first_index;     // the slab index the log must start with, if known
   std::string base;                        // the base name, when the files are named slabs
   uint32_t next_index = 0;                 // with a base name: one past the last slab listed
+  std::vector<uint32_t> indexes;           // with a base name: the slab index of each path
 };
 
 Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file);
+
+// Leaves out the slabs before `first` (ReaderOptions::first_slab), keeping at least the last one
+// listed; the log then starts at the first slab kept. Only for a log named by its base name.
+void StartAtSlab(LogFiles* files, uint32_t first);
 
 // `listed`, slab files of `base` a directory listing found (in index order), with the slabs it
 // missed: those that exist in its gaps and past its end (a writer may be adding slabs).

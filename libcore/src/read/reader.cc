@@ -514,6 +514,7 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
                                              Reporter* reporter) {
   auto files = ResolveLogFiles(path, options.single_file);
   if (!files) return files.error();
+  StartAtSlab(&files.value(), options.first_slab);
   std::vector<MappedFile> mapped;
   for (const std::string& p : files->paths) {
     // Only a log's last slab is ever shortened (by the writer closing it, or truncate).
