@@ -18,6 +18,17 @@
 namespace slablog {
 namespace {
 
+// A section read while it was open, up to where its frames ended then. Its own copies of the
+// slab's and section's details: the walker's are the next ones' by the time they are needed.
+struct OpenSectionRead {
+  size_t file_index = 0;
+  SlabInfo slab;
+  SectionInfo section;       // section.slab is not kept: it points at the walker's
+  uint64_t frames_end = 0;   // file offset
+  uint64_t frames = 0;       // frames read in it
+  uint64_t section_end() const { return section.offset + section.open.size; }
+};
+
 // Per-stream state of the walk: where its section sequence is, and its record in progress.
 struct StreamCursor {
   RecordAssembler assembler;
@@ -25,30 +36,9 @@ struct StreamCursor {
   uint64_t records = 0;
   bool seen = false;
   // Set when the stream's last section read was open (and read to its end): where its frames
-  // ended, to tell, if the stream goes on after it, whether frames there may have been lost.
-  struct OpenEnd {
-    std::string file;
-    uint32_t slab = 0;
-    uint64_t seq = 0;
-    uint64_t frames_end = 0;   // file offsets
-    uint64_t section_end = 0;
-    // To read the rest of it, on a live log (Reader::Impl::PlanCatchUp).
-    size_t file_index = 0;
-    SlabInfo slab_info;
-    SectionInfo section;
-    uint64_t frames = 0;  // frames read in it
-  };
-  std::optional<OpenEnd> open_end;
-};
-
-// The rest of a live log's section, read again (Reader::Impl::catch_up). Outside Impl: clang
-// does not take a class nested in one still being defined as default-constructible.
-struct CatchUp {
-  SlabInfo slab;
-  SectionInfo section;
-  size_t file_index = 0;
-  uint64_t from = 0;           // file offset where the earlier read stopped
-  uint64_t frames_before = 0;  // frames it read
+  // ended, to tell, if the stream goes on after it, whether frames there may have been lost, or
+  // on a live log to read the rest of it (Reader::Impl::PlanCatchUp).
+  std::optional<OpenSectionRead> open_end;
 };
 
 }  // namespace
@@ -83,7 +73,7 @@ struct Reader::Impl {
   // On a live log, a stream went on in a new section while its previous one, open when the walk
   // went past it, was being filled: the frames the writer added to it since are read before
   // those of the new section, or they would be skipped (and record numbers would shift).
-  std::optional<CatchUp> catch_up;
+  std::optional<OpenSectionRead> catch_up;
   bool catching_up = false;
 
   Impl(const ReaderOptions& opt, LogFiles lf, std::vector<MappedFile> mapped, Reporter* reporter)
@@ -217,7 +207,7 @@ struct Reader::Impl {
   }
   void OnSection(const SectionInfo& s);
   void ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo& next);
-  void PlanCatchUp(const StreamCursor::OpenEnd& open);
+  void PlanCatchUp(const OpenSectionRead& open);
   void StartCatchUp();
   void BeginSection(Item* item);
   bool ReadFrame(Item* item);
@@ -281,14 +271,14 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
 // stream goes on from lost its close block to a power cut, and perhaps frames after the last one
 // read: unless those fill it to its end, that is a hole in the stream.
 void Reader::Impl::ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo& next) {
-  const StreamCursor::OpenEnd& open = *c.open_end;
-  const uint64_t room = open.section_end - open.frames_end;
+  const OpenSectionRead& open = *c.open_end;
+  const uint64_t room = open.section_end() - open.frames_end;
   if (room < kFrameHeaderSize) return;
   // Fragments of a record in progress may be among what was lost: it cannot go on here.
   DropAcrossLoss(c, id, CorruptionKind::kMissingData,
                  "the section holding its next fragment lost frames to a power cut");
-  Report(open.file, open.slab, open.frames_end, room, id, CorruptionKind::kMissingData,
-         "section " + std::to_string(open.seq) + " of stream " + StreamLabel(id) +
+  Report(open.slab.file, open.slab.header.slab_index, open.frames_end, room, id, CorruptionKind::kMissingData,
+         "section " + std::to_string(open.section.open.seq) + " of stream " + StreamLabel(id) +
              " was never closed, yet the stream goes on in section " + std::to_string(next.open.seq) +
              ": whatever was written after its last frame (up to " + std::to_string(room) +
              " bytes) was lost");
@@ -296,13 +286,11 @@ void Reader::Impl::ReportOpenGap(StreamCursor& c, uint32_t id, const SectionInfo
 
 // The section is read again from where the walk stopped in it: as its stream went on in the
 // next one, the writer has finished it, so what it holds now is all it will hold.
-void Reader::Impl::PlanCatchUp(const StreamCursor::OpenEnd& open) {
-  if (open.section_end - open.frames_end < kFrameHeaderSize) return;  // full: nothing can follow
+void Reader::Impl::PlanCatchUp(const OpenSectionRead& open) {
+  if (open.section_end() - open.frames_end < kFrameHeaderSize) return;  // full: nothing can follow
   const std::span<const uint8_t> file = files[open.file_index].bytes();
   if (open.section.offset + kSectionHeaderSize > file.size()) return;
-  CatchUp& c = catch_up.emplace();
-  c.slab = open.slab_info;
-  c.section = open.section;
+  OpenSectionRead& c = catch_up.emplace(open);
   c.section.slab = &c.slab;
   c.section.close = DecodeSectionClose(*walker.summary().log_id, file.subspan(open.section.offset, kSectionHeaderSize));
   // As the walker checks a close block it meets.
@@ -313,19 +301,16 @@ void Reader::Impl::PlanCatchUp(const StreamCursor::OpenEnd& open) {
                std::to_string(c.section.open.size));
     c.section.close.reset();
   }
-  c.file_index = open.file_index;
-  c.from = open.frames_end;
-  c.frames_before = open.frames;
 }
 
 void Reader::Impl::StartCatchUp() {
-  CatchUp& c = *catch_up;
+  OpenSectionRead& c = *catch_up;
   c.section.stream_name = walker.section().stream_name;  // the same stream's
   const std::span<const uint8_t> file = files[c.file_index].bytes();
   const uint64_t end = std::min<uint64_t>(file.size(), c.section.offset + c.section.open.size);
   scanner.Start(c.slab.file, c.section, file.subspan(c.section.offset, end - c.section.offset),
                 SectionSeed(*walker.summary().log_id, c.section.open.stream_id, c.section.open.seq),
-                c.from - c.section.offset, c.frames_before);
+                c.frames_end - c.section.offset, c.frames);
   scan_file = &c.slab.file;
   scan_slab = &c.slab;
   scan_section = &c.section;
@@ -488,9 +473,7 @@ bool Reader::Impl::ReadFrame(Item* item) {
     DropAcrossLoss(*cursor, id, CorruptionKind::kUnfinishedFragment,
                    "a later fragment was in a damaged part of the log");
   } else if (!s.close && !catching_up) {
-    cursor->open_end = StreamCursor::OpenEnd{walker.file(), walker.slab().header.slab_index, s.open.seq,
-                                             scanner.frames_end(), s.offset + s.open.size,
-                                             walker.file_index(), walker.slab(), s, scanner.frames()};
+    cursor->open_end = OpenSectionRead{walker.file_index(), walker.slab(), s, scanner.frames_end(), scanner.frames()};
   }
   return false;
 }
