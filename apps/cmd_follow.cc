@@ -2,7 +2,8 @@
 //
 // Writes through a memory map raise no inotify event, so the log is polled. A poll opens the log at
 // the oldest slab that can still hold something new (the slab of the oldest section that was
-// open at the last poll, or else the last slab seen), hops over the closed sections whose records
+// open at the last poll, of a stream not yet named then, or of the first fragment of a record
+// still unfinished then; else the last slab seen), hops over the closed sections whose records
 // were all printed, and reads only the sections still being written: its cost follows what is
 // being written, not the log's length. Within a stream, records lie at increasing (slab, offset):
 // that position says whether a record was printed before; its number in the stream continues
@@ -87,7 +88,10 @@ class Follower {
         if (s.open.stream_id == kCatalogStream) continue;
         auto it = marks_.find(s.open.stream_id);
         const bool wanted = Wanted(reader, s.open.stream_id);
-        if (wanted && !s.close) {
+        // A stream not yet named when its section is met (the catalog entry came after this
+        // poll read the catalog) is passed over, open or closed: the next poll reads it.
+        const bool unnamed = reader.stream(s.open.stream_id) == nullptr;
+        if ((wanted && !s.close) || unnamed) {
           oldest_open = std::min(oldest_open.value_or(s.slab->header.slab_index), s.slab->header.slab_index);
         }
         // A closed section before the one the last printed record ended in has nothing new.
@@ -120,8 +124,11 @@ class Follower {
       if (!out_.MaybeFlush()) break;
     }
     out_.Flush();
-    start_slab_ = std::min(oldest_open.value_or(last_slab), last_slab);
     const LogSummary& summary = reader.summary();
+    // And no later than where a record still being written began (its FIRST may be in a section
+    // closed since, in an older slab).
+    start_slab_ = std::min({oldest_open.value_or(last_slab), last_slab,
+                            summary.unfinished_from_slab.value_or(last_slab)});
     if (out_.closed()) {
       *ended = true;
       return ExitCode::kOk;

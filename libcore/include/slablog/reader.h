@@ -108,6 +108,10 @@ struct LogSummary {
   // With writer_active: torn-tail events met (a frame or record the writer was still writing
   // can give more than one). They are counted here and not sent to the Reporter.
   uint64_t in_progress = 0;
+  // The slab in which the earliest record still unfinished at the end of the walk (its LAST not
+  // yet there) has its first fragment, if any: a reader that comes back to a live log for the
+  // rest of that record must start there (ReaderOptions::first_slab).
+  std::optional<uint32_t> unfinished_from_slab;
   // Records completed so far, and their payload bytes, whether returned (ReaderOptions::records)
   // or only checked; the catalog's entries are not counted.
   uint64_t records = 0;

@@ -132,7 +132,9 @@ void StartAtSlab(LogFiles* files, uint32_t first) {
   const auto from = static_cast<std::ptrdiff_t>(keep);
   files->paths.erase(files->paths.begin(), files->paths.begin() + from);
   files->indexes.erase(files->indexes.begin(), files->indexes.begin() + from);
-  files->first_index = files->indexes.front();
+  // Expected from `first` on: a slab missing there is reported (it may hold what the caller came
+  // back for), unless the log's last slab is before it.
+  files->first_index = std::min(first, files->indexes.front());
 }
 
 Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {

@@ -483,7 +483,12 @@ void Reader::Impl::Finish() {
   // A record whose LAST never came, at the end of its stream: whether its next section was never
   // started (the writer stopped between closing one section and opening the next, or is still
   // writing it) or lost since the last sync, nothing of the stream survived after it. A torn tail.
+  auto& unfinished = walker.summary().unfinished_from_slab;
   for (auto& [id, c] : cursors) {
+    if (c.assembler.active() && c.assembler.start_slab() != nullptr) {
+      const uint32_t slab = c.assembler.start_slab()->header.slab_index;
+      unfinished = std::min(unfinished.value_or(slab), slab);
+    }
     AbandonRecord(c, id, CorruptionKind::kTornTail, "the stream ends before its LAST fragment");
   }
   walker.summary().corruptions = sink.count();
