@@ -79,6 +79,7 @@ class Follower {
     for (auto& [id, mark] : marks_) mark.delta.reset();
     // Where the next poll starts: no section before the oldest one open now can change.
     std::optional<uint32_t> oldest_open;
+    bool passed_unnamed = false;  // sections of streams not yet named were passed over
     uint32_t last_slab = start_slab_;
     Item item;
     while (reader.Next(&item)) {
@@ -88,14 +89,19 @@ class Follower {
         if (s.open.stream_id == kCatalogStream) continue;
         auto it = marks_.find(s.open.stream_id);
         const bool wanted = Wanted(reader, s.open.stream_id);
-        // A stream not yet named when its section is met (the catalog entry came after this
-        // poll read the catalog) is passed over, open or closed: the next poll reads it.
-        const bool unnamed = reader.stream(s.open.stream_id) == nullptr;
+        // On a live log, a stream not yet named when its section is met (the writer added the
+        // catalog entry after this poll read the catalog) is passed over, open or closed, and
+        // the next poll, which starts no later, reads it with its name (printed now, it would be
+        // "#3" and its records base64). A log no writer has any more keeps such a stream unnamed
+        // for good (its entry lost): it is printed as export prints it.
+        const bool unnamed = reader.stream(s.open.stream_id) == nullptr && reader.summary().writer_active;
         if ((wanted && !s.close) || unnamed) {
           oldest_open = std::min(oldest_open.value_or(s.slab->header.slab_index), s.slab->header.slab_index);
         }
         // A closed section before the one the last printed record ended in has nothing new.
-        if (!wanted || (s.close && it != marks_.end() && it->second.any && s.open.seq < it->second.section_seq)) {
+        passed_unnamed = passed_unnamed || unnamed;
+        if (!wanted || unnamed ||
+            (s.close && it != marks_.end() && it->second.any && s.open.seq < it->second.section_seq)) {
           reader.SkipSection();
         }
         continue;
@@ -137,6 +143,8 @@ class Follower {
       Complain(kFollowCmd, "cannot write to standard output");
       return ExitCode::kIo;
     }
+    // The sections passed over are read by one more poll, whatever this one found at the end.
+    if (passed_unnamed) return ExitCode::kOk;
     if (summary.clean) {
       *ended = true;
       return problems_.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;

@@ -172,6 +172,69 @@ TEST_CASE("FollowPrintsRecordsThatAPollFoundHalfWrittenAcrossSlabs") {
   CHECK(f.out == want.out);
 }
 
+TEST_CASE("FollowPrintsWhatExportPrintsWithBigRecordsOnTwoStreamsAndStreamsMadeMidway") {
+  // Records of 3 MB on alternating streams (each one's FIRST may lie slabs before where a poll
+  // would start), and streams named while follow reads (a poll may meet a section of a stream
+  // whose catalog entry came after it read the catalog: printed then, it was "#3" and base64).
+  struct Variant {
+    bool big_on_both;
+    bool new_streams;
+    std::vector<std::string> globs;
+  };
+  for (const Variant& v : {Variant{true, false, {}}, Variant{false, true, {}}, Variant{false, true, {"d", "a"}}}) {
+    CAPTURE(v.big_on_both);
+    CAPTURE(v.new_streams);
+    TempDir dir;
+    std::future<RunResult> follow;  // before the writer: a failed check ends the writer first
+    PipedSlablog writer(kWriter, dir.dir());
+    auto record = [](const char* stream, int i, size_t pad) {
+      return std::string("{\"s\":\"") + stream + "\",\"i\":" + std::to_string(i) + ",\"pad\":\"" +
+             std::string(pad, 'p') + "\"}\n";
+    };
+    int sent = 0;
+    for (int i = 0; i < 20; ++i) writer.Send(record(i % 2 ? "a" : "b", sent++, 100));
+    WaitForRecords(dir.path("live.slog"), 20);
+    std::vector<std::string> args = {"follow", "--from-start", "--interval", "20"};
+    std::vector<std::string> export_args = {"export"};
+    for (const std::string& g : v.globs) {
+      for (auto* a : {&args, &export_args}) a->insert(a->end(), {"-s", g});
+    }
+    args.push_back("live.slog");
+    export_args.push_back("live.slog");
+    follow = std::async(std::launch::async, [&] { return RunSlablog(args, "", dir.dir()); });
+    for (int big = 0; big < 6; ++big) {
+      writer.Send(record(v.big_on_both && big % 2 ? "b" : "a", sent++, 3'000'000));
+      Pause(50);
+      for (int i = 0; i < 10; ++i) {
+        writer.Send(record(i % 2 ? "a" : (v.new_streams ? "c" : "b"), sent++, 50));
+        if (v.new_streams && big == 2 && i == 0) writer.Send(record("d", sent++, 200000));
+        Pause(10);
+      }
+    }
+    WaitForRecords(dir.path("live.slog"), static_cast<size_t>(sent));
+    const int status = writer.Stop(SIGTERM);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(follow.wait_for(kPatience) == std::future_status::ready);
+    RunResult f = follow.get();
+    CHECK_MESSAGE(f.exit_code == 0, f.err);
+    RunResult want = RunSlablog(export_args, "", dir.dir());
+    REQUIRE(want.exit_code == 0);
+    const std::vector<std::string> got = Lines(f.out), all = Lines(want.out);
+    CHECK(got.size() == all.size());
+    for (const std::string stream : {"a", "b", "c", "d"}) {
+      CAPTURE(stream);
+      auto of = [&](const std::vector<std::string>& lines) {
+        std::vector<std::string> out;
+        for (const auto& l : lines) {
+          if (l.rfind("{\"stream\":\"" + stream + "\"", 0) == 0) out.push_back(l);
+        }
+        return out;
+      };
+      CHECK(of(got) == of(all));
+    }
+  }
+}
+
 TEST_CASE("FollowReadsOnlyWhereTheWriterStillWritesNotTheWholeLogEachPoll") {
   // Each poll starts at the oldest slab with a section still open: the log's older slabs are not
   // read again, so a follow of a long recording costs what is being written, not the log's length.
