@@ -361,53 +361,53 @@ Status Writer::Impl::AppendCatalogLocked(const CatalogEntry& entry) {
                       0, /*locked=*/true);
 }
 
-Status Writer::Impl::Flush() {
-  std::vector<std::shared_ptr<WritableSlab>> files;
-  std::vector<size_t> retired;
-  bool directory = false;
-  bool file_system = false;
-  {
-    std::lock_guard lock(mu);
-    if (!io_error.ok() || closed.load()) return io_error;
-    for (const Slab& slab : slabs) {
-      if (slab.file != nullptr) files.push_back(slab.file);
-    }
-    retired = retired_open;
-    directory = std::exchange(dir_dirty, false);
-    file_system = std::exchange(closed_unsynced, false);
+Writer::Impl::FlushPlan Writer::Impl::PlanFlushLocked() {
+  FlushPlan plan;
+  for (const Slab& slab : slabs) {
+    if (slab.file != nullptr) plan.files.push_back(slab.file);
   }
+  plan.retired = retired_open;
+  plan.directory = std::exchange(dir_dirty, false);
+  plan.file_system = std::exchange(closed_unsynced, false);
+  return plan;
+}
+
+Status Writer::Impl::RunFlush(const FlushPlan& plan) const {
   Status first_error;
   auto note = [&](Status s) {
     if (!s && first_error.ok()) first_error = std::move(s);
   };
-  for (const auto& file : files) note(file->Sync());
-  if (directory) note(SyncDirectoryOf(base));
-  if (file_system) note(SyncFileSystem(dir_fd, DirectoryOf(base)));
-  files.clear();  // a file let go meanwhile is closed here, not under the lock
-  std::lock_guard lock(mu);
-  if (!first_error.ok()) return NoteIo(first_error);
-  // The retired slabs flushed above are on disk: their descriptors are needed no more.
-  for (const size_t i : retired) slabs[i].file.reset();
+  for (const auto& file : plan.files) note(file->Sync());
+  if (plan.directory) note(SyncDirectoryOf(base));
+  if (plan.file_system) note(SyncFileSystem(dir_fd, DirectoryOf(base)));
+  return first_error;
+}
+
+Status Writer::Impl::FinishFlushLocked(const FlushPlan& plan, Status outcome) {
+  if (!outcome.ok()) return NoteIo(outcome);
+  // The retired slabs flushed are on disk: their descriptors are needed no more.
+  for (const size_t i : plan.retired) slabs[i].file.reset();
   std::erase_if(retired_open, [&](size_t i) { return slabs[i].file == nullptr; });
   return io_error;
 }
 
+Status Writer::Impl::Flush() {
+  FlushPlan plan;
+  {
+    std::lock_guard lock(mu);
+    if (!io_error.ok() || closed.load()) return io_error;
+    plan = PlanFlushLocked();
+  }
+  Status outcome = RunFlush(plan);
+  plan.files.clear();  // a file let go meanwhile is closed here, not under the lock
+  std::lock_guard lock(mu);
+  return FinishFlushLocked(plan, std::move(outcome));
+}
+
 Status Writer::Impl::SyncLocked() {
   if (!io_error.ok()) return io_error;
-  Status first_error;
-  auto note = [&](Status s) {
-    if (!s && first_error.ok()) first_error = std::move(s);
-  };
-  for (Slab& slab : slabs) {
-    if (slab.file != nullptr) note(slab.file->Sync());
-  }
-  if (dir_dirty) note(SyncDirectoryOf(base));
-  if (closed_unsynced) note(SyncFileSystem(dir_fd, DirectoryOf(base)));
-  dir_dirty = closed_unsynced = false;
-  if (!first_error.ok()) return NoteIo(first_error);
-  for (const size_t i : retired_open) slabs[i].file.reset();
-  retired_open.clear();
-  return Status();
+  const FlushPlan plan = PlanFlushLocked();
+  return FinishFlushLocked(plan, RunFlush(plan));
 }
 
 Status Writer::Impl::WriteEndMarkerLocked() {

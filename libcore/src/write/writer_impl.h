@@ -96,6 +96,16 @@ struct Writer::Impl {
   Status Flush();
   // The same, `mu` held throughout (Close).
   Status SyncLocked();
+  // The steps of both: what to flush (taken under `mu`), the flush itself, and its outcome noted.
+  struct FlushPlan {
+    std::vector<std::shared_ptr<WritableSlab>> files;
+    std::vector<size_t> retired;  // retired slabs among them, let go once flushed
+    bool directory = false;
+    bool file_system = false;
+  };
+  FlushPlan PlanFlushLocked();
+  Status RunFlush(const FlushPlan& plan) const;
+  Status FinishFlushLocked(const FlushPlan& plan, Status outcome);
   Status CloseLocked();
   // Keeps `s` as io_error if it is the first I/O failure; returns it.
   Status NoteIo(Status s) {
