@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "commands.h"
+#include "copper_cli.h"
 #include "output.h"
 #include "problems.h"
 #include "slablog/reader.h"
@@ -19,6 +20,7 @@ struct DumpOptions {
   bool sections_only = false;
   bool no_verify = false;
   std::vector<std::string> streams;
+  std::string copperlist_type;
 };
 
 // Problems go to stdout between the lines they concern, and are counted as usual.
@@ -116,6 +118,11 @@ void PrintFrame(const SectionInfo& s, const FrameView& f, bool hex) {
 }
 
 ExitCode RunDump(const DumpOptions& opt) {
+  if (IsCopperLog(opt.log)) {
+    std::optional<copper::CopperType> type;
+    if (!ParseCopperTypeOption("dump", opt.copperlist_type, &type)) return ExitCode::kUsage;
+    return CopperDump(opt.log, opt.hex, opt.sections_only, opt.streams, type ? &*type : nullptr);
+  }
   InlineProblems problems;
   ReaderOptions ro;
   ro.records = false;
@@ -172,6 +179,7 @@ void RegisterDump(CLI::App& app, ExitCode* rc) {
   sub->add_flag("--sections", opt->sections_only, "List slabs and sections only, not frames");
   sub->add_option("-s,--stream", opt->streams, "Only sections of this stream (repeatable)");
   sub->add_flag("--no-verify", opt->no_verify, "Do not check frame CRCs");
+  AddCopperTypeOption(sub, &opt->copperlist_type);
   sub->final_callback([opt, rc] { *rc = RunDump(*opt); });
 }
 

@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "commands.h"
+#include "copper_cli.h"
+#include "emitter.h"
 #include "json_out.h"
 #include "output.h"
 #include "problems.h"
@@ -25,34 +27,7 @@ struct ExportOptions {
   bool array = false;
   bool sections = false;
   bool records = false;
-};
-
-// Writes the objects, NDJSON or one array, and counts them against --limit.
-class Emitter {
- public:
-  Emitter(StdoutBuffer* out, bool array, uint64_t limit) : out_(out), array_(array), limit_(limit) {}
-  // The text of the next object goes into the returned string.
-  std::string& Begin() {
-    std::string& s = out_->text();
-    if (array_) s += count_ == 0 ? "[\n" : ",\n";
-    return s;
-  }
-  // False when no more output is wanted (limit reached, or standard output closed).
-  bool End() {
-    if (!array_) out_->text().push_back('\n');
-    ++count_;
-    return out_->MaybeFlush() && (limit_ == 0 || count_ < limit_);
-  }
-  void Finish() {
-    if (array_) out_->text() += count_ == 0 ? "[]\n" : "\n]\n";
-    out_->Flush();
-  }
-
- private:
-  StdoutBuffer* out_;
-  bool array_;
-  uint64_t limit_;
-  uint64_t count_ = 0;
+  std::string copperlist_type;
 };
 
 // A section being exported with --sections: its fields, plus what its records add.
@@ -100,6 +75,13 @@ ExitCode RunExport(const ExportOptions& opt) {
   if ((!opt.since.empty() && !ParseTimeNs(opt.since, &since)) || (!opt.until.empty() && !ParseTimeNs(opt.until, &until))) {
     Complain(cmd, "--since and --until take nanoseconds or an RFC 3339 time such as 2025-11-24T16:00:00Z");
     return ExitCode::kUsage;
+  }
+  if (IsCopperLog(opt.log)) {
+    std::optional<copper::CopperType> type;
+    if (!ParseCopperTypeOption(cmd, opt.copperlist_type, &type)) return ExitCode::kUsage;
+    CopperExportOptions co{opt.streams, since, until, !opt.since.empty() || !opt.until.empty(), opt.limit,
+                           opt.array, opt.sections, opt.records};
+    return CopperExport(opt.log, co, type ? &*type : nullptr);
   }
   ProblemLog problems(cmd);
   auto opened = Reader::Open(opt.log, ReaderOptions{}, &problems);
@@ -186,6 +168,7 @@ void RegisterExport(CLI::App& app, ExitCode* rc) {
   sub->add_flag("--array", opt->array, "Print one JSON array instead of one object per line");
   sub->add_flag("--sections", opt->sections, "One object per section instead of per record");
   sub->add_flag("--records", opt->records, "With --sections: include each section's records");
+  AddCopperTypeOption(sub, &opt->copperlist_type);
   sub->final_callback([opt, rc] { *rc = RunExport(*opt); });
 }
 

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "commands.h"
+#include "copper_cli.h"
 #include "json_out.h"
 #include "output.h"
 #include "problems.h"
@@ -34,6 +35,7 @@ struct FollowOptions {
   bool from_start = false;
   std::vector<std::string> streams;
   int64_t interval_ms = 100;
+  std::string copperlist_type;
 };
 
 // A record's place in the log; a stream's records lie at increasing places.
@@ -181,6 +183,11 @@ ExitCode RunFollow(const FollowOptions& opt) {
     Complain(kFollowCmd, "--interval takes 1 to 60000 milliseconds");
     return ExitCode::kUsage;
   }
+  if (IsCopperLog(opt.log)) {
+    std::optional<copper::CopperType> type;
+    if (!ParseCopperTypeOption(kFollowCmd, opt.copperlist_type, &type)) return ExitCode::kUsage;
+    return CopperFollow(opt.log, opt.from_start, opt.streams, opt.interval_ms, type ? &*type : nullptr);
+  }
   CatchStopSignals();
   Follower follower(opt);
   bool ended = false;
@@ -210,6 +217,7 @@ void RegisterFollow(CLI::App& app, ExitCode* rc) {
   sub->add_option("-s,--stream", opt->streams, "Only streams whose name matches this shell glob (repeatable)");
   sub->add_option("--interval", opt->interval_ms, "Longest wait between two looks at a quiet log, in milliseconds")
       ->capture_default_str();
+  AddCopperTypeOption(sub, &opt->copperlist_type);
   sub->final_callback([opt, rc] { *rc = RunFollow(*opt); });
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "copper_cli.h"
 #include "output.h"
 #include "problems.h"
 #include "slablog/reader.h"
@@ -17,6 +18,7 @@ namespace {
 struct InfoOptions {
   std::string log;
   bool json = false;
+  std::string copperlist_type;
 };
 
 struct StreamTotals {
@@ -152,6 +154,11 @@ void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& 
 }
 
 ExitCode RunInfo(const InfoOptions& opt) {
+  if (IsCopperLog(opt.log)) {
+    std::optional<copper::CopperType> type;
+    if (!ParseCopperTypeOption("info", opt.copperlist_type, &type)) return ExitCode::kUsage;
+    return CopperInfo(opt.log, opt.json, type ? &*type : nullptr);
+  }
   ProblemLog problems("info");
   ReaderOptions ro;
   ro.records = false;
@@ -176,6 +183,7 @@ void RegisterInfo(CLI::App& app, ExitCode* rc) {
   CLI::App* sub = app.add_subcommand("info", "Summarise a log: slabs, streams, records, bytes, time range, clean close");
   sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs")->required();
   sub->add_flag("-j,--json", opt->json, "Print one JSON document");
+  AddCopperTypeOption(sub, &opt->copperlist_type);
   sub->final_callback([opt, rc] { *rc = RunInfo(*opt); });
 }
 

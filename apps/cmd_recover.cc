@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "copper_cli.h"
 #include "log_sizes.h"
 #include "output.h"
 #include "problems.h"
@@ -15,11 +16,13 @@ struct RecoverCliOptions {
   std::string log;
   std::string out;
   LogSizeOptions sizes;
+  std::string copperlist_type;
 };
 
 ExitCode RunRecover(const RecoverCliOptions& opt) {
   WriterOptions wo;
   if (!ParseLogSizes("recover", opt.sizes, &wo)) return ExitCode::kUsage;
+  if (IsCopperLog(opt.log)) return ConvertCopperLog("recover", opt.log, opt.out, wo, opt.copperlist_type);
   ProblemLog problems("recover");
   auto done = Recover(opt.log, opt.out, wo, &problems);
   if (!done) return Fail("recover", done.error());
@@ -44,6 +47,7 @@ void RegisterRecover(CLI::App& app, ExitCode* rc) {
   sub->add_option("log", opt->log, "The damaged log (only read)")->required();
   sub->add_option("out", opt->out, "Base name of the new log (must not exist)")->required();
   AddLogSizeOptions(sub, &opt->sizes, "of the new log");
+  AddCopperTypeOption(sub, &opt->copperlist_type);
   sub->final_callback([opt, rc] { *rc = RunRecover(*opt); });
 }
 

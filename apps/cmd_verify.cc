@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "copper_cli.h"
 #include "output.h"
 #include "problems.h"
 #include "slablog/recovery.h"
@@ -20,6 +21,7 @@ struct VerifyCliOptions {
   bool json = false;
   unsigned threads = 0;
   bool quiet = false;
+  std::string copperlist_type;
 };
 
 // A progress bar on stderr, redrawn at most ten times a second, only when stderr is a terminal.
@@ -67,6 +69,11 @@ nlohmann::ordered_json ProblemJson(const Corruption& c) {
 }
 
 ExitCode RunVerify(const VerifyCliOptions& opt) {
+  if (IsCopperLog(opt.log)) {
+    std::optional<copper::CopperType> type;
+    if (!ParseCopperTypeOption("verify", opt.copperlist_type, &type)) return ExitCode::kUsage;
+    return CopperVerify(opt.log, opt.json, opt.quiet, type ? &*type : nullptr);
+  }
   ProblemLog problems("verify", /*print=*/!opt.json && !opt.quiet);
   ProgressBar bar(!opt.quiet);
   VerifyOptions vo;
@@ -126,6 +133,7 @@ void RegisterVerify(CLI::App& app, ExitCode* rc) {
   sub->add_flag("-j,--json", opt->json, "Print one JSON report on standard output");
   sub->add_option("-t,--threads", opt->threads, "Threads to use (default: one per core; 1: a single core)");
   sub->add_flag("-q,--quiet", opt->quiet, "Print nothing; only the exit code tells");
+  AddCopperTypeOption(sub, &opt->copperlist_type);
   sub->final_callback([opt, rc] { *rc = RunVerify(*opt); });
 }
 

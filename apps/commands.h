@@ -22,5 +22,6 @@ void RegisterExport(CLI::App& app, ExitCode* rc);
 void RegisterSplit(CLI::App& app, ExitCode* rc);
 void RegisterMerge(CLI::App& app, ExitCode* rc);
 void RegisterFollow(CLI::App& app, ExitCode* rc);
+void RegisterConvert(CLI::App& app, ExitCode* rc);
 
 }  // namespace slablog::cli

@@ -7,11 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "slablog/json_text.h"
+
 namespace slablog::cli {
 
-// Appends `text` as a JSON string (quotes included); bytes that are not valid UTF-8 become U+FFFD.
-void AppendJsonString(std::string* out, std::string_view text);
-void AppendBase64(std::string* out, std::span<const uint8_t> bytes);
+using slablog::AppendBase64;
+using slablog::AppendJsonString;
 
 // Collects output and writes it to standard output in large blocks with write(2).
 class StdoutBuffer {

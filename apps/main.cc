@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   slablog::cli::RegisterSplit(app, &rc);
   slablog::cli::RegisterMerge(app, &rc);
   slablog::cli::RegisterFollow(app, &rc);
+  slablog::cli::RegisterConvert(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

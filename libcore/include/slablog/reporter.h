@@ -21,6 +21,9 @@ enum class CorruptionKind : uint8_t {
   kMissingData,
   kIoError,             // bytes that could not be read: the file shrank under the reader, or the
                         // disk failed (they read as zeros; other events may follow from that)
+  // An entry of a format without checksums (Copper) that does not decode as its type says, in
+  // the middle of a section: the rest of that section is lost.
+  kBadEntry,
 };
 
 const char* CorruptionKindName(CorruptionKind kind);

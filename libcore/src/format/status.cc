@@ -35,6 +35,7 @@ const char* CorruptionKindName(CorruptionKind kind) {
     case CorruptionKind::kBadSection: return "bad-section";
     case CorruptionKind::kBadFileHeader: return "bad-file-header";
     case CorruptionKind::kMissingData: return "missing-data";
+    case CorruptionKind::kBadEntry: return "bad-entry";
     case CorruptionKind::kIoError: return "io-error";
   }
   return "unknown";

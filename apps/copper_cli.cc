@@ -1,0 +1,54 @@
+#include "copper_cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include "json_out.h"
+#include "output.h"
+#include "record_json.h"
+#include "slablog/log_format.h"
+
+namespace slablog::cli {
+
+void AddCopperTypeOption(CLI::App* sub, std::string* text) {
+  sub->add_option("--copperlist-type", *text,
+                  "Copper logs: the copperlists' Rust type, e.g. '(u32,u32,u32)' or '{x: f64, ok: bool}' "
+                  "(without it copperlists are whole sections of bytes)");
+}
+
+bool ParseCopperTypeOption(const char* command, const std::string& text, std::optional<copper::CopperType>* out) {
+  if (text.empty()) return true;
+  auto parsed = copper::CopperType::Parse(text);
+  if (!parsed) {
+    Complain(command, "{}", parsed.error().message);
+    return false;
+  }
+  *out = std::move(parsed.value());
+  return true;
+}
+
+bool IsCopperLog(const std::string& log) { return DetectLogFormat(log) == LogFormat::kCopper; }
+
+void AppendCopperItemJson(std::string* s, const copper::Item& item) {
+  const copper::Entry& e = item.entry;
+  s->append("{\"stream\":\"").append(copper::StreamName(e.type)).append("\",\"t\":");
+  if (e.time) AppendInt(s, *e.time); else s->append("null");
+  if (item.kind == copper::ItemKind::kEntry) {
+    s->append(",\"seq\":");
+    AppendInt(s, static_cast<int64_t>(e.index));
+    s->append(",\"data\":");
+    if (e.json.empty()) AppendBase64(s, e.bytes); else s->append(e.json);
+  } else {
+    s->append(",\"slab\":");
+    AppendJsonString(s, item.slab->file);
+    s->append(",\"offset\":");
+    AppendInt(s, static_cast<int64_t>(e.offset));
+    s->append(",\"bytes\":");
+    AppendInt(s, static_cast<int64_t>(e.bytes.size()));
+    if (item.section->trailing_zeros_possible) s->append(",\"trailing_zeros_possible\":true");
+    s->append(",\"data\":");
+    AppendBase64(s, e.bytes);
+  }
+  s->push_back('}');
+}
+
+}  // namespace slablog::cli

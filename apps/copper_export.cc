@@ -1,0 +1,203 @@
+// slablog export and follow of a Copper log: entries as the NDJSON objects of AppendCopperItemJson,
+// with the filters of slablog logs (streams by glob, --since/--until on entry times, --limit).
+#include <time.h>
+
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "copper_cli.h"
+#include "emitter.h"
+#include "output.h"
+#include "problems.h"
+#include "record_json.h"
+#include "stop_signal.h"
+
+namespace slablog::cli {
+namespace {
+
+bool CopperStreamWanted(const std::vector<std::string>& globs, copper::EntryType t) {
+  return MatchesAnyGlob(globs, copper::StreamName(t));
+}
+
+// A section with --sections: its fields and what its entries add.
+struct CopperSectionOut {
+  copper::Section info;
+  std::string file;
+  uint32_t slab = 0;
+  uint64_t entries = 0;
+  std::optional<int64_t> first_t, last_t;
+  std::string entries_json;  // with --records
+};
+
+void AppendCopperSection(std::string* s, const CopperSectionOut& sec, bool with_records) {
+  const copper::Section& c = sec.info;
+  s->append("{\"slab\":");
+  AppendJsonString(s, sec.file);
+  s->append(",\"slab_index\":");
+  AppendInt(s, sec.slab);
+  s->append(",\"offset\":");
+  AppendInt(s, static_cast<int64_t>(c.offset));
+  s->append(",\"stream\":\"").append(copper::StreamName(c.type)).append("\",\"entry_type\":\"");
+  s->append(copper::EntryTypeName(c.type)).append("\",\"state\":\"");
+  s->append(c.state == copper::SectionState::kOpen ? "open" : c.state == copper::SectionState::kUnused ? "unused" : "closed");
+  s->append("\",\"size\":");
+  AppendInt(s, static_cast<int64_t>(c.size));
+  s->append(",\"used\":");
+  AppendInt(s, static_cast<int64_t>(c.used));
+  s->append(",\"data_offset\":");
+  AppendInt(s, static_cast<int64_t>(c.data_offset));
+  s->append(",\"data_bytes\":");
+  AppendInt(s, static_cast<int64_t>(c.data.size()));
+  s->append(",\"entries\":");
+  if (c.split) AppendInt(s, static_cast<int64_t>(sec.entries)); else s->append("null");
+  s->append(",\"first_index\":");
+  if (c.split) AppendInt(s, static_cast<int64_t>(c.first_index)); else s->append("null");
+  s->append(",\"first_t\":");
+  if (sec.first_t) AppendInt(s, *sec.first_t); else s->append("null");
+  s->append(",\"last_t\":");
+  if (sec.last_t) AppendInt(s, *sec.last_t); else s->append("null");
+  if (c.trailing_zeros_possible) s->append(",\"trailing_zeros_possible\":true");
+  if (with_records) s->append(",\"records\":[").append(sec.entries_json).append("]");
+  s->push_back('}');
+}
+
+void SleepMillis(int64_t ms) {
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000};
+  nanosleep(&ts, nullptr);
+}
+
+}  // namespace
+
+ExitCode CopperExport(const std::string& log, const CopperExportOptions& opt, const copper::CopperType* type) {
+  const char* cmd = "export";
+  ProblemLog problems(cmd);
+  copper::ReadOptions ro;
+  ro.json = true;
+  ro.copperlist_type = type;
+  auto opened = copper::Reader::Open(log, ro, &problems);
+  if (!opened) return Fail(cmd, opened.error());
+  copper::Reader& reader = *opened.value();
+  StdoutBuffer out;
+  Emitter emit(&out, opt.array, opt.limit);
+  std::optional<CopperSectionOut> pending;
+  bool more = true;
+  auto flush_section = [&] {
+    if (pending && more) {
+      AppendCopperSection(&emit.Begin(), *pending, opt.records);
+      more = emit.End();
+    }
+    pending.reset();
+  };
+  bool wanted = true;
+  copper::Item item;
+  while (more && reader.Next(&item)) {
+    if (item.kind == copper::ItemKind::kSlab) continue;
+    if (item.kind == copper::ItemKind::kSection) {
+      if (opt.sections) flush_section();
+      const copper::Section& s = *item.section;
+      wanted = s.marker == copper::Marker::kNone && s.type != copper::EntryType::kEmpty &&
+               CopperStreamWanted(opt.streams, s.type);
+      if (wanted && opt.sections) pending = CopperSectionOut{s, s.slab->file, s.slab->index, 0, std::nullopt, std::nullopt, {}};
+      continue;
+    }
+    if (!wanted) continue;
+    const copper::Entry& e = item.entry;
+    if (opt.time_filter && (!e.time || *e.time < opt.since || *e.time > opt.until)) continue;
+    if (opt.sections) {
+      if (!pending) continue;
+      if (item.kind == copper::ItemKind::kEntry) ++pending->entries;
+      if (e.time) {
+        if (!pending->first_t) pending->first_t = e.time;
+        pending->last_t = e.time;
+      }
+      if (opt.records) {
+        if (!pending->entries_json.empty()) pending->entries_json.push_back(',');
+        AppendCopperItemJson(&pending->entries_json, item);
+      }
+      continue;
+    }
+    AppendCopperItemJson(&emit.Begin(), item);
+    more = emit.End();
+  }
+  if (opt.sections) flush_section();
+  emit.Finish();
+  if (out.failed()) {
+    Complain(cmd, "cannot write to standard output");
+    return ExitCode::kIo;
+  }
+  if (out.closed()) return ExitCode::kOk;
+  return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+}
+
+// Each poll reads the log again (Copper's writer gives no sign of where it writes). Entries of a
+// section still open are printed once another entry follows them in it, or the section or the
+// log is closed: the last one may still be being written, and Copper has no checksum to tell.
+// Sections not split are printed once closed. Within a stream, entries are printed in order,
+// each once (by its number in the stream).
+ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector<std::string>& streams,
+                      int64_t interval_ms, const copper::CopperType* type) {
+  const char* cmd = "follow";
+  ProblemLog problems(cmd);
+  problems.OncePerPlace();
+  StdoutBuffer out;
+  uint64_t next_index[5] = {0, 0, 0, 0, 0};
+  std::set<std::pair<uint32_t, uint64_t>> sections_printed;
+  CatchStopSignals();
+  bool print = from_start;
+  int64_t wait = std::min<int64_t>(2, interval_ms);
+  // The final end marker comes after every entry, so a log found closed is read once more with
+  // nothing held back.
+  bool closed_pass = false;
+  while (!StopRequested().load()) {
+    copper::ReadOptions ro;
+    ro.json = print;
+    ro.copperlist_type = type;
+    auto opened = copper::Reader::Open(log, ro, &problems);
+    if (!opened) return Fail(cmd, opened.error());
+    copper::Reader& reader = *opened.value();
+    uint64_t printed = 0;
+    bool wanted = true;
+    copper::Item item;
+    bool final_seen = false;
+    while (reader.Next(&item)) {
+      if (item.kind == copper::ItemKind::kSlab) continue;
+      if (item.kind == copper::ItemKind::kSection) {
+        const copper::Section& s = *item.section;
+        if (s.marker == copper::Marker::kFinal) final_seen = true;
+        wanted = s.marker == copper::Marker::kNone && CopperStreamWanted(streams, s.type);
+        continue;
+      }
+      if (!wanted) continue;
+      const copper::Section& s = *item.section;
+      const bool open = s.state == copper::SectionState::kOpen && !closed_pass;
+      if (item.kind == copper::ItemKind::kEntry) {
+        uint64_t& next = next_index[static_cast<int>(s.type)];
+        if (item.entry.index < next) continue;
+        if (open && item.entry.index + 1 == s.first_index + s.entries) continue;  // may be half written
+        next = item.entry.index + 1;
+      } else {
+        if (open) continue;
+        if (!sections_printed.emplace(s.slab->index, s.offset).second) continue;
+      }
+      if (!print) continue;
+      AppendCopperItemJson(&out.text(), item);
+      out.text().push_back('\n');
+      ++printed;
+      if (!out.MaybeFlush()) break;
+    }
+    out.Flush();
+    if (out.closed()) return out.failed() ? ExitCode::kIo : ExitCode::kOk;
+    print = true;
+    if (final_seen && !closed_pass) {
+      closed_pass = true;  // once more, to print what was held back
+      continue;
+    }
+    if (final_seen) return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+    SleepMillis(wait);
+    wait = printed > 0 ? std::min<int64_t>(2, interval_ms) : std::min(wait * 2, interval_ms);
+  }
+  return ExitCode::kOk;
+}
+
+}  // namespace slablog::cli

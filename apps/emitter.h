@@ -1,0 +1,40 @@
+// The objects export prints, as NDJSON or one JSON array, counted against --limit. Shared by the
+// exporters of every format.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "json_out.h"
+
+namespace slablog::cli {
+
+// Writes the objects, NDJSON or one array, and counts them against --limit.
+class Emitter {
+ public:
+  Emitter(StdoutBuffer* out, bool array, uint64_t limit) : out_(out), array_(array), limit_(limit) {}
+  // The text of the next object goes into the returned string.
+  std::string& Begin() {
+    std::string& s = out_->text();
+    if (array_) s += count_ == 0 ? "[\n" : ",\n";
+    return s;
+  }
+  // False when no more output is wanted (limit reached, or standard output closed).
+  bool End() {
+    if (!array_) out_->text().push_back('\n');
+    ++count_;
+    return out_->MaybeFlush() && (limit_ == 0 || count_ < limit_);
+  }
+  void Finish() {
+    if (array_) out_->text() += count_ == 0 ? "[]\n" : "\n]\n";
+    out_->Flush();
+  }
+
+ private:
+  StdoutBuffer* out_;
+  bool array_;
+  uint64_t limit_;
+  uint64_t count_ = 0;
+};
+
+}  // namespace slablog::cli

@@ -1,0 +1,62 @@
+// Reading bincode 2 ("standard" configuration: little endian, varint integers), the encoding of
+// every Copper header and entry. Every read is bounds-checked and says whether it succeeded;
+// nothing is allocated.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+namespace slablog::copper {
+
+class Cursor {
+ public:
+  explicit Cursor(std::span<const uint8_t> in) : in_(in) {}
+
+  size_t pos() const { return pos_; }
+  size_t left() const { return in_.size() - pos_; }
+  const uint8_t* here() const { return in_.data() + pos_; }
+
+  bool Byte(uint8_t* v) {
+    if (pos_ >= in_.size()) return false;
+    *v = in_[pos_++];
+    return true;
+  }
+  bool Skip(size_t n) {
+    if (n > left()) return false;
+    pos_ += n;
+    return true;
+  }
+  // An unsigned varint no larger than `max`: < 251 is the byte itself; 251, 252 and 253 are
+  // followed by a u16, u32 or u64. (254, a u128, is larger than any field read here.)
+  bool Var(uint64_t* v, uint64_t max = UINT64_MAX) {
+    uint8_t tag;
+    if (!Byte(&tag)) return false;
+    uint64_t value = tag;
+    if (tag >= 251) {
+      const size_t n = tag == 251 ? 2 : tag == 252 ? 4 : tag == 253 ? 8 : 0;
+      if (n == 0 || left() < n) return false;
+      value = 0;
+      std::memcpy(&value, here(), n);
+      pos_ += n;
+    }
+    if (value > max) return false;
+    *v = value;
+    return true;
+  }
+  // A signed varint: zigzag over the unsigned one.
+  bool SignedVar(int64_t* v, int64_t min = INT64_MIN, int64_t max = INT64_MAX) {
+    uint64_t u;
+    if (!Var(&u)) return false;
+    const int64_t s = static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
+    if (s < min || s > max) return false;
+    *v = s;
+    return true;
+  }
+
+ private:
+  std::span<const uint8_t> in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace slablog::copper

@@ -1,0 +1,493 @@
+// The walk of a Copper log: slab by slab, section by section, as copper-rs's own writer lays them
+// out (slablog/copper.h), and also where its own reader gives up: sections left open by a crash
+// (read until the rest is zeros), stale temporary end markers and zero-filled slab tails (the log
+// goes on in the next slab), damaged headers (the walk picks up at the next page that holds one).
+#include <algorithm>
+#include <cstring>
+
+#include "bincode.h"
+#include "copper_layout.h"
+#include "copper_values.h"
+#include "log_files.h"
+#include "mapped_file.h"
+#include "slablog/copper.h"
+#include "slablog/json_text.h"
+
+namespace slablog::copper {
+namespace {
+
+bool AllZero(std::span<const uint8_t> b) {
+  // Word at a time: crashed slabs are mostly zeros, and this runs over all of them.
+  size_t i = 0;
+  for (; i + 8 <= b.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, b.data() + i, 8);
+    if (w != 0) return false;
+  }
+  for (; i < b.size(); ++i) {
+    if (b[i] != 0) return false;
+  }
+  return true;
+}
+
+// One past the last non-zero byte of `b` (0 when all are zero).
+size_t EndOfNonZero(std::span<const uint8_t> b) {
+  size_t n = b.size();
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, b.data() + n - 8, 8);
+    if (w != 0) break;
+    n -= 8;
+  }
+  while (n > 0 && b[n - 1] == 0) --n;
+  return n;
+}
+
+int StreamSlot(EntryType t) {
+  return t == EntryType::kLogLine ? 0 : t == EntryType::kCopperList ? 1 : 2;
+}
+
+}  // namespace
+
+struct Reader::Impl {
+  enum class Phase : uint8_t { kNextSlab, kSections, kEntries, kSectionBytes, kDone };
+
+  ReadOptions opt;
+  Reporter* reporter = nullptr;
+  LogFiles files;
+  Summary summary;
+
+  Phase phase = Phase::kNextSlab;
+  size_t file_i = 0;
+  uint32_t expected_index = 0;
+  bool layout_known = false;
+  bool level_known = false;
+  MappedFile map;
+  Slab slab;
+  uint64_t pos = 0;
+  Section section;
+  // The entries of the current section, while they are returned.
+  uint64_t entry_pos = 0;    // within section.data
+  uint64_t entries_left = 0;
+  uint64_t next_index[3] = {0, 0, 0};
+  std::string json;
+
+  bool more_files() const { return file_i + 1 < files.paths.size(); }
+
+  void Report(uint64_t offset, uint64_t dropped, CorruptionKind kind, EntryType stream, std::string detail) {
+    ++summary.problems;
+    if (reporter == nullptr) return;
+    Corruption c;
+    c.file = slab.file;
+    c.slab = slab.index;
+    c.offset = offset;
+    c.bytes_dropped = dropped;
+    c.kind = kind;
+    if (stream == EntryType::kLogLine || stream == EntryType::kCopperList || stream == EntryType::kFrozenTasks) {
+      c.stream = static_cast<uint32_t>(stream);
+      c.stream_name = StreamName(stream);
+    } else {
+      c.stream = Corruption::kNoStream;
+    }
+    c.detail = std::move(detail);
+    reporter->OnCorruption(c);
+  }
+
+  void End(std::string how) {
+    if (phase != Phase::kDone) ReportReadFault();
+    if (summary.end.empty()) summary.end = std::move(how);
+    phase = Phase::kDone;
+  }
+
+  bool OpenSlab(Item* item) {
+    if (file_i >= files.paths.size()) {
+      End("the last slab file ends without an end marker (" + (slab.file.empty() ? std::string("no slab") : slab.file) +
+          ", " + std::to_string(slab.bytes) + " bytes)");
+      return false;
+    }
+    slab = Slab{files.paths[file_i], files.indexes.empty() ? static_cast<uint32_t>(file_i) : files.indexes[file_i], 0};
+    if (slab.index != expected_index && !files.indexes.empty()) {
+      Report(0, 0, CorruptionKind::kBadFileHeader, EntryType::kEmpty,
+             "slab files " + std::to_string(expected_index) + ".." + std::to_string(slab.index - 1) +
+                 " are missing: their sections are lost");
+    }
+    expected_index = slab.index + 1;
+    auto m = MappedFile::Open(slab.file);
+    if (!m) {
+      Report(0, 0, CorruptionKind::kIoError, EntryType::kEmpty, "cannot read the slab: " + m.error().message);
+      map = MappedFile();
+      slab.bytes = 0;
+      pos = 0;
+    } else {
+      map = std::move(m.value());
+      slab.bytes = map.bytes().size();
+      pos = 0;
+    }
+    ++summary.slabs;
+    const auto bytes = map.bytes();
+    if (file_i == 0) {
+      // Only slab 0 has the main header; a log named from a later slab has none to read.
+      auto main = slab.index == 0 ? DecodeMainHeader(bytes) : std::nullopt;
+      if (main) {
+        summary.first_section_offset = main->first_section_offset;
+        summary.page_size = main->page_size;
+        pos = main->first_section_offset;
+        if (pos < 10 || pos > bytes.size()) {
+          Report(0, 0, CorruptionKind::kBadFileHeader, EntryType::kEmpty,
+                 "main header's first section offset " + std::to_string(pos) + " is outside the slab; trying 4096");
+          pos = 4096;
+        }
+      } else if (slab.index == 0) {
+        Report(0, 0, CorruptionKind::kBadFileHeader, EntryType::kEmpty,
+               "no Copper main header (magic b4 a5 50 ff, two u16 varints); trying the first section at 4096");
+        pos = 4096;
+      }
+      if (pos < bytes.size()) summary.layout = GuessLayout(bytes.subspan(pos));
+      layout_known = pos + 2 < bytes.size() && bytes[pos] == kSectionMagic[0];
+    }
+    item->kind = ItemKind::kSlab;
+    item->slab = &slab;
+    item->section = nullptr;
+    phase = Phase::kSections;
+    return true;
+  }
+
+  void NextFile() {
+    ReportReadFault();
+    ++file_i;
+    phase = Phase::kNextSlab;
+  }
+
+  // The first page boundary after `from` that holds a section header, or the end of the slab.
+  uint64_t Resync(uint64_t from) {
+    const auto bytes = map.bytes();
+    const uint64_t page = summary.page_size >= 512 ? summary.page_size : 4096;
+    for (uint64_t p = (from / page + 1) * page; p < bytes.size(); p += page) {
+      if (DecodeSectionHeader(summary.layout, bytes.subspan(p))) return p;
+    }
+    return bytes.size();
+  }
+
+  // Decides, from the first log-line section, whether log lines carry Copper's level byte (v1
+  // always; the original layout from 2025-05 on): the reading that decodes all of its entries.
+  void LearnLevel(std::span<const uint8_t> data, bool exact) {
+    if (level_known || summary.layout == Layout::kV1) return;
+    auto decodes = [&](bool with_level) {
+      Cursor c(data);
+      const size_t stop = exact ? data.size() : EndOfNonZero(data);
+      int64_t t;
+      while (c.pos() < stop) {
+        if (!DecodeLogLine(&c, with_level, nullptr, &t)) return false;
+      }
+      return !exact || c.pos() == data.size();
+    };
+    summary.log_line_level = !decodes(false) && decodes(true);
+    level_known = true;
+  }
+
+  // Counts (and checks) the entries of a split section; sets section.data to what decoded.
+  void CountEntries(std::span<const uint8_t> region, bool exact, bool cut_short) {
+    Cursor c(region);
+    const size_t stop = exact ? region.size() : EndOfNonZero(region);
+    uint64_t n = 0;
+    StreamSummary& s = Stream(section.type);
+    while (c.pos() < stop) {
+      const size_t at = c.pos();
+      if (!DecodeOne(&c, nullptr)) {
+        c = Cursor(region);
+        c.Skip(at);
+        if (!cut_short) {
+          const bool torn = section.state == SectionState::kOpen;
+          Report(section.data_offset + at, stop - at, torn ? CorruptionKind::kTornTail : CorruptionKind::kBadEntry,
+                 section.type,
+                 std::string(torn ? "the last bytes of a section open at the crash" : "an entry") +
+                     " that does not decode as " + (section.type == EntryType::kLogLine ? "a log line" : "the copperlist type") +
+                     " (entry " + std::to_string(n) + " of the section); " + std::to_string(stop - at) +
+                     " bytes up to the section's end are lost");
+        }
+        break;
+      }
+      ++n;
+      if (last_time) {
+        s.first_t = s.first_t ? std::min(*s.first_t, *last_time) : *last_time;
+        s.last_t = s.last_t ? std::max(*s.last_t, *last_time) : *last_time;
+      }
+    }
+    section.entries = n;
+    section.data = region.first(c.pos());
+  }
+
+  std::optional<int64_t> last_time;
+  // One entry of the current section's type, its time in last_time.
+  bool DecodeOne(Cursor* c, std::string* out) {
+    last_time.reset();
+    if (section.type == EntryType::kLogLine) {
+      int64_t t;
+      const size_t mark = out ? out->size() : 0;
+      if (!DecodeLogLine(c, summary.log_line_level, out, &t)) {
+        if (out) out->resize(mark);
+        return false;
+      }
+      last_time = t;
+      return true;
+    }
+    const std::span<const uint8_t> rest(c->here(), c->left());
+    auto n = opt.copperlist_type->Decode(rest, out, &last_time);
+    if (!n) return false;
+    c->Skip(*n);
+    return true;
+  }
+
+  StreamSummary& Stream(EntryType t) {
+    switch (t) {
+      case EntryType::kLogLine: return summary.log_lines;
+      case EntryType::kCopperList: return summary.copperlists;
+      case EntryType::kFrozenTasks: return summary.keyframes;
+      default: return no_stream;  // Empty sections: counted in no stream
+    }
+  }
+  StreamSummary no_stream;
+
+  // A page of the current slab that could not be read (the file shrank under the reader, or the
+  // disk failed) read as zeros: say so once per slab, before leaving it.
+  void ReportReadFault() {
+    if (auto at = map.fault_offset()) {
+      Report(*at, 0, CorruptionKind::kIoError, EntryType::kEmpty, ReadFaultDetail(*at));
+    }
+  }
+
+  bool ReadSection(Item* item) {
+    const auto bytes = map.bytes();
+    if (pos >= bytes.size()) {
+      if (!more_files()) {
+        End("the last slab file ends at offset " + std::to_string(bytes.size()) + " of " + slab.file +
+            " without an end marker");
+        return false;
+      }
+      NextFile();
+      return false;
+    }
+    const auto at = bytes.subspan(pos);
+    if (!layout_known && at.size() >= 3 && at[0] == kSectionMagic[0]) {
+      summary.layout = GuessLayout(at);
+      layout_known = true;
+    }
+    auto header = DecodeSectionHeader(summary.layout, at);
+    if (header && (header->size == 0 || header->size < header->encoded_len)) header.reset();
+    if (!header) {
+      if (AllZero(at)) {
+        // Preallocated space the writer never reached: a crashed log's slab tail.
+        if (more_files()) {
+          NextFile();
+        } else {
+          End("zeros from offset " + std::to_string(pos) + " of " + slab.file +
+              " to its end, no end marker: the writer stopped without closing the log");
+        }
+        return false;
+      }
+      const uint64_t next = Resync(pos);
+      Report(pos, next - pos, CorruptionKind::kBadSection, EntryType::kEmpty,
+             "no valid section header here; " + std::to_string(next - pos) + " bytes skipped to " +
+                 (next < bytes.size() ? "the next section at offset " + std::to_string(next) : "the end of the slab"));
+      pos = next;
+      return false;
+    }
+    section = Section{};
+    section.slab = &slab;
+    section.offset = pos;
+    section.type = header->type;
+    section.type_id = header->type_id;
+    section.header_bytes = header->encoded_len;
+    section.size = header->size;
+    section.used = header->used;
+    section.open_flag = header->is_open;
+    section.data_offset = pos + header->data_start;
+    ++summary.sections;
+    item->kind = ItemKind::kSection;
+    item->slab = &slab;
+    item->section = &section;
+    if (section.type == EntryType::kLastEntry) {
+      section.state = SectionState::kClosed;
+      const bool final_marker = summary.layout == Layout::kOriginal || !header->is_open;
+      if (final_marker) {
+        section.marker = Marker::kFinal;
+        summary.clean = true;
+        End("final end marker at offset " + std::to_string(pos) + " of " + slab.file + ": closed cleanly");
+        if (more_files()) {
+          Report(pos, 0, CorruptionKind::kBadFileHeader, EntryType::kEmpty,
+                 std::to_string(files.paths.size() - file_i - 1) + " slab file(s) after the final end marker were not read");
+        }
+      } else if (more_files()) {
+        section.marker = Marker::kStale;  // left when the writer moved on with a section still open
+        NextFile();
+      } else {
+        section.marker = Marker::kTemporary;
+        End("temporary end marker at offset " + std::to_string(pos) + " of " + slab.file +
+            ": the log was not closed (the writer crashed, or is still writing)");
+      }
+      return true;
+    }
+    const uint64_t section_end = std::min<uint64_t>(pos + section.size, bytes.size());
+    const uint64_t data_begin = std::min(section.data_offset, section_end);
+    const std::span<const uint8_t> area = bytes.subspan(data_begin, section_end - data_begin);
+    const bool open = summary.layout == Layout::kV1 ? header->is_open : header->used == 0;
+    const bool split = section.type == EntryType::kLogLine ||
+                       (section.type == EntryType::kCopperList && opt.copperlist_type != nullptr);
+    StreamSummary& stream = Stream(section.type);
+    ++stream.sections;
+    std::span<const uint8_t> region;
+    bool exact = true, cut_short = false;
+    if (!open) {
+      section.state = header->used == 0 ? SectionState::kUnused : SectionState::kClosed;
+      uint64_t want = header->used;
+      if (section.data_offset + want > pos + section.size) {
+        Report(pos, 0, CorruptionKind::kBadSection, section.type,
+               "used size " + std::to_string(want) + " runs past the section's size " + std::to_string(section.size) +
+                   "; only the section's bytes are read");
+        want = pos + section.size - std::min(section.data_offset, pos + section.size);
+      }
+      if (want > area.size()) {
+        cut_short = true;
+        Report(data_begin + area.size(), want - area.size(), CorruptionKind::kMissingData, section.type,
+               "the file ends " + std::to_string(want - area.size()) + " bytes before the section's used size " +
+                   std::to_string(header->used));
+        want = area.size();
+      }
+      region = area.first(want);
+    } else {
+      const size_t end = EndOfNonZero(area);
+      section.state = end == 0 && !header->is_open ? SectionState::kUnused : SectionState::kOpen;
+      if (section.state == SectionState::kOpen) ++stream.open_sections;
+      // The last entry may end in zero bytes: decoding reads on into the zeros, not past them.
+      region = split ? area : area.first(end);
+      exact = !split;
+      if (!split) section.trailing_zeros_possible = true;
+    }
+    if (section.type == EntryType::kLogLine) LearnLevel(region, exact);
+    if (split && section.type != EntryType::kEmpty) {
+      section.split = true;
+      CountEntries(region, exact, cut_short);
+      section.first_index = next_index[StreamSlot(section.type)];
+      next_index[StreamSlot(section.type)] += section.entries;
+      stream.entries += section.entries;
+    } else {
+      section.data = region;
+      if (section.type != EntryType::kEmpty && !region.empty()) ++stream.unsplit_sections;
+    }
+    stream.bytes += section.data.size();
+    entry_pos = 0;
+    entries_left = section.entries;
+    const uint64_t next = pos + section.size;
+    pos = next;
+    if (opt.entries && section.split && section.entries > 0) {
+      phase = Phase::kEntries;
+    } else if (opt.entries && !section.split && !section.data.empty() && section.type != EntryType::kEmpty) {
+      phase = Phase::kSectionBytes;
+    }
+    return true;
+  }
+
+  bool NextEntry(Item* item) {
+    if (entries_left == 0) {
+      phase = Phase::kSections;
+      return false;
+    }
+    Cursor c(section.data.subspan(entry_pos));
+    json.clear();
+    // Decoded once already (CountEntries): it decodes again the same way.
+    DecodeOne(&c, opt.json ? &json : nullptr);
+    item->kind = ItemKind::kEntry;
+    item->slab = &slab;
+    item->section = &section;
+    item->entry.type = section.type;
+    item->entry.index = section.first_index + (section.entries - entries_left);
+    item->entry.offset = section.data_offset + entry_pos;
+    item->entry.bytes = section.data.subspan(entry_pos, c.pos());
+    item->entry.time = last_time;
+    item->entry.json = json;
+    entry_pos += c.pos();
+    --entries_left;
+    return true;
+  }
+
+  bool SectionBytes(Item* item) {
+    phase = Phase::kSections;
+    item->kind = ItemKind::kSectionBytes;
+    item->slab = &slab;
+    item->section = &section;
+    item->entry = Entry{};
+    item->entry.type = section.type;
+    item->entry.offset = section.data_offset;
+    item->entry.bytes = section.data;
+    if (opt.json) {
+      json.clear();
+      AppendBase64(&json, section.data);
+      item->entry.json = json;
+    }
+    return true;
+  }
+};
+
+const char* LayoutName(Layout layout) {
+  return layout == Layout::kOriginal ? "copper (2024-09..2025-06 layout)" : "copper v1 (2025-11 layout)";
+}
+
+const char* EntryTypeName(EntryType type) {
+  switch (type) {
+    case EntryType::kEmpty: return "Empty";
+    case EntryType::kLogLine: return "StructuredLogLine";
+    case EntryType::kCopperList: return "CopperList";
+    case EntryType::kFrozenTasks: return "FrozenTasks";
+    case EntryType::kLastEntry: return "LastEntry";
+  }
+  return "?";
+}
+
+const char* StreamName(EntryType type) {
+  switch (type) {
+    case EntryType::kLogLine: return "log";
+    case EntryType::kCopperList: return "copperlist";
+    case EntryType::kFrozenTasks: return "keyframes";
+    default: return "";
+  }
+}
+
+Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Reader::~Reader() = default;
+
+Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const ReadOptions& options, Reporter* reporter) {
+  auto files = ResolveLogFiles(path, options.single_file);
+  if (!files) return files.error();
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  impl->reporter = reporter;
+  impl->files = std::move(files.value());
+  if (!impl->files.indexes.empty()) impl->expected_index = 0;
+  return std::unique_ptr<Reader>(new Reader(std::move(impl)));
+}
+
+const std::vector<std::string>& Reader::files() const { return impl_->files.paths; }
+const Summary& Reader::summary() const { return impl_->summary; }
+
+bool Reader::Next(Item* item) {
+  Impl& m = *impl_;
+  for (;;) {
+    switch (m.phase) {
+      case Impl::Phase::kDone:
+        return false;
+      case Impl::Phase::kNextSlab:
+        if (m.OpenSlab(item)) return true;
+        break;
+      case Impl::Phase::kSections:
+        if (m.ReadSection(item)) return true;
+        break;
+      case Impl::Phase::kEntries:
+        if (m.NextEntry(item)) return true;
+        break;
+      case Impl::Phase::kSectionBytes:
+        return m.SectionBytes(item);
+    }
+  }
+}
+
+}  // namespace slablog::copper

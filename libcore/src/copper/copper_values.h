@@ -1,0 +1,32 @@
+// Copper's own entry types, decoded from bincode and rendered as JSON: structured log lines
+// (cu29_log::CuLogEntry) and the cu29_value::Value parameters they carry. Plus the JSON numbers
+// every Copper renderer writes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "bincode.h"
+
+namespace slablog::copper {
+
+void AppendJsonUint(std::string* out, uint64_t v);
+void AppendJsonInt(std::string* out, int64_t v);
+// Shortest text that reads back to the same value; NaN and infinities as the strings "NaN",
+// "Infinity" and "-Infinity", which JSON numbers cannot be.
+void AppendJsonDouble(std::string* out, double v);
+void AppendJsonFloat(std::string* out, float v);
+// A Rust char: its UTF-8 bytes (1 to 4). False when they are not one valid char.
+bool DecodeChar(Cursor* in, std::string* json);
+
+// One CuLogEntry at the cursor: time (varint u64 ns), the level byte (when `with_level`: 0 Debug
+// .. 4 Critical), msg_index, the parameter name indexes and the parameters. False when the bytes
+// are not one. With `json`, appends
+//   {"time_ns":T,"level":L,"level_name":"Info","msg_index":M,"paramname_indexes":[..],
+//    "params":[{"type":"U32","disc":3,"value":1}, ..]}
+// (level and level_name only `with_level`).
+bool DecodeLogLine(Cursor* in, bool with_level, std::string* json, int64_t* time_ns);
+
+}  // namespace slablog::copper
