@@ -313,6 +313,14 @@ struct Reader::Impl {
         section.marker = Marker::kFinal;
         summary.clean = true;
         End("final end marker at offset " + std::to_string(pos) + " of " + slab.file + ": closed cleanly");
+        // The writer trims the file to the marker's end (+80 in the original layout, +512 in v1):
+        // less than that is a file cut short since.
+        const uint64_t want = summary.layout == Layout::kOriginal ? 80 : section.size;
+        if (bytes.size() - pos < want) {
+          Report(bytes.size(), want - (bytes.size() - pos), CorruptionKind::kMissingData, EntryType::kEmpty,
+                 "the file ends " + std::to_string(bytes.size() - pos) + " bytes into the final end marker, which " +
+                     "the writer leaves " + std::to_string(want) + " bytes long: it was cut short");
+        }
         if (more_files()) {
           Report(pos, 0, CorruptionKind::kBadFileHeader, EntryType::kEmpty,
                  std::to_string(files.paths.size() - file_i - 1) + " slab file(s) after the final end marker were not read");

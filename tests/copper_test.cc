@@ -1,0 +1,413 @@
+// Copper logs: every fixture (real output of copper-rs's own writer, tests/fixtures/copper*, with
+// the README and expected.json that specify them) read section by section and entry by entry,
+// converted into slablog logs, and cut and bit-flipped: no crash, no hang, no entry that was not
+// written, and salvage that never grows as the file shrinks.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "slablog/copper.h"
+#include "slablog/log_format.h"
+#include "testutil.h"
+
+namespace slablog::test {
+namespace {
+
+using nlohmann::json;
+
+struct Fixture {
+  const char* dir;   // under tests/fixtures
+  const char* name;  // base name without ".copper"
+  bool v1;
+};
+constexpr Fixture kFixtures[] = {
+    {"copper/clean", "clean", false},           {"copper/crash_simple", "crash_simple", false},
+    {"copper/crash_multislab", "crash_multislab", false}, {"copper/multislab", "multislab", false},
+    {"copper-v1/clean", "clean", true},         {"copper-v1/crash_abort", "crash_abort", true},
+    {"copper-v1/crash_sigkill", "crash_sigkill", true},   {"copper-v1/multislab", "multislab", true},
+};
+
+std::string FixtureDir(const Fixture& f) { return std::string(SLABLOG_SOURCE_DIR) + "/tests/fixtures/" + f.dir; }
+std::string FixtureBase(const Fixture& f) { return FixtureDir(f) + "/" + f.name + ".copper"; }
+
+json Expected(const Fixture& f) {
+  std::ifstream in(FixtureDir(f) + "/expected.json");
+  return json::parse(in);
+}
+
+const copper::CopperType& Triple() {
+  static const copper::CopperType type = copper::CopperType::Parse("(u32,u32,u32)").value();
+  return type;
+}
+
+// The payload rules of the fixtures' READMEs.
+json CopperListRule(uint64_t j) {
+  return json::array({j, (j * 1000) & 0xFFFFFFFFu, 0xDEAD0000u | (j & 0xFFFF)});
+}
+json LogLineRule(uint64_t i, bool with_level) {
+  static const char* kLevels[] = {"Debug", "Info", "Warning", "Error", "Critical"};
+  json e;
+  e["time_ns"] = 1000000000ull + i * 1000000ull;
+  if (with_level) {
+    e["level"] = i % 5;
+    e["level_name"] = kLevels[i % 5];
+  }
+  e["msg_index"] = 1 + i % 4;
+  e["paramname_indexes"] = json::array();
+  e["params"] = json::array();
+  switch (i % 4) {
+    case 1:
+      e["paramname_indexes"] = {10};
+      e["params"].push_back({{"type", "U32"}, {"disc", 3}, {"value", i}});
+      break;
+    case 2:
+      e["paramname_indexes"] = {11, 12};
+      e["params"].push_back({{"type", "String"}, {"disc", 12}, {"value", "item" + std::to_string(i)}});
+      e["params"].push_back({{"type", "F64"}, {"disc", 10}, {"value", static_cast<double>(i) * 0.5}});
+      break;
+    case 3:
+      e["paramname_indexes"] = {13};
+      e["params"].push_back({{"type", "I64"}, {"disc", 8}, {"value", -static_cast<int64_t>(i)}});
+      break;
+  }
+  return e;
+}
+
+struct SectionSeen {
+  uint32_t slab = 0;
+  uint64_t offset = 0;
+  copper::Section section;  // its spans point into a map gone with the reader: see `data`
+  std::string data;
+  std::vector<json> entries;
+};
+
+struct WalkResult {
+  std::vector<SectionSeen> sections;
+  std::vector<json> log_lines, copperlists;            // parsed (Walk's `parse`)
+  std::vector<std::string> log_text, copperlist_text;  // as the reader rendered them
+  bool indexes_in_order = true;
+  std::vector<int64_t> log_times;
+  copper::Summary summary;
+  CollectingReporter reporter;
+  bool opened = false;
+};
+
+WalkResult Walk(const std::string& path, const copper::CopperType* type, bool parse = true) {
+  WalkResult w;
+  copper::ReadOptions ro;
+  ro.json = true;
+  ro.copperlist_type = type;
+  auto reader = copper::Reader::Open(path, ro, &w.reporter);
+  if (!reader) return w;
+  w.opened = true;
+  copper::Item item;
+  while (reader.value()->Next(&item)) {
+    if (item.kind == copper::ItemKind::kSection) {
+      const auto d = item.section->data;
+      w.sections.push_back({item.slab->index, item.section->offset, *item.section,
+                            std::string(reinterpret_cast<const char*>(d.data()), d.size()), {}});
+    } else if (item.kind == copper::ItemKind::kEntry) {
+      const bool line = item.entry.type == copper::EntryType::kLogLine;
+      auto& texts = line ? w.log_text : w.copperlist_text;
+      w.indexes_in_order = w.indexes_in_order && item.entry.index == texts.size();
+      texts.emplace_back(item.entry.json);
+      if (line) w.log_times.push_back(item.entry.time.value_or(-1));
+      if (!parse) continue;
+      json e = json::parse(item.entry.json);
+      w.sections.back().entries.push_back(e);
+      (line ? w.log_lines : w.copperlists).push_back(e);
+    }
+  }
+  w.summary = reader.value()->summary();
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("CopperFixturesAreToldApartFromSlablogLogsByAnyOfTheirNames") {
+  for (const Fixture& f : kFixtures) {
+    CAPTURE(f.dir);
+    CHECK(DetectLogFormat(FixtureBase(f)) == LogFormat::kCopper);
+    for (const json& slab : Expected(f)["slabs"]) {
+      CHECK(DetectLogFormat(FixtureDir(f) + "/" + slab["file"].get<std::string>()) == LogFormat::kCopper);
+    }
+  }
+  TempDir dir;
+  WriteLog(dir.path("own.slog"), SmallOptions(), {{"a", "x"}});
+  CHECK(DetectLogFormat(dir.path("own.slog")) == LogFormat::kSlablog);
+  CHECK(DetectLogFormat(dir.path("missing.copper")) == LogFormat::kSlablog);
+}
+
+TEST_CASE("CopperFixturesMatchTheirExpectedJsonSectionBySectionAndEntryByEntry") {
+  for (const Fixture& f : kFixtures) {
+    CAPTURE(f.dir);
+    const json expected = Expected(f);
+    const WalkResult w = Walk(FixtureBase(f), &Triple());
+    REQUIRE(w.opened);
+    CHECK(w.indexes_in_order);
+    CHECK_MESSAGE(w.reporter.events.empty(), w.reporter.Describe());
+    CHECK(w.summary.layout == (f.v1 ? copper::Layout::kV1 : copper::Layout::kOriginal));
+    CHECK(w.summary.slabs == expected["slabs"].size());
+    CHECK(w.summary.page_size == expected["main_header"]["page_size"].get<uint32_t>());
+    CHECK(w.summary.first_section_offset == expected["main_header"]["first_section_offset"].get<uint32_t>());
+    const json& sections = expected["sections"];
+    REQUIRE(w.sections.size() == sections.size());
+    for (size_t i = 0; i < sections.size(); ++i) {
+      const json& e = sections[i];
+      const SectionSeen& got = w.sections[i];
+      const copper::Section& s = got.section;
+      CAPTURE(i);
+      CHECK(got.slab == e["slab"].get<uint32_t>());
+      CHECK(got.offset == e["offset"].get<uint64_t>());
+      CHECK(copper::EntryTypeName(s.type) == e["entry_type"].get<std::string>());
+      CHECK(s.type_id == e["entry_type_id"].get<uint32_t>());
+      CHECK(s.header_bytes == e["header_encoded_len"].get<uint32_t>());
+      CHECK(s.size == e[f.v1 ? "offset_to_next_section" : "section_size"].get<uint64_t>());
+      CHECK(s.used == e[f.v1 ? "used" : "filled_size"].get<uint64_t>());
+      if (f.v1) CHECK(s.open_flag == e["is_open"].get<bool>());
+      if (!e["data_offset"].is_null() && s.type != copper::EntryType::kLastEntry) {
+        CHECK(s.data_offset == e["data_offset"].get<uint64_t>());
+      }
+      if (s.type == copper::EntryType::kLastEntry) continue;
+      const bool open = f.v1 ? e["is_open"].get<bool>() : e["open_at_crash"].get<bool>();
+      CHECK((s.state == copper::SectionState::kOpen) == open);
+      CHECK(s.entries == e["entry_count"].get<uint64_t>());
+      REQUIRE(got.entries.size() == e["entry_count"].get<size_t>());
+      CHECK(s.first_index == e["first_entry_index"].get<uint64_t>());
+      if (e.contains("recovered_payload_bytes")) CHECK(s.data.size() == e["recovered_payload_bytes"].get<uint64_t>());
+      if (!open) CHECK(s.data.size() == s.used);
+      if (!got.entries.empty()) {
+        CHECK(got.entries.front() == e["first_entry"]);
+        CHECK(got.entries.back() == e["last_entry"]);
+      }
+    }
+    // Every entry written, each as the payload rule says; the small fixtures list them all.
+    const uint64_t lines = expected["writer"]["log_lines_logged"], lists = expected["writer"]["copperlists_logged"];
+    REQUIRE(w.log_lines.size() == lines);
+    REQUIRE(w.copperlists.size() == lists);
+    for (uint64_t i = 0; i < lines; ++i) {
+      CHECK(w.log_lines[i] == LogLineRule(i, f.v1));
+      CHECK(w.log_times[i] == static_cast<int64_t>(1000000000ull + i * 1000000ull));
+    }
+    for (uint64_t j = 0; j < lists; ++j) CHECK(w.copperlists[j] == CopperListRule(j));
+    if (expected.contains("structured_log_lines")) CHECK(json(w.log_lines) == expected["structured_log_lines"]);
+    if (expected.contains("copperlists")) CHECK(json(w.copperlists) == expected["copperlists"]);
+    // Clean or crashed, as the walk's end in expected.json says.
+    const std::string end = expected["walk_end"];
+    const bool clean = end.find("final") != std::string::npos || (!f.v1 && end.rfind("LastEntry", 0) == 0);
+    CHECK(w.summary.clean == clean);
+  }
+}
+
+TEST_CASE("CopperLogLinesAreSplitWithoutATypeAndCopperlistsAreWholeSections") {
+  for (const Fixture& f : kFixtures) {
+    CAPTURE(f.dir);
+    const json expected = Expected(f);
+    const WalkResult w = Walk(FixtureBase(f), nullptr);
+    CHECK(w.log_lines.size() == expected["writer"]["log_lines_logged"].get<size_t>());
+    CHECK(w.copperlists.empty());
+    // The sections' bytes, joined, are the entries' encodings, joined: Triple() splits them back.
+    std::string joined;
+    bool open_seen = false;
+    for (const SectionSeen& s : w.sections) {
+      if (s.section.type != copper::EntryType::kCopperList) continue;
+      CHECK(!s.section.split);
+      joined += s.data;
+      open_seen = open_seen || s.section.state == copper::SectionState::kOpen;
+      CHECK(s.section.trailing_zeros_possible == (s.section.state == copper::SectionState::kOpen));
+    }
+    std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(joined.data()), joined.size());
+    uint64_t j = 0;
+    while (!rest.empty()) {
+      std::string text;
+      auto n = Triple().Decode(rest, &text, nullptr);
+      REQUIRE(n.has_value());
+      CHECK(json::parse(text) == CopperListRule(j++));
+      rest = rest.subspan(*n);
+    }
+    CHECK(j == expected["writer"]["copperlists_logged"].get<uint64_t>());
+  }
+}
+
+TEST_CASE("CopperFixturesConvertIntoSlablogLogsWithEveryEntry") {
+  for (const Fixture& f : kFixtures) {
+    CAPTURE(f.dir);
+    const json expected = Expected(f);
+    const uint64_t lines = expected["writer"]["log_lines_logged"], lists = expected["writer"]["copperlists_logged"];
+    for (const copper::CopperType* type : {&Triple(), static_cast<const copper::CopperType*>(nullptr)}) {
+      TempDir dir;
+      auto done = copper::ConvertToSlablog(FixtureBase(f), dir.path("out.slog"), SmallOptions(), type, nullptr);
+      REQUIRE_MESSAGE(done.has_value(), (done ? "" : Describe(done.error())));
+      CHECK(done->problems == 0);
+      CHECK(done->log_lines == lines);
+      const ReadResult r = ReadAll(dir.path("out.slog"));
+      CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+      CHECK(r.summary.clean);
+      const auto log = r.OfStream("log");
+      REQUIRE(log.size() == lines);
+      for (uint64_t i = 0; i < lines; ++i) {
+        CHECK(json::parse(log[i].payload) == LogLineRule(i, f.v1));
+        CHECK(log[i].timestamp == static_cast<int64_t>(1000000000ull + i * 1000000ull));
+      }
+      const auto cls = r.OfStream("copperlist");
+      std::string joined;
+      for (const auto& c : cls) joined += c.payload;
+      if (type != nullptr) {
+        CHECK(done->copperlists == lists);
+        REQUIRE(cls.size() == lists);
+      } else {
+        CHECK(done->copperlists == 0);
+        CHECK(cls.size() == done->copperlist_sections);
+      }
+      std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(joined.data()), joined.size());
+      uint64_t j = 0;
+      for (; !rest.empty(); ++j) {
+        std::string text;
+        auto n = Triple().Decode(rest, &text, nullptr);
+        REQUIRE(n.has_value());
+        CHECK(json::parse(text) == CopperListRule(j));
+        if (type != nullptr) CHECK(*n == cls[j].payload.size());
+        rest = rest.subspan(*n);
+      }
+      CHECK(j == lists);
+    }
+  }
+}
+
+TEST_CASE("CopperTypesDecodeWhatBincodeEncodes") {
+  auto decode = [](const char* type, std::vector<uint8_t> bytes) -> std::optional<json> {
+    auto t = copper::CopperType::Parse(type);
+    REQUIRE_MESSAGE(t.has_value(), (t ? "" : t.error().message));
+    std::string text;
+    std::optional<int64_t> time;
+    auto n = t->Decode(bytes, &text, &time);
+    if (!n || *n != bytes.size()) return std::nullopt;
+    json j = json::parse(text);
+    if (time) j = json{{"value", j}, {"time", *time}};
+    return j;
+  };
+  CHECK(decode("(u32,u32,u32)", {0, 0, 0xfc, 0, 0, 0xad, 0xde}) == json::array({0, 0, 3735879680u}));
+  CHECK(decode("u16", {0xfb, 0x34, 0x12}) == json(0x1234));
+  CHECK(decode("u16", {0xfc, 0, 0, 1, 0}) == std::nullopt);  // larger than a u16
+  CHECK(decode("i32", {3}) == json(-2));                      // zigzag
+  CHECK(decode("i8", {0xff}) == json(-1));                    // raw byte
+  CHECK(decode("u64", {0xfd, 1, 0, 0, 0, 0, 0, 0, 0}) == json(1));
+  CHECK(decode("f32", {0, 0, 0xc0, 0x3f}) == json(1.5));
+  CHECK(decode("f64", {0, 0, 0, 0, 0, 0, 0xf8, 0x7f}) == json("NaN"));
+  CHECK(decode("bool", {2}) == std::nullopt);
+  CHECK(decode("{x: bool, name: String}", {1, 2, 'h', 'i'}) == json{{"x", true}, {"name", "hi"}});
+  CHECK(decode("Pose{x: f32}", {0, 0, 0x80, 0x3f}) == json{{"x", 1.0}});
+  CHECK(decode("Vec<Option<i16>>", {3, 0, 1, 4, 1, 5}) == json::array({nullptr, 2, -3}));
+  CHECK(decode("[u8; 3]", {7, 8, 9}) == json::array({7, 8, 9}));
+  CHECK(decode("bytes", {3, 'a', 'b', 'c'}) == json("YWJj"));
+  CHECK(decode("char", {0xe2, 0x82, 0xac}) == json("\xe2\x82\xac"));
+  CHECK(decode("char", {0xed, 0xa0, 0x80}) == std::nullopt);  // a surrogate is no char
+  CHECK(decode("enum{Idle, Moving{speed: f32}, At(u8, u8)}", {0}) == json("Idle"));
+  CHECK(decode("enum{Idle, Moving{speed: f32}, At(u8, u8)}", {2, 1, 2}) == json{{"At", {1, 2}}});
+  CHECK(decode("enum{Idle}", {1}) == std::nullopt);
+  CHECK(decode("{t: cutime, v: u8}", {0xfc, 0x00, 0xca, 0x9a, 0x3b, 7}) ==
+        json{{"value", {{"t", 1000000000}, {"v", 7}}}, {"time", 1000000000}});
+  CHECK(decode("()", {}) == json(nullptr));
+  CHECK(decode("Vec<()>", {0xfd, 0, 0, 0, 0, 0, 0, 0, 1}) == std::nullopt);  // 2^56 empty values: refused
+  CHECK(decode("Vec<u32>", {0xfd, 0, 0, 0, 0, 0, 0, 0, 1}) == std::nullopt);  // longer than the bytes
+  for (const char* bad : {"", "u33", "(u32", "{x u32}", "[u8; ]", "Vec<u8", "enum{}", "(u32) x",
+                          "((((((((((((((((((((((((((((((((((((((((((((((((((u8))))))))))))))))))))))))))))))))))))))))))))))))))"}) {
+    CAPTURE(bad);
+    auto t = copper::CopperType::Parse(bad);
+    CHECK(!t.has_value());
+    if (!t) CHECK(t.error().message.find("at character") != std::string::npos);
+  }
+}
+
+// Each fixture cut at many lengths (the files joined in slab order, cut, and split back: what a
+// copy or a disk that stopped part-way leaves), and with bits flipped: every read ends, reports
+// with offsets inside the files, never returns an entry the rule does not give at its index, and
+// recovers no more as the cut moves earlier.
+TEST_CASE("CopperFixturesCutAtManyLengthsAndWithFlippedBitsNeverCrashLieOrGrow") {
+  std::mt19937_64 rng(TestSeed());
+  uint64_t cuts = 0, flips = 0, flip_reports = 0;
+  for (const Fixture& f : kFixtures) {
+    CAPTURE(f.dir);
+    const json expected = Expected(f);
+    std::vector<std::pair<std::string, std::string>> slabs;  // name, bytes
+    uint64_t total = 0;
+    for (const json& s : expected["slabs"]) {
+      slabs.emplace_back(s["file"], ReadFile(FixtureDir(f) + "/" + s["file"].get<std::string>()));
+      total += slabs.back().second.size();
+    }
+    TempDir dir;
+    const std::string base = dir.path(std::string(f.name) + ".copper");
+    auto write_prefix = [&](uint64_t length) {
+      for (const auto& entry : std::filesystem::directory_iterator(dir.dir())) std::filesystem::remove(entry.path());
+      uint64_t left = length;
+      for (const auto& [name, bytes] : slabs) {
+        if (left == 0) break;
+        const uint64_t n = std::min<uint64_t>(left, bytes.size());
+        WriteFile(dir.path(name), bytes.substr(0, n));
+        left -= n;
+      }
+    };
+    // Cuts from the whole log down to nothing, more of them near the start of each section.
+    std::vector<uint64_t> lengths;
+    const uint64_t step = std::max<uint64_t>(1, total / (LongMode() ? total : 150 * TestScale()));
+    for (uint64_t n = total; n > step; n -= step) lengths.push_back(n - rng() % step);
+    for (uint64_t n = 0; n < 64 && n < total; ++n) lengths.push_back(n);
+    std::sort(lengths.rbegin(), lengths.rend());
+    uint64_t prev_lines = UINT64_MAX, prev_lists = UINT64_MAX;
+    // The whole log's entries as rendered, each checked against the payload rule here (and in
+    // the test above): a cut log must give a prefix of them, the same text.
+    const WalkResult whole = Walk(FixtureBase(f), &Triple());
+    const std::vector<std::string>& line_rule = whole.log_text;
+    const std::vector<std::string>& list_rule = whole.copperlist_text;
+    REQUIRE(line_rule.size() == expected["writer"]["log_lines_logged"].get<size_t>());
+    REQUIRE(list_rule.size() == expected["writer"]["copperlists_logged"].get<size_t>());
+    for (size_t i = 0; i < line_rule.size(); ++i) REQUIRE(json::parse(line_rule[i]) == LogLineRule(i, f.v1));
+    for (size_t j = 0; j < list_rule.size(); ++j) REQUIRE(json::parse(list_rule[j]) == CopperListRule(j));
+    for (uint64_t length : lengths) {
+      CAPTURE(length);
+      write_prefix(length);
+      ++cuts;
+      const WalkResult w = Walk(base, &Triple(), /*parse=*/false);
+      if (!w.opened) continue;  // no file at all
+      REQUIRE(w.indexes_in_order);
+      REQUIRE(w.log_text.size() <= line_rule.size());
+      REQUIRE(w.copperlist_text.size() <= list_rule.size());
+      // Compared without an assertion per entry (millions of them in all).
+      REQUIRE(std::equal(w.log_text.begin(), w.log_text.end(), line_rule.begin()));
+      REQUIRE(std::equal(w.copperlist_text.begin(), w.copperlist_text.end(), list_rule.begin()));
+      CHECK(w.log_text.size() <= prev_lines);
+      CHECK(w.copperlist_text.size() <= prev_lists);
+      prev_lines = w.log_text.size();
+      prev_lists = w.copperlist_text.size();
+      for (const Corruption& c : w.reporter.events) CHECK(c.offset <= std::filesystem::file_size(c.file));
+      // A cut log is never passed as whole: not clean, or a problem says where it was cut.
+      if (length < total) CHECK((!w.summary.clean || !w.reporter.events.empty()));
+    }
+    // Bit flips: no checksum can catch a flipped value; what must hold is that reading ends with
+    // every problem placed in its file and never more entries than bytes.
+    write_prefix(total);
+    const uint64_t trials = LongMode() ? 2000 : 120 * TestScale();
+    for (uint64_t t = 0; t < trials; ++t) {
+      const auto& [name, bytes] = slabs[rng() % slabs.size()];
+      if (bytes.empty()) continue;
+      const uint64_t at = rng() % bytes.size();
+      const int bit = static_cast<int>(rng() % 8);
+      FlipBit(dir.path(name), at, bit);
+      const WalkResult w = Walk(base, &Triple(), /*parse=*/false);
+      REQUIRE(w.opened);
+      ++flips;
+      flip_reports += w.reporter.events.size();
+      CHECK(w.indexes_in_order);
+      CHECK(w.log_text.size() + w.copperlist_text.size() <= total);
+      for (const Corruption& c : w.reporter.events) CHECK(c.offset <= std::filesystem::file_size(c.file));
+      FlipBit(dir.path(name), at, bit);  // back
+    }
+  }
+  MESSAGE(cuts << " cut logs and " << flips << " flipped bits read; the flips gave " << flip_reports << " reports");
+  CHECK(cuts > 1000);
+}
+
+}  // namespace slablog::test
