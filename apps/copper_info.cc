@@ -136,7 +136,10 @@ ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType*
       std::string range = "-";
       if (r.totals->first_t) range = fmt::format("{} .. {}", *r.totals->first_t, *r.totals->last_t);
       Print("{:<12} {:>8} {:>6} {:>12} {:>12}  {}\n", r.name, r.totals->sections, r.totals->open_sections,
-            EntriesText(r), r.totals->bytes, range);
+            r.totals->unsplit_sections == 0 ? std::to_string(r.totals->entries) : "?", r.totals->bytes, range);
+    }
+    for (const CopperStreamRow& r : StreamRows(s)) {
+      if (r.totals->unsplit_sections > 0) Print("\n{}: {}\n", r.name, EntriesText(r));
     }
   }
   return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;

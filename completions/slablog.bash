@@ -3,11 +3,11 @@ _slablog() {
   local cur prev cmd i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="write dump info verify truncate recover export split merge follow"
+  local commands="write dump info verify truncate recover export split merge follow convert"
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      write|dump|info|verify|truncate|recover|export|split|merge|follow) cmd="${COMP_WORDS[i]}"; break ;;
+      write|dump|info|verify|truncate|recover|export|split|merge|follow|convert) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   if [[ -z "$cmd" ]]; then
@@ -22,20 +22,21 @@ _slablog() {
     -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --by) COMPREPLY=($(compgen -W "stream slab size time" -- "$cur")); return ;;
     --interval) return ;;
-    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads|--since|--until|-n|--limit) return ;;
+    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads|--since|--until|-n|--limit|--copperlist-type) return ;;
   esac
   local opts
   case "$cmd" in
     write) opts="--help --input --format --stream --stream-field --time-field --stream-type --slab-size --section-size --sync --sync-every --sync-every-bytes --append --recycle" ;;
-    dump) opts="--help --hex --sections --stream --no-verify" ;;
-    info) opts="--help --json" ;;
-    verify) opts="--help --json --threads --quiet" ;;
+    dump) opts="--help --hex --sections --stream --no-verify --copperlist-type" ;;
+    info) opts="--help --json --copperlist-type" ;;
+    verify) opts="--help --json --threads --quiet --copperlist-type" ;;
     truncate) opts="--help --dry-run --save-cut" ;;
-    recover) opts="--help --slab-size --section-size" ;;
-    export) opts="--help --stream --since --until --limit --array --sections --records" ;;
+    recover) opts="--help --slab-size --section-size --copperlist-type" ;;
+    export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type" ;;
     split) opts="--help --out --by --force --slab-size --section-size" ;;
     merge) opts="--help --force --slab-size --section-size" ;;
-    follow) opts="--help --from-start --stream --interval" ;;
+    follow) opts="--help --from-start --stream --interval --copperlist-type" ;;
+    convert) opts="--help --slab-size --section-size --copperlist-type" ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -1,5 +1,5 @@
 # fish completion for slablog
-set -l commands write dump info verify truncate recover export split merge follow
+set -l commands write dump info verify truncate recover export split merge follow convert
 complete -c slablog -f
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l help -d 'Show help'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l version -d 'Show the version'
@@ -13,6 +13,7 @@ complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a export -d 
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a split -d 'Cut a log into new, independent logs'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a merge -d 'Join logs into one, records in timestamp order'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a follow -d 'Print records while a writer appends them'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a convert -d 'Write a Copper log as a new slablog log'
 
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -F
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -l help -d 'Show help'
@@ -69,3 +70,6 @@ complete -c slablog -n "__fish_seen_subcommand_from merge" -l section-size -x -d
 complete -c slablog -n "__fish_seen_subcommand_from follow" -l from-start -d 'Print the records already in the log first'
 complete -c slablog -n "__fish_seen_subcommand_from follow" -s s -l stream -x -d 'Only streams matching this glob'
 complete -c slablog -n "__fish_seen_subcommand_from follow" -l interval -x -d 'Longest wait between looks, in ms'
+complete -c slablog -n "__fish_seen_subcommand_from convert" -l slab-size -x -d 'Bytes per slab of the new log'
+complete -c slablog -n "__fish_seen_subcommand_from convert" -l section-size -x -d 'Bytes per section of the new log'
+complete -c slablog -n "__fish_seen_subcommand_from dump info verify recover export follow convert" -l copperlist-type -x -d 'Copper logs: the copperlists Rust type'

@@ -331,7 +331,7 @@ struct Reader::Impl {
       } else {
         section.marker = Marker::kTemporary;
         End("temporary end marker at offset " + std::to_string(pos) + " of " + slab.file +
-            ": the log was not closed (the writer crashed, or is still writing)");
+            ": not closed (the writer crashed, or is still writing)");
       }
       return true;
     }
