@@ -30,12 +30,16 @@ bool IsCopperLog(const std::string& log) { return DetectLogFormat(log) == LogFor
 
 void AppendCopperItemJson(std::string* s, const copper::Item& item) {
   const copper::Entry& e = item.entry;
-  s->append("{\"stream\":\"").append(copper::StreamName(e.type)).append("\",\"t\":");
-  if (e.time) AppendInt(s, *e.time); else s->append("null");
+  using namespace std::string_view_literals;
+  static const std::string kStart[] = {"{\"stream\":\"\",\"t\":", "{\"stream\":\"log\",\"t\":",
+                                       "{\"stream\":\"copperlist\",\"t\":", "{\"stream\":\"keyframes\",\"t\":"};
+  s->append(kStart[e.type == copper::EntryType::kLogLine ? 1 : e.type == copper::EntryType::kCopperList ? 2
+                   : e.type == copper::EntryType::kFrozenTasks ? 3 : 0]);
+  if (e.time) AppendInt(s, *e.time); else s->append("null"sv);
   if (item.kind == copper::ItemKind::kEntry) {
-    s->append(",\"seq\":");
+    s->append(",\"seq\":"sv);
     AppendInt(s, static_cast<int64_t>(e.index));
-    s->append(",\"data\":");
+    s->append(",\"data\":"sv);
     if (e.json.empty()) AppendBase64(s, e.bytes); else s->append(e.json);
   } else {
     s->append(",\"slab\":");

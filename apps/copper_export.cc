@@ -1,7 +1,14 @@
 // slablog export and follow of a Copper log: entries as the NDJSON objects of AppendCopperItemJson,
 // with the filters of slablog logs (streams by glob, --since/--until on entry times, --limit).
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cstdio>
+
+#include <chrono>
 #include <limits>
 #include <set>
 #include <utility>
@@ -18,6 +25,15 @@ namespace {
 
 bool CopperStreamWanted(const std::vector<std::string>& globs, copper::EntryType t) {
   return MatchesAnyGlob(globs, copper::StreamName(t));
+}
+
+// The entry types of the streams --stream names (Copper ReadOptions::entry_types).
+uint32_t WantedTypes(const std::vector<std::string>& globs) {
+  uint32_t mask = 0;
+  for (auto t : {copper::EntryType::kLogLine, copper::EntryType::kCopperList, copper::EntryType::kFrozenTasks}) {
+    if (CopperStreamWanted(globs, t)) mask |= 1u << static_cast<unsigned>(t);
+  }
+  return mask;
 }
 
 // A section with --sections: its fields and what its entries add.
@@ -62,6 +78,39 @@ void AppendCopperSection(std::string* s, const CopperSectionOut& sec, bool with_
   s->push_back('}');
 }
 
+// Whether some other process has one of `files` mapped: Copper's writer maps its slab files and
+// takes no lock, so this is how follow tells a writer that died from one that is quiet. Read from
+// /proc/PID/maps, matched by device and inode. Processes whose maps this user may not read
+// (another user's, without privileges) are not seen (man slablog.1 says so).
+bool SomeProcessMaps(const std::vector<std::string>& files) {
+  std::set<std::pair<uint64_t, uint64_t>> inodes;  // (device, inode)
+  for (const std::string& f : files) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) == 0) inodes.emplace(st.st_dev, st.st_ino);
+  }
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return true;
+  const std::string self = std::to_string(::getpid());
+  bool found = false;
+  while (dirent* d = ::readdir(proc)) {
+    if (d->d_name[0] < '0' || d->d_name[0] > '9' || self == d->d_name) continue;
+    std::FILE* maps = std::fopen((std::string("/proc/") + d->d_name + "/maps").c_str(), "r");
+    if (maps == nullptr) continue;
+    char line[4096];
+    while (!found && std::fgets(line, sizeof(line), maps) != nullptr) {
+      unsigned major = 0, minor = 0;
+      unsigned long long inode = 0;
+      if (std::sscanf(line, "%*s %*s %*s %x:%x %llu", &major, &minor, &inode) == 3 && inode != 0) {
+        found = inodes.count({makedev(major, minor), inode}) > 0;
+      }
+    }
+    std::fclose(maps);
+    if (found) break;
+  }
+  ::closedir(proc);
+  return found;
+}
+
 void SleepMillis(int64_t ms) {
   timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000};
   nanosleep(&ts, nullptr);
@@ -75,6 +124,7 @@ ExitCode CopperExport(const std::string& log, const CopperExportOptions& opt, co
   copper::ReadOptions ro;
   ro.json = true;
   ro.copperlist_type = type;
+  ro.entry_types = WantedTypes(opt.streams);
   auto opened = copper::Reader::Open(log, ro, &problems);
   if (!opened) return Fail(cmd, opened.error());
   copper::Reader& reader = *opened.value();
@@ -132,7 +182,8 @@ ExitCode CopperExport(const std::string& log, const CopperExportOptions& opt, co
 
 // Each poll reads the log again (Copper's writer gives no sign of where it writes). Entries of a
 // section still open are printed once another entry follows them in it, or the section or the
-// log is closed: the last one may still be being written, and Copper has no checksum to tell.
+// log is closed, or its writer is gone: the last one may still be being written, and Copper has
+// no checksum to tell.
 // Sections not split are printed once closed. Within a stream, entries are printed in order,
 // each once (by its number in the stream).
 ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector<std::string>& streams,
@@ -149,10 +200,13 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
   // The final end marker comes after every entry, so a log found closed is read once more with
   // nothing held back.
   bool closed_pass = false;
+  bool writer_gone = false;
+  std::chrono::steady_clock::time_point last_writer_check{};
   while (!StopRequested().load()) {
     copper::ReadOptions ro;
     ro.json = print;
     ro.copperlist_type = type;
+    ro.entry_types = WantedTypes(streams);
     auto opened = copper::Reader::Open(log, ro, &problems);
     if (!opened) return Fail(cmd, opened.error());
     copper::Reader& reader = *opened.value();
@@ -194,6 +248,21 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
       continue;
     }
     if (final_seen) return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+    if (writer_gone) {
+      Complain(cmd, "{}: no process has the log open and it was not closed cleanly (the writer died?); "
+               "'slablog convert' salvages it", log);
+      return ExitCode::kDataProblem;
+    }
+    // A quiet log, not closed: is anyone still writing it? (At most once a second.) If not, one
+    // more pass prints what was held back, as export would.
+    const auto now = std::chrono::steady_clock::now();
+    if (printed == 0 && now - last_writer_check >= std::chrono::seconds(1)) {
+      last_writer_check = now;
+      if (!SomeProcessMaps(reader.files())) {
+        writer_gone = closed_pass = true;
+        continue;
+      }
+    }
     SleepMillis(wait);
     wait = printed > 0 ? std::min<int64_t>(2, interval_ms) : std::min(wait * 2, interval_ms);
   }

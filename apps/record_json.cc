@@ -9,7 +9,7 @@ namespace slablog::cli {
 void AppendInt(std::string* out, int64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, end);
+  out->append(buf, static_cast<size_t>(end - buf));
 }
 
 void AppendRecordJson(std::string* s, const std::string& quoted_name, Encoding encoding, const RecordView& r) {

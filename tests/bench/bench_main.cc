@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "copper_log_gen.h"
 #include "slablog/reader.h"
 #include "slablog/writer.h"
 
@@ -281,12 +282,20 @@ int main(int argc, char** argv) {
   if (mode == "touch" && argc == 4) return Touch(argv[2], std::stoull(argv[3]));
   if (mode == "map" && argc >= 3) return Map(std::vector<std::string>(argv + 2, argv + argc));
   if (mode == "crashlog" && argc == 4) return CrashLog(argv[2], std::stoull(argv[3]));
+  if (mode == "copperlog" && argc == 5) {
+    uint64_t lists = 0;
+    const uint64_t lines = slablog::bench::WriteCopperLog(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), &lists);
+    std::printf("copperlog log_lines %llu copperlists %llu\n", static_cast<unsigned long long>(lines),
+                static_cast<unsigned long long>(lists));
+    return lines > 0 ? 0 : 1;
+  }
   std::fprintf(stderr,
                "usage: slablog_bench append BASE RECORD_BYTES TOTAL_BYTES THREADS [--recycle OLD_BASE]\n"
                "       slablog_bench memcpy TOTAL_BYTES\n"
                "       slablog_bench read LOG [--single-thread]\n"
                "       slablog_bench touch PATH TOTAL_BYTES\n"
                "       slablog_bench map FILE...\n"
-               "       slablog_bench crashlog BASE TOTAL_BYTES\n");
+               "       slablog_bench crashlog BASE TOTAL_BYTES\n"
+               "       slablog_bench copperlog BASE TOTAL_BYTES SLAB_BYTES\n");
   return 2;
 }

@@ -1,7 +1,12 @@
 // The commands on Copper logs: info, verify (exit codes and --json), dump, export (filters,
 // --sections), follow of a finished log, convert and recover, and the messages for bad input.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -179,6 +184,90 @@ TEST_CASE("CliCopperConvertAndRecoverWriteSlablogLogsEveryCommandReads") {
   // Never over an existing log, never from a slablog log.
   CHECK(RunSlablog({"convert", log, dir.path("robot.slog")}).exit_code != 0);
   CHECK(RunSlablog({"convert", dir.path("robot.slog"), dir.path("x.slog")}).exit_code == 2);
+}
+
+}  // namespace slablog::test
+
+namespace slablog::test {
+namespace {
+
+void PutVar(std::vector<uint8_t>* out, uint64_t v) {
+  if (v < 251) {
+    out->push_back(static_cast<uint8_t>(v));
+    return;
+  }
+  const int n = v <= 0xFFFF ? 2 : 4;
+  out->push_back(n == 2 ? 251 : 252);
+  for (int i = 0; i < n; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+// What copper-rs's writer does to crash_abort's log (v1; copperlist section open at 12288, data
+// from 12800, 6 entries in 52 bytes) as it goes on: encodes more copperlists straight into the
+// mapped file, one field at a time; then either closes the log (section headers with their used sizes
+// and is_open 0, the end marker made final) or dies.
+void CopperWriterProcess(const std::string& slab, uint64_t entries, bool close_at_end) {
+  const int fd = ::open(slab.c_str(), O_RDWR);
+  if (fd < 0) _exit(10);
+  auto* map = static_cast<uint8_t*>(::mmap(nullptr, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  if (map == MAP_FAILED) _exit(11);
+  uint64_t used = 52;
+  for (uint64_t j = 6; j < 6 + entries; ++j) {
+    if (12800 + used + 13 > 12288 + 8192) _exit(12);  // the section is full
+    // Field by field, as bincode encodes into the map: a reader can find an entry half there.
+    for (uint64_t field : {j, (j * 1000) & 0xFFFFFFFF, 0xDEAD0000u | (j & 0xFFFF)}) {
+      std::vector<uint8_t> e;
+      PutVar(&e, field);
+      std::memcpy(map + 12800 + used, e.data(), e.size());
+      used += e.size();
+      ::usleep(150);
+    }
+  }
+  if (close_at_end) {
+    std::vector<uint8_t> h = {0xFA, 0x57, 0xFB, 0x00, 0x02, 0x02, 0xFB, 0x00, 0x20};
+    PutVar(&h, used);
+    h.push_back(0);
+    std::memcpy(map + 12288, h.data(), h.size());
+    const uint8_t sll[] = {0xFA, 0x57, 0xFB, 0x00, 0x02, 0x01, 0xFB, 0x00, 0x20, 48, 0};
+    std::memcpy(map + 4096, sll, sizeof(sll));
+    map[20480 + 10] = 0;  // the temporary end marker made final
+  }
+  ::munmap(map, 65536);
+  ::close(fd);
+  _exit(0);
+}
+
+}  // namespace
+
+TEST_CASE("CliCopperFollowPrintsEachEntryOnceInOrderWhileCoppersWriterAppendsAndEndsWhenItStops") {
+  for (const bool close_at_end : {true, false}) {
+    CAPTURE(close_at_end);
+    TempDir dir;
+    WriteFile(dir.path("live_0.copper"), ReadFile(Fixture("copper-v1/crash_abort", "crash_abort_0.copper")));
+    const uint64_t added = 600;  // 6 + 600 entries take 7,362 of the section's 7,680 data bytes
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) CopperWriterProcess(dir.path("live_0.copper"), added, close_at_end);
+    const RunResult f = RunShell("timeout 120 slablog follow --from-start '" + kTriple + "' live.copper", dir.dir());
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(f.exit_code == (close_at_end ? 0 : 1));
+    if (!close_at_end) CHECK(f.err.find("no process has the log open") != std::string::npos);
+    uint64_t lines = 0, lists = 0, wrong = 0;
+    for (const json& o : JsonLines(f.out)) {
+      if (o["stream"] == "log") {
+        wrong += o["seq"] != lines++;
+      } else {
+        wrong += o["seq"] != lists;
+        wrong += o["data"] != json::array({lists, (lists * 1000) & 0xFFFFFFFF, 0xDEAD0000u | (lists & 0xFFFF)});
+        ++lists;
+      }
+    }
+    CHECK(wrong == 0);
+    CHECK(lines == 3);
+    CHECK(lists == 6 + added);
+  }
 }
 
 }  // namespace slablog::test

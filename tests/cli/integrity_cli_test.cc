@@ -204,13 +204,11 @@ TEST_CASE("CliGarbageIn") {
   for (auto& c : junk) c = static_cast<char>(rng());
   WriteFile(dir.path("empty.slog"), "");
   WriteFile(dir.path("random.slog"), junk);
-  // Another robot-log format: a Copper unified log's main header (magic B4 A5 50 FF, first section
-  // and page size 4096 as bincode varints) and a section header, as Copper's writer lays them.
-  std::string copper("\xb4\xa5\x50\xff\xfb\x00\x10\xfb\x00\x10", 10);
-  copper.resize(4096, '\0');
-  copper += std::string("\xfa\x57\x01\xfb\x00\x20\x40", 7);
-  copper.resize(20560, '\0');
-  WriteFile(dir.path("other.slog"), copper);
+  // Another robot-log format slablog does not read: an MCAP file's magic and header record.
+  // (Copper's unified logs are read: tests/cli/copper_cli_test.cc.)
+  std::string other("\x89MCAP0\r\n\x01", 9);
+  other.resize(20560, '\x11');
+  WriteFile(dir.path("other.slog"), other);
   std::filesystem::create_directory(dir.path("adir.slog"));
   // A log with a missing middle slab, one with a slab of another log, one with a duplicated slab.
   std::vector<std::pair<std::string, std::string>> records;

@@ -73,6 +73,10 @@ struct ReadOptions {
   const CopperType* copperlist_type = nullptr;  // split copperlist sections into entries
   bool entries = true;                    // return Item::kEntry items (and kSectionBytes)
   bool json = false;                      // render each entry as JSON (Entry::json)
+  // The entry types whose sections are decoded and whose entries are returned, a bit per
+  // EntryType (1 << type). Sections of the others are walked by their headers only: their
+  // entries are neither checked nor counted.
+  uint32_t entry_types = ~0u;
 };
 
 struct Slab {

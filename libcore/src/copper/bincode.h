@@ -30,18 +30,36 @@ class Cursor {
   // An unsigned varint no larger than `max`: < 251 is the byte itself; 251, 252 and 253 are
   // followed by a u16, u32 or u64. (254, a u128, is larger than any field read here.)
   bool Var(uint64_t* v, uint64_t max = UINT64_MAX) {
-    uint8_t tag;
-    if (!Byte(&tag)) return false;
-    uint64_t value = tag;
-    if (tag >= 251) {
-      const size_t n = tag == 251 ? 2 : tag == 252 ? 4 : tag == 253 ? 8 : 0;
-      if (n == 0 || left() < n) return false;
-      value = 0;
-      std::memcpy(&value, here(), n);
-      pos_ += n;
+    if (pos_ >= in_.size()) return false;
+    const uint8_t tag = in_[pos_++];
+    if (tag < 251) [[likely]] {
+      *v = tag;
+      return tag <= max;
+    }
+    uint64_t value;
+    if (tag == 251) {
+      uint16_t x;
+      if (!Fixed(&x)) return false;
+      value = x;
+    } else if (tag == 252) {
+      uint32_t x;
+      if (!Fixed(&x)) return false;
+      value = x;
+    } else if (tag == 253) {
+      if (!Fixed(&value)) return false;
+    } else {
+      return false;
     }
     if (value > max) return false;
     *v = value;
+    return true;
+  }
+  // A little-endian integer of T's size (fixed-size loads: one move each).
+  template <typename T>
+  bool Fixed(T* v) {
+    if (left() < sizeof(T)) return false;
+    std::memcpy(v, here(), sizeof(T));
+    pos_ += sizeof(T);
     return true;
   }
   // A signed varint: zigzag over the unsigned one.

@@ -191,20 +191,26 @@ struct Reader::Impl {
     const size_t stop = exact ? region.size() : EndOfNonZero(region);
     uint64_t n = 0;
     StreamSummary& s = Stream(section.type);
+    if (section.type == EntryType::kLogLine) {
+      // The common case in one loop of one file, where the decoder is inlined.
+      const LogLineRun run = CountLogLines(region, stop, summary.log_line_level);
+      n = run.entries;
+      c.Skip(run.end);
+      if (run.first_t) {
+        s.first_t = s.first_t ? std::min(*s.first_t, *run.first_t) : *run.first_t;
+        s.last_t = s.last_t ? std::max(*s.last_t, *run.last_t) : *run.last_t;
+      }
+      if (run.failed) ReportUndecodable(run.end, stop, n, cut_short);
+      section.entries = n;
+      section.data = region.first(c.pos());
+      return;
+    }
     while (c.pos() < stop) {
       const size_t at = c.pos();
       if (!DecodeOne(&c, nullptr)) {
         c = Cursor(region);
         c.Skip(at);
-        if (!cut_short) {
-          const bool torn = section.state == SectionState::kOpen;
-          Report(section.data_offset + at, stop - at, torn ? CorruptionKind::kTornTail : CorruptionKind::kBadEntry,
-                 section.type,
-                 std::string(torn ? "the last bytes of a section open at the crash" : "an entry") +
-                     " that does not decode as " + (section.type == EntryType::kLogLine ? "a log line" : "the copperlist type") +
-                     " (entry " + std::to_string(n) + " of the section); " + std::to_string(stop - at) +
-                     " bytes up to the section's end are lost");
-        }
+        ReportUndecodable(at, stop, n, cut_short);
         break;
       }
       ++n;
@@ -215,6 +221,20 @@ struct Reader::Impl {
     }
     section.entries = n;
     section.data = region.first(c.pos());
+  }
+
+  // An entry at `at` of the current section that does not decode: the rest up to `stop` is
+  // lost (a torn tail in a section open at the crash). Not reported again in a file cut short
+  // inside the section, which was reported already.
+  void ReportUndecodable(size_t at, size_t stop, uint64_t n, bool cut_short) {
+    if (cut_short) return;
+    const bool torn = section.state == SectionState::kOpen;
+    Report(section.data_offset + at, stop - at, torn ? CorruptionKind::kTornTail : CorruptionKind::kBadEntry,
+           section.type,
+           std::string(torn ? "the last bytes of a section open at the crash" : "an entry") +
+               " that does not decode as " + (section.type == EntryType::kLogLine ? "a log line" : "the copperlist type") +
+               " (entry " + std::to_string(n) + " of the section); " + std::to_string(stop - at) +
+               " bytes up to the section's end are lost");
   }
 
   std::optional<int64_t> last_time;
@@ -339,8 +359,9 @@ struct Reader::Impl {
     const uint64_t data_begin = std::min(section.data_offset, section_end);
     const std::span<const uint8_t> area = bytes.subspan(data_begin, section_end - data_begin);
     const bool open = summary.layout == Layout::kV1 ? header->is_open : header->used == 0;
-    const bool split = section.type == EntryType::kLogLine ||
-                       (section.type == EntryType::kCopperList && opt.copperlist_type != nullptr);
+    const bool wanted = (opt.entry_types >> static_cast<unsigned>(section.type) & 1) != 0;
+    const bool split = wanted && (section.type == EntryType::kLogLine ||
+                                  (section.type == EntryType::kCopperList && opt.copperlist_type != nullptr));
     StreamSummary& stream = Stream(section.type);
     ++stream.sections;
     std::span<const uint8_t> region;
@@ -389,7 +410,7 @@ struct Reader::Impl {
     pos = next;
     if (opt.entries && section.split && section.entries > 0) {
       phase = Phase::kEntries;
-    } else if (opt.entries && !section.split && !section.data.empty() && section.type != EntryType::kEmpty) {
+    } else if (opt.entries && wanted && !section.split && !section.data.empty() && section.type != EntryType::kEmpty) {
       phase = Phase::kSectionBytes;
     }
     return true;

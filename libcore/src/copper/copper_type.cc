@@ -238,7 +238,10 @@ class Parser {
   size_t err_pos_ = 0;
 };
 
+// Instantiated with JSON and without (counting and checking), where every `if (json)` folds away.
+template <bool kJson>
 bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int64_t>* time) {
+  if constexpr (!kJson) json = nullptr;
   uint64_t u;
   int64_t s;
   uint8_t b;
@@ -293,15 +296,15 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
       return true;
     }
     case Kind::kUnit:
-      if (json) json->append("null");
+      if (json) json->append("null", 4);
       return true;
     case Kind::kOption:
       if (!in->Byte(&b) || b > 1) return false;
       if (b == 0) {
-        if (json) json->append("null");
+        if (json) json->append("null", 4);
         return true;
       }
-      return DecodeNode(*n.children[0], in, json, time);
+      return DecodeNode<kJson>(*n.children[0], in, json, time);
     case Kind::kTuple: case Kind::kArray: case Kind::kVec: {
       uint64_t count = n.kind == Kind::kTuple ? n.children.size() : n.count;
       if (n.kind == Kind::kVec) {
@@ -313,7 +316,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
       for (uint64_t i = 0; i < count; ++i) {
         if (json && i > 0) json->push_back(',');
         const Node& item = *n.children[n.kind == Kind::kTuple ? i : 0];
-        if (!DecodeNode(item, in, json, time)) return false;
+        if (!DecodeNode<kJson>(item, in, json, time)) return false;
       }
       if (json) json->push_back(']');
       return true;
@@ -326,7 +329,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
           AppendJsonString(json, n.names[i]);
           json->push_back(':');
         }
-        if (!DecodeNode(*n.children[i], in, json, time)) return false;
+        if (!DecodeNode<kJson>(*n.children[i], in, json, time)) return false;
       }
       if (json) json->push_back('}');
       return true;
@@ -342,7 +345,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
         AppendJsonString(json, n.names[u]);
         json->push_back(':');
       }
-      if (!DecodeNode(payload, in, json, time)) return false;
+      if (!DecodeNode<kJson>(payload, in, json, time)) return false;
       if (json) json->push_back('}');
       return true;
     }
@@ -377,7 +380,9 @@ std::optional<size_t> CopperType::Decode(std::span<const uint8_t> in, std::strin
   Cursor cursor(in);
   const size_t mark = json ? json->size() : 0;
   if (time) time->reset();
-  if (!DecodeNode(*root_, &cursor, json, time)) {
+  const bool ok = json != nullptr ? DecodeNode<true>(*root_, &cursor, json, time)
+                                  : DecodeNode<false>(*root_, &cursor, nullptr, time);
+  if (!ok) {
     if (json) json->resize(mark);
     return std::nullopt;
   }

@@ -24,26 +24,42 @@ constexpr ValueKind kValueKinds[] = {
     {12, "String"}, {13, "Unit"}, {14, "Option"}, {15, "Newtype"}, {16, "Seq"}, {17, "Map"},
     {18, "Bytes"}, {32, "CuTime"}};
 
-const char* ValueName(uint8_t disc) {
-  for (const ValueKind& k : kValueKinds) {
-    if (k.disc == disc) return k.name;
+// The JSON that starts each Value, by discriminant ({"type":"U32","disc":3,"value":), empty for a
+// byte that is no Value: one table lookup and one append per parameter.
+struct ValueNames {
+  std::string prefix[256];
+  ValueNames() {
+    for (const ValueKind& k : kValueKinds) {
+      prefix[k.disc] = std::string("{\"type\":\"") + k.name + "\",\"disc\":" + std::to_string(k.disc) + ",\"value\":";
+    }
   }
-  return nullptr;
-}
+};
+const ValueNames kValueNames;
 
+// ,"level":N,"level_name":"NAME" for each level.
+struct LevelTexts {
+  std::string text[5];
+  LevelTexts() {
+    for (int i = 0; i < 5; ++i) {
+      text[i] = ",\"level\":" + std::to_string(i) + ",\"level_name\":\"" + kLevelNames[i] + "\"";
+    }
+  }
+};
+const LevelTexts kLevelTexts;
+
+template <bool kJson>
 bool DecodeValue(Cursor* in, std::string* json, int depth);
 
-// A cu29_value::Value as {"type":NAME,"disc":N,"value":V}.
+// A cu29_value::Value as {"type":NAME,"disc":N,"value":V}. Instantiated twice: with JSON, and
+// without for counting and checking, where every `if (json)` folds away.
+template <bool kJson>
 bool DecodeTaggedValue(Cursor* in, std::string* json, int depth) {
+  if constexpr (!kJson) json = nullptr;
   uint8_t disc;
   if (!in->Byte(&disc)) return false;
-  const char* name = ValueName(disc);
-  if (name == nullptr) return false;
-  if (json != nullptr) {
-    json->append("{\"type\":\"").append(name).append("\",\"disc\":");
-    AppendJsonUint(json, disc);
-    json->append(",\"value\":");
-  }
+  const std::string& prefix = kValueNames.prefix[disc];
+  if (prefix.empty()) return false;
+  if (json != nullptr) json->append(prefix);
   uint64_t u;
   int64_t s;
   uint8_t b;
@@ -75,22 +91,14 @@ bool DecodeTaggedValue(Cursor* in, std::string* json, int depth) {
     }
     case 9: {
       float f;
-      ok = in->left() >= 4;
-      if (ok) {
-        std::memcpy(&f, in->here(), 4);
-        in->Skip(4);
-        if (json) AppendJsonFloat(json, f);
-      }
+      ok = in->Fixed(&f);
+      if (ok && json) AppendJsonFloat(json, f);
       break;
     }
     case 10: {
       double d;
-      ok = in->left() >= 8;
-      if (ok) {
-        std::memcpy(&d, in->here(), 8);
-        in->Skip(8);
-        if (json) AppendJsonDouble(json, d);
-      }
+      ok = in->Fixed(&d);
+      if (ok && json) AppendJsonDouble(json, d);
       break;
     }
     case 11:
@@ -107,15 +115,15 @@ bool DecodeTaggedValue(Cursor* in, std::string* json, int depth) {
       break;
     }
     case 13:
-      if (json) json->append("null");
+      if (json) json->append("null", 4);
       break;
     case 14:  // Option<Box<Value>>: a byte 0 (None) or 1 (Some) and the value
       ok = in->Byte(&b) && b <= 1;
-      if (ok && b == 0 && json) json->append("null");
-      if (ok && b == 1) ok = DecodeValue(in, json, depth + 1);
+      if (ok && b == 0 && json) json->append("null", 4);
+      if (ok && b == 1) ok = DecodeValue<kJson>(in, json, depth + 1);
       break;
     case 15:
-      ok = DecodeValue(in, json, depth + 1);
+      ok = DecodeValue<kJson>(in, json, depth + 1);
       break;
     case 16: case 17: {
       // Every value takes at least one byte (its discriminant), a pair two.
@@ -124,12 +132,12 @@ bool DecodeTaggedValue(Cursor* in, std::string* json, int depth) {
       for (uint64_t i = 0; ok && i < u; ++i) {
         if (json && i > 0) json->push_back(',');
         if (disc == 16) {
-          ok = DecodeValue(in, json, depth + 1);
+          ok = DecodeValue<kJson>(in, json, depth + 1);
         } else {
           if (json) json->push_back('[');
-          ok = DecodeValue(in, json, depth + 1);
+          ok = DecodeValue<kJson>(in, json, depth + 1);
           if (ok && json) json->push_back(',');
-          ok = ok && DecodeValue(in, json, depth + 1);
+          ok = ok && DecodeValue<kJson>(in, json, depth + 1);
           if (json) json->push_back(']');
         }
       }
@@ -143,34 +151,42 @@ bool DecodeTaggedValue(Cursor* in, std::string* json, int depth) {
   return ok;
 }
 
+template <bool kJson>
 bool DecodeValue(Cursor* in, std::string* json, int depth) {
   if (depth > kMaxValueDepth) return false;
-  return DecodeTaggedValue(in, json, depth);
+  return DecodeTaggedValue<kJson>(in, json, depth);
 }
+
+template <bool kJson>
+bool DecodeLogLineT(Cursor* in, bool with_level, std::string* json, int64_t* time_ns);
 
 }  // namespace
 
 void AppendJsonUint(std::string* out, uint64_t v) {
+  if (v < 10) {  // most indexes and counts
+    out->push_back(static_cast<char>('0' + v));
+    return;
+  }
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, r.ptr);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
 void AppendJsonInt(std::string* out, int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, r.ptr);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
 void AppendJsonDouble(std::string* out, double v) {
   if (std::isnan(v)) {
-    out->append("\"NaN\"");
+    out->append("\"NaN\"", 5);
   } else if (std::isinf(v)) {
     out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
   } else {
     char buf[32];
     auto r = std::to_chars(buf, buf + sizeof(buf), v);
-    out->append(buf, r.ptr);
+    out->append(buf, static_cast<size_t>(r.ptr - buf));
   }
 }
 
@@ -178,7 +194,7 @@ void AppendJsonFloat(std::string* out, float v) {
   if (std::isnan(v) || std::isinf(v)) return AppendJsonDouble(out, v);
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, r.ptr);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
 bool DecodeChar(Cursor* in, std::string* json) {
@@ -202,22 +218,46 @@ bool DecodeChar(Cursor* in, std::string* json) {
 }
 
 bool DecodeLogLine(Cursor* in, bool with_level, std::string* json, int64_t* time_ns) {
+  return json != nullptr ? DecodeLogLineT<true>(in, with_level, json, time_ns)
+                         : DecodeLogLineT<false>(in, with_level, nullptr, time_ns);
+}
+
+LogLineRun CountLogLines(std::span<const uint8_t> region, size_t stop, bool with_level) {
+  LogLineRun run;
+  Cursor c(region);
+  int64_t t;
+  while (c.pos() < stop) {
+    const size_t at = c.pos();
+    if (!DecodeLogLineT<false>(&c, with_level, nullptr, &t)) {
+      run.end = at;
+      run.failed = true;
+      return run;
+    }
+    ++run.entries;
+    if (!run.first_t || t < *run.first_t) run.first_t = t;
+    if (!run.last_t || t > *run.last_t) run.last_t = t;
+  }
+  run.end = c.pos();
+  return run;
+}
+
+namespace {
+
+template <bool kJson>
+bool DecodeLogLineT(Cursor* in, bool with_level, std::string* json, int64_t* time_ns) {
+  if constexpr (!kJson) json = nullptr;
   uint64_t time, msg, names, params, name;
   uint8_t level = 0;
   if (!in->Var(&time, INT64_MAX)) return false;
   if (with_level && (!in->Byte(&level) || level > 4)) return false;
   if (!in->Var(&msg, UINT32_MAX) || !in->Var(&names) || names > in->left()) return false;
   if (json) {
-    json->append("{\"time_ns\":");
+    json->append("{\"time_ns\":", 11);
     AppendJsonUint(json, time);
-    if (with_level) {
-      json->append(",\"level\":");
-      AppendJsonUint(json, level);
-      json->append(",\"level_name\":\"").append(kLevelNames[level]).push_back('"');
-    }
-    json->append(",\"msg_index\":");
+    if (with_level) json->append(kLevelTexts.text[level]);
+    json->append(",\"msg_index\":", 13);
     AppendJsonUint(json, msg);
-    json->append(",\"paramname_indexes\":[");
+    json->append(",\"paramname_indexes\":[", 22);
   }
   for (uint64_t i = 0; i < names; ++i) {
     if (!in->Var(&name, UINT32_MAX)) return false;
@@ -227,14 +267,16 @@ bool DecodeLogLine(Cursor* in, bool with_level, std::string* json, int64_t* time
     }
   }
   if (!in->Var(&params) || params > in->left()) return false;
-  if (json) json->append("],\"params\":[");
+  if (json) json->append("],\"params\":[", 12);
   for (uint64_t i = 0; i < params; ++i) {
     if (json && i > 0) json->push_back(',');
-    if (!DecodeValue(in, json, 0)) return false;
+    if (!DecodeValue<kJson>(in, json, 0)) return false;
   }
-  if (json) json->append("]}");
+  if (json) json->append("]}", 2);
   *time_ns = static_cast<int64_t>(time);
   return true;
 }
+
+}  // namespace
 
 }  // namespace slablog::copper

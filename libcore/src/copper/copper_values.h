@@ -29,4 +29,15 @@ bool DecodeChar(Cursor* in, std::string* json);
 // (level and level_name only `with_level`).
 bool DecodeLogLine(Cursor* in, bool with_level, std::string* json, int64_t* time_ns);
 
+// The log lines of `region` from its start while the position is before `stop`, decoded to
+// count and check them: how many, where the last one ended (or where the one that did not
+// decode began), and their earliest and latest time.
+struct LogLineRun {
+  uint64_t entries = 0;
+  size_t end = 0;
+  bool failed = false;
+  std::optional<int64_t> first_t, last_t;
+};
+LogLineRun CountLogLines(std::span<const uint8_t> region, size_t stop, bool with_level);
+
 }  // namespace slablog::copper
