@@ -146,13 +146,7 @@ ExitCode RunExport(const ExportOptions& opt) {
     more = emit.End();
   }
   if (opt.sections) flush_section();
-  emit.Finish();
-  if (out.failed()) {
-    Complain(cmd, "cannot write to standard output");
-    return ExitCode::kIo;
-  }
-  if (out.closed()) return ExitCode::kOk;  // the reader of the pipe has all it wanted
-  return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+  return FinishExport(cmd, &emit, out, problems);
 }
 
 }  // namespace

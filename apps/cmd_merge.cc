@@ -8,6 +8,7 @@
 #include <queue>
 
 #include "commands.h"
+#include "copper_cli.h"
 #include "log_copy.h"
 #include "log_sizes.h"
 #include "new_logs.h"
@@ -68,6 +69,9 @@ ExitCode RunMerge(const MergeOptions& opt) {
   std::vector<LogSurvey> surveys;
   std::vector<CatalogEntry> merged;  // output streams, in order of first appearance
   std::map<std::string, size_t> by_name;
+  for (const std::string& log : opt.logs) {
+    if (RefuseCopperLog(kMergeCmd, log)) return ExitCode::kUsage;
+  }
   for (size_t i = 0; i < opt.logs.size(); ++i) {
     auto survey = SurveyLog(opt.logs[i], false);
     if (!survey) return Fail(kMergeCmd, survey.error());

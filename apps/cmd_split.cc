@@ -9,6 +9,7 @@
 #include <map>
 
 #include "commands.h"
+#include "copper_cli.h"
 #include "log_copy.h"
 #include "log_sizes.h"
 #include "new_logs.h"
@@ -288,6 +289,7 @@ ExitCode RunSplit(SplitOptions opt) {
   }
   WriterOptions piece;
   if (!ParseLogSizes(kSplitCmd, opt.sizes, &piece)) return ExitCode::kUsage;
+  if (RefuseCopperLog("split", opt.log)) return ExitCode::kUsage;
   auto survey = SurveyLog(opt.log, mode == "time");
   if (!survey) return Fail(kSplitCmd, survey.error());
   std::error_code ec;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "copper_cli.h"
 #include "output.h"
 #include "problems.h"
 #include "slablog/recovery.h"
@@ -17,6 +18,7 @@ struct TruncateCliOptions {
 };
 
 ExitCode RunTruncate(const TruncateCliOptions& opt) {
+  if (RefuseCopperLog("truncate", opt.log)) return ExitCode::kUsage;
   TruncateOptions to;
   to.dry_run = opt.dry_run;
   to.save_cut = opt.save_cut;

@@ -28,6 +28,13 @@ bool ParseCopperTypeOption(const char* command, const std::string& text, std::op
 
 bool IsCopperLog(const std::string& log) { return DetectLogFormat(log) == LogFormat::kCopper; }
 
+bool RefuseCopperLog(const char* command, const std::string& log) {
+  if (!IsCopperLog(log)) return false;
+  Complain(command, "{} is a Copper log, which {} does not change or rewrite; `slablog convert {} OUT` "
+           "writes it as a slablog log (reading commands take it as it is)", log, command, log);
+  return true;
+}
+
 void AppendCopperItemJson(std::string* s, const copper::Item& item) {
   const copper::Entry& e = item.entry;
   using namespace std::string_view_literals;

@@ -22,6 +22,9 @@ void AddCopperTypeOption(CLI::App* sub, std::string* text);
 bool ParseCopperTypeOption(const char* command, const std::string& text, std::optional<copper::CopperType>* out);
 // True when `log` names a Copper log.
 bool IsCopperLog(const std::string& log);
+// For the commands that change or rewrite slablog logs only (truncate, split, merge): true, with
+// a message saying what to do instead, when `log` is a Copper log.
+bool RefuseCopperLog(const char* command, const std::string& log);
 
 // {"stream":"log","t":T,"seq":N,"data":{...}} for a split entry (t null when it has no time);
 // for a section not split, {"stream":"copperlist","t":null,"slab":F,"offset":N,"bytes":B,

@@ -171,13 +171,7 @@ ExitCode CopperExport(const std::string& log, const CopperExportOptions& opt, co
     more = emit.End();
   }
   if (opt.sections) flush_section();
-  emit.Finish();
-  if (out.failed()) {
-    Complain(cmd, "cannot write to standard output");
-    return ExitCode::kIo;
-  }
-  if (out.closed()) return ExitCode::kOk;
-  return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+  return FinishExport(cmd, &emit, out, problems);
 }
 
 // Each poll reads the log again (Copper's writer gives no sign of where it writes). Entries of a

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "json_out.h"
+#include "output.h"
+#include "problems.h"
 
 namespace slablog::cli {
 
@@ -36,5 +38,18 @@ class Emitter {
   uint64_t limit_;
   uint64_t count_ = 0;
 };
+
+// How an export ends, whatever the format: the output finished, then exit 3 if it could not be
+// written, 0 if its reader went away (a closed pipe: it had all it wanted), else 1 when damage
+// was met.
+inline ExitCode FinishExport(const char* command, Emitter* emit, const StdoutBuffer& out, const ProblemLog& problems) {
+  emit->Finish();
+  if (out.failed()) {
+    Complain(command, "cannot write to standard output");
+    return ExitCode::kIo;
+  }
+  if (out.closed()) return ExitCode::kOk;
+  return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
+}
 
 }  // namespace slablog::cli

@@ -181,6 +181,13 @@ TEST_CASE("CliCopperConvertAndRecoverWriteSlablogLogsEveryCommandReads") {
   CHECK(rec.out.find("copperlist sections") != std::string::npos);
   const json info = json::parse(RunSlablog({"info", "--json", dir.path("again.slog")}).out);
   CHECK(info["records"] == 300 + 2);
+  // The commands that change or rewrite slablog logs refuse a Copper log and say what to do.
+  for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
+           {"truncate", log}, {"split", log, "-o", dir.dir()}, {"merge", dir.path("m.slog"), log}}) {
+    const RunResult r = RunSlablog(cmd);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("slablog convert") != std::string::npos);
+  }
   // Never over an existing log, never from a slablog log.
   CHECK(RunSlablog({"convert", log, dir.path("robot.slog")}).exit_code != 0);
   CHECK(RunSlablog({"convert", dir.path("robot.slog"), dir.path("x.slog")}).exit_code == 2);

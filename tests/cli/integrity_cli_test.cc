@@ -209,6 +209,11 @@ TEST_CASE("CliGarbageIn") {
   std::string other("\x89MCAP0\r\n\x01", 9);
   other.resize(20560, '\x11');
   WriteFile(dir.path("other.slog"), other);
+  // Copper logs (read by every command): one cut inside a section's data, and Copper's main header
+  // followed by random bytes.
+  WriteFile(dir.path("copper-cut.copper"),
+            ReadFile(SourceDir() + "/tests/fixtures/copper/multislab/multislab_0.copper").substr(0, 6000));
+  WriteFile(dir.path("copper-junk.copper"), std::string("\xb4\xa5\x50\xff\xfb\x00\x10\xfb\x00\x10", 10) + junk);
   std::filesystem::create_directory(dir.path("adir.slog"));
   // A log with a missing middle slab, one with a slab of another log, one with a duplicated slab.
   std::vector<std::pair<std::string, std::string>> records;
@@ -238,7 +243,8 @@ TEST_CASE("CliGarbageIn") {
     WriteFile(path, b);
   }
   const std::vector<std::string> inputs = {"empty.slog", "random.slog", "other.slog", "adir.slog", "missing.slog",
-                                           "gap.slog", "foreign.slog", "dup.slog", "huge.slog"};
+                                           "gap.slog", "foreign.slog", "dup.slog", "huge.slog",
+                                           "copper-cut.copper", "copper-junk.copper"};
   const std::vector<std::vector<std::string>> commands = {
       {"info"}, {"dump"}, {"verify"}, {"verify", "--json"}, {"truncate", "--dry-run"}, {"recover"},
       {"export"}, {"follow"}};
