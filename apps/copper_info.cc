@@ -60,6 +60,16 @@ nlohmann::ordered_json StreamsJson(const copper::Summary& s) {
   return a;
 }
 
+// The layout in --json: "original" (to 2025-06), "keyframes" (2025-06..10), "v1" (2025-11 on).
+const char* LayoutKey(copper::Layout layout) {
+  switch (layout) {
+    case copper::Layout::kOriginal: return "original";
+    case copper::Layout::kKeyframes: return "keyframes";
+    case copper::Layout::kV1: return "v1";
+  }
+  return "?";
+}
+
 uint64_t OpenSections(const copper::Summary& s) {
   return s.log_lines.open_sections + s.copperlists.open_sections + s.keyframes.open_sections;
 }
@@ -103,7 +113,7 @@ ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType*
   if (json) {
     nlohmann::ordered_json j;
     j["format"] = "copper";
-    j["layout"] = s.layout == copper::Layout::kV1 ? "v1" : "original";
+    j["layout"] = LayoutKey(s.layout);
     j["checksums"] = false;
     j["clean"] = s.clean;
     j["end"] = s.end;
@@ -179,7 +189,7 @@ ExitCode CopperVerify(const std::string& log, bool json, bool quiet, const coppe
       j["problems"].push_back(std::move(p));
     }
     j["format"] = "copper";
-    j["layout"] = s.layout == copper::Layout::kV1 ? "v1" : "original";
+    j["layout"] = LayoutKey(s.layout);
     j["checksums"] = false;
     j["end"] = s.end;
     j["streams"] = StreamsJson(s);

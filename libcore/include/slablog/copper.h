@@ -31,6 +31,10 @@ enum class Layout : uint8_t {
   // copper-rs 2025-11-28 onwards: {magic, block_size, entry_type, offset_to_next_section, used,
   // is_open}, data at +block_size, LastEntry = 4 and a temporary end marker.
   kV1,
+  // copper-rs 2025-06-23..2025-10: the original header with FrozenTasks = 3 and LastEntry = 4.
+  // Read first as kOriginal: a section of type 3 that is not at the log's end, or one of type 4,
+  // tells it.
+  kKeyframes,
 };
 const char* LayoutName(Layout layout);
 

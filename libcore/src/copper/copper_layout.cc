@@ -28,9 +28,11 @@ std::optional<SectionHeader> DecodeSectionHeader(Layout layout, std::span<const 
   }
   h.type_id = static_cast<uint32_t>(type);
   if (layout == Layout::kOriginal) {
+    // 3 is LastEntry here, but FrozenTasks in the 2025-06..10 layout that is read as this one
+    // until a 4 or a 3 that does not end the log tells it (the reader decides).
     static constexpr EntryType kTypes[] = {EntryType::kEmpty, EntryType::kLogLine, EntryType::kCopperList,
-                                           EntryType::kLastEntry};
-    if (type > 3) return std::nullopt;
+                                           EntryType::kLastEntry, EntryType::kLastEntry};
+    if (type > 4) return std::nullopt;
     h.type = kTypes[type];
   } else {
     if (type > 4) return std::nullopt;

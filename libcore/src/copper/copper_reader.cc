@@ -276,6 +276,34 @@ struct Reader::Impl {
     }
   }
 
+  // Whether a LastEntry of the original layout at `at` ends the log: the last slab file, and
+  // nothing but zeros after the 80 bytes the writer keeps of it.
+  bool EndsTheLog(uint64_t at) {
+    const auto bytes = map.bytes();
+    return !more_files() && (at + 80 >= bytes.size() || AllZero(bytes.subspan(at + 80)));
+  }
+
+  // Where the section after the current one starts: its size on from its start, unless a section
+  // header lies on a page boundary between the end of its data (`data_end`) and there. No writer
+  // puts one there, so its size is damaged: say so, and go on from that header rather than skip
+  // the sections in between.
+  uint64_t NextSection(uint64_t data_end) {
+    const auto bytes = map.bytes();
+    const uint64_t start = section.offset;
+    const uint64_t next = start + section.size;
+    const uint64_t page = summary.page_size >= 512 ? summary.page_size : 4096;
+    const uint64_t limit = std::min<uint64_t>(next, bytes.size());
+    for (uint64_t p = std::max(start + page, (data_end + page - 1) / page * page); p < limit; p += page) {
+      if (bytes[p] != kSectionMagic[0] || p + 1 >= bytes.size() || bytes[p + 1] != kSectionMagic[1]) continue;
+      if (!DecodeSectionHeader(summary.layout, bytes.subspan(p))) continue;
+      Report(start, 0, CorruptionKind::kBadSection, section.type,
+             "the section's size " + std::to_string(section.size) + " would skip the section header at offset " +
+                 std::to_string(p) + ": its size is damaged; reading goes on there");
+      return p;
+    }
+    return next;
+  }
+
   bool ReadSection(Item* item) {
     const auto bytes = map.bytes();
     if (pos >= bytes.size()) {
@@ -326,16 +354,24 @@ struct Reader::Impl {
     item->kind = ItemKind::kSection;
     item->slab = &slab;
     item->section = &section;
+    if (summary.layout == Layout::kOriginal && section.type_id == 4) {
+      summary.layout = Layout::kKeyframes;  // its LastEntry: the log was written 2025-06..10
+    } else if (summary.layout == Layout::kOriginal && section.type_id == 3 && !EndsTheLog(pos)) {
+      // Not the original LastEntry, after which the writer trims the file (+80): a keyframes
+      // section of the 2025-06..10 layout.
+      summary.layout = Layout::kKeyframes;
+    }
+    if (summary.layout == Layout::kKeyframes && section.type_id == 3) section.type = EntryType::kFrozenTasks;
     if (section.type == EntryType::kLastEntry) {
       section.state = SectionState::kClosed;
-      const bool final_marker = summary.layout == Layout::kOriginal || !header->is_open;
+      const bool final_marker = summary.layout != Layout::kV1 || !header->is_open;
       if (final_marker) {
         section.marker = Marker::kFinal;
         summary.clean = true;
         End("final end marker at offset " + std::to_string(pos) + " of " + slab.file + ": closed cleanly");
         // The writer trims the file to the marker's end (+80 in the original layout, +512 in v1):
         // less than that is a file cut short since.
-        const uint64_t want = summary.layout == Layout::kOriginal ? 80 : section.size;
+        const uint64_t want = summary.layout != Layout::kV1 ? 80 : section.size;
         if (bytes.size() - pos < want) {
           Report(bytes.size(), want - (bytes.size() - pos), CorruptionKind::kMissingData, EntryType::kEmpty,
                  "the file ends " + std::to_string(bytes.size() - pos) + " bytes into the final end marker, which " +
@@ -358,7 +394,10 @@ struct Reader::Impl {
     const uint64_t section_end = std::min<uint64_t>(pos + section.size, bytes.size());
     const uint64_t data_begin = std::min(section.data_offset, section_end);
     const std::span<const uint8_t> area = bytes.subspan(data_begin, section_end - data_begin);
-    const bool open = summary.layout == Layout::kV1 ? header->is_open : header->used == 0;
+    // Open at a crash: v1's is_open, the original layout's used 0 with data. A v1 section closed
+    // with used 0 but data in it is one of the 2025-10..11 layout (no is_open byte: the zero
+    // after used reads as closed) left open by a crash.
+    const bool open = header->used == 0 && (summary.layout != Layout::kV1 || header->is_open || EndOfNonZero(area) > 0);
     const bool wanted = (opt.entry_types >> static_cast<unsigned>(section.type) & 1) != 0;
     const bool split = wanted && (section.type == EntryType::kLogLine ||
                                   (section.type == EntryType::kCopperList && opt.copperlist_type != nullptr));
@@ -406,8 +445,7 @@ struct Reader::Impl {
     stream.bytes += section.data.size();
     entry_pos = 0;
     entries_left = section.entries;
-    const uint64_t next = pos + section.size;
-    pos = next;
+    pos = NextSection(section.data_offset + section.data.size());
     if (opt.entries && section.split && section.entries > 0) {
       phase = Phase::kEntries;
     } else if (opt.entries && wanted && !section.split && !section.data.empty() && section.type != EntryType::kEmpty) {
@@ -458,7 +496,12 @@ struct Reader::Impl {
 };
 
 const char* LayoutName(Layout layout) {
-  return layout == Layout::kOriginal ? "copper (2024-09..2025-06 layout)" : "copper v1 (2025-11 layout)";
+  switch (layout) {
+    case Layout::kOriginal: return "copper (layout of copper-rs up to 2025-06)";
+    case Layout::kKeyframes: return "copper (layout of copper-rs 2025-06..2025-10, with keyframes)";
+    case Layout::kV1: return "copper v1 (layout of copper-rs from 2025-11-28)";
+  }
+  return "copper";
 }
 
 const char* EntryTypeName(EntryType type) {

@@ -219,7 +219,7 @@ class Parser {
           if (!Eat(',') && !Peek('}')) return Bad("expected ',' or '}'");
         }
         if (n->children.empty()) return Bad("an enum needs a variant");
-      } else if (std::isupper(static_cast<unsigned char>(word[0])) && (Peek('{') || Peek('('))) {
+      } else if (Peek('{') || Peek('(')) {
         // A named struct or tuple struct: the name is for the reader of the type only.
         n = Make(Eat('{') ? Kind::kStruct : (Eat('('), Kind::kTuple));
         if (!(n->kind == Kind::kStruct ? Fields(n.get(), depth) : Items(n.get(), depth))) return nullptr;

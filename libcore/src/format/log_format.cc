@@ -50,10 +50,9 @@ LogFormat DetectLogFormat(std::string_view path) {
   if (!files || files->paths.empty()) return LogFormat::kSlablog;
   const std::string first = FirstBytes(files->paths.front(), 4);
   if (StartsWith(first, kCopperMainMagic)) return LogFormat::kCopper;
-  // A later slab of a Copper log starts with a section: its slab 0 has the main header.
-  if (StartsWith(first, kCopperSectionMagic) && !files->base.empty()) {
-    if (StartsWith(FirstBytes(SlabPath(files->base, 0), 4), kCopperMainMagic)) return LogFormat::kCopper;
-  }
+  // A later slab of a Copper log starts with a section (its slab 0, if there, has the main
+  // header; if lost, the log is still Copper's): no slablog slab starts with these bytes.
+  if (StartsWith(first, kCopperSectionMagic) && !files->base.empty()) return LogFormat::kCopper;
   return LogFormat::kSlablog;
 }
 
