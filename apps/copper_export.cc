@@ -8,8 +8,10 @@
 
 #include <cstdio>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -111,6 +113,51 @@ bool SomeProcessMaps(const std::vector<std::string>& files) {
   return found;
 }
 
+// A section's header as polls saw it. Follow trusts a header once polls have seen it unchanged
+// for kSettled, and a closed one only if its used size keeps every entry printed while the
+// section was open but the last (which the writer may have moved on with, unfinished).
+struct SeenHeader {
+  uint64_t used = 0, size = 0;
+  bool open_flag = false;
+  bool operator==(const SeenHeader&) const = default;
+};
+struct SectionTrack {
+  SeenHeader header;
+  std::chrono::steady_clock::time_point since;  // when polls first saw `header`
+  uint64_t last_entry_at = 0;  // while open: where its last entry began, from its data's start
+};
+constexpr std::chrono::milliseconds kSettled{50};
+using SectionKey = std::pair<std::string, uint64_t>;  // file, offset
+
+// Holds a poll's problem reports until the poll ends, then passes on those not inside a section
+// whose header was not yet confirmed (a header read while its writer rewrote it can claim a used
+// size that makes a spurious bad entry).
+class PollReports : public Reporter {
+ public:
+  explicit PollReports(Reporter* next) : next_(next) {}
+  void OnCorruption(const Corruption& c) override { held_.push_back(c); }
+  void Unconfirmed(const std::string& file, uint64_t from, uint64_t to) { spans_.push_back({file, from, to}); }
+  void EndPoll() {
+    for (const Corruption& c : held_) {
+      const bool inside = std::any_of(spans_.begin(), spans_.end(), [&](const Span& s) {
+        return s.file == c.file && c.offset >= s.from && c.offset < s.to;
+      });
+      if (!inside) next_->OnCorruption(c);
+    }
+    held_.clear();
+    spans_.clear();
+  }
+
+ private:
+  struct Span {
+    std::string file;
+    uint64_t from, to;
+  };
+  Reporter* next_;
+  std::vector<Corruption> held_;
+  std::vector<Span> spans_;
+};
+
 void SleepMillis(int64_t ms) {
   timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000};
   nanosleep(&ts, nullptr);
@@ -191,35 +238,70 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
   CatchStopSignals();
   bool print = from_start;
   int64_t wait = std::min<int64_t>(2, interval_ms);
-  // The final end marker comes after every entry, so a log found closed is read once more with
-  // nothing held back.
+  // Whether the log is read with nothing held back: it was found closed, or its writer gone.
   bool closed_pass = false;
   bool writer_gone = false;
   std::chrono::steady_clock::time_point last_writer_check{};
+  // Copper's writer rewrites a section's header in place when it closes it (used, then is_open),
+  // byte by byte: a poll in between reads a used size that is neither. So a header is held as an
+  // open section's until it has settled (SectionTrack), and problems found in it are not told.
+  std::map<SectionKey, SectionTrack> tracks;
+  PollReports reports(&problems);
   while (!StopRequested().load()) {
+    // A log closed since the last poll is read with nothing held back (its end marker comes after
+    // every entry): a walk of the headers alone says whether it is.
+    if (!closed_pass) {
+      copper::ReadOptions headers_only;
+      headers_only.entries = false;
+      headers_only.entry_types = 0;
+      auto pre = copper::Reader::Open(log, headers_only, nullptr);
+      if (pre) {
+        copper::Item skipped;
+        while (pre.value()->Next(&skipped)) {
+        }
+        closed_pass = pre.value()->summary().clean;
+      }
+    }
     copper::ReadOptions ro;
     ro.json = print;
     ro.copperlist_type = type;
     ro.entry_types = WantedTypes(streams);
-    auto opened = copper::Reader::Open(log, ro, &problems);
+    auto opened = copper::Reader::Open(log, ro, &reports);
     if (!opened) return Fail(cmd, opened.error());
     copper::Reader& reader = *opened.value();
     uint64_t printed = 0;
     bool wanted = true;
     copper::Item item;
     bool final_seen = false;
+    bool confirmed = true;  // the current section's header has settled
+    SectionTrack* track = nullptr;
     while (reader.Next(&item)) {
       if (item.kind == copper::ItemKind::kSlab) continue;
       if (item.kind == copper::ItemKind::kSection) {
         const copper::Section& s = *item.section;
         if (s.marker == copper::Marker::kFinal) final_seen = true;
         wanted = s.marker == copper::Marker::kNone && CopperStreamWanted(streams, s.type);
+        const SeenHeader header{s.used, s.size, s.open_flag};
+        const auto now = std::chrono::steady_clock::now();
+        auto [it, fresh] = tracks.try_emplace(SectionKey{s.slab->file, s.offset}, SectionTrack{header, now, 0});
+        track = &it->second;
+        if (!fresh && !(track->header == header)) {
+          track->header = header;
+          track->since = now;
+        }
+        confirmed = !fresh && now - track->since >= kSettled &&
+                    (s.state == copper::SectionState::kOpen || s.used >= track->last_entry_at);
+        if (!confirmed && !closed_pass) reports.Unconfirmed(s.slab->file, s.offset, s.offset + s.size);
         continue;
       }
       if (!wanted) continue;
       const copper::Section& s = *item.section;
-      const bool open = s.state == copper::SectionState::kOpen && !closed_pass;
+      const bool open = (s.state == copper::SectionState::kOpen || !confirmed) && !closed_pass;
       if (item.kind == copper::ItemKind::kEntry) {
+        if (s.state == copper::SectionState::kOpen && track != nullptr &&
+            item.entry.index + 1 == s.first_index + s.entries) {
+          track->last_entry_at = std::max(track->last_entry_at, item.entry.offset - s.data_offset);
+        }
         uint64_t& next = next_index[static_cast<int>(s.type)];
         if (item.entry.index < next) continue;
         if (open && item.entry.index + 1 == s.first_index + s.entries) continue;  // may be half written
@@ -235,10 +317,11 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
       if (!out.MaybeFlush()) break;
     }
     out.Flush();
+    reports.EndPoll();
     if (out.closed()) return out.failed() ? ExitCode::kIo : ExitCode::kOk;
     print = true;
     if (final_seen && !closed_pass) {
-      closed_pass = true;  // once more, to print what was held back
+      closed_pass = true;  // closed between the two walks: once more, to print what was held back
       continue;
     }
     if (final_seen) return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;

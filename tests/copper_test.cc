@@ -313,10 +313,21 @@ TEST_CASE("CopperTypesDecodeWhatBincodeEncodes") {
   CHECK(decode("enum{Idle}", {1}) == std::nullopt);
   CHECK(decode("{t: cutime, v: u8}", {0xfc, 0x00, 0xca, 0x9a, 0x3b, 7}) ==
         json{{"value", {{"t", 1000000000}, {"v", 7}}}, {"time", 1000000000}});
-  CHECK(decode("()", {}) == json(nullptr));
+  CHECK(decode("(u8, ())", {7}) == json::array({7, nullptr}));
+  // As strict as bincode: a tag wider than the integer, a String that is not UTF-8.
+  CHECK(decode("u16", {0xfc, 5, 0, 0, 0}) == std::nullopt);
+  CHECK(decode("u32", {0xfd, 5, 0, 0, 0, 0, 0, 0, 0}) == std::nullopt);
+  CHECK(decode("i16", {0xfc, 5, 0, 0, 0}) == std::nullopt);
+  CHECK(decode("String", {2, 0xc3, 0xa9}) == json("\xc3\xa9"));
+  CHECK(decode("String", {3, 0xed, 0xa0, 0x80}) == std::nullopt);     // a surrogate
+  CHECK(decode("String", {4, 0xf4, 0x90, 0x80, 0x80}) == std::nullopt);  // above U+10FFFF
+  CHECK(decode("String", {3, 0xe0, 0x80, 0xaf}) == std::nullopt);     // overlong
   CHECK(decode("Vec<()>", {0xfd, 0, 0, 0, 0, 0, 0, 0, 1}) == std::nullopt);  // 2^56 empty values: refused
   CHECK(decode("Vec<u32>", {0xfd, 0, 0, 0, 0, 0, 0, 0, 1}) == std::nullopt);  // longer than the bytes
-  for (const char* bad : {"", "u33", "(u32", "{x u32}", "[u8; ]", "Vec<u8", "enum{}", "(u32) x",
+  // Types that take no bytes could not be split (each entry would be empty), and arrays of values
+  // that take none could take hours per entry.
+  for (const char* bad : {"()", "unit", "{}", "[u8; 0]", "[(); 99999999]", "([[(); 999999999]; 999999999], u32)",
+                          "", "u33", "(u32", "{x u32}", "[u8; ]", "Vec<u8", "enum{}", "(u32) x",
                           "((((((((((((((((((((((((((((((((((((((((((((((((((u8))))))))))))))))))))))))))))))))))))))))))))))))))"}) {
     CAPTURE(bad);
     auto t = copper::CopperType::Parse(bad);
@@ -496,6 +507,57 @@ TEST_CASE("CopperLogsOfTheLayoutsBetweenTheFixturesAreReadNotMisread") {
     CHECK(w.copperlist_text.size() == 546);
     REQUIRE(!w.reporter.events.empty());
     CHECK(w.reporter.events[0].kind == CorruptionKind::kBadFileHeader);
+  }
+}
+
+}  // namespace slablog::test
+
+namespace slablog::test {
+
+TEST_CASE("CopperAUsedSizePastItsSectionCostsThatSectionAndMakesNoEntries") {
+  TempDir dir;
+  // v1 clean: the copperlist section (at 12288, 8192 bytes) made to claim 9000 used bytes.
+  std::string b = ReadFile(FixtureBase(kFixtures[4]).replace(FixtureBase(kFixtures[4]).size() - 7, 7, "_0.copper"));
+  const std::string header = "\xfa\x57\xfb\x00\x02\x02\xfb\x00\x20\xfb\x28\x23\x00";  // used 9000
+  REQUIRE(b.substr(12288, 2) == "\xfa\x57");
+  b.replace(12288, 11, header);  // 2 bytes longer: the data starts at block_size all the same
+  WriteFile(dir.path("x_0.copper"), b);
+  const WalkResult w = Walk(dir.path("x.copper"), &Triple(), false);
+  CHECK(w.log_text.size() == 5);
+  CHECK(w.copperlist_text.empty());
+  REQUIRE(w.reporter.events.size() == 1);
+  CHECK(w.reporter.events[0].kind == CorruptionKind::kBadSection);
+  CHECK(w.reporter.events[0].offset == 12288);
+}
+
+TEST_CASE("CopperLogLinesWithALevelByteInTheOriginalLayoutAreToldFromASectionThatDecidesIt") {
+  // Original layout, log lines with the level byte (2025-05..06). The first section's only line
+  // (Debug, msg 1, no parameters) decodes both with and without the level byte, differently; the
+  // second's (Error, msg 4, [13] -> I64 -3) only with it.
+  std::string log("\xb4\xa5\x50\xff\xfb\x00\x10\xfb\x00\x10", 10);
+  log.resize(4096, '\0');
+  log += std::string("\xfa\x57\x01\xfb\x00\x10\x09", 7);
+  log.resize(4096 + 15, '\0');
+  log += std::string("\xfc\x00\xca\x9a\x3b\x00\x01\x00\x00", 9);
+  log.resize(8192, '\0');
+  log += std::string("\xfa\x57\x01\xfb\x00\x10\x0c", 7);
+  log.resize(8192 + 15, '\0');
+  log += std::string("\xfc\xc0\x90\xc8\x3b\x03\x04\x01\x0d\x01\x08\x05", 12);
+  log.resize(12288, '\0');
+  log += std::string("\xfa\x57\x03\xfb\x00\x10\x00", 7);
+  log.resize(12288 + 80, '\0');
+  TempDir dir;
+  for (size_t cut : {log.size(), size_t{8192 + 15 + 12}, size_t{8192 + 15 + 8}}) {
+    CAPTURE(cut);
+    WriteFile(dir.path("x_0.copper"), log.substr(0, cut));
+    const WalkResult w = Walk(dir.path("x.copper"), nullptr);
+    CHECK(w.summary.log_line_level);
+    REQUIRE(!w.log_lines.empty());
+    CHECK(w.log_lines[0] == LogLineRule(0, true));
+    if (cut >= 8192 + 15 + 12) {
+      REQUIRE(w.log_lines.size() == 2);
+      CHECK(w.log_lines[1] == LogLineRule(3, true));
+    }
   }
 }
 

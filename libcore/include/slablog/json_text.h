@@ -9,6 +9,10 @@
 
 namespace slablog {
 
+// The length of the well-formed UTF-8 sequence at s[i] (1 to 4), or 0.
+size_t Utf8Length(std::string_view s, size_t i);
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
+bool IsUtf8(std::string_view s);
 // Appends `text` as a JSON string (quotes included); bytes that are not valid UTF-8 become U+FFFD.
 void AppendJsonString(std::string* out, std::string_view text);
 // Appends `bytes` as a JSON string of standard base64 (with padding).

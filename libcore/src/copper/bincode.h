@@ -28,7 +28,9 @@ class Cursor {
     return true;
   }
   // An unsigned varint no larger than `max`: < 251 is the byte itself; 251, 252 and 253 are
-  // followed by a u16, u32 or u64. (254, a u128, is larger than any field read here.)
+  // followed by a u16, u32 or u64. (254, a u128, is larger than any field read here.) As bincode
+  // does, a tag wider than the field (252 for a u16, 253 for a u16 or u32) is refused even when
+  // the value would fit.
   bool Var(uint64_t* v, uint64_t max = UINT64_MAX) {
     if (pos_ >= in_.size()) return false;
     const uint8_t tag = in_[pos_++];
@@ -42,11 +44,12 @@ class Cursor {
       if (!Fixed(&x)) return false;
       value = x;
     } else if (tag == 252) {
+      if (max <= UINT16_MAX) return false;
       uint32_t x;
       if (!Fixed(&x)) return false;
       value = x;
     } else if (tag == 253) {
-      if (!Fixed(&value)) return false;
+      if (max <= UINT32_MAX || !Fixed(&value)) return false;
     } else {
       return false;
     }
@@ -65,7 +68,9 @@ class Cursor {
   // A signed varint: zigzag over the unsigned one.
   bool SignedVar(int64_t* v, int64_t min = INT64_MIN, int64_t max = INT64_MAX) {
     uint64_t u;
-    if (!Var(&u)) return false;
+    // The zigzag form of an i16 is a u16, of an i32 a u32: its tag is bounded the same way.
+    const uint64_t width = max <= INT16_MAX ? UINT16_MAX : max <= INT32_MAX ? UINT32_MAX : UINT64_MAX;
+    if (!Var(&u, width)) return false;
     const int64_t s = static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
     if (s < min || s > max) return false;
     *v = s;

@@ -168,21 +168,76 @@ struct Reader::Impl {
     return bytes.size();
   }
 
-  // Decides, from the first log-line section, whether log lines carry Copper's level byte (v1
-  // always; the original layout from 2025-05 on): the reading that decodes all of its entries.
-  void LearnLevel(std::span<const uint8_t> data, bool exact) {
-    if (level_known || summary.layout == Layout::kV1) return;
-    auto decodes = [&](bool with_level) {
-      Cursor c(data);
-      const size_t stop = exact ? data.size() : EndOfNonZero(data);
-      int64_t t;
-      while (c.pos() < stop) {
-        if (!DecodeLogLine(&c, with_level, nullptr, &t)) return false;
-      }
-      return !exact || c.pos() == data.size();
+  // How far the log lines of `region` decode with or without the level byte: +1 when only the
+  // reading with it decodes all of them (or, when neither does, gets further; or, as far, gives
+  // fewer lines whose parameter names and parameters differ in number), -1 the other way, 0 when
+  // the region does not tell.
+  static int JudgeLevel(std::span<const uint8_t> region, bool exact) {
+    const size_t stop = exact ? region.size() : EndOfNonZero(region);
+    struct Reach {
+      size_t end = 0;       // where the first line that does not decode starts
+      uint64_t odd = 0;     // lines with names and parameters of different numbers
     };
-    summary.log_line_level = !decodes(false) && decodes(true);
+    auto reach = [&](bool with_level) {
+      Cursor c(region);
+      Reach r;
+      while (c.pos() < stop) {
+        const size_t at = c.pos();
+        bool match = true;
+        if (!DecodeLogLineShape(&c, with_level, &match)) {
+          r.end = at;
+          return r;
+        }
+        r.odd += match ? 0 : 1;
+      }
+      r.end = c.pos();
+      return r;
+    };
+    const Reach with = reach(true), without = reach(false);
+    const bool all_with = with.end >= stop && (!exact || with.end == region.size());
+    const bool all_without = without.end >= stop && (!exact || without.end == region.size());
+    if (all_with != all_without) return all_with ? 1 : -1;
+    if (!all_with && with.end != without.end) return with.end > without.end ? 1 : -1;
+    if (with.odd != without.odd) return with.odd < without.odd ? 1 : -1;
+    return 0;
+  }
+
+  // Decides whether log lines carry Copper's level byte (always in v1; in the original layout
+  // from 2025-05 on) before the first is returned, from the first log-line section that tells the
+  // two readings apart: this one, or one after it (looked for by their headers, up to 64 of them,
+  // in this slab and the next ones). When none does, no level byte. Decided once, so that a log
+  // cut shorter decodes its lines as the whole log does.
+  void LearnLevel(std::span<const uint8_t> region, bool exact) {
+    if (level_known || summary.layout == Layout::kV1) return;
     level_known = true;
+    int verdict = JudgeLevel(region, exact);
+    int looked = 0;
+    for (size_t fi = file_i; verdict == 0 && looked < 64 && fi < files.paths.size(); ++fi) {
+      MappedFile other;
+      std::span<const uint8_t> bytes;
+      uint64_t p = 0;
+      if (fi == file_i) {
+        bytes = map.bytes();
+        p = section.offset + section.size;
+      } else {
+        auto m = MappedFile::Open(files.paths[fi]);
+        if (!m) break;
+        other = std::move(m.value());
+        bytes = other.bytes();
+      }
+      while (verdict == 0 && looked < 64 && p < bytes.size()) {
+        auto h = DecodeSectionHeader(summary.layout, bytes.subspan(p));
+        if (!h || h->size == 0 || h->type == EntryType::kLastEntry) break;
+        if (h->type == EntryType::kLogLine) {
+          const uint64_t begin = std::min<uint64_t>(p + h->data_start, bytes.size());
+          const uint64_t end = std::min<uint64_t>(h->used > 0 ? begin + h->used : p + h->size, bytes.size());
+          verdict = JudgeLevel(bytes.subspan(begin, std::max(begin, end) - begin), h->used > 0);
+          ++looked;
+        }
+        p += h->size;
+      }
+    }
+    summary.log_line_level = verdict > 0;
   }
 
   // Counts (and checks) the entries of a split section; sets section.data to what decoded.
@@ -207,7 +262,7 @@ struct Reader::Impl {
     }
     while (c.pos() < stop) {
       const size_t at = c.pos();
-      if (!DecodeOne(&c, nullptr)) {
+      if (!DecodeOne(&c, nullptr) || c.pos() == at) {  // (types that take no bytes are refused)
         c = Cursor(region);
         c.Skip(at);
         ReportUndecodable(at, stop, n, cut_short);
@@ -409,10 +464,15 @@ struct Reader::Impl {
       section.state = header->used == 0 ? SectionState::kUnused : SectionState::kClosed;
       uint64_t want = header->used;
       if (section.data_offset + want > pos + section.size) {
-        Report(pos, 0, CorruptionKind::kBadSection, section.type,
+        // No writer leaves this: the true used size is unknown, and reading to the section's end
+        // would make entries of the partial one after it and of the zeros. Its data is lost.
+        Report(pos, section_end - data_begin, CorruptionKind::kBadSection, section.type,
                "used size " + std::to_string(want) + " runs past the section's size " + std::to_string(section.size) +
-                   "; only the section's bytes are read");
-        want = pos + section.size - std::min(section.data_offset, pos + section.size);
+                   ": its used size is damaged, and its " + std::to_string(section_end - data_begin) +
+                   " bytes of data are not read");
+        want = 0;
+        section.state = SectionState::kUnused;
+        cut_short = true;  // nothing more to report of it
       }
       if (want > area.size()) {
         cut_short = true;

@@ -23,6 +23,9 @@ struct CopperType::Node {
   std::vector<std::string> names;               // struct field names, enum variant names
   uint64_t count = 0;                           // array length
   uint64_t min_bytes = 0;                       // the fewest bytes a value takes
+  // The most nodes one value visits, Vec elements that take bytes counted once (the input bounds
+  // how many there are): what a value costs beyond its bytes.
+  uint64_t steps = 1;
 
   std::unique_ptr<Node> Clone() const {
     auto n = std::make_unique<Node>();
@@ -30,6 +33,7 @@ struct CopperType::Node {
     n->names = names;
     n->count = count;
     n->min_bytes = min_bytes;
+    n->steps = steps;
     for (const auto& c : children) n->children.push_back(c->Clone());
     return n;
   }
@@ -45,6 +49,12 @@ constexpr int kMaxTypeDepth = 48;
 // Elements of a Vec whose values can take no bytes (unit, empty tuples): a length above this is
 // refused rather than looped over.
 constexpr uint64_t kMaxEmptyElements = 1 << 16;
+// A type whose one value may visit more nodes than this without reading a byte for each (arrays
+// of values that take no bytes, nested) is refused: decoding it could take hours.
+constexpr uint64_t kMaxSteps = uint64_t{1} << 24;
+
+uint64_t SatAdd(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+uint64_t SatMul(uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; }
 
 struct Primitive {
   const char* name;
@@ -67,6 +77,13 @@ class Parser {
     auto node = ParseType(0);
     if (node && (SkipSpace(), pos_ != t_.size())) return Fail("unexpected text after the type");
     if (!node) return Fail(error_);
+    err_pos_ = 0;
+    // Entries are split one after another: one that takes no bytes would never move on.
+    if (node->min_bytes == 0) return Fail("the type takes no bytes, so entries of it cannot be split");
+    if (node->steps > kMaxSteps) {
+      return Fail("values of the type may visit over " + std::to_string(kMaxSteps) +
+                  " parts without reading a byte for each (arrays of values that take no bytes)");
+    }
     return node;
   }
 
@@ -106,22 +123,42 @@ class Parser {
   }
 
   static void Finish(Node* n) {
-    uint64_t m = 0;
+    uint64_t m = 0, steps = 1;
     switch (n->kind) {
       case Kind::kUnit: m = 0; break;
       case Kind::kTuple: case Kind::kStruct:
-        for (const auto& c : n->children) m += c->min_bytes;
+        for (const auto& c : n->children) {
+          m = SatAdd(m, c->min_bytes);
+          steps = SatAdd(steps, c->steps);
+        }
         break;
-      case Kind::kArray: m = n->count * n->children[0]->min_bytes; break;
+      case Kind::kArray:
+        m = SatMul(n->count, n->children[0]->min_bytes);
+        steps = SatAdd(1, SatMul(n->count, n->children[0]->steps));
+        break;
       case Kind::kEnum: {
         uint64_t least = UINT64_MAX;
-        for (const auto& c : n->children) least = std::min(least, c->min_bytes);
-        m = 1 + least;
+        for (const auto& c : n->children) {
+          least = std::min(least, c->min_bytes);
+          steps = std::max(steps, SatAdd(1, c->steps));
+        }
+        m = SatAdd(1, least);
         break;
       }
+      case Kind::kVec: {
+        const Node& item = *n->children[0];
+        m = 1;
+        steps = SatAdd(1, SatMul(item.min_bytes == 0 ? kMaxEmptyElements : 1, item.steps));
+        break;
+      }
+      case Kind::kOption:
+        m = 1;
+        steps = SatAdd(1, n->children[0]->steps);
+        break;
       default: m = 1;
     }
     n->min_bytes = m;
+    n->steps = steps;
   }
 
   std::unique_ptr<Node> Make(Kind kind) {
@@ -290,6 +327,8 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
     case Kind::kString: case Kind::kBytes: {
       if (!in->Var(&u) || u > in->left()) return false;
       const uint8_t* p = in->here();
+      // A String must be UTF-8, as bincode checks when it decodes one.
+      if (n.kind == Kind::kString && !IsUtf8({reinterpret_cast<const char*>(p), static_cast<size_t>(u)})) return false;
       in->Skip(u);
       if (json && n.kind == Kind::kString) AppendJsonString(json, {reinterpret_cast<const char*>(p), u});
       if (json && n.kind == Kind::kBytes) AppendBase64(json, {p, static_cast<size_t>(u)});

@@ -106,6 +106,8 @@ bool DecodeTaggedValue(Cursor* in, std::string* json, int depth) {
       break;
     case 12: case 18: {
       ok = in->Var(&u) && u <= in->left();
+      // A String must be UTF-8, as bincode checks when it decodes one.
+      if (ok && disc == 12) ok = IsUtf8({reinterpret_cast<const char*>(in->here()), static_cast<size_t>(u)});
       if (ok) {
         const auto* p = in->here();
         in->Skip(u);
@@ -158,7 +160,7 @@ bool DecodeValue(Cursor* in, std::string* json, int depth) {
 }
 
 template <bool kJson>
-bool DecodeLogLineT(Cursor* in, bool with_level, std::string* json, int64_t* time_ns);
+bool DecodeLogLineT(Cursor* in, bool with_level, std::string* json, int64_t* time_ns, bool* match = nullptr);
 
 }  // namespace
 
@@ -222,6 +224,11 @@ bool DecodeLogLine(Cursor* in, bool with_level, std::string* json, int64_t* time
                          : DecodeLogLineT<false>(in, with_level, nullptr, time_ns);
 }
 
+bool DecodeLogLineShape(Cursor* in, bool with_level, bool* names_match_params) {
+  int64_t t;
+  return DecodeLogLineT<false>(in, with_level, nullptr, &t, names_match_params);
+}
+
 LogLineRun CountLogLines(std::span<const uint8_t> region, size_t stop, bool with_level) {
   LogLineRun run;
   Cursor c(region);
@@ -244,7 +251,7 @@ LogLineRun CountLogLines(std::span<const uint8_t> region, size_t stop, bool with
 namespace {
 
 template <bool kJson>
-bool DecodeLogLineT(Cursor* in, bool with_level, std::string* json, int64_t* time_ns) {
+bool DecodeLogLineT(Cursor* in, bool with_level, std::string* json, int64_t* time_ns, bool* match) {
   if constexpr (!kJson) json = nullptr;
   uint64_t time, msg, names, params, name;
   uint8_t level = 0;
@@ -267,6 +274,7 @@ bool DecodeLogLineT(Cursor* in, bool with_level, std::string* json, int64_t* tim
     }
   }
   if (!in->Var(&params) || params > in->left()) return false;
+  if (match != nullptr) *match = params == names;
   if (json) json->append("],\"params\":[", 12);
   for (uint64_t i = 0; i < params; ++i) {
     if (json && i > 0) json->push_back(',');

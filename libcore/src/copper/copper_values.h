@@ -28,6 +28,10 @@ bool DecodeChar(Cursor* in, std::string* json);
 //    "params":[{"type":"U32","disc":3,"value":1}, ..]}
 // (level and level_name only `with_level`).
 bool DecodeLogLine(Cursor* in, bool with_level, std::string* json, int64_t* time_ns);
+// As DecodeLogLine without JSON, and says whether the line has as many parameter names as
+// parameters (Copper's logger gives each parameter its name): a reading that gives lines
+// otherwise is the wrong one.
+bool DecodeLogLineShape(Cursor* in, bool with_level, bool* names_match_params);
 
 // The log lines of `region` from its start while the position is before `stop`, decoded to
 // count and check them: how many, where the last one ended (or where the one that did not

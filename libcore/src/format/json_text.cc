@@ -4,19 +4,45 @@
 namespace slablog {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0.
+}  // namespace
+
+// Well-formed UTF-8 as Unicode (table 3-7) defines it: no overlong forms, no surrogates, nothing
+// above U+10FFFF. The second byte's range depends on the first.
 size_t Utf8Length(std::string_view s, size_t i) {
   const auto c = static_cast<uint8_t>(s[i]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
+  if (c < 0x80) return 1;
+  size_t n;
+  uint8_t lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  const auto second = static_cast<uint8_t>(s[i + 1]);
+  if (second < lo || second > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
     if ((static_cast<uint8_t>(s[i + k]) & 0xC0) != 0x80) return 0;
   }
-  if (n == 2 && c < 0xC2) return 0;  // overlong
   return n;
 }
 
-}  // namespace
+bool IsUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8Length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
 
 void AppendJsonString(std::string* out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
