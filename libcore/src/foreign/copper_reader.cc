@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bincode.h"
+#include "copper_bincode.h"
 #include "copper_layout.h"
 #include "copper_values.h"
 #include "log_files.h"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "bincode.h"
+#include "copper_bincode.h"
 #include "copper_values.h"
 #include "slablog/copper.h"
 #include "slablog/json_text.h"

@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "bincode.h"
+#include "copper_bincode.h"
 
 namespace slablog::copper {
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "bincode.h"
+#include "copper_bincode.h"
 
 namespace slablog::copper {
 
