@@ -275,6 +275,9 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
     bool final_seen = false;
     bool confirmed = true;  // the current section's header has settled
     SectionTrack* track = nullptr;
+    // Streams with an entry held back this poll: their later entries wait too, so that each
+    // stream's entries are printed in order and none is passed over for good.
+    bool blocked[5] = {false, false, false, false, false};
     while (reader.Next(&item)) {
       if (item.kind == copper::ItemKind::kSlab) continue;
       if (item.kind == copper::ItemKind::kSection) {
@@ -297,6 +300,7 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
       if (!wanted) continue;
       const copper::Section& s = *item.section;
       const bool open = (s.state == copper::SectionState::kOpen || !confirmed) && !closed_pass;
+      bool& stream_blocked = blocked[static_cast<int>(s.type)];
       if (item.kind == copper::ItemKind::kEntry) {
         if (s.state == copper::SectionState::kOpen && track != nullptr &&
             item.entry.index + 1 == s.first_index + s.entries) {
@@ -304,11 +308,18 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
         }
         uint64_t& next = next_index[static_cast<int>(s.type)];
         if (item.entry.index < next) continue;
-        if (open && item.entry.index + 1 == s.first_index + s.entries) continue;  // may be half written
+        if (stream_blocked || (open && item.entry.index + 1 == s.first_index + s.entries)) {
+          stream_blocked = true;  // may be half written, or after one that may be
+          continue;
+        }
         next = item.entry.index + 1;
       } else {
-        if (open) continue;
-        if (!sections_printed.emplace(s.slab->index, s.offset).second) continue;
+        if (sections_printed.count({s.slab->index, s.offset}) > 0) continue;
+        if (stream_blocked || open) {
+          stream_blocked = true;
+          continue;
+        }
+        sections_printed.emplace(s.slab->index, s.offset);
       }
       if (!print) continue;
       AppendCopperItemJson(&out.text(), item);

@@ -314,6 +314,9 @@ TEST_CASE("CopperTypesDecodeWhatBincodeEncodes") {
   CHECK(decode("{t: cutime, v: u8}", {0xfc, 0x00, 0xca, 0x9a, 0x3b, 7}) ==
         json{{"value", {{"t", 1000000000}, {"v", 7}}}, {"time", 1000000000}});
   CHECK(decode("(u8, ())", {7}) == json::array({7, nullptr}));
+  // Work in proportion to the bytes: 16M empty values for one byte fail the entry, not take hours.
+  CHECK(decode("(u8, [(); 16000000])", {7}) == std::nullopt);
+  CHECK(decode("(u8, [(); 100])", {7})->at(1).size() == 100);
   // As strict as bincode: a tag wider than the integer, a String that is not UTF-8.
   CHECK(decode("u16", {0xfc, 5, 0, 0, 0}) == std::nullopt);
   CHECK(decode("u32", {0xfd, 5, 0, 0, 0, 0, 0, 0, 0}) == std::nullopt);

@@ -282,4 +282,44 @@ TEST_CASE("CliCopperFollowPrintsEachEntryOnceInOrderWhileCoppersWriterAppendsAnd
   }
 }
 
+TEST_CASE("CliCopperFollowFromTheStartOfALiveLogPrintsEveryEntryOfEverySectionOnceInOrder") {
+  // crash_multislab with a process that maps its slabs, as a writer would: a closed section in
+  // slab 0 and an open one in slab 1. Follow holds back the last entry of a section whose header
+  // it has not yet seen settle, and every later entry of its stream with it; none is passed over.
+  TempDir dir;
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = "crash_multislab_" + std::to_string(i) + ".copper";
+    WriteFile(dir.path(name), ReadFile(Fixture("copper/crash_multislab", name)));
+  }
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    for (int i = 0; i < 2; ++i) {
+      const int fd = ::open(dir.path("crash_multislab_" + std::to_string(i) + ".copper").c_str(), O_RDONLY);
+      if (fd < 0 || ::mmap(nullptr, 32768, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED) _exit(10);
+    }
+    ::usleep(1500 * 1000);
+    _exit(0);
+  }
+  ::usleep(100 * 1000);  // the child has mapped them
+  const RunResult f = RunShell("timeout 60 slablog follow --interval 5 --from-start '" + kTriple +
+                               "' crash_multislab.copper", dir.dir());
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(f.exit_code == 1);  // the "writer" went away without closing the log
+  uint64_t lines = 0, lists = 0, wrong = 0;
+  for (const json& o : JsonLines(f.out)) {
+    if (o["stream"] == "log") {
+      wrong += o["seq"] != lines++;
+    } else {
+      wrong += o["data"] != json::array({lists, (lists * 1000) & 0xFFFFFFFF, 0xDEAD0000u | (lists & 0xFFFF)});
+      ++lists;
+    }
+  }
+  CHECK(wrong == 0);
+  CHECK(lines == 300);
+  CHECK(lists == 1500);
+}
+
 }  // namespace slablog::test

@@ -275,10 +275,17 @@ class Parser {
   size_t err_pos_ = 0;
 };
 
+// The parts one entry may visit: kVisitsPerByte for each byte it takes, and kFreeVisits more, so
+// that decoding (and its JSON) stays in proportion to the input whatever the type: a type of
+// arrays of values that take no bytes fails the entry rather than run for hours.
+constexpr uint64_t kVisitsPerByte = 64;
+constexpr uint64_t kFreeVisits = 4096;
+
 // Instantiated with JSON and without (counting and checking), where every `if (json)` folds away.
 template <bool kJson>
-bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int64_t>* time) {
+bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int64_t>* time, uint64_t* visits) {
   if constexpr (!kJson) json = nullptr;
+  if (++*visits > kFreeVisits + kVisitsPerByte * in->pos()) return false;
   uint64_t u;
   int64_t s;
   uint8_t b;
@@ -343,7 +350,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
         if (json) json->append("null", 4);
         return true;
       }
-      return DecodeNode<kJson>(*n.children[0], in, json, time);
+      return DecodeNode<kJson>(*n.children[0], in, json, time, visits);
     case Kind::kTuple: case Kind::kArray: case Kind::kVec: {
       uint64_t count = n.kind == Kind::kTuple ? n.children.size() : n.count;
       if (n.kind == Kind::kVec) {
@@ -355,7 +362,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
       for (uint64_t i = 0; i < count; ++i) {
         if (json && i > 0) json->push_back(',');
         const Node& item = *n.children[n.kind == Kind::kTuple ? i : 0];
-        if (!DecodeNode<kJson>(item, in, json, time)) return false;
+        if (!DecodeNode<kJson>(item, in, json, time, visits)) return false;
       }
       if (json) json->push_back(']');
       return true;
@@ -368,7 +375,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
           AppendJsonString(json, n.names[i]);
           json->push_back(':');
         }
-        if (!DecodeNode<kJson>(*n.children[i], in, json, time)) return false;
+        if (!DecodeNode<kJson>(*n.children[i], in, json, time, visits)) return false;
       }
       if (json) json->push_back('}');
       return true;
@@ -384,7 +391,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
         AppendJsonString(json, n.names[u]);
         json->push_back(':');
       }
-      if (!DecodeNode<kJson>(payload, in, json, time)) return false;
+      if (!DecodeNode<kJson>(payload, in, json, time, visits)) return false;
       if (json) json->push_back('}');
       return true;
     }
@@ -419,8 +426,9 @@ std::optional<size_t> CopperType::Decode(std::span<const uint8_t> in, std::strin
   Cursor cursor(in);
   const size_t mark = json ? json->size() : 0;
   if (time) time->reset();
-  const bool ok = json != nullptr ? DecodeNode<true>(*root_, &cursor, json, time)
-                                  : DecodeNode<false>(*root_, &cursor, nullptr, time);
+  uint64_t visits = 0;
+  const bool ok = json != nullptr ? DecodeNode<true>(*root_, &cursor, json, time, &visits)
+                                  : DecodeNode<false>(*root_, &cursor, nullptr, time, &visits);
   if (!ok) {
     if (json) json->resize(mark);
     return std::nullopt;
