@@ -314,18 +314,14 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
       return true;
     }
     case Kind::kF32: {
-      if (in->left() < 4) return false;
       float f;
-      std::memcpy(&f, in->here(), 4);
-      in->Skip(4);
+      if (!in->Fixed(&f)) return false;
       if (json) AppendJsonFloat(json, f);
       return true;
     }
     case Kind::kF64: {
-      if (in->left() < 8) return false;
       double d;
-      std::memcpy(&d, in->here(), 8);
-      in->Skip(8);
+      if (!in->Fixed(&d)) return false;
       if (json) AppendJsonDouble(json, d);
       return true;
     }
