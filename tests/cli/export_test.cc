@@ -137,6 +137,19 @@ TEST_CASE("ExportArraySectionsAndEncodings") {
   REQUIRE(lines.size() == 2);
   CHECK(nlohmann::json::parse(lines[0])["data"] == "tab\there");
   CHECK(nlohmann::json::parse(lines[1])["data"] == "\xef\xbf\xbd\xef\xbf\xbd");  // invalid UTF-8 -> U+FFFD
+  // Sequences that decode to no Unicode scalar value (a surrogate, an overlong form, a code point
+  // above U+10FFFF) are invalid too: one U+FFFD per byte, as the Unicode standard recommends for
+  // them; a four-byte character passes whole.
+  REQUIRE(RunSlablog({"write", "--format", "lines", "--stream", "txt", "u.slog"},
+                     "a\xed\xa0\x80" "b\nc\xc0\xaf" "d\ne\xf4\x90\x80\x80" "f\ng\xf0\x9f\x98\x80" "h\n", dir.dir())
+              .exit_code == 0);
+  const std::string r = "\xef\xbf\xbd";
+  auto text = Lines(RunSlablog({"export", "u.slog"}, "", dir.dir()).out);
+  REQUIRE(text.size() == 4);
+  CHECK(nlohmann::json::parse(text[0])["data"] == "a" + r + r + r + "b");
+  CHECK(nlohmann::json::parse(text[1])["data"] == "c" + r + r + "d");
+  CHECK(nlohmann::json::parse(text[2])["data"] == "e" + r + r + r + r + "f");
+  CHECK(nlohmann::json::parse(text[3])["data"] == "g\xf0\x9f\x98\x80h");
   REQUIRE(RunSlablog({"write", "--format", "raw", "b.slog"}, std::string("\x04\0\0\0\x00\x01\xfe\xff", 8), dir.dir()).exit_code == 0);
   CHECK(nlohmann::json::parse(RunSlablog({"export", "b.slog"}, "", dir.dir()).out)["data"] == "AAH+/w==");
   auto array = nlohmann::json::parse(RunSlablog({"export", "--array", "t.slog"}, "", dir.dir()).out);
