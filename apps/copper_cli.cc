@@ -48,6 +48,7 @@ void AppendCopperItemJson(std::string* s, const copper::Item& item) {
     AppendInt(s, static_cast<int64_t>(e.index));
     s->append(",\"data\":"sv);
     if (e.json.empty()) AppendBase64(s, e.bytes); else s->append(e.json);
+    if (e.trailing_zeros_possible) s->append(",\"trailing_zeros_possible\":true"sv);
   } else {
     s->append(",\"slab\":");
     AppendJsonString(s, item.slab->file);

@@ -26,7 +26,8 @@ bool IsCopperLog(const std::string& log);
 // a message saying what to do instead, when `log` is a Copper log.
 bool RefuseCopperLog(const char* command, const std::string& log);
 
-// {"stream":"log","t":T,"seq":N,"data":{...}} for a split entry (t null when it has no time);
+// {"stream":"log","t":T,"seq":N,"data":{...}} for a split entry (t null when it has no time;
+// "trailing_zeros_possible":true after data when it is set);
 // for a section not split, {"stream":"copperlist","t":null,"slab":F,"offset":N,"bytes":B,
 // "data":BASE64} and, when it was open at the crash, "trailing_zeros_possible":true.
 void AppendCopperItemJson(std::string* out, const copper::Item& item);

@@ -81,8 +81,10 @@ ExitCode CopperDump(const std::string& log, bool hex, bool sections_only, const 
       }
       case copper::ItemKind::kEntry:
         if (!shown) break;
-        Print("    entry @{}  #{}  len {}  t {}  {}\n", item.entry.offset, item.entry.index, item.entry.bytes.size(),
-              item.entry.time ? std::to_string(*item.entry.time) : "-", item.entry.json);
+        Print("    entry @{}  #{}  len {}  t {}  {}{}\n", item.entry.offset, item.entry.index, item.entry.bytes.size(),
+              item.entry.time ? std::to_string(*item.entry.time) : "-", item.entry.json,
+              item.entry.trailing_zeros_possible ? "  (ends in zeros after the section's last non-zero byte: "
+                                                   "may be torn by the crash)" : "");
         if (hex) HexLines(item.entry.bytes);
         break;
       case copper::ItemKind::kSectionBytes:

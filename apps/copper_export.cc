@@ -247,6 +247,9 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
   // open section's until it has settled (SectionTrack), and problems found in it are not told.
   std::map<SectionKey, SectionTrack> tracks;
   PollReports reports(&problems);
+  // Whether log lines carry the level byte, once a poll has read some: later polls, which see
+  // more of the log, keep that reading rather than decode what was printed otherwise.
+  std::optional<bool> level;
   while (!StopRequested().load()) {
     // A log closed since the last poll is read with nothing held back (its end marker comes after
     // every entry): a walk of the headers alone says whether it is.
@@ -266,6 +269,7 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
     ro.json = print;
     ro.copperlist_type = type;
     ro.entry_types = WantedTypes(streams);
+    ro.log_line_level = level;
     auto opened = copper::Reader::Open(log, ro, &reports);
     if (!opened) return Fail(cmd, opened.error());
     copper::Reader& reader = *opened.value();
@@ -329,6 +333,7 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
     }
     out.Flush();
     reports.EndPoll();
+    if (!level && reader.summary().log_lines.entries > 0) level = reader.summary().log_line_level;
     if (out.closed()) return out.failed() ? ExitCode::kIo : ExitCode::kOk;
     print = true;
     if (final_seen && !closed_pass) {

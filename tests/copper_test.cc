@@ -12,6 +12,7 @@
 #include <random>
 
 #include "slablog/copper.h"
+#include "slablog/json_text.h"
 #include "slablog/log_format.h"
 #include "testutil.h"
 
@@ -561,6 +562,245 @@ TEST_CASE("CopperLogLinesWithALevelByteInTheOriginalLayoutAreToldFromASectionTha
       REQUIRE(w.log_lines.size() == 2);
       CHECK(w.log_lines[1] == LogLineRule(3, true));
     }
+  }
+}
+
+}  // namespace slablog::test
+
+namespace slablog::test {
+namespace {
+
+// Every log line is one of the fixtures' rule, for the index its time gives: none was made of
+// zeros, or spliced from a torn line and zeros.
+void CheckLinesFollowTheRule(const WalkResult& w, bool with_level) {
+  for (const json& line : w.log_lines) {
+    const uint64_t t = line["time_ns"].get<uint64_t>();
+    REQUIRE(t >= 1000000000u);
+    CHECK(line == LogLineRule((t - 1000000000u) / 1000000u, with_level));
+  }
+}
+
+std::optional<Corruption> FirstOfKind(const WalkResult& w, CorruptionKind kind) {
+  for (const auto& e : w.reporter.events) {
+    if (e.kind == kind) return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("CopperAnAllZeroSectorInsideASectionsDataIsAHoleNotEntriesOfZeros") {
+  // A power cut loses sectors written since the last flush; a Copper slab is preallocated, so they
+  // read back as zeros, and a log line of zeros decodes (time 0). Each case zeroes one sector.
+  struct Case {
+    const char* what;
+    int fixture;
+    uint32_t slab;
+    uint64_t sector;      // file offset of the zeroed 512 bytes
+    uint64_t data_begin;  // the section's data
+    size_t lines, copperlists;  // what the intact log has
+    size_t in_section;          // entries of the section: what the hole may cost at most
+  };
+  const Case cases[] = {
+      {"log lines of a closed section (v1)", 7, 0, 5120, 4608, 5000, 20000, 230},
+      {"log lines of a section open at the crash (v1)", 6, 0, 6144, 4608, 300, 1500, 300},
+      {"log lines of a section open at the crash (original layout)", 2, 0, 5120, 4111, 300, 1500, 300},
+      {"copperlists of a closed section (v1)", 6, 0, 13312, 12800, 300, 1500, 954},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    TempDir dir;
+    const std::string log = CopyFixture(kFixtures[c.fixture], dir, [&](uint32_t slab, std::string* b) {
+      if (slab == c.slab) b->replace(c.sector, 512, 512, '\0');
+    });
+    const WalkResult w = Walk(log, &Triple());
+    CheckLinesFollowTheRule(w, kFixtures[c.fixture].v1);
+    for (const json& cl : w.copperlists) CHECK(cl == CopperListRule(cl[0].get<uint64_t>()));
+    CHECK(w.log_lines.size() + w.copperlists.size() < c.lines + c.copperlists);
+    CHECK(w.log_lines.size() + w.copperlists.size() + c.in_section > c.lines + c.copperlists);
+    const auto hole = FirstOfKind(w, CorruptionKind::kMissingData);
+    REQUIRE_MESSAGE(hole, w.reporter.Describe());
+    CHECK(hole->slab == c.slab);
+    CHECK(hole->offset >= c.data_begin);
+    CHECK(hole->offset <= c.sector);
+    CHECK(hole->detail.find("all-zero") != std::string::npos);
+  }
+}
+
+TEST_CASE("CopperZerosThatOnlyEndTheLastEntryOrLieInsideOneAreNoHole") {
+  // v1 clean, its copperlist section made to hold three (u32, [u8; 1193], u32) entries: the first
+  // holds a whole sector of zeros, and the last ends the data with a zero alone in its sector.
+  TempDir dir;
+  const std::string base = FixtureBase(kFixtures[4]);
+  std::string b = ReadFile(base.substr(0, base.size() - 7) + "_0.copper");
+  const uint64_t data = 12288 + 512;
+  std::string entries;
+  for (char fill : {'\0', '\x01', '\x02'}) {
+    entries += static_cast<char>(7 + fill);
+    entries.append(1193, fill);
+    entries += fill == '\x02' ? '\0' : '\x09';
+  }
+  REQUIRE((data + entries.size() - 1) % 512 == 0);  // the last byte starts a sector
+  REQUIRE(data + entries.size() < 12288 + 8192);
+  std::fill(b.begin() + data, b.begin() + 12288 + 8192, '\0');
+  b.replace(data, entries.size(), entries);
+  // The header with used = 3585 (fb 01 0e), two bytes longer, over its zero padding.
+  REQUIRE(b.substr(12288, 13) == std::string("\xfa\x57\xfb\x00\x02\x02\xfb\x00\x20\x58\x00\x00\x00", 13));
+  b.replace(12288, 13, std::string("\xfa\x57\xfb\x00\x02\x02\xfb\x00\x20\xfb\x01\x0e\x00", 13));
+  WriteFile(dir.path("x_0.copper"), b);
+  const auto type = copper::CopperType::Parse("(u32, [u8; 1193], u32)").value();
+  const WalkResult w = Walk(dir.path("x.copper"), &type);
+  CHECK_MESSAGE(w.reporter.events.empty(), w.reporter.Describe());
+  REQUIRE(w.copperlists.size() == 3);
+  CHECK(w.copperlists[0][0] == 7);
+  CHECK(w.copperlists[2][0] == 9);
+  CHECK(w.copperlists[2][2] == 0);
+  CHECK(w.log_lines.size() == 5);
+}
+
+TEST_CASE("CopperTheLastEntryOfAnOpenSectionThatEndsInZerosIsMarkedAsPossiblyTorn") {
+  // crash_sigkill (v1): the open log section's last line (i 299: ... 08 fb 55 02, an I64 -299)
+  // torn after its parameter's tag, as a crash leaves it: it decodes with the zeros after it.
+  TempDir dir;
+  const std::string log = CopyFixture(kFixtures[6], dir, [](uint32_t slab, std::string* b) {
+    if (slab != 0) return;
+    REQUIRE(b->substr(9339, 4) == "\x08\xfb\x55\x02");
+    std::fill(b->begin() + 9340, b->begin() + 9343, '\0');
+  });
+  copper::ReadOptions ro;
+  ro.copperlist_type = &Triple();
+  ro.json = true;
+  auto reader = copper::Reader::Open(log, ro, nullptr);
+  REQUIRE(reader);
+  copper::Item item;
+  std::vector<uint64_t> marked;
+  uint64_t lines = 0;
+  while (reader.value()->Next(&item)) {
+    if (item.kind != copper::ItemKind::kEntry) continue;
+    if (item.entry.trailing_zeros_possible) marked.push_back(item.entry.index);
+    if (item.entry.type == copper::EntryType::kLogLine) ++lines;
+  }
+  CHECK(lines == 300);
+  // The torn line, and no other: the open copperlist section's last entry ends in a non-zero byte.
+  REQUIRE(marked.size() == 1);
+  CHECK(marked[0] == 299);
+  auto converted = copper::ConvertToSlablog(log, dir.path("out.slog"), WriterOptions{}, &Triple(), nullptr);
+  REQUIRE(converted);
+  CHECK(converted.value().entries_ending_in_zeros == 1);
+}
+
+TEST_CASE("CopperAHeaderInAClosedSectionsResidueIsNotTakenForADamagedSize") {
+  // v1 multislab, slab 0: the copperlist section at 8192 (size 8192) made to use ten entries, and a
+  // copy of a section header put on the page boundary at 12288 in what is now its residue. The
+  // header at its size (16384) is good, so nothing between is looked at.
+  TempDir dir;
+  const std::string log = CopyFixture(kFixtures[7], dir, [](uint32_t slab, std::string* b) {
+    if (slab != 0) return;
+    REQUIRE(b->substr(8192 + 9, 3) == "\xfb\x6f\x15");
+    size_t used = 0;  // ten entries
+    for (int i = 0; i < 10; ++i) {
+      used += Triple().Decode(std::span(reinterpret_cast<const uint8_t*>(b->data()) + 8704 + used, 64), nullptr, nullptr).value();
+    }
+    REQUIRE(used < 251);
+    (*b)[8192 + 9] = static_cast<char>(used);
+    (*b)[8192 + 10] = 0;
+    (*b)[8192 + 11] = 0;  // used (one byte), then is_open 0 and padding
+    b->replace(12288, 13, b->substr(16384, 13));
+  });
+  const WalkResult w = Walk(log, &Triple(), false);
+  CHECK_MESSAGE(w.reporter.events.empty(), w.reporter.Describe());
+  CHECK(w.summary.sections == 75);
+  CHECK(w.log_text.size() == 5000);
+}
+
+TEST_CASE("CopperASmallKeyframesSectionAtACrashedLogsEndIsNotTakenForItsEndMarker") {
+  // The original clean log's end marker (type 3, trimmed to +80) given data: in the 2025-06..10
+  // layout, type 3 is a keyframes section, here open at a crash; only a marker holds no data.
+  TempDir dir;
+  const std::string log = CopyFixture(kFixtures[0], dir, [](uint32_t, std::string* b) {
+    REQUIRE(b->size() == 20480 + 80);
+    REQUIRE(static_cast<uint8_t>((*b)[20480 + 2]) == 3);
+    b->replace(20480 + 15, 3, "\x01\x02\x03");
+  });
+  const WalkResult w = Walk(log, &Triple(), false);
+  CHECK(w.summary.layout == copper::Layout::kKeyframes);
+  CHECK(!w.summary.clean);
+  CHECK(w.summary.keyframes.sections == 1);
+  CHECK(w.summary.keyframes.open_sections == 1);
+  CHECK(w.log_text.size() == 5);
+}
+
+TEST_CASE("CopperEntriesWhoseJsonWouldPassTheLimitAreGivenAsBase64AndReported") {
+  const std::string base = FixtureBase(kFixtures[4]);
+  for (size_t limit : {size_t{0}, size_t{40}}) {
+    CAPTURE(limit);
+    copper::ReadOptions ro;
+    ro.copperlist_type = &Triple();
+    ro.json = true;
+    ro.max_entry_json = limit;
+    CollectingReporter reporter;
+    auto reader = copper::Reader::Open(base, ro, &reporter);
+    REQUIRE(reader);
+    copper::Item item;
+    uint64_t entries = 0, placeholders = 0;
+    while (reader.value()->Next(&item)) {
+      if (item.kind != copper::ItemKind::kEntry) continue;
+      ++entries;
+      const json j = json::parse(item.entry.json);
+      if (!j.contains("too_large_for_json")) {
+        CHECK(item.entry.json.size() <= limit);
+        continue;
+      }
+      ++placeholders;
+      std::string b64;
+      AppendBase64(&b64, item.entry.bytes);
+      CHECK(j["base64"] == json::parse(b64));  // (AppendBase64 writes a JSON string)
+    }
+    CHECK(entries == 15);
+    CHECK(placeholders == (limit == 0 ? 15 : 5));  // 40 bytes: the copperlists fit, no log line does
+    CHECK(reporter.events.size() == placeholders);
+    for (const auto& e : reporter.events) CHECK(e.kind == CorruptionKind::kBadEntry);
+  }
+  const auto bytes = copper::CopperType::Parse("[u8; 100]").value();
+  const std::vector<uint8_t> in(100, 7);
+  std::string text;
+  CHECK(!bytes.Decode(in, &text, nullptr, 50));
+  CHECK(text.empty());
+  CHECK(bytes.Decode(in, &text, nullptr) == 100u);
+}
+
+TEST_CASE("CopperTypesOfLargeArraysOfBytesAreTakenAndArraysOfNothingStillRefused") {
+  CHECK(copper::CopperType::Parse("[u8; 20000000]"));
+  CHECK(copper::CopperType::Parse("(cutime, [[f32; 4096]; 4096])"));
+  CHECK(!copper::CopperType::Parse("(u8, [[(); 65536]; 65536])"));
+  CHECK(!copper::CopperType::Parse("(u8, [(); 20000000])"));
+}
+
+TEST_CASE("CopperAKnownLevelByteReadingIsKept") {
+  // The log of the level-byte test above, whose lines decode only with the byte: told to read
+  // without it (as an earlier read of a growing log decided), the reader does, and says so.
+  std::string log("\xb4\xa5\x50\xff\xfb\x00\x10\xfb\x00\x10", 10);
+  log.resize(4096, '\0');
+  log += std::string("\xfa\x57\x01\xfb\x00\x10\x09", 7);
+  log.resize(4096 + 15, '\0');
+  log += std::string("\xfc\x00\xca\x9a\x3b\x00\x01\x00\x00", 9);
+  log.resize(8192, '\0');
+  TempDir dir;
+  WriteFile(dir.path("x_0.copper"), log);
+  for (bool level : {false, true}) {
+    copper::ReadOptions ro;
+    ro.json = true;
+    ro.log_line_level = level;
+    auto reader = copper::Reader::Open(dir.path("x.copper"), ro, nullptr);
+    REQUIRE(reader);
+    copper::Item item;
+    std::vector<json> lines;
+    while (reader.value()->Next(&item)) {
+      if (item.kind == copper::ItemKind::kEntry) lines.push_back(json::parse(item.entry.json));
+    }
+    CHECK(reader.value()->summary().log_line_level == level);
+    REQUIRE(!lines.empty());
+    CHECK(lines[0].contains("level") == level);
   }
 }
 

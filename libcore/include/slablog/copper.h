@@ -60,8 +60,9 @@ class CopperType {
   // Decodes one value at the start of `in`: its length, or nullopt when the bytes are not one.
   // With `json`, the value is appended to it as JSON; with `time`, the first field of type
   // `cutime` (Copper's nanosecond clock) is stored there.
+  // Decoding with `json` fails too once the JSON appended would pass `json_limit` bytes.
   std::optional<size_t> Decode(std::span<const uint8_t> in, std::string* json,
-                               std::optional<int64_t>* time) const;
+                               std::optional<int64_t>* time, size_t json_limit = SIZE_MAX) const;
   const std::string& text() const { return text_; }
 
   struct Node;
@@ -81,6 +82,13 @@ struct ReadOptions {
   // EntryType (1 << type). Sections of the others are walked by their headers only: their
   // entries are neither checked nor counted.
   uint32_t entry_types = ~0u;
+  // Whether log lines of the original layout carry the level byte, when an earlier read of the
+  // same log decided it (Summary::log_line_level): a reader of a growing log keeps one reading.
+  std::optional<bool> log_line_level;
+  // The most JSON one entry is rendered to. An entry whose JSON would be larger (a huge or
+  // hostile entry: JSON can take tens of times its bytes) is rendered as
+  // {"too_large_for_json":true,"base64":"..."} instead, and reported.
+  size_t max_entry_json = size_t{256} << 20;
 };
 
 struct Slab {
@@ -132,6 +140,10 @@ struct Entry {
   std::span<const uint8_t> bytes;
   std::optional<int64_t> time;   // a log line's time; a copperlist's first cutime field
   std::string_view json;         // with ReadOptions::json
+  // The last entry of a section open at the crash that ends in zero bytes after the section's
+  // last non-zero one: they may be its own, or bytes the writer never wrote (an entry torn by the
+  // crash and completed by zeros). Copper logs carry no checksum that could tell.
+  bool trailing_zeros_possible = false;
 };
 
 enum class ItemKind : uint8_t {
@@ -194,6 +206,9 @@ struct ConvertResult {
   uint64_t copperlists = 0;           // entries, with a type
   uint64_t copperlist_sections = 0;   // sections written whole, without one
   uint64_t keyframe_sections = 0;
+  // Entries written although they may be torn (Entry::trailing_zeros_possible): at most one per
+  // section open at the crash.
+  uint64_t entries_ending_in_zeros = 0;
   uint64_t problems = 0;
   bool source_clean = false;
 };

@@ -59,6 +59,7 @@ Result<ConvertResult> ConvertToSlablog(std::string_view path, const std::string&
     auto h = handle(e.type);
     if (!h) return h.error();
     Status s;
+    if (e.trailing_zeros_possible) ++result.entries_ending_in_zeros;
     if (item.kind == ItemKind::kEntry && e.type == EntryType::kLogLine) {
       s = w.Append(h.value(), e.json, e.time.value_or(0));
       ++result.log_lines;

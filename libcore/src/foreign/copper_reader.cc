@@ -43,6 +43,9 @@ size_t EndOfNonZero(std::span<const uint8_t> b) {
   return n;
 }
 
+// The unit a disk writes whole, which a power cut loses whole (man/slablog.5, CRASH MODEL).
+constexpr uint64_t kSector = 512;
+
 int StreamSlot(EntryType t) {
   return t == EntryType::kLogLine ? 0 : t == EntryType::kCopperList ? 1 : 2;
 }
@@ -69,6 +72,9 @@ struct Reader::Impl {
   // The entries of the current section, while they are returned.
   uint64_t entry_pos = 0;    // within section.data
   uint64_t entries_left = 0;
+  // In a section open at the crash, one past its last non-zero byte (within section.data's
+  // start): an entry that ends beyond it read zeros the writer may never have written.
+  size_t open_nonzero_end = SIZE_MAX;
   uint64_t next_index[3] = {0, 0, 0};
   std::string json;
 
@@ -210,6 +216,10 @@ struct Reader::Impl {
   void LearnLevel(std::span<const uint8_t> region, bool exact) {
     if (level_known || summary.layout == Layout::kV1) return;
     level_known = true;
+    if (opt.log_line_level) {
+      summary.log_line_level = *opt.log_line_level;
+      return;
+    }
     int verdict = JudgeLevel(region, exact);
     int looked = 0;
     for (size_t fi = file_i; verdict == 0 && looked < 64 && fi < files.paths.size(); ++fi) {
@@ -240,42 +250,98 @@ struct Reader::Impl {
     summary.log_line_level = verdict > 0;
   }
 
-  // Counts (and checks) the entries of a split section; sets section.data to what decoded.
-  void CountEntries(std::span<const uint8_t> region, bool exact, bool cut_short) {
-    Cursor c(region);
-    const size_t stop = exact ? region.size() : EndOfNonZero(region);
-    uint64_t n = 0;
+  // The first sector (kSector bytes at a file offset that is a multiple of kSector) at or after
+  // the one holding file offset `from` and starting before `to` whose bytes are all zeros, or
+  // nullopt. A power cut loses sectors written since the last flush; on a preallocated Copper slab
+  // they read back as zeros, which decode as entries (a log line of zeros is one at time 0).
+  std::optional<uint64_t> FirstZeroSector(uint64_t from, uint64_t to) const {
+    const auto bytes = map.bytes();
+    for (uint64_t s = from / kSector * kSector; s < to && s < bytes.size(); s += kSector) {
+      // Real data almost never starts a sector with a zero word: one load decides most sectors.
+      if (AllZero(bytes.subspan(s, std::min<uint64_t>(kSector, bytes.size() - s)))) return s;
+    }
+    return std::nullopt;
+  }
+
+  // Entries of the current section decoded from `from` while they start before `stop`.
+  struct Run {
+    uint64_t entries = 0;
+    size_t last_start = 0, end = 0;
+    bool failed = false;
+  };
+  Run DecodeRun(std::span<const uint8_t> region, size_t from, size_t stop) {
     StreamSummary& s = Stream(section.type);
+    Run r;
     if (section.type == EntryType::kLogLine) {
       // The common case in one loop of one file, where the decoder is inlined.
-      const LogLineRun run = CountLogLines(region, stop, summary.log_line_level);
-      n = run.entries;
-      c.Skip(run.end);
+      const LogLineRun run = CountLogLines(region, from, stop, summary.log_line_level);
       if (run.first_t) {
         s.first_t = s.first_t ? std::min(*s.first_t, *run.first_t) : *run.first_t;
         s.last_t = s.last_t ? std::max(*s.last_t, *run.last_t) : *run.last_t;
       }
-      if (run.failed) ReportUndecodable(run.end, stop, n, cut_short);
-      section.entries = n;
-      section.data = region.first(c.pos());
-      return;
+      return Run{run.entries, run.last_start, run.end, run.failed};
     }
+    Cursor c(region);
+    c.Skip(from);
+    r.last_start = r.end = from;
     while (c.pos() < stop) {
       const size_t at = c.pos();
       if (!DecodeOne(&c, nullptr) || c.pos() == at) {  // (types that take no bytes are refused)
-        c = Cursor(region);
-        c.Skip(at);
-        ReportUndecodable(at, stop, n, cut_short);
-        break;
+        r.end = at;
+        r.failed = true;
+        return r;
       }
-      ++n;
+      ++r.entries;
+      r.last_start = at;
       if (last_time) {
         s.first_t = s.first_t ? std::min(*s.first_t, *last_time) : *last_time;
         s.last_t = s.last_t ? std::max(*s.last_t, *last_time) : *last_time;
       }
     }
+    r.end = c.pos();
+    return r;
+  }
+
+  // Counts (and checks) the entries of a split section; sets section.data to what decoded. An
+  // all-zero sector in its data is a hole (sectors lost at a power cut) unless it lies inside one
+  // entry or holds only the tail of the last: reading stops before the entry that reaches into
+  // it, and the rest is reported lost.
+  void CountEntries(std::span<const uint8_t> region, bool exact, bool cut_short) {
+    const size_t stop = exact ? region.size() : EndOfNonZero(region);
+    const uint64_t base = section.data_offset;
+    uint64_t n = 0;
+    size_t from = 0, end = 0, last_start = 0;
+    for (;;) {
+      const auto zero = FirstZeroSector(base + from, base + stop);
+      const size_t hole = zero ? static_cast<size_t>(std::max(*zero, base) - base) : stop;
+      const Run run = DecodeRun(region, from, std::min(stop, hole));
+      n += run.entries;
+      if (run.entries > 0) last_start = run.last_start;
+      end = run.end;
+      if (run.failed) {
+        ReportUndecodable(run.end, stop, n, cut_short);
+        break;
+      }
+      if (!zero || end >= stop) break;
+      if (end >= *zero + kSector - base) {  // the zero sector lies inside the entry that ended here
+        from = end;
+        continue;
+      }
+      if (n > 0 && end > hole) {  // the entry before the hole reaches into it: its tail is lost
+        --n;
+        end = last_start;
+      }
+      if (!cut_short) {
+        Report(base + end, stop - end, CorruptionKind::kMissingData, section.type,
+               "an all-zero " + std::to_string(kSector) + "-byte sector at offset " + std::to_string(*zero) +
+                   " inside the section's data (lost at a power cut?): " + std::to_string(stop - end) +
+                   " bytes from entry " + std::to_string(n) + " of the section to its " +
+                   (exact ? "used size" : "last non-zero byte") + " are not read");
+      }
+      break;
+    }
     section.entries = n;
-    section.data = region.first(c.pos());
+    section.data = region.first(end);
   }
 
   // An entry at `at` of the current section that does not decode: the rest up to `stop` is
@@ -290,6 +356,22 @@ struct Reader::Impl {
                " that does not decode as " + (section.type == EntryType::kLogLine ? "a log line" : "the copperlist type") +
                " (entry " + std::to_string(n) + " of the section); " + std::to_string(stop - at) +
                " bytes up to the section's end are lost");
+  }
+
+  // Whether a log line at the start of `rest` would render to more JSON than the limit. A line's
+  // JSON takes at most kLogLineJsonPerByte bytes per byte (a parameter of one byte renders as
+  // {"type":"Unit","disc":13,"value":null}) plus a little: only when the rest of the section is
+  // that large is the line measured.
+  static constexpr size_t kLogLineJsonPerByte = 48;
+  bool JsonTooLarge(std::span<const uint8_t> rest) {
+    if (section.type != EntryType::kLogLine) return false;  // CopperType::Decode has the limit
+    const size_t fixed = 256;
+    if (opt.max_entry_json < fixed) return true;
+    const size_t room = (opt.max_entry_json - fixed) / kLogLineJsonPerByte;
+    if (rest.size() <= room) return false;
+    Cursor probe(rest);
+    DecodeOne(&probe, nullptr);
+    return probe.pos() > room;
   }
 
   std::optional<int64_t> last_time;
@@ -307,7 +389,7 @@ struct Reader::Impl {
       return true;
     }
     const std::span<const uint8_t> rest(c->here(), c->left());
-    auto n = opt.copperlist_type->Decode(rest, out, &last_time);
+    auto n = opt.copperlist_type->Decode(rest, out, &last_time, opt.max_entry_json);
     if (!n) return false;
     c->Skip(*n);
     return true;
@@ -332,20 +414,31 @@ struct Reader::Impl {
   }
 
   // Whether a LastEntry of the original layout at `at` ends the log: the last slab file, and
-  // nothing but zeros after the 80 bytes the writer keeps of it.
-  bool EndsTheLog(uint64_t at) {
+  // nothing but zeros after its header, in the 80 bytes the writer keeps of it and after them. (A
+  // keyframes section of the 2025-06..10 layout, type 3 too, holds data.)
+  bool EndsTheLog(uint64_t at, uint64_t data_start) {
     const auto bytes = map.bytes();
-    return !more_files() && (at + 80 >= bytes.size() || AllZero(bytes.subspan(at + 80)));
+    const uint64_t from = std::min<uint64_t>(at + data_start, bytes.size());
+    return !more_files() && AllZero(bytes.subspan(from));
   }
 
-  // Where the section after the current one starts: its size on from its start, unless a section
-  // header lies on a page boundary between the end of its data (`data_end`) and there. No writer
-  // puts one there, so its size is damaged: say so, and go on from that header rather than skip
-  // the sections in between.
+  // Where the section after the current one starts: its size on from its start, unless that
+  // lands on neither a section header nor zeros (nor the file's end) and a section header lies
+  // on a page boundary between the end of its data (`data_end`) and there. No writer puts one
+  // there, so its size is damaged: say so, and go on from that header rather than skip the
+  // sections in between. (A correct log always has a header or zeros at its size: what lies
+  // between, v1's residue of a partial entry, is not looked at.)
   uint64_t NextSection(uint64_t data_end) {
     const auto bytes = map.bytes();
     const uint64_t start = section.offset;
     const uint64_t next = start + section.size;
+    if (next == bytes.size()) return next;
+    if (next < bytes.size()) {
+      const auto at = bytes.subspan(next);
+      if (DecodeSectionHeader(summary.layout, at) || AllZero(at.first(std::min<size_t>(at.size(), kSector)))) {
+        return next;
+      }
+    }
     const uint64_t page = summary.page_size >= 512 ? summary.page_size : 4096;
     const uint64_t limit = std::min<uint64_t>(next, bytes.size());
     for (uint64_t p = std::max(start + page, (data_end + page - 1) / page * page); p < limit; p += page) {
@@ -411,7 +504,7 @@ struct Reader::Impl {
     item->section = &section;
     if (summary.layout == Layout::kOriginal && section.type_id == 4) {
       summary.layout = Layout::kKeyframes;  // its LastEntry: the log was written 2025-06..10
-    } else if (summary.layout == Layout::kOriginal && section.type_id == 3 && !EndsTheLog(pos)) {
+    } else if (summary.layout == Layout::kOriginal && section.type_id == 3 && !EndsTheLog(pos, header->data_start)) {
       // Not the original LastEntry, after which the writer trims the file (+80): a keyframes
       // section of the 2025-06..10 layout.
       summary.layout = Layout::kKeyframes;
@@ -460,6 +553,7 @@ struct Reader::Impl {
     ++stream.sections;
     std::span<const uint8_t> region;
     bool exact = true, cut_short = false;
+    open_nonzero_end = SIZE_MAX;
     if (!open) {
       section.state = header->used == 0 ? SectionState::kUnused : SectionState::kClosed;
       uint64_t want = header->used;
@@ -484,6 +578,7 @@ struct Reader::Impl {
       region = area.first(want);
     } else {
       const size_t end = EndOfNonZero(area);
+      open_nonzero_end = end;
       section.state = end == 0 && !header->is_open ? SectionState::kUnused : SectionState::kOpen;
       if (section.state == SectionState::kOpen) ++stream.open_sections;
       // The last entry may end in zero bytes: decoding reads on into the zeros, not past them.
@@ -521,8 +616,24 @@ struct Reader::Impl {
     }
     Cursor c(section.data.subspan(entry_pos));
     json.clear();
-    // Decoded once already (CountEntries): it decodes again the same way.
-    DecodeOne(&c, opt.json ? &json : nullptr);
+    // Decoded once already (CountEntries): it decodes again the same way, unless its JSON would
+    // pass the limit.
+    bool too_large = opt.json && JsonTooLarge(section.data.subspan(entry_pos));
+    if (!DecodeOne(&c, opt.json && !too_large ? &json : nullptr)) {
+      // The copperlist's JSON passed the limit; or, in a log being written, the bytes changed
+      // since they were counted (the last entry of an open section, which readers hold back).
+      c = Cursor(section.data.subspan(entry_pos));
+      too_large = DecodeOne(&c, nullptr) && opt.json;
+    }
+    if (too_large) {
+      json.assign("{\"too_large_for_json\":true,\"base64\":");
+      AppendBase64(&json, section.data.subspan(entry_pos, c.pos()));
+      json.push_back('}');
+      Report(section.data_offset + entry_pos, 0, CorruptionKind::kBadEntry, section.type,
+             "entry " + std::to_string(section.entries - entries_left) + " of the section (" +
+                 std::to_string(c.pos()) + " bytes) would pass " + std::to_string(opt.max_entry_json) +
+                 " bytes as JSON: given as base64 of its bytes");
+    }
     item->kind = ItemKind::kEntry;
     item->slab = &slab;
     item->section = &section;
@@ -532,6 +643,7 @@ struct Reader::Impl {
     item->entry.bytes = section.data.subspan(entry_pos, c.pos());
     item->entry.time = last_time;
     item->entry.json = json;
+    item->entry.trailing_zeros_possible = entry_pos + c.pos() > open_nonzero_end;
     entry_pos += c.pos();
     --entries_left;
     return true;

@@ -23,7 +23,7 @@ struct CopperType::Node {
   std::vector<std::string> names;               // struct field names, enum variant names
   uint64_t count = 0;                           // array length
   uint64_t min_bytes = 0;                       // the fewest bytes a value takes
-  // The most nodes one value visits, Vec elements that take bytes counted once (the input bounds
+  // The most nodes one value visits, Vec and array elements that take bytes counted once (the input bounds
   // how many there are): what a value costs beyond its bytes.
   uint64_t steps = 1;
 
@@ -132,10 +132,13 @@ class Parser {
           steps = SatAdd(steps, c->steps);
         }
         break;
-      case Kind::kArray:
-        m = SatMul(n->count, n->children[0]->min_bytes);
-        steps = SatAdd(1, SatMul(n->count, n->children[0]->steps));
+      case Kind::kArray: {
+        // As for Vec: elements that take bytes are paid for by the input, counted once.
+        const Node& item = *n->children[0];
+        m = SatMul(n->count, item.min_bytes);
+        steps = SatAdd(1, SatMul(item.min_bytes == 0 ? n->count : 1, item.steps));
         break;
+      }
       case Kind::kEnum: {
         uint64_t least = UINT64_MAX;
         for (const auto& c : n->children) {
@@ -282,10 +285,18 @@ constexpr uint64_t kVisitsPerByte = 64;
 constexpr uint64_t kFreeVisits = 4096;
 
 // Instantiated with JSON and without (counting and checking), where every `if (json)` folds away.
+struct Budget {
+  uint64_t visits = 0;
+  size_t json_limit = SIZE_MAX;  // the size the JSON string may reach
+};
+
 template <bool kJson>
-bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int64_t>* time, uint64_t* visits) {
+bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int64_t>* time, Budget* budget) {
   if constexpr (!kJson) json = nullptr;
-  if (++*visits > kFreeVisits + kVisitsPerByte * in->pos()) return false;
+  if (++budget->visits > kFreeVisits + kVisitsPerByte * in->pos()) return false;
+  if constexpr (kJson) {
+    if (json->size() > budget->json_limit) return false;
+  }
   uint64_t u;
   int64_t s;
   uint8_t b;
@@ -346,7 +357,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
         if (json) json->append("null", 4);
         return true;
       }
-      return DecodeNode<kJson>(*n.children[0], in, json, time, visits);
+      return DecodeNode<kJson>(*n.children[0], in, json, time, budget);
     case Kind::kTuple: case Kind::kArray: case Kind::kVec: {
       uint64_t count = n.kind == Kind::kTuple ? n.children.size() : n.count;
       if (n.kind == Kind::kVec) {
@@ -358,7 +369,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
       for (uint64_t i = 0; i < count; ++i) {
         if (json && i > 0) json->push_back(',');
         const Node& item = *n.children[n.kind == Kind::kTuple ? i : 0];
-        if (!DecodeNode<kJson>(item, in, json, time, visits)) return false;
+        if (!DecodeNode<kJson>(item, in, json, time, budget)) return false;
       }
       if (json) json->push_back(']');
       return true;
@@ -371,7 +382,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
           AppendJsonString(json, n.names[i]);
           json->push_back(':');
         }
-        if (!DecodeNode<kJson>(*n.children[i], in, json, time, visits)) return false;
+        if (!DecodeNode<kJson>(*n.children[i], in, json, time, budget)) return false;
       }
       if (json) json->push_back('}');
       return true;
@@ -387,7 +398,7 @@ bool DecodeNode(const Node& n, Cursor* in, std::string* json, std::optional<int6
         AppendJsonString(json, n.names[u]);
         json->push_back(':');
       }
-      if (!DecodeNode<kJson>(payload, in, json, time, visits)) return false;
+      if (!DecodeNode<kJson>(payload, in, json, time, budget)) return false;
       if (json) json->push_back('}');
       return true;
     }
@@ -418,14 +429,15 @@ Result<CopperType> CopperType::Parse(std::string_view text) {
 }
 
 std::optional<size_t> CopperType::Decode(std::span<const uint8_t> in, std::string* json,
-                                         std::optional<int64_t>* time) const {
+                                         std::optional<int64_t>* time, size_t json_limit) const {
   Cursor cursor(in);
   const size_t mark = json ? json->size() : 0;
   if (time) time->reset();
-  uint64_t visits = 0;
-  const bool ok = json != nullptr ? DecodeNode<true>(*root_, &cursor, json, time, &visits)
-                                  : DecodeNode<false>(*root_, &cursor, nullptr, time, &visits);
-  if (!ok) {
+  Budget budget;
+  if (json) budget.json_limit = json_limit > SIZE_MAX - mark ? SIZE_MAX : mark + json_limit;
+  const bool ok = json != nullptr ? DecodeNode<true>(*root_, &cursor, json, time, &budget)
+                                  : DecodeNode<false>(*root_, &cursor, nullptr, time, &budget);
+  if (!ok || (json && json->size() > budget.json_limit)) {
     if (json) json->resize(mark);
     return std::nullopt;
   }

@@ -229,9 +229,11 @@ bool DecodeLogLineShape(Cursor* in, bool with_level, bool* names_match_params) {
   return DecodeLogLineT<false>(in, with_level, nullptr, &t, names_match_params);
 }
 
-LogLineRun CountLogLines(std::span<const uint8_t> region, size_t stop, bool with_level) {
+LogLineRun CountLogLines(std::span<const uint8_t> region, size_t from, size_t stop, bool with_level) {
   LogLineRun run;
   Cursor c(region);
+  c.Skip(from);
+  run.last_start = run.end = from;
   int64_t t;
   while (c.pos() < stop) {
     const size_t at = c.pos();
@@ -241,6 +243,7 @@ LogLineRun CountLogLines(std::span<const uint8_t> region, size_t stop, bool with
       return run;
     }
     ++run.entries;
+    run.last_start = at;
     if (!run.first_t || t < *run.first_t) run.first_t = t;
     if (!run.last_t || t > *run.last_t) run.last_t = t;
   }

@@ -33,15 +33,16 @@ bool DecodeLogLine(Cursor* in, bool with_level, std::string* json, int64_t* time
 // otherwise is the wrong one.
 bool DecodeLogLineShape(Cursor* in, bool with_level, bool* names_match_params);
 
-// The log lines of `region` from its start while the position is before `stop`, decoded to
-// count and check them: how many, where the last one ended (or where the one that did not
+// The log lines of `region` from `from` while the position is before `stop`, decoded to count
+// and check them: how many, where the last one began and ended (or where the one that did not
 // decode began), and their earliest and latest time.
 struct LogLineRun {
   uint64_t entries = 0;
+  size_t last_start = 0;
   size_t end = 0;
   bool failed = false;
   std::optional<int64_t> first_t, last_t;
 };
-LogLineRun CountLogLines(std::span<const uint8_t> region, size_t stop, bool with_level);
+LogLineRun CountLogLines(std::span<const uint8_t> region, size_t from, size_t stop, bool with_level);
 
 }  // namespace slablog::copper
