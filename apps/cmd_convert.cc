@@ -46,10 +46,10 @@ ExitCode ConvertCopperLog(const char* command, const std::string& log, const std
         r.keyframe_sections > 0 ? ", " + std::to_string(r.keyframe_sections) + " keyframe sections" : "", out,
         r.problems, r.problems == 1 ? "" : "s", log, r.source_clean ? "closed cleanly" : "NOT closed cleanly");
   if (r.entries_ending_in_zeros > 0) {
-    Print("{} entr{} (the last of a section open at the crash) end{} in zero bytes that the writer may never have "
-          "written; kept: 'slablog export' marks {} \"trailing_zeros_possible\"\n",
+    Print("{} entr{} may hold zero bytes the writer never wrote (torn by the crash, or a sector lost); kept: "
+          "'slablog export' marks {} \"trailing_zeros_possible\" or \"zero_sector_possible\"\n",
           r.entries_ending_in_zeros, r.entries_ending_in_zeros == 1 ? "y" : "ies",
-          r.entries_ending_in_zeros == 1 ? "s" : "", r.entries_ending_in_zeros == 1 ? "it" : "them");
+          r.entries_ending_in_zeros == 1 ? "it" : "them");
   }
   return r.problems > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
 }

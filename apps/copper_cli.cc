@@ -49,6 +49,7 @@ void AppendCopperItemJson(std::string* s, const copper::Item& item) {
     s->append(",\"data\":"sv);
     if (e.json.empty()) AppendBase64(s, e.bytes); else s->append(e.json);
     if (e.trailing_zeros_possible) s->append(",\"trailing_zeros_possible\":true"sv);
+    if (e.zero_sector_possible) s->append(",\"zero_sector_possible\":true"sv);
   } else {
     s->append(",\"slab\":");
     AppendJsonString(s, item.slab->file);

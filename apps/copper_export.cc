@@ -333,7 +333,7 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
     }
     out.Flush();
     reports.EndPoll();
-    if (!level && reader.summary().log_lines.entries > 0) level = reader.summary().log_line_level;
+    if (!level && reader.summary().log_line_level_decided) level = reader.summary().log_line_level;
     if (out.closed()) return out.failed() ? ExitCode::kIo : ExitCode::kOk;
     print = true;
     if (final_seen && !closed_pass) {

@@ -656,6 +656,36 @@ TEST_CASE("CopperZerosThatOnlyEndTheLastEntryOrLieInsideOneAreNoHole") {
   CHECK(w.copperlists[2][0] == 9);
   CHECK(w.copperlists[2][2] == 0);
   CHECK(w.log_lines.size() == 5);
+  // Kept, but marked: those zeros may be a lost sector's.
+  copper::ReadOptions ro;
+  ro.copperlist_type = &type;
+  auto reader = copper::Reader::Open(dir.path("x.copper"), ro, nullptr);
+  REQUIRE(reader);
+  copper::Item item;
+  std::vector<bool> marked;
+  while (reader.value()->Next(&item)) {
+    if (item.kind == copper::ItemKind::kEntry && item.entry.type == copper::EntryType::kCopperList) {
+      marked.push_back(item.entry.zero_sector_possible);
+    }
+  }
+  CHECK(marked == std::vector<bool>{true, false, true});
+}
+
+TEST_CASE("CopperASectionSizeThatLandsOnZerosBeforeMoreSectionsIsReportedAndNothingIsSkipped") {
+  // multislab (original layout), slab 0: the log section's size 4096 made 10240, which lands in
+  // the zero tail of the copperlist section after it.
+  TempDir dir;
+  const std::string log = CopyFixture(kFixtures[3], dir, [](uint32_t slab, std::string* b) {
+    if (slab != 0) return;
+    REQUIRE(b->substr(4099, 3) == std::string("\xfb\x00\x10", 3));
+    (*b)[4101] = 0x28;
+  });
+  const WalkResult w = Walk(log, &Triple(), false);
+  CHECK(w.copperlist_text.size() == 20000);
+  CHECK(w.log_text.size() == 5000);
+  REQUIRE(!w.reporter.events.empty());
+  CHECK(w.reporter.events[0].kind == CorruptionKind::kBadSection);
+  CHECK(w.reporter.events[0].offset == 4096);
 }
 
 TEST_CASE("CopperTheLastEntryOfAnOpenSectionThatEndsInZerosIsMarkedAsPossiblyTorn") {

@@ -78,6 +78,9 @@ struct ReadOptions {
   const CopperType* copperlist_type = nullptr;  // split copperlist sections into entries
   bool entries = true;                    // return Item::kEntry items (and kSectionBytes)
   bool json = false;                      // render each entry as JSON (Entry::json)
+  // With `json`, the entry types rendered (1 << type): a reader that keeps the bytes of the
+  // others (convert keeps copperlists as bytes) neither pays for their JSON nor meets its limit.
+  uint32_t json_types = ~0u;
   // The entry types whose sections are decoded and whose entries are returned, a bit per
   // EntryType (1 << type). Sections of the others are walked by their headers only: their
   // entries are neither checked nor counted.
@@ -144,6 +147,10 @@ struct Entry {
   // last non-zero one: they may be its own, or bytes the writer never wrote (an entry torn by the
   // crash and completed by zeros). Copper logs carry no checksum that could tell.
   bool trailing_zeros_possible = false;
+  // An all-zero sector (man slablog.5) lies in the entry's bytes: inside it, or holding the tail
+  // of a closed section's last entry. Sectors lost at a power cut read back so; the entry may
+  // carry zeros the writer never wrote.
+  bool zero_sector_possible = false;
 };
 
 enum class ItemKind : uint8_t {
@@ -174,6 +181,9 @@ struct Summary {
   uint32_t page_size = 0;
   uint32_t first_section_offset = 0;
   bool log_line_level = true;    // log lines carry a level byte (v1; the original from 2025-05)
+  // Whether log_line_level was decided (v1, ReadOptions::log_line_level, or a region that told
+  // the two readings apart) rather than taken by default.
+  bool log_line_level_decided = false;
   uint32_t slabs = 0;
   uint64_t sections = 0;         // LastEntry markers included
   bool clean = false;            // ends with a final end marker
@@ -206,8 +216,8 @@ struct ConvertResult {
   uint64_t copperlists = 0;           // entries, with a type
   uint64_t copperlist_sections = 0;   // sections written whole, without one
   uint64_t keyframe_sections = 0;
-  // Entries written although they may be torn (Entry::trailing_zeros_possible): at most one per
-  // section open at the crash.
+  // Entries written although they may hold zeros the writer never wrote
+  // (Entry::trailing_zeros_possible or zero_sector_possible).
   uint64_t entries_ending_in_zeros = 0;
   uint64_t problems = 0;
   bool source_clean = false;

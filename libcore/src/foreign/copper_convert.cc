@@ -29,6 +29,7 @@ Result<ConvertResult> ConvertToSlablog(std::string_view path, const std::string&
   ReadOptions ro;
   ro.copperlist_type = type;
   ro.json = true;
+  ro.json_types = 1u << static_cast<unsigned>(EntryType::kLogLine);  // copperlists are kept as bytes
   auto opened = Reader::Open(path, ro, &counting);
   if (!opened) return opened.error();
   Reader& reader = *opened.value();
@@ -59,7 +60,7 @@ Result<ConvertResult> ConvertToSlablog(std::string_view path, const std::string&
     auto h = handle(e.type);
     if (!h) return h.error();
     Status s;
-    if (e.trailing_zeros_possible) ++result.entries_ending_in_zeros;
+    if (e.trailing_zeros_possible || e.zero_sector_possible) ++result.entries_ending_in_zeros;
     if (item.kind == ItemKind::kEntry && e.type == EntryType::kLogLine) {
       s = w.Append(h.value(), e.json, e.time.value_or(0));
       ++result.log_lines;

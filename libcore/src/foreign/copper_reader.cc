@@ -75,6 +75,9 @@ struct Reader::Impl {
   // In a section open at the crash, one past its last non-zero byte (within section.data's
   // start): an entry that ends beyond it read zeros the writer may never have written.
   size_t open_nonzero_end = SIZE_MAX;
+  // All-zero sectors kept inside entries of the current section (from section.data's start).
+  std::vector<size_t> zero_sectors;
+  size_t zero_i = 0;
   uint64_t next_index[3] = {0, 0, 0};
   std::string json;
 
@@ -214,10 +217,12 @@ struct Reader::Impl {
   // in this slab and the next ones). When none does, no level byte. Decided once, so that a log
   // cut shorter decodes its lines as the whole log does.
   void LearnLevel(std::span<const uint8_t> region, bool exact) {
+    if (summary.layout == Layout::kV1) summary.log_line_level_decided = true;
     if (level_known || summary.layout == Layout::kV1) return;
     level_known = true;
     if (opt.log_line_level) {
       summary.log_line_level = *opt.log_line_level;
+      summary.log_line_level_decided = true;
       return;
     }
     int verdict = JudgeLevel(region, exact);
@@ -248,6 +253,7 @@ struct Reader::Impl {
       }
     }
     summary.log_line_level = verdict > 0;
+    summary.log_line_level_decided = verdict != 0;
   }
 
   // The first sector (kSector bytes at a file offset that is a multiple of kSector) at or after
@@ -263,23 +269,29 @@ struct Reader::Impl {
     return std::nullopt;
   }
 
-  // Entries of the current section decoded from `from` while they start before `stop`.
+  // Entries of the current section decoded from `from` while they start before `stop`. The
+  // times of all but the last are folded into the stream's range; the last one's is `last_t`,
+  // which the caller folds once it knows the entry is kept.
   struct Run {
     uint64_t entries = 0;
     size_t last_start = 0, end = 0;
     bool failed = false;
+    std::optional<int64_t> last_t;
   };
+  void FoldTime(EntryType type, std::optional<int64_t> t) {
+    if (!t) return;
+    StreamSummary& s = Stream(type);
+    s.first_t = s.first_t ? std::min(*s.first_t, *t) : *t;
+    s.last_t = s.last_t ? std::max(*s.last_t, *t) : *t;
+  }
   Run DecodeRun(std::span<const uint8_t> region, size_t from, size_t stop) {
-    StreamSummary& s = Stream(section.type);
     Run r;
     if (section.type == EntryType::kLogLine) {
       // The common case in one loop of one file, where the decoder is inlined.
       const LogLineRun run = CountLogLines(region, from, stop, summary.log_line_level);
-      if (run.first_t) {
-        s.first_t = s.first_t ? std::min(*s.first_t, *run.first_t) : *run.first_t;
-        s.last_t = s.last_t ? std::max(*s.last_t, *run.last_t) : *run.last_t;
-      }
-      return Run{run.entries, run.last_start, run.end, run.failed};
+      FoldTime(section.type, run.first_t);
+      FoldTime(section.type, run.last_t);
+      return Run{run.entries, run.last_start, run.end, run.failed, run.last_entry_t};
     }
     Cursor c(region);
     c.Skip(from);
@@ -291,12 +303,10 @@ struct Reader::Impl {
         r.failed = true;
         return r;
       }
+      if (r.entries > 0) FoldTime(section.type, r.last_t);
       ++r.entries;
       r.last_start = at;
-      if (last_time) {
-        s.first_t = s.first_t ? std::min(*s.first_t, *last_time) : *last_time;
-        s.last_t = s.last_t ? std::max(*s.last_t, *last_time) : *last_time;
-      }
+      r.last_t = last_time;
     }
     r.end = c.pos();
     return r;
@@ -309,29 +319,45 @@ struct Reader::Impl {
   void CountEntries(std::span<const uint8_t> region, bool exact, bool cut_short) {
     const size_t stop = exact ? region.size() : EndOfNonZero(region);
     const uint64_t base = section.data_offset;
+    const uint64_t file_end = map.bytes().size();
     uint64_t n = 0;
     size_t from = 0, end = 0, last_start = 0;
+    std::optional<int64_t> pending_t;  // the time of the last entry counted, not yet folded
+    zero_sectors.clear();
+    zero_i = 0;
     for (;;) {
       const auto zero = FirstZeroSector(base + from, base + stop);
       const size_t hole = zero ? static_cast<size_t>(std::max(*zero, base) - base) : stop;
       const Run run = DecodeRun(region, from, std::min(stop, hole));
       n += run.entries;
-      if (run.entries > 0) last_start = run.last_start;
+      if (run.entries > 0) {
+        FoldTime(section.type, pending_t);
+        pending_t = run.last_t;
+        last_start = run.last_start;
+      }
       end = run.end;
-      if (run.failed) {
+      if (run.failed && !zero) {
         ReportUndecodable(run.end, stop, n, cut_short);
         break;
       }
-      if (!zero || end >= stop) break;
-      if (end >= *zero + kSector - base) {  // the zero sector lies inside the entry that ended here
+      if (!zero) break;
+      // (An entry that does not decode before a zero sector with data after it: it may have
+      // read the zeros, and what follows is no torn tail. Reported as the hole.)
+      if (!run.failed && (end >= stop || end >= *zero + kSector - base)) {
+        // The zero sector lies inside the entry that ended here, or holds the tail of the last:
+        // kept, and marked.
+        zero_sectors.push_back(hole);
+        if (end >= stop) break;
         from = end;
         continue;
       }
       if (n > 0 && end > hole) {  // the entry before the hole reaches into it: its tail is lost
         --n;
         end = last_start;
+        pending_t.reset();
       }
-      if (!cut_short) {
+      // In a file cut short, a sector that the cut left whole is damage of its own.
+      if (!cut_short || *zero + kSector <= file_end) {
         Report(base + end, stop - end, CorruptionKind::kMissingData, section.type,
                "an all-zero " + std::to_string(kSector) + "-byte sector at offset " + std::to_string(*zero) +
                    " inside the section's data (lost at a power cut?): " + std::to_string(stop - end) +
@@ -340,6 +366,7 @@ struct Reader::Impl {
       }
       break;
     }
+    FoldTime(section.type, pending_t);
     section.entries = n;
     section.data = region.first(end);
   }
@@ -419,7 +446,7 @@ struct Reader::Impl {
   bool EndsTheLog(uint64_t at, uint64_t data_start) {
     const auto bytes = map.bytes();
     const uint64_t from = std::min<uint64_t>(at + data_start, bytes.size());
-    return !more_files() && AllZero(bytes.subspan(from));
+    return !more_files() && at + 80 >= bytes.size() && AllZero(bytes.subspan(from));
   }
 
   // Where the section after the current one starts: its size on from its start, unless that
@@ -435,7 +462,7 @@ struct Reader::Impl {
     if (next == bytes.size()) return next;
     if (next < bytes.size()) {
       const auto at = bytes.subspan(next);
-      if (DecodeSectionHeader(summary.layout, at) || AllZero(at.first(std::min<size_t>(at.size(), kSector)))) {
+      if (DecodeSectionHeader(summary.layout, at) || AllZero(at)) {
         return next;
       }
     }
@@ -618,12 +645,13 @@ struct Reader::Impl {
     json.clear();
     // Decoded once already (CountEntries): it decodes again the same way, unless its JSON would
     // pass the limit.
-    bool too_large = opt.json && JsonTooLarge(section.data.subspan(entry_pos));
-    if (!DecodeOne(&c, opt.json && !too_large ? &json : nullptr)) {
+    const bool want_json = opt.json && (opt.json_types >> static_cast<unsigned>(section.type) & 1) != 0;
+    bool too_large = want_json && JsonTooLarge(section.data.subspan(entry_pos));
+    if (!DecodeOne(&c, want_json && !too_large ? &json : nullptr)) {
       // The copperlist's JSON passed the limit; or, in a log being written, the bytes changed
       // since they were counted (the last entry of an open section, which readers hold back).
       c = Cursor(section.data.subspan(entry_pos));
-      too_large = DecodeOne(&c, nullptr) && opt.json;
+      too_large = DecodeOne(&c, nullptr) && want_json;
     }
     if (too_large) {
       json.assign("{\"too_large_for_json\":true,\"base64\":");
@@ -644,6 +672,9 @@ struct Reader::Impl {
     item->entry.time = last_time;
     item->entry.json = json;
     item->entry.trailing_zeros_possible = entry_pos + c.pos() > open_nonzero_end;
+    // (Entries come in order: the sectors before this one are passed once.)
+    while (zero_i < zero_sectors.size() && zero_sectors[zero_i] + kSector <= entry_pos) ++zero_i;
+    item->entry.zero_sector_possible = zero_i < zero_sectors.size() && zero_sectors[zero_i] < entry_pos + c.pos();
     entry_pos += c.pos();
     --entries_left;
     return true;

@@ -244,8 +244,12 @@ LogLineRun CountLogLines(std::span<const uint8_t> region, size_t from, size_t st
     }
     ++run.entries;
     run.last_start = at;
-    if (!run.first_t || t < *run.first_t) run.first_t = t;
-    if (!run.last_t || t > *run.last_t) run.last_t = t;
+    if (run.last_entry_t) {
+      const int64_t p = *run.last_entry_t;
+      if (!run.first_t || p < *run.first_t) run.first_t = p;
+      if (!run.last_t || p > *run.last_t) run.last_t = p;
+    }
+    run.last_entry_t = t;
   }
   run.end = c.pos();
   return run;

@@ -41,7 +41,8 @@ struct LogLineRun {
   size_t last_start = 0;
   size_t end = 0;
   bool failed = false;
-  std::optional<int64_t> first_t, last_t;
+  std::optional<int64_t> first_t, last_t;  // of the entries but the last
+  std::optional<int64_t> last_entry_t;     // of the last
 };
 LogLineRun CountLogLines(std::span<const uint8_t> region, size_t from, size_t stop, bool with_level);
 
