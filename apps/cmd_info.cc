@@ -81,6 +81,21 @@ void Collect(Reader& reader, LogTotals* totals) {
   }
 }
 
+std::optional<int64_t> LogFirstT(const LogTotals& totals) {
+  std::optional<int64_t> t;
+  for (const auto& [id, s] : totals.streams) {
+    if (s.first_t) t = std::min(t.value_or(*s.first_t), *s.first_t);
+  }
+  return t;
+}
+std::optional<int64_t> LogLastT(const LogTotals& totals) {
+  std::optional<int64_t> t;
+  for (const auto& [id, s] : totals.streams) {
+    if (s.last_t) t = std::max(t.value_or(*s.last_t), *s.last_t);
+  }
+  return t;
+}
+
 void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& problems) {
   const LogSummary& s = reader.summary();
   const auto& files = reader.files();
@@ -103,6 +118,7 @@ void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   }
   Print("records:  {} in {} stream{}, {}\n", totals.records, totals.streams.size(),
              totals.streams.size() == 1 ? "" : "s", HumanBytes(totals.bytes));
+  if (s.ring) Print("{}\n", RingLine(s.ring_slabs_gone, s.ring_partial_records, LogFirstT(totals), LogLastT(totals)));
   if (totals.streams.empty()) return;
   Print("\n{:>4}  {:<24} {:<8} {:>6} {:>12} {:>12}  {}\n", "ID", "STREAM", "ENCODING", "TYPE",
              "RECORDS", "BYTES", "TIME RANGE (ns)");
@@ -135,6 +151,14 @@ void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   j["slab_capacity"] = s.slab_capacity;
   j["open_sections"] = totals.open_sections;
   j["problems"] = problems.total();
+  j["ring"] = s.ring;
+  if (s.ring) {
+    j["ring_slabs_reused"] = s.ring_slabs_gone;
+    j["ring_partial_records"] = s.ring_partial_records;
+  }
+  const auto first = LogFirstT(totals), last = LogLastT(totals);
+  j["first_t"] = first ? nlohmann::ordered_json(*first) : nlohmann::ordered_json(nullptr);
+  j["last_t"] = last ? nlohmann::ordered_json(*last) : nlohmann::ordered_json(nullptr);
   j["streams"] = nlohmann::ordered_json::array();
   for (const auto& [id, t] : totals.streams) {
     const CatalogEntry* e = reader.stream(id);

@@ -94,6 +94,13 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
     j["sections"] = r.sections;
     j["open_sections"] = r.open_sections;
     j["log_bytes"] = r.log_bytes;
+    j["ring"] = r.ring;
+    if (r.ring) {
+      j["ring_slabs_reused"] = r.ring_slabs_gone;
+      j["ring_partial_records"] = r.ring_partial_records;
+    }
+    j["first_t"] = r.first_t ? nlohmann::ordered_json(*r.first_t) : nlohmann::ordered_json(nullptr);
+    j["last_t"] = r.last_t ? nlohmann::ordered_json(*r.last_t) : nlohmann::ordered_json(nullptr);
     j["problem_count"] = problems.total();
     j["problems"] = nlohmann::ordered_json::array();
     for (const Corruption& c : problems.kept()) j["problems"].push_back(ProblemJson(c));
@@ -103,6 +110,7 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
           r.records, HumanBytes(r.bytes), r.slabs, r.slabs == 1 ? "" : "s", r.sections,
           problems.total(), problems.total() == 1 ? "" : "s",
           r.clean ? "closed cleanly" : r.writer_active ? "being written" : "NOT closed cleanly");
+    if (r.ring) Print("{}\n", RingLine(r.ring_slabs_gone, r.ring_partial_records, r.first_t, r.last_t));
   }
   if (ok) return ExitCode::kOk;
   if (!opt.json && !opt.quiet) {

@@ -36,6 +36,7 @@ struct WriteOptions {
   std::string sync_every_bytes;  // a size, or empty
   bool append = false;
   std::string recycle;
+  std::string ring;  // a size, or empty
 };
 
 // Opens streams on first use; a record usually goes to the same stream as the one before.
@@ -109,6 +110,23 @@ ExitCode RunWrite(const WriteOptions& opt) {
                                : opt.sync == "slab" ? SyncPolicy::kEverySlab : SyncPolicy::kOnClose;
   wo.append = opt.append;
   wo.recycle = opt.recycle;
+  if (!opt.ring.empty()) {
+    // Whole slabs, never more than asked for. (When appending, the log's own slab size counts:
+    // the ring is then sized by the option's, which a log of other slabs would not match.)
+    uint64_t ring_bytes = 0;
+    if (!ParseSize(opt.ring, &ring_bytes)) {
+      Complain(cmd, "--ring: '{}' is not a size (such as 256M, 2G)", opt.ring);
+      return ExitCode::kUsage;
+    }
+    const uint64_t slabs = ring_bytes / wo.slab_size;
+    if (slabs < 2) {
+      Complain(cmd, "--ring {} holds fewer than two slabs of {} bytes (--slab-size): a ring needs two at least",
+               opt.ring, wo.slab_size);
+      return ExitCode::kUsage;
+    }
+    wo.ring_slabs = static_cast<uint32_t>(std::min<uint64_t>(slabs, UINT32_MAX));
+    wo.one_appender = true;  // this command appends from one thread
+  }
   int64_t sync_every_ns = 0;
   uint64_t sync_every_bytes = 0;
   if (!opt.sync_every.empty() && !ParseDurationNs(opt.sync_every, &sync_every_ns)) {
@@ -217,6 +235,9 @@ void RegisterWrite(CLI::App& app, ExitCode* rc) {
   sub->add_option("--sync-every-bytes", opt->sync_every_bytes,
                   "Also sync each time SIZE bytes of records were appended since the last sync (64K, 1M)");
   sub->add_flag("-a,--append", opt->append, "Add to an existing, cleanly closed log");
+  sub->add_option("--ring", opt->ring,
+                  "Flight recorder: keep at most SIZE on disk (whole slabs, at least two), reusing the oldest slab's "
+                  "file for each new one: the log keeps its newest records");
   sub->add_option("--recycle", opt->recycle,
                   "Take the slab files of this retired log instead of creating new ones (it is destroyed, slab by slab)");
   sub->final_callback([opt, rc] { *rc = RunWrite(*opt); });

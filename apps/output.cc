@@ -74,6 +74,22 @@ std::string WallTime(int64_t ns) {
   return fmt::format("{}.{:09d}Z", buf, ns % kSecond);
 }
 
+std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optional<int64_t> first_t,
+                     std::optional<int64_t> last_t) {
+  std::string line = fmt::format("ring:     a flight recorder: {} older slab{} reused", slabs_reused,
+                                 slabs_reused == 1 ? "" : "s");
+  if (partial_records > 0) {
+    line += fmt::format(", {} record{} cut at its start", partial_records, partial_records == 1 ? "" : "s");
+  }
+  if (first_t && last_t) {
+    line += fmt::format("; it holds {} .. {} ({:.3f} s)", *first_t, *last_t,
+                        static_cast<double>(*last_t - *first_t) / 1e9);
+    const std::string a = WallTime(*first_t), b = WallTime(*last_t);
+    if (!a.empty() && !b.empty()) line += fmt::format(", {} .. {}", a, b);
+  }
+  return line;
+}
+
 namespace {
 
 bool Digits(std::string_view s, size_t at, size_t n, int* out) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,10 @@ bool StdoutClosed();
 std::string HumanBytes(uint64_t bytes);
 // RFC 3339 UTC with nanoseconds when `ns` looks like a wall-clock time (1990 to 2200), else "".
 std::string WallTime(int64_t ns);
+// "a ring (flight recorder): N older slabs reused, M records cut at its start; it holds
+// T0 .. T1 (span)", for info and verify.
+std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optional<int64_t> first_t,
+                     std::optional<int64_t> last_t);
 
 // A time as integer nanoseconds ("1764000000000000000", "-5") or RFC 3339
 // ("2025-11-24T16:00:00Z", "2025-11-24T17:00:00.25+01:00"). False on anything else.

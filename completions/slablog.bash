@@ -26,7 +26,7 @@ _slablog() {
   esac
   local opts
   case "$cmd" in
-    write) opts="--help --input --format --stream --stream-field --time-field --stream-type --slab-size --section-size --sync --sync-every --sync-every-bytes --append --recycle" ;;
+    write) opts="--help --input --format --stream --stream-field --time-field --stream-type --slab-size --section-size --sync --sync-every --sync-every-bytes --append --ring --recycle" ;;
     dump) opts="--help --hex --sections --stream --no-verify --copperlist-type" ;;
     info) opts="--help --json --copperlist-type" ;;
     verify) opts="--help --json --threads --quiet --copperlist-type" ;;

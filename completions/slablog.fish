@@ -30,6 +30,7 @@ complete -c slablog -n "__fish_seen_subcommand_from write" -l sync -x -a 'close 
 complete -c slablog -n "__fish_seen_subcommand_from write" -l sync-every -x -d 'Also sync every duration'
 complete -c slablog -n "__fish_seen_subcommand_from write" -l sync-every-bytes -x -d 'Also sync after this many bytes'
 complete -c slablog -n "__fish_seen_subcommand_from write" -s a -l append -d 'Add to an existing log'
+complete -c slablog -n "__fish_seen_subcommand_from write" -l ring -x -d 'Flight recorder: keep at most this size'
 complete -c slablog -n "__fish_seen_subcommand_from write" -l recycle -r -d 'Take the slab files of this retired log'
 
 complete -c slablog -n "__fish_seen_subcommand_from dump" -s x -l hex -d 'Hexdump payloads'

@@ -29,9 +29,14 @@ using LogId = std::array<uint8_t, 16>;
 
 inline constexpr uint16_t kFormatVersion = 2;
 // Slab header flags: the low 16 bits name features a reader may ignore (compatible), the high 16
-// bits features it must understand to read the slab (incompatible). This version defines none, so
-// a slab with any incompatible bit set is refused as written by a newer slablog.
+// bits features it must understand to read the slab (incompatible). A slab with an incompatible
+// bit this version does not define is refused as written by a newer slablog.
 inline constexpr uint32_t kIncompatibleFlagsMask = 0xFFFF0000;
+// The slab belongs to a ring (WriterOptions::ring_slabs): slabs missing before it were recycled
+// by the log's own writer, and its streams may start anywhere. Incompatible: a reader that does
+// not know it would report the recycled slabs as lost.
+inline constexpr uint32_t kSlabFlagRing = 0x00010000;
+inline constexpr uint32_t kKnownIncompatibleFlags = kSlabFlagRing;
 inline constexpr std::array<uint8_t, 8> kSlabMagic = {0x89, 'S', 'L', 'O', 'G', '\r', '\n', 0x1A};
 inline constexpr std::array<uint8_t, 4> kSectionMagic = {'S', 'L', 'S', 'C'};
 
@@ -123,6 +128,15 @@ std::optional<std::string> UnsupportedSlab(std::span<const uint8_t> in);
 std::optional<SlabHeader> DecodeSlabHeader(std::span<const uint8_t> in);
 bool HasSlabMagic(std::span<const uint8_t> in);
 
+// The id that section headers of a slab are encoded and checked with (the `id` below): the log
+// id, except in a ring slab, where the slab index is xor-ed into its last four bytes. A ring reuses
+// its own files, whose older sections are of the same log: bound to their slab, they never
+// verify in the slab that reused the file.
+LogId SectionKey(const LogId& log_id, uint32_t slab_index, uint32_t slab_flags);
+inline LogId SectionKey(const LogId& log_id, const SlabHeader& slab) {
+  return SectionKey(log_id, slab.slab_index, slab.flags);
+}
+
 void EncodeSectionOpen(const LogId& id, const SectionOpen& s, std::span<uint8_t, 32> out);
 std::optional<SectionOpen> DecodeSectionOpen(const LogId& id, std::span<const uint8_t> in);
 // `header` is the whole 96-byte header whose first 32 bytes are already encoded.
@@ -144,6 +158,8 @@ std::optional<CatalogEntry> DecodeCatalogEntry(std::span<const uint8_t> in);
 std::string SlabPath(std::string_view base, uint32_t index);
 // The reverse: if `path` is named like a slab ("dir/run_3.slog"), its base name ("dir/run.slog").
 std::optional<std::string> BaseOfSlabPath(std::string_view path);
+// The slab index a slab file's name gives (run_3.slog: 3), or nullopt.
+std::optional<uint32_t> SlabIndexOfPath(std::string_view path);
 // The slab files of base name `base` on disk, as (index, path) in index order; gaps stay gaps.
 std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base);
 

@@ -116,6 +116,15 @@ struct LogSummary {
   // or only checked; the catalog's entries are not counted.
   uint64_t records = 0;
   uint64_t record_bytes = 0;
+  // A ring (WriterOptions::ring_slabs): slabs before and between the ones read were reused by
+  // its writer for later ones. Not damage: how many such slabs, and records whose first
+  // fragments went with them (dropped, as their rest cannot be returned alone).
+  bool ring = false;
+  uint64_t ring_slabs_gone = 0;
+  uint64_t ring_partial_records = 0;
+  // Slabs of a live ring that its writer reused while this reader was on its way to them or in
+  // them: passed over (their bytes are a later slab's), and problems met in them not reported.
+  uint64_t ring_overtaken = 0;
 };
 
 class Reader {

@@ -33,6 +33,12 @@ struct VerifyResult {
   uint64_t damage = 0;         // problems other than torn tails
   uint64_t torn = 0;           // torn tails (what a crash leaves)
   uint64_t in_progress = 0;    // torn tails that are frames a live writer is still writing
+  // A ring (LogSummary::ring): slabs reused before the ones read, records cut by that.
+  bool ring = false;
+  uint64_t ring_slabs_gone = 0;
+  uint64_t ring_partial_records = 0;
+  // The earliest and latest record timestamps of the closed sections (from their headers).
+  std::optional<int64_t> first_t, last_t;
   bool ok() const { return damage == 0 && torn == 0 && clean; }
 };
 

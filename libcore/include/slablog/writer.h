@@ -38,6 +38,22 @@ struct WriterOptions {
   // fails with Errc::kFull and writes nothing, so the log stays whole and at most
   // max_slabs * slab_size bytes: what cuts a log into pieces of a fixed size needs.
   uint32_t max_slabs = 0;
+  // A flight recorder: at most this many slab files (0: off; else at least 2), the oldest one's
+  // file reused for each new slab once there are this many, so that the log keeps its newest
+  // records (at least ring_slabs - 1 slabs of them) in at most ring_slabs * slab_size bytes.
+  // A record larger than (ring_slabs - 1) * (slab_size - 4 pages) / 2 is refused.
+  // A slab that still holds the open section of another stream (one that has not appended for a
+  // whole wrap) is skipped for the next oldest, and that stream starts a new section at its next
+  // append: only its appending thread may close its section. When every older slab is held so, an
+  // Append or OpenStream that needs a slab fails with Errc::kFull and writes nothing; with
+  // ring_slabs at least the number of streams + 2 that cannot happen, nor with one_appender.
+  // Each new slab's header and name are synced (and the old file's removal from the log before its
+  // bytes are reused), so a crash at any point of a wrap leaves the older slab's records all there
+  // or all gone. Readers start at the oldest slab left (man slablog.5, Rings).
+  uint32_t ring_slabs = 0;
+  // Every Append and OpenStream comes from one thread (slablog write's case): a ring then closes
+  // the sections of idle streams in its oldest slab itself.
+  bool one_appender = false;
   // The base name of a retired log whose slab files this writer takes over, one each time it needs
   // a new slab, instead of creating files (as RocksDB recycles its log files). While their pages
   // are still cached, appends into them are not bound by the rate the kernel makes fresh pages

@@ -102,9 +102,9 @@ std::optional<std::string> UnsupportedSlab(std::span<const uint8_t> in) {
     return "format version " + std::to_string(version) + " is older than this slablog reads (" +
            std::to_string(kFormatVersion) + ")";
   }
-  if ((flags & kIncompatibleFlagsMask) != 0) {
+  if ((flags & kIncompatibleFlagsMask & ~kKnownIncompatibleFlags) != 0) {
     char hex[16];
-    std::snprintf(hex, sizeof(hex), "0x%08x", flags & kIncompatibleFlagsMask);
+    std::snprintf(hex, sizeof(hex), "0x%08x", flags & kIncompatibleFlagsMask & ~kKnownIncompatibleFlags);
     return std::string("slab uses features this slablog does not know (incompatible flags ") + hex +
            "); a newer slablog reads it";
   }
@@ -130,6 +130,14 @@ std::optional<SlabHeader> DecodeSlabHeader(std::span<const uint8_t> in) {
   }
   if (h.capacity < 2 * uint64_t{h.page_size} || h.capacity % h.page_size != 0) return std::nullopt;
   return h;
+}
+
+LogId SectionKey(const LogId& log_id, uint32_t slab_index, uint32_t slab_flags) {
+  LogId key = log_id;
+  if ((slab_flags & kSlabFlagRing) != 0) {
+    for (int b = 0; b < 4; ++b) key[12 + static_cast<size_t>(b)] ^= static_cast<uint8_t>(slab_index >> (8 * b));
+  }
+  return key;
 }
 
 void EncodeSectionOpen(const LogId& id, const SectionOpen& s, std::span<uint8_t, 32> out) {

@@ -57,6 +57,13 @@ std::optional<std::string> BaseOfSlabPath(std::string_view path) {
   return p.dir + p.stem.substr(0, underscore) + p.ext;
 }
 
+std::optional<uint32_t> SlabIndexOfPath(std::string_view path) {
+  const NameParts p = Split(path);
+  const size_t underscore = p.stem.rfind('_');
+  if (underscore == std::string::npos || underscore == 0) return std::nullopt;
+  return ParseIndex(std::string_view(p.stem).substr(underscore + 1));
+}
+
 std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base) {
   const NameParts p = Split(base);
   const std::string prefix = p.stem + "_";

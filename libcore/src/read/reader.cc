@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <optional>
 #include <unordered_map>
 
@@ -35,6 +36,7 @@ struct StreamCursor {
   uint64_t expected_seq = 0;
   uint64_t records = 0;
   bool seen = false;
+  uint32_t ring_gaps = 0;  // SlabWalker::ring_gaps() at its last section
   // Set when the stream's last section read was open (and read to its end): where its frames
   // ended, to tell, if the stream goes on after it, whether frames there may have been lost, or
   // on a live log to read the rest of it (Reader::Impl::PlanCatchUp).
@@ -53,6 +55,9 @@ struct Reader::Impl {
   std::map<uint32_t, CatalogEntry> catalog;
   std::unordered_map<uint32_t, StreamCursor> cursors;
   bool partial = false;      // the walk started after slab 0 of the log
+  std::set<std::string> overtaken_files;  // ring slabs reused under the walk, problems not told
+  size_t last_checked = 0;                // where SlabReusedSince found its file last
+  std::vector<uint8_t> ring_copy;         // a live ring's record, copied (GuardLiveRing)
   bool in_section = false;   // frames of the current section are being read
   bool skip_frames = false;
   bool finished = false;
@@ -83,6 +88,7 @@ struct Reader::Impl {
         sink(reporter),
         walker(&files, log_files.first_index, &sink),
         scanner(&sink, {opt.verify_checksums, opt.frames}) {
+    sink.set_overtaken([this](const Corruption& c) { return SlabReusedSince(c.file); });
     sink.set_namer([this](uint32_t id) -> std::string {
       if (id == kCatalogStream) return "catalog";
       auto it = catalog.find(id);
@@ -136,6 +142,30 @@ struct Reader::Impl {
   }
   // Data of the stream was lost here: its record in progress is dropped, and the MIDDLE and LAST
   // frames that would have continued it are dropped quietly after it.
+  // Whether the slab file `path` of a live ring no longer starts with the header its name gives:
+  // its writer reused it for a later slab since it was mapped (slablog.5, Rings).
+  bool SlabReusedSince(const std::string& path) {
+    if (!walker.summary().ring || !walker.live()) return false;
+    const auto named = SlabIndexOfPath(path);
+    if (!named) return false;
+    for (size_t i = 0; i < files.size(); ++i) {
+      // (Most calls are for the file of the last one: records of a live ring, GuardLiveRing.)
+      const MappedFile& f = files[(i + last_checked) % files.size()];
+      if (f.path() != path) continue;
+      last_checked = (i + last_checked) % files.size();
+      const auto bytes = f.bytes();
+      const auto header = DecodeSlabHeader(bytes.first(std::min<size_t>(bytes.size(), kSlabHeaderSize)));
+      const bool reused = !header || header->slab_index != *named;
+      // Counted once per file (the walker counts those it passes over before entering them).
+      if (reused && overtaken_files.insert(path).second) {
+        ++walker.summary().ring_overtaken;
+        walker.NoteRingGap();
+      }
+      return reused;
+    }
+    return false;
+  }
+
   void DropAcrossLoss(StreamCursor& c, uint32_t stream, CorruptionKind kind, const std::string& why) {
     AbandonRecord(c, stream, kind, why);
     c.assembler.set_quiet_orphans(true);
@@ -159,6 +189,18 @@ struct Reader::Impl {
   }
   // The FULL frame as a record in `item`; false when only counting (SkipFullFrames stopped short
   // of it: on a live log, the writer finished it since).
+  // On a live ring, a record's bytes in the map may be the writer's next slab's by the time the
+  // caller reads them: they are copied, then the slab's header looked at. Unchanged, the copy was
+  // made before the writer began to reuse the file (it zeroes the header before any other byte).
+  // False when it was reused: the record is not returned.
+  bool GuardLiveRing(std::span<const uint8_t>* payload, bool in_map) {
+    if (!walker.live() || !walker.summary().ring) return true;
+    if (in_map) {
+      ring_copy.assign(payload->begin(), payload->end());
+      *payload = ring_copy;
+    }
+    return !SlabReusedSince(*scan_file);
+  }
   bool TakeWhole(const FrameView& frame, uint32_t id, Item* item) {
     cursor->assembler.set_quiet_orphans(false);
     if (!options.records) {
@@ -171,6 +213,7 @@ struct Reader::Impl {
     r.slab = item->slab;
     r.fragments = 1;
     r.payload = frame.payload;
+    if (!GuardLiveRing(&r.payload, true)) return false;
     FinishRecord(id, item->section->stream_name, item);
     return true;
   }
@@ -222,16 +265,25 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
   cursor = &c;
   skip_frames = false;
   const uint64_t seq = s.open.seq;
+  // In a ring, sections gone with slabs the ring reused before this one are no loss: the stream
+  // starts, or goes on, at its oldest section left. A record begun in them is dropped quietly.
+  const bool ring_gap = (s.slab->header.flags & kSlabFlagRing) != 0 && c.ring_gaps != walker.ring_gaps();
+  c.ring_gaps = walker.ring_gaps();
   if (!c.seen) {
     c.seen = true;
     if (seq != 0) {
-      if (!partial) {
+      if (!partial && !ring_gap) {
         Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kBadSection,
                "stream " + StreamLabel(id) + " starts at section " + std::to_string(seq) +
                    "; sections 0 to " + std::to_string(seq - 1) + " are missing");
       }
       c.assembler.set_quiet_orphans(true);
     }
+  } else if (seq > c.expected_seq && ring_gap) {
+    if (c.assembler.active()) ++walker.summary().ring_partial_records;
+    c.assembler.Abandon();
+    c.assembler.set_quiet_orphans(true);
+    c.open_end.reset();  // an open section the stream left: the ring took what followed it
   } else if (seq > c.expected_seq) {
     Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kBadSection,
            "stream " + StreamLabel(id) + " jumps from section " + std::to_string(c.expected_seq - 1) +
@@ -292,7 +344,8 @@ void Reader::Impl::PlanCatchUp(const OpenSectionRead& open) {
   if (open.section.offset + kSectionHeaderSize > file.size()) return;
   OpenSectionRead& c = catch_up.emplace(open);
   c.section.slab = &c.slab;
-  c.section.close = DecodeSectionClose(*walker.summary().log_id, file.subspan(open.section.offset, kSectionHeaderSize));
+  c.section.close = DecodeSectionClose(SectionKey(*walker.summary().log_id, c.slab.header),
+                                       file.subspan(open.section.offset, kSectionHeaderSize));
   // As the walker checks a close block it meets.
   if (c.section.close && c.section.close->filled > c.section.open.size - kSectionHeaderSize) {
     Report(c.slab.file, c.slab.header.slab_index, c.section.offset, 0, c.section.open.stream_id,
@@ -370,7 +423,14 @@ bool Reader::Impl::Feed(FrameView frame, Item* item) {
   // Assembled straight into the item: a temporary copied over would cost store-forwarding stalls
   // on every record.
   RecordView& record = item->record;
-  switch (c.assembler.Add(frame, scan_slab, &record)) {
+  const RecordAssembler::Outcome outcome = c.assembler.Add(frame, scan_slab, &record);
+  // A fragment is copied by Add; a FULL record is still in the map (GuardLiveRing).
+  if (!GuardLiveRing(&record.payload, outcome == RecordAssembler::Outcome::kRecord && record.fragments == 1)) {
+    c.assembler.Abandon();
+    c.assembler.set_quiet_orphans(true);
+    return false;
+  }
+  switch (outcome) {
     case RecordAssembler::Outcome::kInterrupted:
       ReportDropped(c, id, CorruptionKind::kUnfinishedFragment, c.assembler.dropped_offset(),
                     c.assembler.dropped_bytes(),
@@ -490,6 +550,8 @@ void Reader::Impl::Finish() {
       unfinished = std::min(unfinished.value_or(slab), slab);
     }
     AbandonRecord(c, id, CorruptionKind::kTornTail, "the stream ends before its LAST fragment");
+    // In a ring, the LASTs without their FIRST at a stream's start: records the ring cut.
+    if (walker.summary().ring) walker.summary().ring_partial_records += c.assembler.quiet_orphan_records();
   }
   walker.summary().corruptions = sink.count();
   walker.summary().in_progress = sink.in_progress();
@@ -504,11 +566,36 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
   if (!files) return files.error();
   StartAtSlab(&files.value(), options.first_slab);
   std::vector<MappedFile> mapped;
-  for (const std::string& p : files->paths) {
-    // Only a log's last slab is ever shortened (by the writer closing it, or truncate).
-    auto m = MappedFile::Open(p, /*hold_trim_lock=*/&p == &files->paths.back());
-    if (!m) return m.error();
-    mapped.push_back(std::move(m.value()));
+  {
+    // A slab file listed but gone by now was taken by a ring for a later slab (or deleted): left
+    // out, the walk sees its index missing, as if the listing had not found it.
+    std::vector<std::string> kept;
+    std::vector<uint32_t> kept_indexes;
+    for (size_t i = 0; i < files->paths.size(); ++i) {
+      const std::string& p = files->paths[i];
+      // Only a log's last slab is ever shortened (by the writer closing it, or truncate).
+      auto m = MappedFile::Open(p, /*hold_trim_lock=*/i + 1 == files->paths.size());
+      if (!m && m.error().code == Errc::kNotFound && i + 1 < files->paths.size()) continue;
+      if (!m) return m.error();
+      mapped.push_back(std::move(m.value()));
+      kept.push_back(p);
+      if (i < files->indexes.size()) kept_indexes.push_back(files->indexes[i]);
+    }
+    files->paths = std::move(kept);
+    if (!files->indexes.empty()) files->indexes = std::move(kept_indexes);
+  }
+  // A live ring may be reusing its oldest slab's file right now: renamed, its header zeroed or
+  // already the later slab's. Such a first file is left out when the next one is a ring slab and
+  // a writer holds the log.
+  while (mapped.size() > 1 && !files->indexes.empty()) {
+    const auto first = DecodeSlabHeader(mapped[0].bytes().first(std::min<size_t>(mapped[0].bytes().size(), kSlabHeaderSize)));
+    const auto next = DecodeSlabHeader(mapped[1].bytes().first(std::min<size_t>(mapped[1].bytes().size(), kSlabHeaderSize)));
+    if ((first && first->slab_index == files->indexes[0]) || !next || (next->flags & kSlabFlagRing) == 0) break;
+    // Only while a writer holds the log: otherwise that first slab is damaged, and reported.
+    if (std::none_of(files->paths.begin(), files->paths.end(), [](const std::string& p) { return WriterActive(p); })) break;
+    mapped.erase(mapped.begin());
+    files->paths.erase(files->paths.begin());
+    files->indexes.erase(files->indexes.begin());
   }
   // Without even a slab magic at its start, the first file is not a slablog log at all.
   if (!HasSlabMagic(mapped.front().bytes())) {

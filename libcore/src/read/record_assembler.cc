@@ -59,7 +59,9 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
           skipped_tail_ = false;
           return Outcome::kSkippedRecord;
         }
-        return quiet_orphans_ ? Outcome::kNone : Outcome::kOrphan;
+        if (!quiet_orphans_) return Outcome::kOrphan;
+        if (frame.header.kind == FragmentKind::kLast) ++quiet_orphan_records_;
+        return Outcome::kNone;
       }
       const uint64_t have = buffer_.size() + frame.payload.size();
       const bool last = frame.header.kind == FragmentKind::kLast;

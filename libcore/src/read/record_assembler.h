@@ -51,12 +51,15 @@ class RecordAssembler {
     skipped_tail_ = true;
   }
   bool quiet_orphans() const { return quiet_orphans_; }
+  // Records whose LAST was dropped quietly for want of their FIRST.
+  uint64_t quiet_orphan_records() const { return quiet_orphan_records_; }
 
  private:
   std::vector<uint8_t> buffer_;
   bool active_ = false;
   bool quiet_orphans_ = false;
   bool skipped_tail_ = false;
+  uint64_t quiet_orphan_records_ = 0;
   uint64_t start_offset_ = 0;
   SlabInfo start_slab_;
   bool has_start_slab_ = false;

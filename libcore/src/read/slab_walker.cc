@@ -192,7 +192,26 @@ SlabWalker::Event SlabWalker::StartSlab() {
                " follows a cleanly closed slab)");
     ended_ = false;
   }
-  if (expected_index_ && header->slab_index > *expected_index_) {
+  if ((header->flags & kSlabFlagRing) != 0) {
+    summary_.ring = true;
+    // A slab file whose name says another slab was reused by the ring while this walk was on
+    // its way to it (renamed, then given its new header): its bytes are a later slab's, which
+    // the walk meets in order under their own name. Passed over, and counted.
+    const auto named = pos_ == 0 ? SlabIndexOfPath(file()) : std::nullopt;
+    if (named && *named != header->slab_index) {
+      ++summary_.ring_overtaken;
+      ++ring_gaps_;
+      pos_ = all.size();
+      file_had_slab_ = true;
+      return Event::kDone;
+    }
+  }
+  if (expected_index_ && header->slab_index > *expected_index_ && (header->flags & kSlabFlagRing) != 0) {
+    // Reused by the ring for later slabs: its writer names each slab durably before the next, so
+    // none missing before a ring slab was lost otherwise (man slablog.5, Rings).
+    summary_.ring_slabs_gone += header->slab_index - *expected_index_;
+    ++ring_gaps_;
+  } else if (expected_index_ && header->slab_index > *expected_index_) {
     Report(pos_, 0, CorruptionKind::kBadFileHeader,
            header->slab_index == *expected_index_ + 1
                ? "slab " + std::to_string(*expected_index_) + " is missing"
@@ -201,6 +220,7 @@ SlabWalker::Event SlabWalker::StartSlab() {
   }
   expected_index_ = header->slab_index + 1;
   summary_.log_id = header->log_id;
+  section_key_ = SectionKey(header->log_id, *header);
   summary_.page_size = header->page_size;
   summary_.slab_capacity = header->capacity;
   summary_.last_slab_index = header->slab_index;
@@ -221,7 +241,7 @@ std::optional<uint64_t> SlabWalker::FindSectionAhead(uint64_t from) const {
   const uint64_t start = slab_.file_offset;
   uint64_t p = start + (from - start + page - 1) / page * page;
   for (; p + kSectionHeaderSize <= slab_end_; p += page) {
-    if (DecodeSectionOpen(*summary_.log_id, bytes().subspan(p, kSectionHeaderSize))) return p;
+    if (DecodeSectionOpen(section_key_, bytes().subspan(p, kSectionHeaderSize))) return p;
   }
   return std::nullopt;
 }
@@ -245,7 +265,7 @@ void SlabWalker::ReleasePages(uint64_t begin, uint64_t end) {
 }
 
 bool SlabWalker::NextSectionInSlab() {
-  const LogId& id = *summary_.log_id;
+  const LogId& id = section_key_;
   const uint64_t page = slab_.header.page_size;
   while (section_pos_ + kSectionHeaderSize <= slab_end_) {
     const uint64_t at = section_pos_;
@@ -319,6 +339,13 @@ bool SlabWalker::NextSectionInSlab() {
 
 void SlabWalker::LeaveSlab(std::optional<uint64_t> end_marker) {
   in_slab_ = false;
+  if (live_ && (slab_.header.flags & kSlabFlagRing) != 0) {
+    // Its writer may have reused the slab while the walk was in it: the sections the walk did not
+    // reach are then gone, and where they were it found zeros, or the later slab's headers,
+    // which do not verify here. (Its header is zeroed before any other byte is changed.)
+    const auto now = DecodeSlabHeader(bytes().subspan(slab_.file_offset, std::min<uint64_t>(kSlabHeaderSize, bytes().size() - slab_.file_offset)));
+    if (!now || now->slab_index != slab_.header.slab_index) ++ring_gaps_;
+  }
   ReleasePages(slab_.file_offset, slab_end_);
   if (end_marker) {
     ended_ = true;

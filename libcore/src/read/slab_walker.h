@@ -28,6 +28,10 @@ class SlabWalker {
   // A writer holds the log: its last slab may be left for a new one at any moment.
   void set_live(bool live) { live_ = live; }
   bool live() const { return live_; }
+  // Runs of missing slabs passed before ring slabs (slabs the ring reused) so far.
+  uint32_t ring_gaps() const { return ring_gaps_; }
+  // A ring slab reused while the walk was in it: what the streams had after it there is gone.
+  void NoteRingGap() { ++ring_gaps_; }
   // Called with the pages of a slab the walk has left (default: dropped from the page tables here).
   void set_release(std::function<void(const uint8_t*, const uint8_t*)> release) {
     release_ = std::move(release);
@@ -58,6 +62,8 @@ class SlabWalker {
   const std::vector<MappedFile>* files_;
   CorruptionSink* sink_;
   std::optional<uint32_t> expected_index_;
+  uint32_t ring_gaps_ = 0;
+  LogId section_key_{};  // the current slab's (SectionKey)
   size_t file_ = 0;
   uint64_t pos_ = 0;              // file offset where the next slab is looked for
   bool file_had_slab_ = false;
@@ -83,6 +89,12 @@ class CorruptionSink {
  public:
   explicit CorruptionSink(Reporter* reporter) : reporter_(reporter) {}
   void Report(const Corruption& c) {
+    // A ring slab its writer reused while it was being read: what the walk met there is the new
+    // slab's bytes, not damage (they never verify as the old slab's).
+    if (overtaken_ && overtaken_(c)) {
+      ++overtaken_count_;
+      return;
+    }
     // On a log a writer holds, a torn tail is a frame or record being written: counted apart,
     // never reported as damage, so no reader raises a false alarm about a live log.
     if (live_ && c.kind == CorruptionKind::kTornTail) {
@@ -103,6 +115,9 @@ class CorruptionSink {
   void set_namer(std::function<std::string(uint32_t)> namer) { namer_ = std::move(namer); }
   void set_live(bool live) { live_ = live; }
   bool live() const { return live_; }
+  // Tells whether the slab a problem was found in was reused by its ring since it was read.
+  void set_overtaken(std::function<bool(const Corruption&)> overtaken) { overtaken_ = std::move(overtaken); }
+  uint64_t overtaken() const { return overtaken_count_; }
   uint64_t count() const { return count_; }
   uint64_t in_progress() const { return in_progress_; }
 
@@ -111,7 +126,9 @@ class CorruptionSink {
   bool live_ = false;
   uint64_t count_ = 0;
   uint64_t in_progress_ = 0;
+  uint64_t overtaken_count_ = 0;
   std::function<std::string(uint32_t)> namer_;
+  std::function<bool(const Corruption&)> overtaken_;
 };
 
 bool AllZero(std::span<const uint8_t> bytes);

@@ -27,6 +27,7 @@ struct Section {
   uint64_t offset = 0;  // file offset of the header
   SectionInfo info;     // slab pointer not kept
   std::span<const uint8_t> bytes;
+  LogId key{};          // its slab's SectionKey
 };
 
 // What becomes of one section.
@@ -86,6 +87,7 @@ class Planner {
   LogSummary summary;
   size_t last_file = 0;
   uint64_t last_slab_start = 0, last_slab_capacity = 0, last_section_end = 0;
+  LogId last_slab_key{};  // the last slab's SectionKey: its end marker's
 
   Error Refuse(const Corruption& c) const {
     return Error{c.kind == CorruptionKind::kIoError ? Errc::kIo : Errc::kCorruption, c.file, c.offset,
@@ -111,11 +113,12 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
       last_file = file_index;
       last_slab_start = walker.slab().file_offset;
       last_slab_capacity = walker.slab().header.capacity;
+      last_slab_key = SectionKey(walker.slab().header.log_id, walker.slab().header);
       last_section_end = walker.slab().file_offset + walker.slab().header.page_size;
       continue;
     }
     const SectionInfo& s = walker.section();
-    Section sec{file_index, s.offset, s, walker.section_bytes()};
+    Section sec{file_index, s.offset, s, walker.section_bytes(), SectionKey(s.slab->header.log_id, s.slab->header)};
     sec.info.slab = nullptr;
     last_section_end = std::max(last_section_end, s.offset + s.open.size);
     if (!overrun && walker.section_bytes().size() < s.open.size) overrun = sec;
@@ -355,7 +358,8 @@ Status ZeroRange(FileSet& files, const std::string& path, uint64_t from, uint64_
 // as absent and the section as open, as it was. A closed section's is replaced in one write (one
 // sector): torn between two, it would read as open, and an open section its stream goes on from
 // is a hole.
-Status WriteClose(FileSet& files, const std::string& path, const LogId& id, const SectionFix& fix) {
+Status WriteClose(FileSet& files, const std::string& path, const SectionFix& fix) {
+  const LogId& id = fix.section.key;
   uint8_t header[kSectionHeaderSize];
   std::memcpy(header, fix.section.bytes.data(), 32);
   std::memset(header + 32, 0, kSectionHeaderSize - 32);
@@ -485,7 +489,7 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   if (!options.save_cut.empty()) {
     if (Status s = SaveCuts(options.save_cut, plan.cuts, files); !s) return s.error();
   }
-  const LogId& id = *plan.summary.log_id;
+  const LogId& id = plan.last_slab_key;  // the end marker's slab
   FileSet out(options.stop_after_writes);
   // Bytes after an end marker that are not zeros read as damage, which a second run would refuse:
   // the retired log's are zeroed, and on disk, before the marker is written. The trim below cuts
@@ -519,9 +523,9 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
     const std::string& p = files[f.section.file].path();
     if (f.was_open) {
       if (Status s = ZeroRange(out, p, f.cut_from, f.cut_to); !s) return s.error();
-      if (Status s = WriteClose(out, p, id, f); !s) return s.error();
+      if (Status s = WriteClose(out, p, f); !s) return s.error();
     } else {
-      if (Status s = WriteClose(out, p, id, f); !s) return s.error();
+      if (Status s = WriteClose(out, p, f); !s) return s.error();
       if (Status s = out.Sync(p); !s) return s.error();
       if (Status s = ZeroRange(out, p, f.cut_from, f.cut_to); !s) return s.error();
     }

@@ -58,6 +58,10 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
         const SectionInfo& s = *item.section;
         ++result.sections;
         if (!s.close) ++result.open_sections;
+        if (s.close && s.close->frame_count > 0 && s.open.stream_id != kCatalogStream) {
+          result.first_t = std::min(result.first_t.value_or(s.close->first_t), s.close->first_t);
+          result.last_t = std::max(result.last_t.value_or(s.close->last_t), s.close->last_t);
+        }
         const uint64_t done = file_start[s.slab->file] + s.offset;
         if (options.progress && done - last_progress > (uint64_t{64} << 20)) {
           last_progress = done;
@@ -75,6 +79,9 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   result.bytes = summary.record_bytes;
   result.clean = summary.clean;
   result.slabs = summary.slabs;
+  result.ring = summary.ring;
+  result.ring_slabs_gone = summary.ring_slabs_gone;
+  result.ring_partial_records = summary.ring_partial_records;
   if (result.clean && result.open_sections > 0) {
     tally.OnCorruption({reader.files().back(), summary.last_slab_index, summary.end_marker_offset, 0,
                  Corruption::kNoStream, {}, CorruptionKind::kBadSection,

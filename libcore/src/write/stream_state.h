@@ -34,6 +34,9 @@ struct StreamState {
   uint64_t next_seq = 0;       // the next section's sequence number
   size_t slab = 0;             // which of the writer's slabs holds the current section
   SectionClose totals;         // of the current section (filled is computed when it closes)
+  // Set by a ring that needs the slab holding this stream's section (WriterOptions::ring_slabs):
+  // the next append starts a new section. Only the appending thread may close its section.
+  std::atomic<bool> roll_requested{false};
 
   size_t room() const { return static_cast<size_t>(end - pos); }
 

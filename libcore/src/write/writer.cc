@@ -38,6 +38,9 @@ Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptio
                  "slab size " + std::to_string(options.slab_size) + " exceeds the limit of " +
                      std::to_string(kMaxSlabBytes) + " bytes"};
   }
+  if (options.ring_slabs == 1) {
+    return Error{Errc::kInvalidArgument, base, 0, "a ring needs at least 2 slabs"};
+  }
   auto impl = std::make_unique<Impl>();
   impl->base = std::move(base);
   impl->options = options;
@@ -92,7 +95,7 @@ Status Writer::Append(StreamHandle stream, std::span<const uint8_t> payload, int
   StreamState& s = *stream.state_;
   // No section is larger than kMaxSectionBytes, so a payload that passes this one compare fits a
   // frame's u32 length; every other goes to AppendRecord, which refuses what is too large.
-  if (s.room() >= kFrameHeaderSize + payload.size()) [[likely]] {
+  if (s.room() >= kFrameHeaderSize + payload.size() && !s.roll_requested.load(std::memory_order_relaxed)) [[likely]] {
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();
   }

@@ -1,6 +1,7 @@
 #include "writer_impl.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -111,14 +112,24 @@ Status Writer::Impl::NewSlabLocked() {
     file.value()->Zero(slab_capacity - page_size, page_size);
   }
   SlabHeader header;
+  header.flags = options.ring_slabs != 0 ? kSlabFlagRing : 0;
   header.page_size = static_cast<uint32_t>(page_size);
   header.log_id = log_id;
   header.slab_index = index;
   header.capacity = slab_capacity;
   header.created_ns = options.created_ns.value_or(WallClockNs());
   EncodeSlabHeader(header, std::span<uint8_t, kSlabHeaderSize>(file.value()->data(), kSlabHeaderSize));
+  if (options.ring_slabs != 0) {
+    // A ring's slab names are durable one after another (its header first): a reader then takes
+    // any slab missing before a ring slab for one the ring reused, never for one a power cut
+    // lost, and a slab never appears under its name with a header that is not its own.
+    if (Status st = file.value()->Sync(); !st) return NoteIo(st);
+  }
   if (Status st = file.value()->Publish(); !st) return st;
-  slabs.push_back(Slab{std::move(file.value()), page_size, 0, false});
+  if (options.ring_slabs != 0) {
+    if (Status st = SyncDirectoryOf(file.value()->path()); !st) return NoteIo(st);
+  }
+  slabs.push_back(Slab{std::move(file.value()), page_size, 0, false, false, header.flags});
   dir_dirty = true;
   if (slabs.size() >= 2) RetireIfDoneLocked(slabs.size() - 2);
 
@@ -138,7 +149,69 @@ Status Writer::Impl::NewSlabLocked() {
   return Status();
 }
 
+uint32_t Writer::Impl::live_slabs() const {
+  return static_cast<uint32_t>(ring_older.size() + slabs.size() - ring_recycled);
+}
+
+Result<std::unique_ptr<WritableSlab>> Writer::Impl::RecycleOwnSlabLocked(const std::string& path) {
+  if (options.ring_slabs == 0 || live_slabs() < options.ring_slabs) return std::unique_ptr<WritableSlab>();
+  std::string old;
+  if (!ring_older.empty()) {
+    old = SlabPath(base, ring_older.front());
+    ring_older.pop_front();
+  } else {
+    // The oldest slab no open section holds. A stream whose section holds an older one has not
+    // appended for a whole wrap: it is asked to move on to a new section at its next append (its
+    // appending thread owns the section; only it may close it), which frees that slab.
+    while (ring_oldest < slabs.size() && slabs[ring_oldest].recycled) ++ring_oldest;
+    size_t pick = slabs.size();
+    for (size_t i = ring_oldest; i + 1 < slabs.size(); ++i) {
+      if (slabs[i].recycled) continue;
+      for (auto& s : streams) {
+        if (s->section == nullptr || s->slab != i) continue;
+        if (options.one_appender) {
+          CloseSectionLocked(*s);  // no append is running: this thread is the only appender
+        } else {
+          s->roll_requested.store(true, std::memory_order_relaxed);
+        }
+      }
+      if (slabs[i].open_sections == 0 && slabs[i].retired) {
+        pick = i;
+        break;
+      }
+    }
+    if (pick == slabs.size()) {
+      return Error{Errc::kFull, base, 0,
+                   "ring is full: each of its older slabs holds a section of a stream that has not appended "
+                   "since (they move on at their next append)"};
+    }
+    Slab& slab = slabs[pick];
+    slab.recycled = true;
+    ++ring_recycled;
+    // Its descriptor (and the writer's lock on it) goes now: the file is locked again as the new
+    // slab. A flush holding it meanwhile only syncs it.
+    std::erase(retired_open, pick);
+    slab.file.reset();
+    old = SlabPath(base, first_slab + static_cast<uint32_t>(pick));
+  }
+  const int fd = ::open(old.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return IoError(old, "cannot reuse the ring's oldest slab", errno);
+  // Readers see a writer at work in any slab it holds. (They take the lock shared only for a
+  // moment, to test it: waited for.)
+  (void)flock(fd, LOCK_EX);
+  auto adopted = WritableSlab::Adopt(fd, old, path, slab_capacity);
+  if (!adopted) return adopted;
+  // The old slab leaves the log for good before any of its bytes change: a power cut from here
+  // on leaves its records all gone, never some of them under a name of the log.
+  if (Status st = SyncDirectoryOf(path); !st) return NoteIo(st);
+  return adopted;
+}
+
 Result<std::unique_ptr<WritableSlab>> Writer::Impl::SlabFileLocked(const std::string& path) {
+  {
+    auto own = RecycleOwnSlabLocked(path);
+    if (!own || own.value() != nullptr) return own;
+  }
   if (recycler != nullptr) {
     auto reused = recycler->Take(path, slab_capacity, log_id);
     if (!reused || reused.value() != nullptr) return reused;
@@ -151,7 +224,7 @@ void Writer::Impl::CloseSectionLocked(StreamState& s) {
   s.totals.filled = static_cast<uint64_t>(s.pos - s.section) - kSectionHeaderSize;
   uint8_t header[kSectionHeaderSize];
   std::memcpy(header, s.section, kSectionHeaderSize);
-  EncodeSectionClose(log_id, s.totals, std::span<uint8_t, kSectionHeaderSize>(header));
+  EncodeSectionClose(SlabKey(s.slab), s.totals, std::span<uint8_t, kSectionHeaderSize>(header));
   // The close block goes in with its CRC last: torn, it reads as absent and the section as open,
   // whose frames a reader still recovers one by one.
   std::memcpy(s.section + 36, header + 36, kSectionHeaderSize - 36);
@@ -174,7 +247,10 @@ void Writer::Impl::RetireIfDoneLocked(size_t index) {
     slab.file->Unmap();
   }
   slab.retired = true;
-  if (index != 0) retired_open.push_back(index);
+  // A ring keeps every slab's descriptor, and with it the writer's lock, until it reuses the file:
+  // a reader that lists the ring's slabs finds a writer at work in whichever it looks at (the
+  // first slab, locked for the writer's life elsewhere, is reused too). Their number is bounded.
+  if (index != 0 && options.ring_slabs == 0) retired_open.push_back(index);
   if (options.sync == SyncPolicy::kEverySlab) {
     // The slab's name too, if it (or a slab since) was named after the last directory sync: else
     // a power cut may keep its bytes and lose the file. A failure is not lost: it fails the next
@@ -236,10 +312,10 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
     if (p + size < limit) slab.file->Zero(slab.pos + size, kSectionHeaderSize);
   }
   s.seq = s.next_seq++;
-  PublishHeader(p, log_id, SectionOpen{s.entry.stream_id, s.seq, size}, nullptr);
+  s.slab = slabs.size() - 1;
+  PublishHeader(p, SlabKey(s.slab), SectionOpen{s.entry.stream_id, s.seq, size}, nullptr);
   if (prefaulter != nullptr) prefaulter->Request(p + size, std::min(limit, p + size + kPrefaultAhead));
   s.seed = SectionSeed(log_id, s.entry.stream_id, s.seq);
-  s.slab = slabs.size() - 1;
   s.totals = SectionClose{};
   slab.pos += size;
   ++slab.open_sections;
@@ -308,7 +384,14 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
   if (!locked) lock.lock();
   if (closed.load()) return Fail("log is closed");
   const uint64_t need = kFrameHeaderSize + payload.size();
-  if (s.room() >= need) {
+  // A ring asked the stream to leave the section it holds in an old slab (RecycleOwnSlabLocked).
+  const bool move_on = s.roll_requested.exchange(false, std::memory_order_relaxed) && s.section != nullptr;
+  if (options.ring_slabs != 0 && payload.size() > RingRecordLimit()) {
+    return Fail("record of " + std::to_string(payload.size()) + " bytes is too large for a ring of " +
+                std::to_string(options.ring_slabs) + " slabs of " + std::to_string(slab_capacity) +
+                " bytes (at most " + std::to_string(RingRecordLimit()) + ")");
+  }
+  if (!move_on && s.room() >= need) {
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();
   }
@@ -334,6 +417,9 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
   // end, so a reader knows nothing of this stream can follow it there.
   const uint64_t record_length = payload.size();
   uint32_t index = 0;
+  if (move_on) {
+    if (Status st = RollSectionLocked(s, page_size, true); !st) return st;
+  }
   while (!payload.empty() || index == 0) {
     const bool first = index == 0;
     if (NextFragmentNeedsSection(s.room(), payload.size(), first)) {
@@ -413,7 +499,7 @@ Status Writer::Impl::SyncLocked() {
 Status Writer::Impl::WriteEndMarkerLocked() {
   Slab& slab = current();
   const SectionClose empty;
-  PublishHeader(slab.file->data() + slab.pos, log_id,
+  PublishHeader(slab.file->data() + slab.pos, SlabKey(slabs.size() - 1),
                 SectionOpen{kEndStream, first_slab + slabs.size(), kSectionHeaderSize}, &empty);
   return Status();
 }

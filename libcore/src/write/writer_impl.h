@@ -30,6 +30,8 @@ struct Writer::Impl {
     uint64_t pos = 0;            // the next free (page-aligned) offset
     uint32_t open_sections = 0;  // sections in this slab not yet closed
     bool retired = false;        // unmapped; kept open only until the next sync
+    bool recycled = false;       // a ring reused its file for a later slab: gone from the log
+    uint32_t flags = 0;          // its header's (kSlabFlagRing)
   };
 
   std::string base;
@@ -122,8 +124,26 @@ struct Writer::Impl {
   Status RollSectionLocked(detail::StreamState& s, uint64_t min_bytes, bool allow_new_slab);
   void CloseSectionLocked(detail::StreamState& s);
   Status NewSlabLocked();
-  // A slab file taken from the retired log, or else a new one.
+  // A slab file taken from the retired log or, in a ring that is full, from the log's oldest
+  // slab; or else a new one.
   Result<std::unique_ptr<WritableSlab>> SlabFileLocked(const std::string& path);
+  // A ring's oldest slab that no open section holds, taken as the slab `path`; null when the
+  // ring is not full yet. Errc::kFull when every older slab is held.
+  Result<std::unique_ptr<WritableSlab>> RecycleOwnSlabLocked(const std::string& path);
+  // Slabs of a ring still on disk from before this writer (a resumed ring), oldest first: they
+  // are the first to be reused.
+  std::deque<uint32_t> ring_older;
+  size_t ring_recycled = 0;  // slabs of `slabs` a ring has reused
+  size_t ring_oldest = 0;    // no slab of `slabs` before this one is still in the log
+  uint32_t live_slabs() const;
+  // The SectionKey of slabs[i]'s section headers.
+  LogId SlabKey(size_t i) const {
+    return SectionKey(log_id, first_slab + static_cast<uint32_t>(i), slabs[i].flags);
+  }
+  // The largest record a ring takes: its fragments must never need the slab its first is in.
+  uint64_t RingRecordLimit() const {
+    return (uint64_t{options.ring_slabs} - 1) * (slab_capacity - 4 * page_size) / 2;
+  }
   void RetireIfDoneLocked(size_t slab);
   Status WriteEndMarkerLocked();
   Status CloseOnceLocked();

@@ -23,8 +23,10 @@ Status Writer::Impl::Resume() {
                 ": it is a single file, not slab files named after a base name");
   }
   std::map<uint32_t, uint64_t> next_seq;
+  uint32_t last_flags = 0;  // the last slab's header flags
   Item item;
   while (reader.Next(&item)) {
+    if (item.kind == ItemKind::kSlab) last_flags = item.slab->header.flags;
     if (item.kind != ItemKind::kSection) continue;
     uint64_t& n = next_seq[item.section->open.stream_id];
     n = std::max(n, item.section->open.seq + 1);
@@ -52,6 +54,14 @@ Status Writer::Impl::Resume() {
                 std::to_string(slab_capacity) + " bytes");
   }
   first_slab = summary.last_slab_index;
+  if (options.ring_slabs != 0) {
+    // The slabs before the last are the ring's oldest, all closed: the first to be reused.
+    if (auto files = ResolveLogFiles(base, false)) {
+      for (uint32_t index : files.value().indexes) {
+        if (index < first_slab) ring_older.push_back(index);
+      }
+    }
+  }
   if (Status st = OpenDirectory(); !st) return st;
   if (options.background_prefault) prefaulter = Prefaulter::Start(PrefaultAccess());
   auto file = WritableSlab::Reopen(SlabPath(base, first_slab), slab_capacity);
@@ -63,7 +73,7 @@ Status Writer::Impl::Resume() {
   // ...and on disk before any new section is: otherwise a power cut could bring the marker back
   // in front of sections that survived, and readers would stop at it (man slablog.5, G3).
   if (Status st = file.value()->Sync(); !st) return NoteIo(st);
-  slabs.push_back(Slab{std::move(file.value()), summary.end_marker_offset, 0, false});
+  slabs.push_back(Slab{std::move(file.value()), summary.end_marker_offset, 0, false, false, last_flags});
 
   catalog.entry.stream_id = kCatalogStream;
   catalog.next_seq = next_seq[kCatalogStream];

@@ -1,0 +1,258 @@
+// Rings (WriterOptions::ring_slabs): a log that reuses its oldest slab's file for each new slab
+// keeps exactly its newest records in a bounded number of files, reads as a log whose streams
+// start at their oldest section left, and survives a writer killed in the middle of a wrap.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <new>
+#include <random>
+#include <chrono>
+#include <thread>
+
+#include "slablog/recovery.h"
+#include "testutil.h"
+
+namespace slablog::test {
+namespace {
+
+// Record `i` of a stream: its number first, then bytes that tell records apart, of sizes skewed
+// from a few bytes to `max_log2` bits (past the 8 KiB sections: records in fragments).
+std::string RingPayload(uint64_t seed, uint64_t i, int max_log2) {
+  std::mt19937_64 rng(seed * 1000003 + i);
+  std::string p = std::to_string(i) + ":" + RandomSkewedString(rng, max_log2);
+  return p;
+}
+
+uint64_t NumberOf(const std::string& payload) { return std::stoull(payload.substr(0, payload.find(':'))); }
+
+// Slab files of the log on disk, and whether a temporary (.new) one is left.
+size_t SlabFilesOnDisk(const std::string& base) { return ListSlabFiles(base).size(); }
+
+WriterOptions RingOptions(uint32_t slabs) {
+  WriterOptions o = SmallOptions();  // 64 KiB slabs of 8 KiB sections
+  o.ring_slabs = slabs;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("ARingOfThreeSmallSlabsWrappedAThousandTimesKeepsExactlyItsNewestRecords") {
+  TempDir dir;
+  const std::string base = dir.path("ring.slog");
+  const uint64_t seed = TestSeed();
+  auto w = Writer::Open(base, RingOptions(3));
+  REQUIRE(w);
+  auto h = w.value()->OpenStream({"a", Encoding::kBinary, 0});
+  REQUIRE(h);
+  uint64_t n = 0;
+  size_t most_files = 0;
+  while (w.value()->slab_count() < 3 + 1000) {
+    REQUIRE(w.value()->Append(h.value(), RingPayload(seed, n, 14), static_cast<int64_t>(n)).ok());
+    ++n;
+    if (n % 512 == 0) most_files = std::max(most_files, SlabFilesOnDisk(base));
+  }
+  REQUIRE(w.value()->Close().ok());
+  CHECK(most_files <= 3);
+  CHECK(SlabFilesOnDisk(base) == 3);
+  const ReadResult r = ReadAll(base);
+  REQUIRE(r.opened);
+  CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+  CHECK(r.summary.clean);
+  CHECK(r.summary.ring);
+  CHECK(r.summary.ring_slabs_gone == 1000);
+  CHECK(r.summary.ring_partial_records <= 1);  // the oldest record left may have lost its start
+  REQUIRE(!r.records.empty());
+  // Exactly the newest records: consecutive, the last one written last, each byte for byte.
+  const uint64_t first = NumberOf(r.records.front().payload);
+  CHECK(first + r.records.size() == n);
+  for (size_t i = 0; i < r.records.size(); ++i) {
+    if (r.records[i].payload != RingPayload(seed, first + i, 14)) FAIL("record ", first + i, " differs");
+  }
+  // Two whole slabs of records at least (the third was begun last), less their headers, catalog
+  // sections and the space fragments leave.
+  uint64_t bytes = 0;
+  for (const auto& rec : r.records) bytes += rec.payload.size();
+  CHECK(bytes > (64u << 10));
+}
+
+TEST_CASE("ARingWithAStreamThatRarelyAppendsKeepsEveryStreamsNewestRecordsInOrder") {
+  // A slow stream's section holds an old slab past a whole wrap: the ring takes the next oldest
+  // and asks the stream to move on, which it does at its next append.
+  TempDir dir;
+  const std::string base = dir.path("ring.slog");
+  const uint64_t seed = TestSeed();
+  auto w = Writer::Open(base, RingOptions(3));
+  REQUIRE(w);
+  auto fast = w.value()->OpenStream({"fast", Encoding::kBinary, 0});
+  auto slow = w.value()->OpenStream({"slow", Encoding::kBinary, 0});
+  REQUIRE(fast);
+  REQUIRE(slow);
+  uint64_t n = 0, slow_n = 0;
+  while (w.value()->slab_count() < 3 + 300) {
+    REQUIRE(w.value()->Append(fast.value(), RingPayload(seed, n, 10), static_cast<int64_t>(n)).ok());
+    if (n % 1500 == 0) {
+      REQUIRE(w.value()->Append(slow.value(), RingPayload(seed + 1, slow_n, 6), static_cast<int64_t>(n)).ok());
+      ++slow_n;
+    }
+    ++n;
+  }
+  REQUIRE(w.value()->Close().ok());
+  CHECK(SlabFilesOnDisk(base) <= 3);
+  const ReadResult r = ReadAll(base);
+  REQUIRE(r.opened);
+  CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+  CHECK(r.summary.ring);
+  for (const char* name : {"fast", "slow"}) {
+    CAPTURE(name);
+    const auto recs = r.OfStream(name);
+    REQUIRE(!recs.empty());
+    const uint64_t s = std::string(name) == "fast" ? seed : seed + 1;
+    const int max_log2 = std::string(name) == "fast" ? 10 : 6;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < recs.size(); ++i) {
+      const uint64_t k = NumberOf(recs[i].payload);
+      if (i > 0 && k <= prev) FAIL("record ", k, " after ", prev);
+      if (recs[i].payload != RingPayload(s, k, max_log2)) FAIL("record ", k, " differs");
+      prev = k;
+    }
+    CHECK(prev + 1 == (std::string(name) == "fast" ? n : slow_n));  // the newest one is there
+  }
+}
+
+TEST_CASE("ARingTakesNoRecordItsSlabsCouldNotHoldWhole") {
+  TempDir dir;
+  auto w = Writer::Open(dir.path("ring.slog"), RingOptions(2));
+  REQUIRE(w);
+  auto h = w.value()->OpenStream({"a", Encoding::kBinary, 0});
+  REQUIRE(h);
+  const std::string big(64 << 10, 'x');
+  const Status s = w.value()->Append(h.value(), big, 0);
+  REQUIRE(!s.ok());
+  CHECK(s.error().message.find("too large for a ring") != std::string::npos);
+  CHECK(w.value()->Append(h.value(), std::string(20 << 10, 'y'), 1).ok());
+  REQUIRE(w.value()->Close().ok());
+  const ReadResult r = ReadAll(dir.path("ring.slog"));
+  REQUIRE(r.records.size() == 1);
+  CHECK(r.records[0].payload.size() == 20u << 10);
+  CHECK(!Writer::Open(dir.path("one.slog"), RingOptions(1)));
+}
+
+TEST_CASE("ARingReopenedForAppendingGoesOnReusingItsOldestSlabs") {
+  TempDir dir;
+  const std::string base = dir.path("ring.slog");
+  const uint64_t seed = TestSeed();
+  uint64_t n = 0;
+  for (int session = 0; session < 3; ++session) {
+    WriterOptions o = RingOptions(4);
+    o.append = session > 0;
+    auto w = Writer::Open(base, o);
+    REQUIRE_MESSAGE(w, (w ? "" : w.error().message));
+    auto h = w.value()->OpenStream({"a", Encoding::kBinary, 0});
+    REQUIRE(h);
+    for (int i = 0; i < 3000; ++i, ++n) {
+      REQUIRE(w.value()->Append(h.value(), RingPayload(seed, n, 9), static_cast<int64_t>(n)).ok());
+    }
+    REQUIRE(w.value()->Close().ok());
+    CHECK(SlabFilesOnDisk(base) <= 4);
+  }
+  const ReadResult r = ReadAll(base);
+  CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+  REQUIRE(!r.records.empty());
+  const uint64_t first = NumberOf(r.records.front().payload);
+  CHECK(first > 0);
+  CHECK(first + r.records.size() == n);
+}
+
+}  // namespace slablog::test
+
+namespace slablog::test {
+
+namespace {
+
+ReadResult ReadSlowly(const std::string& base, const ReaderOptions& options) {
+  ReadResult r;
+  auto reader = Reader::Open(base, options, &r.reporter);
+  if (!reader) {
+    r.open_error = reader.error().message;
+    return r;
+  }
+  r.opened = true;
+  Item item;
+  uint64_t n = 0;
+  while (reader.value()->Next(&item)) {
+    if (item.kind != ItemKind::kRecord) continue;
+    r.records.push_back({std::string(item.record.stream_name), item.record.timestamp,
+                         std::string(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size())});
+    if (++n % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  r.summary = reader.value()->summary();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("ReadersOfARingBeingWrittenSeeEachStreamInOrderAndNeverAProblem") {
+  // The writer reuses slab files under the readers: one a reader has mapped, or is reading, or
+  // listed and not yet opened. Readers must pass over what was reused, never report its new
+  // bytes as damage, and return each stream's records in order, every one intact.
+  TempDir dir;
+  const std::string base = dir.path("live.slog");
+  const uint64_t seed = TestSeed();
+  auto opened = Writer::Open(base, RingOptions(3));
+  REQUIRE(opened);
+  Writer& w = *opened.value();
+  StreamHandle handles[2] = {w.OpenStream({"a", Encoding::kBinary, 0}).value(),
+                             w.OpenStream({"b", Encoding::kBinary, 0}).value()};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> written{0};
+  std::thread writer([&] {
+    for (uint64_t n = 0; !stop.load(); ++n) {
+      const int s = static_cast<int>(n % 2);
+      if (!w.Append(handles[s], RingPayload(seed + static_cast<uint64_t>(s), n / 2, 11), static_cast<int64_t>(n)).ok()) break;
+      written.store(n + 1);
+    }
+  });
+  uint64_t passes = 0, records = 0, overtaken = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline && passes < 200 * TestScale()) {
+    ReaderOptions ro;
+    ro.threads = 1 + passes % 2;
+    // Every other pass dawdles (a pause every 64 records), so that the writer reuses slabs the
+    // reader has mapped, or is in.
+    const ReadResult r = passes % 2 == 0 ? ReadAll(base, ro) : ReadSlowly(base, ro);
+    // (No REQUIRE while the writer runs: its thread must be joined.)
+    if (!r.opened || !r.reporter.events.empty()) {
+      FAIL_CHECK("pass ", passes, ": ", r.open_error, r.reporter.Describe());
+      break;
+    }
+    overtaken += r.summary.ring_overtaken;
+    for (int s = 0; s < 2; ++s) {
+      uint64_t prev = 0;
+      const auto recs = r.OfStream(s == 0 ? "a" : "b");
+      for (size_t i = 0; i < recs.size(); ++i) {
+        const uint64_t k = NumberOf(recs[i].payload);
+        if (i > 0 && k <= prev) FAIL("stream ", s, ": record ", k, " after ", prev);
+        if (recs[i].payload != RingPayload(seed + static_cast<uint64_t>(s), k, 11)) FAIL("stream ", s, " record ", k, " differs");
+        prev = k;
+      }
+      records += recs.size();
+    }
+    ++passes;
+  }
+  stop.store(true);
+  writer.join();
+  REQUIRE(w.Close().ok());
+  MESSAGE(passes, " passes over the live ring read ", records, " records; ", overtaken,
+          " slabs reused under a reader; the writer made ", w.slab_count(), " slabs");
+  CHECK(passes >= 20);
+  CHECK(w.slab_count() > 3 * 20);
+  const ReadResult last = ReadAll(base);
+  CHECK_MESSAGE(last.reporter.events.empty(), last.reporter.Describe());
+}
+
+}  // namespace slablog::test
