@@ -11,6 +11,7 @@
 #include "emitter.h"
 #include "json_out.h"
 #include "output.h"
+#include "time_window.h"
 #include "problems.h"
 #include "record_json.h"
 #include "slablog/reader.h"
@@ -71,15 +72,17 @@ void AppendSection(std::string* s, const SectionOut& sec, const std::string& quo
 
 ExitCode RunExport(const ExportOptions& opt) {
   const char* cmd = "export";
-  int64_t since = std::numeric_limits<int64_t>::min(), until = std::numeric_limits<int64_t>::max();
-  if ((!opt.since.empty() && !ParseTimeNs(opt.since, &since)) || (!opt.until.empty() && !ParseTimeNs(opt.until, &until))) {
-    Complain(cmd, "--since and --until take nanoseconds or an RFC 3339 time such as 2025-11-24T16:00:00Z");
+  const bool copper_log = IsCopperLog(opt.log);
+  std::optional<copper::CopperType> type;
+  if (copper_log && !ParseCopperTypeOption(cmd, opt.copperlist_type, &type)) return ExitCode::kUsage;
+  TimeWindow window;
+  if (!ParseTimeWindow(cmd, opt.since, opt.until, [&] { return NewestRecordTime(opt.log, type ? &*type : nullptr); },
+                       &window)) {
     return ExitCode::kUsage;
   }
-  if (IsCopperLog(opt.log)) {
-    std::optional<copper::CopperType> type;
-    if (!ParseCopperTypeOption(cmd, opt.copperlist_type, &type)) return ExitCode::kUsage;
-    CopperExportOptions co{opt.streams, since, until, !opt.since.empty() || !opt.until.empty(), opt.limit,
+  const int64_t since = window.since, until = window.until;
+  if (copper_log) {
+    CopperExportOptions co{opt.streams, since, until, window.any, opt.limit,
                            opt.array, opt.sections, opt.records};
     return CopperExport(opt.log, co, type ? &*type : nullptr);
   }
@@ -156,8 +159,9 @@ void RegisterExport(CLI::App& app, ExitCode* rc) {
   CLI::App* sub = app.add_subcommand("export", "Print records (or sections) as NDJSON");
   sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs")->required();
   sub->add_option("-s,--stream", opt->streams, "Only streams whose name matches this shell glob (repeatable)");
-  sub->add_option("--since", opt->since, "Only records at or after this time (nanoseconds or RFC 3339)");
-  sub->add_option("--until", opt->until, "Only records at or before this time (nanoseconds or RFC 3339)");
+  sub->add_option("--since", opt->since,
+                  "Only records at or after this time (nanoseconds, RFC 3339, or -DURATION back from the newest record)");
+  sub->add_option("--until", opt->until, "Only records at or before this time (as --since)");
   sub->add_option("-n,--limit", opt->limit, "Stop after this many objects");
   sub->add_flag("--array", opt->array, "Print one JSON array instead of one object per line");
   sub->add_flag("--sections", opt->sections, "One object per section instead of per record");

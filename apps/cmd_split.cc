@@ -16,6 +16,7 @@
 #include "output.h"
 #include "problems.h"
 #include "stop_signal.h"
+#include "time_window.h"
 
 namespace slablog::cli {
 namespace {
@@ -28,6 +29,8 @@ struct SplitOptions {
   std::vector<std::string> by;
   bool force = false;
   LogSizeOptions sizes;
+  std::string since, until;
+  TimeWindow window;  // parsed from since and until
 };
 
 // Stops the command with an exit code (after the message was printed).
@@ -129,13 +132,22 @@ class Splitter {
   }
   // Reads `reader` to its end, handing each slab and record item to `take`; sections for which
   // `skip` returns true are hopped over unread.
+  // Only records in --since/--until are handed over; closed sections outside them are hopped
+  // over by the time range in their headers.
   void ForEachRecord(Reader& reader, const std::function<void(const Item&)>& take,
                      const std::function<bool(const SectionInfo&)>& skip = nullptr) {
+    const TimeWindow& w = opt_.window;
     Item item;
     uint64_t n = 0;
     while (reader.Next(&item)) {
       if ((++n & 0xFFF) == 0) CheckStop();
-      if (item.kind == ItemKind::kSection && skip && skip(*item.section)) reader.SkipSection();
+      if (item.kind == ItemKind::kSection) {
+        const auto& c = item.section->close;
+        const bool outside = w.any && c && c->frame_count > 0 && item.section->open.stream_id != kCatalogStream &&
+                             (c->last_t < w.since || c->first_t > w.until);
+        if (outside || (skip && skip(*item.section))) reader.SkipSection();
+      }
+      if (item.kind == ItemKind::kRecord && !w.Contains(item.record.timestamp)) continue;
       if (item.kind == ItemKind::kRecord || item.kind == ItemKind::kSlab) take(item);
     }
     CheckStop();
@@ -290,6 +302,10 @@ ExitCode RunSplit(SplitOptions opt) {
   WriterOptions piece;
   if (!ParseLogSizes(kSplitCmd, opt.sizes, &piece)) return ExitCode::kUsage;
   if (RefuseCopperLog("split", opt.log)) return ExitCode::kUsage;
+  if (!ParseTimeWindow(kSplitCmd, opt.since, opt.until, [&] { return NewestRecordTime(opt.log, nullptr); },
+                       &opt.window)) {
+    return ExitCode::kUsage;
+  }
   auto survey = SurveyLog(opt.log, mode == "time");
   if (!survey) return Fail(kSplitCmd, survey.error());
   std::error_code ec;
@@ -321,6 +337,9 @@ void RegisterSplit(CLI::App& app, ExitCode* rc) {
   sub->add_option("-o,--out", opt->dir, "Directory for the pieces (created if missing)")->required();
   sub->add_option("--by", opt->by, "stream (default), slab, 'size SIZE' or 'time DURATION'")->expected(1, 3);
   sub->add_flag("-f,--force", opt->force, "Replace pieces that already exist");
+  sub->add_option("--since", opt->since,
+                  "Only records at or after this time (nanoseconds, RFC 3339, or -DURATION back from the newest record)");
+  sub->add_option("--until", opt->until, "Only records at or before this time (as --since)");
   AddLogSizeOptions(sub, &opt->sizes, "of each piece", "not with --by size");
   sub->final_callback([opt, rc] { *rc = RunSplit(*opt); });
 }

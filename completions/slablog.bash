@@ -33,7 +33,7 @@ _slablog() {
     truncate) opts="--help --dry-run --save-cut" ;;
     recover) opts="--help --slab-size --section-size --copperlist-type" ;;
     export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type" ;;
-    split) opts="--help --out --by --force --slab-size --section-size" ;;
+    split) opts="--help --out --by --since --until --force --slab-size --section-size" ;;
     merge) opts="--help --force --slab-size --section-size" ;;
     follow) opts="--help --from-start --stream --interval --copperlist-type" ;;
     convert) opts="--help --slab-size --section-size --copperlist-type" ;;

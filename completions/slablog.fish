@@ -60,6 +60,8 @@ complete -c slablog -n "__fish_seen_subcommand_from export" -l records -d 'With 
 
 complete -c slablog -n "__fish_seen_subcommand_from split" -s o -l out -x -a '(__fish_complete_directories)' -d 'Directory for the pieces'
 complete -c slablog -n "__fish_seen_subcommand_from split" -l by -x -a 'stream slab size time' -d 'How to cut'
+complete -c slablog -n "__fish_seen_subcommand_from split" -l since -x -d 'Only records at or after this time (or -DURATION)'
+complete -c slablog -n "__fish_seen_subcommand_from split" -l until -x -d 'Only records at or before this time'
 complete -c slablog -n "__fish_seen_subcommand_from split" -s f -l force -d 'Replace pieces that exist'
 complete -c slablog -n "__fish_seen_subcommand_from split" -l slab-size -x -d 'Bytes per slab of each piece'
 complete -c slablog -n "__fish_seen_subcommand_from split" -l section-size -x -d 'Bytes per section of each piece'
