@@ -37,14 +37,22 @@ uint64_t RssAnonKiB() {
 }
 
 int Append(const std::string& base, size_t record_bytes, uint64_t total_bytes, int threads,
-           const std::string& recycle) {
+           const std::string& recycle, uint32_t ring) {
   slablog::WriterOptions o;
   o.sync = slablog::SyncPolicy::kManual;  // measure the append path, not the disk
   o.recycle = recycle;
+  o.ring_slabs = ring;
   auto w = slablog::Writer::Open(base, o);
   if (!w) { std::fprintf(stderr, "%s\n", slablog::Describe(w.error()).c_str()); return 1; }
-  const uint64_t per_thread = total_bytes / record_bytes / static_cast<uint64_t>(threads);
   std::vector<uint8_t> payload(record_bytes, 0x5a);
+  if (ring != 0) {
+    // A ring that has wrapped: filled once, and a slab more, before the timing starts.
+    auto h = w.value()->OpenStream({"s0", slablog::Encoding::kBinary, 0});
+    for (uint64_t i = 0; w.value()->slab_count() <= ring + 1; ++i) {
+      if (!w.value()->Append(h.value(), payload, static_cast<int64_t>(i)).ok()) std::abort();
+    }
+  }
+  const uint64_t per_thread = total_bytes / record_bytes / static_cast<uint64_t>(threads);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -269,7 +277,11 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "append" && (argc == 6 || (argc == 8 && std::string(argv[6]) == "--recycle"))) {
     return Append(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), std::stoi(argv[5]),
-                  argc == 8 ? argv[7] : "");
+                  argc == 8 ? argv[7] : "", 0);
+  }
+  if (mode == "append" && argc == 8 && std::string(argv[6]) == "--ring") {
+    return Append(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), std::stoi(argv[5]), "",
+                  static_cast<uint32_t>(std::stoul(argv[7])));
   }
   if (mode == "memcpy" && argc == 3) return Memcpy(std::stoull(argv[2]));
   if (mode == "synced" && argc == 7) {

@@ -1,6 +1,7 @@
 #include "mapped_file.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -282,6 +283,19 @@ Status WritableSlab::Sync() {
   if (fd_ >= 0 && Checked(io_faults::Op::kFdatasync, path_, [&] { return fdatasync(fd_); }) != 0) {
     return IoError(path_, "cannot sync", errno);
   }
+  return Status();
+}
+
+Status WritableSlab::SyncRange(uint64_t offset, uint64_t n) {
+  // The bytes are already in the page cache (through the map): written again with RWF_DSYNC,
+  // the kernel makes that range durable (and the file's size), not every dirty page of the file
+  // as fdatasync would.
+  if (fd_ < 0 || data_ == nullptr || offset + n > capacity_) return Status();
+  struct iovec v {data_ + offset, static_cast<size_t>(n)};
+  const ssize_t done = Checked(io_faults::Op::kFdatasync, path_, [&] {
+    return static_cast<int>(pwritev2(fd_, &v, 1, static_cast<off_t>(offset), RWF_DSYNC));
+  });
+  if (done != static_cast<ssize_t>(n)) return IoError(path_, "cannot sync its header", done < 0 ? errno : EIO);
   return Status();
 }
 

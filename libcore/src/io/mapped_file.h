@@ -90,6 +90,9 @@ class WritableSlab {
   // Whether the file came from a retired log (Adopt): then its bytes are not zeros until made so.
   bool reused() const { return reused_; }
   Status Sync();
+  // Makes [offset, offset + n) durable, and no other dirty page of the file (pwritev2 with
+  // RWF_DSYNC of the mapped bytes).
+  Status SyncRange(uint64_t offset, uint64_t n);
   // Unmaps the file; Sync() and Truncate() still work on the open descriptor.
   void Unmap();
   // As Unmap(), but leaves the munmap of the returned mapping (capacity() bytes) to the caller.

@@ -194,10 +194,12 @@ SlabWalker::Event SlabWalker::StartSlab() {
   }
   if ((header->flags & kSlabFlagRing) != 0) {
     summary_.ring = true;
-    // A slab file whose name says another slab was reused by the ring while this walk was on
-    // its way to it (renamed, then given its new header): its bytes are a later slab's, which
-    // the walk meets in order under their own name. Passed over, and counted.
-    const auto named = pos_ == 0 ? SlabIndexOfPath(file()) : std::nullopt;
+    // A slab file whose name says another slab, while a writer holds the log, was reused by the
+    // ring while this walk was on its way to it (renamed, then given its new header): its bytes
+    // are a later slab's, which the walk meets in order under their own name. Passed over, and
+    // counted. (In a log no writer holds, the ring's synced names and headers never disagree: it
+    // is read, and a duplicate or out-of-order index reported as such, below.)
+    const auto named = live_ && pos_ == 0 ? SlabIndexOfPath(file()) : std::nullopt;
     if (named && *named != header->slab_index) {
       ++summary_.ring_overtaken;
       ++ring_gaps_;
