@@ -125,13 +125,15 @@ Status Writer::Impl::NewSlabLocked() {
     // lost, and a slab never appears under its name with a header that is not its own. Only the
     // header's page: a sync of the whole reused file would write back its older slab's dirty
     // pages, and appends into them would wait for the disk (64 KiB appends into a wrapped ring
-    // ran at 2.0 GB/s so).
+    // ran at 2.0 GB/s so). The directory is synced once per slab, before the slab is named: that
+    // makes the slab before it durably named (a reused file's sync, in RecycleOwnSlabLocked,
+    // is that one). The newest slab's name waits for the next slab, Sync() or Close().
     if (Status st = file.value()->SyncRange(0, kSlabHeaderSize); !st) return NoteIo(st);
+    if (!file.value()->reused()) {
+      if (Status st = SyncDirectoryOf(file.value()->path()); !st) return NoteIo(st);
+    }
   }
   if (Status st = file.value()->Publish(); !st) return st;
-  if (options.ring_slabs != 0) {
-    if (Status st = SyncDirectoryOf(file.value()->path()); !st) return NoteIo(st);
-  }
   slabs.push_back(Slab{std::move(file.value()), page_size, 0, false, false, header.flags});
   dir_dirty = true;
   if (slabs.size() >= 2) RetireIfDoneLocked(slabs.size() - 2);
