@@ -78,10 +78,10 @@ std::string StreamLabel(const Reader& reader, uint32_t id) {
 }
 
 void PrintSlab(const SlabInfo& s) {
-  Print("slab {}  {} @{}  log {}  page {}  capacity {}  present {}{}{}\n", s.header.slab_index,
+  Print("slab {}  {} @{}  log {}  page {}  capacity {}  present {}{}{}{}\n", s.header.slab_index,
              s.file, s.file_offset, LogIdHex(s.header.log_id), s.header.page_size, s.header.capacity,
              s.bytes, WallTime(s.header.created_ns).empty() ? "" : "  created ",
-             WallTime(s.header.created_ns));
+             WallTime(s.header.created_ns), (s.header.flags & kSlabFlagRing) != 0 ? "  ring" : "");
 }
 
 void PrintSection(const Reader& reader, const SectionInfo& s) {
