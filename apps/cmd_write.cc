@@ -6,9 +6,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -110,18 +112,37 @@ ExitCode RunWrite(const WriteOptions& opt) {
                                : opt.sync == "slab" ? SyncPolicy::kEverySlab : SyncPolicy::kOnClose;
   wo.append = opt.append;
   wo.recycle = opt.recycle;
+  // Appending, the log's own slabs count: their size, and whether it is a ring.
+  std::optional<SlabHeader> existing;
+  if (opt.append) {
+    const auto slabs = ListSlabFiles(opt.log);
+    if (!slabs.empty()) {
+      std::string head(kSlabHeaderSize, '\0');
+      if (FILE* f = std::fopen(slabs.front().second.c_str(), "rb")) {
+        if (std::fread(head.data(), 1, head.size(), f) == head.size()) {
+          existing = DecodeSlabHeader({reinterpret_cast<const uint8_t*>(head.data()), head.size()});
+        }
+        std::fclose(f);
+      }
+    }
+  }
+  if (existing && (existing->flags & kSlabFlagRing) != 0 && opt.ring.empty()) {
+    Complain(cmd, "{} is a ring (a flight recorder): --append needs --ring SIZE, or the log would grow without bound",
+             opt.log);
+    return ExitCode::kUsage;
+  }
   if (!opt.ring.empty()) {
-    // Whole slabs, never more than asked for. (When appending, the log's own slab size counts:
-    // the ring is then sized by the option's, which a log of other slabs would not match.)
+    // Whole slabs, never more than asked for.
     uint64_t ring_bytes = 0;
     if (!ParseSize(opt.ring, &ring_bytes)) {
       Complain(cmd, "--ring: '{}' is not a size (such as 256M, 2G)", opt.ring);
       return ExitCode::kUsage;
     }
-    const uint64_t slabs = ring_bytes / wo.slab_size;
+    const uint64_t slab_bytes = existing ? existing->capacity : wo.slab_size;
+    const uint64_t slabs = ring_bytes / slab_bytes;
     if (slabs < 2) {
-      Complain(cmd, "--ring {} holds fewer than two slabs of {} bytes (--slab-size): a ring needs two at least",
-               opt.ring, wo.slab_size);
+      Complain(cmd, "--ring {} holds fewer than two slabs of {} bytes ({}): a ring needs two at least", opt.ring,
+               slab_bytes, existing ? "the log's slab size" : "--slab-size");
       return ExitCode::kUsage;
     }
     wo.ring_slabs = static_cast<uint32_t>(std::min<uint64_t>(slabs, UINT32_MAX));

@@ -41,7 +41,9 @@ struct WriterOptions {
   // A flight recorder: at most this many slab files (0: off; else at least 2), the oldest one's
   // file reused for each new slab once there are this many, so that the log keeps its newest
   // records (at least ring_slabs - 1 slabs of them) in at most ring_slabs * slab_size bytes.
-  // A record larger than (ring_slabs - 1) * (slab_size - 4 pages) / 2 is refused.
+  // A record larger than (ring_slabs - 1) * (slab_size - 4 pages) / 2 is refused; one that the
+  // slabs not held by idle streams cannot take whole fails with Errc::kFull, nothing written (no
+  // slab holding a fragment of a record is reused before the record is whole).
   // A slab that still holds the open section of another stream (one that has not appended for a
   // whole wrap) is skipped for the next oldest, and that stream starts a new section at its next
   // append: only its appending thread may close its section. When every older slab is held so, an

@@ -109,7 +109,7 @@ void CrcHelpers::Run(unsigned index) {
     if (!Claim(i)) continue;
     const uint64_t before = quiet.count();
     scanner.Start(walker.file(), s, walker.section_bytes(),
-                  SectionSeed(*walker.summary().log_id, s.open.stream_id, s.open.seq));
+                  SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq));
     FrameScanner::Tally tally;
     const bool intact = scanner.CheckRest(&tally) && quiet.count() == before && !scanner.damaged();
     Slot& slot = slots_[i % kAhead];

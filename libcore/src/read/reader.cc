@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 #include <optional>
@@ -199,6 +200,8 @@ struct Reader::Impl {
       ring_copy.assign(payload->begin(), payload->end());
       *payload = ring_copy;
     }
+    // The copy's loads before the header's (free on x86; needed where loads can pass loads).
+    std::atomic_thread_fence(std::memory_order_acquire);
     return !SlabReusedSince(*scan_file);
   }
   bool TakeWhole(const FrameView& frame, uint32_t id, Item* item) {
@@ -362,7 +365,7 @@ void Reader::Impl::StartCatchUp() {
   const std::span<const uint8_t> file = files[c.file_index].bytes();
   const uint64_t end = std::min<uint64_t>(file.size(), c.section.offset + c.section.open.size);
   scanner.Start(c.slab.file, c.section, file.subspan(c.section.offset, end - c.section.offset),
-                SectionSeed(*walker.summary().log_id, c.section.open.stream_id, c.section.open.seq),
+                SectionSeed(SectionKey(*walker.summary().log_id, c.slab.header), c.section.open.stream_id, c.section.open.seq),
                 c.frames_end - c.section.offset, c.frames);
   scan_file = &c.slab.file;
   scan_slab = &c.slab;
@@ -385,7 +388,7 @@ void Reader::Impl::BeginSection(Item* item) {
   const uint64_t ordinal = section_ordinal++;
   if (in_section) {
     scanner.Start(walker.file(), s, walker.section_bytes(),
-                  SectionSeed(*walker.summary().log_id, s.open.stream_id, s.open.seq));
+                  SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq));
     FrameScanner::Tally tally;
     if (helpers != nullptr && helpers->Verified(ordinal, walker.section_bytes().data(), &tally)) {
       scanner.TrustHelperCheck(walker.mapped_file().fault_word());
@@ -562,27 +565,37 @@ Reader::~Reader() = default;
 
 Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const ReaderOptions& options,
                                              Reporter* reporter) {
-  auto files = ResolveLogFiles(path, options.single_file);
-  if (!files) return files.error();
-  StartAtSlab(&files.value(), options.first_slab);
+  Result<LogFiles> files = Error{Errc::kNotFound, std::string(path), 0, ""};
   std::vector<MappedFile> mapped;
-  {
-    // A slab file listed but gone by now was taken by a ring for a later slab (or deleted): left
-    // out, the walk sees its index missing, as if the listing had not found it.
+  // A slab file listed but gone by now was taken by a ring for a later slab (or deleted): left
+  // out, the walk sees its index missing, as if the listing had not found it. When the last one
+  // listed is gone, a fast ring went past the whole listing: the log is listed again.
+  for (int attempt = 0;; ++attempt) {
+    files = ResolveLogFiles(path, options.single_file);
+    if (!files) return files.error();
+    StartAtSlab(&files.value(), options.first_slab);
+    mapped.clear();
     std::vector<std::string> kept;
     std::vector<uint32_t> kept_indexes;
+    bool last_gone = false;
     for (size_t i = 0; i < files->paths.size(); ++i) {
       const std::string& p = files->paths[i];
       // Only a log's last slab is ever shortened (by the writer closing it, or truncate).
       auto m = MappedFile::Open(p, /*hold_trim_lock=*/i + 1 == files->paths.size());
       if (!m && m.error().code == Errc::kNotFound && i + 1 < files->paths.size()) continue;
+      if (!m && m.error().code == Errc::kNotFound && attempt < 16 && !files->base.empty()) {
+        last_gone = true;
+        break;
+      }
       if (!m) return m.error();
       mapped.push_back(std::move(m.value()));
       kept.push_back(p);
       if (i < files->indexes.size()) kept_indexes.push_back(files->indexes[i]);
     }
+    if (last_gone) continue;
     files->paths = std::move(kept);
     if (!files->indexes.empty()) files->indexes = std::move(kept_indexes);
+    break;
   }
   // A live ring may be reusing its oldest slab's file right now: renamed, its header zeroed or
   // already the later slab's. Such a first file is left out when the next one is a ring slab and

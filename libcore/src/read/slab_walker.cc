@@ -235,6 +235,7 @@ SlabWalker::Event SlabWalker::StartSlab() {
   section_pos_ = pos_ + header->page_size;
   slab_ = SlabInfo{file(), pos_, *header, slab_end_ - pos_};
   slab_sections_ = slab_open_sections_ = 0;
+  slab_has_catalog_ = false;
   return Event::kSlab;
 }
 
@@ -329,6 +330,7 @@ bool SlabWalker::NextSectionInSlab() {
       section_.close.reset();
     }
     ++slab_sections_;
+    if (open->stream_id == kCatalogStream) slab_has_catalog_ = true;
     if (!section_.close) ++slab_open_sections_;
     const uint64_t present = std::min(open->size, slab_end_ - at);
     section_bytes_ = bytes().subspan(at, present);
@@ -341,6 +343,14 @@ bool SlabWalker::NextSectionInSlab() {
 
 void SlabWalker::LeaveSlab(std::optional<uint64_t> end_marker) {
   in_slab_ = false;
+  if (!live_ && (slab_.header.flags & kSlabFlagRing) != 0 && !slab_has_catalog_ && file_ + 1 < files_->size()) {
+    // Every slab begins with a catalog section. In a ring, streams may start anywhere, so the
+    // sections a power cut took from a slab that later slabs follow are not seen as gaps in
+    // their streams: a slab without its catalog lost them, and says so.
+    Report(slab_.file_offset + slab_.header.page_size, 0, CorruptionKind::kMissingData,
+           "ring slab " + std::to_string(slab_.header.slab_index) + " has no catalog section, which every slab "
+           "begins with: its sections were lost (a power cut?), and later slabs follow");
+  }
   if (live_ && (slab_.header.flags & kSlabFlagRing) != 0) {
     // Its writer may have reused the slab while the walk was in it: the sections the walk did not
     // reach are then gone, and where they were it found zeros, or the later slab's headers,

@@ -63,7 +63,11 @@ class SlabWalker {
   CorruptionSink* sink_;
   std::optional<uint32_t> expected_index_;
   uint32_t ring_gaps_ = 0;
-  LogId section_key_{};  // the current slab's (SectionKey)
+  bool slab_has_catalog_ = false;  // the current slab's catalog section was met
+  LogId section_key_{};
+ public:
+  const LogId& section_key() const { return section_key_; }
+ private:  // the current slab's (SectionKey)
   size_t file_ = 0;
   uint64_t pos_ = 0;              // file offset where the next slab is looked for
   bool file_had_slab_ = false;

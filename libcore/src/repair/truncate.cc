@@ -138,7 +138,7 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
     if (s.open.stream_id == kCatalogStream) {
       // Stream names, for the report.
       catalog_scanner.Start(walker.file(), s, walker.section_bytes(),
-                            SectionSeed(*walker.summary().log_id, s.open.stream_id, s.open.seq));
+                            SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq));
       FrameView f;
       while (catalog_scanner.Next(&f)) {
         if (auto entry = DecodeCatalogEntry(f.payload)) names[entry->stream_id] = entry->name;
@@ -168,7 +168,6 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
 }
 
 Status Planner::PlanStream(const std::vector<Section>& tail) {
-  const LogId& id = *summary.log_id;
   // Read the frames of every section in the tail; note where the last record ends.
   struct Read {
     std::vector<FrameView> frames;
@@ -184,7 +183,7 @@ Status Planner::PlanStream(const std::vector<Section>& tail) {
     const Section& s = tail[i];
     const size_t before = collect_.events.size();
     FrameScanner scanner(&sink_, {});
-    scanner.Start(files_[s.file].path(), s.info, s.bytes, SectionSeed(id, s.info.open.stream_id, s.info.open.seq));
+    scanner.Start(files_[s.file].path(), s.info, s.bytes, SectionSeed(s.key, s.info.open.stream_id, s.info.open.seq));
     Read& r = reads[i];
     r.good_end = s.offset + kSectionHeaderSize;
     FrameView f;
@@ -257,7 +256,7 @@ Status Planner::PlanStray(const Section& s) {
   const size_t before = collect_.events.size();
   FrameScanner scanner(&sink_, {});
   scanner.Start(files_[s.file].path(), s.info, s.bytes,
-                SectionSeed(*summary.log_id, s.info.open.stream_id, s.info.open.seq));
+                SectionSeed(s.key, s.info.open.stream_id, s.info.open.seq));
   SectionClose close;
   uint64_t end = s.offset + kSectionHeaderSize;
   FrameView f;

@@ -41,6 +41,9 @@ Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptio
   if (options.ring_slabs == 1) {
     return Error{Errc::kInvalidArgument, base, 0, "a ring needs at least 2 slabs"};
   }
+  if (options.ring_slabs != 0 && options.max_slabs != 0) {
+    return Error{Errc::kInvalidArgument, base, 0, "a ring (ring_slabs) has no max_slabs: it reuses its slabs instead"};
+  }
   auto impl = std::make_unique<Impl>();
   impl->base = std::move(base);
   impl->options = options;

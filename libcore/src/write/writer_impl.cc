@@ -110,6 +110,9 @@ Status Writer::Impl::NewSlabLocked() {
     // handed out (RollSectionLocked).
     file.value()->Zero(0, 2 * page_size);
     file.value()->Zero(slab_capacity - page_size, page_size);
+    // A reader of a live ring checks the header after it copies a record (GuardLiveRing): the
+    // zeroed header must be seen before any later store to the file.
+    std::atomic_thread_fence(std::memory_order_release);
   }
   SlabHeader header;
   header.flags = options.ring_slabs != 0 ? kSlabFlagRing : 0;
@@ -154,6 +157,17 @@ Status Writer::Impl::NewSlabLocked() {
   return Status();
 }
 
+uint64_t Writer::Impl::RingSlabsAvailableLocked(const StreamState& s) const {
+  uint64_t n = ring_older.size() + (options.ring_slabs > live_slabs() ? options.ring_slabs - live_slabs() : 0);
+  for (size_t i = ring_oldest; i + 1 < slabs.size(); ++i) {
+    // (The appending stream's own section is closed before a slab is needed; with one appender,
+    // the ring closes the others' itself.)
+    const uint32_t own = s.section != nullptr && s.slab == i ? 1 : 0;
+    if (!slabs[i].recycled && (options.one_appender || slabs[i].open_sections == own)) ++n;
+  }
+  return n;
+}
+
 uint32_t Writer::Impl::live_slabs() const {
   return static_cast<uint32_t>(ring_older.size() + slabs.size() - ring_recycled);
 }
@@ -170,7 +184,9 @@ Result<std::unique_ptr<WritableSlab>> Writer::Impl::RecycleOwnSlabLocked(const s
     // appending thread owns the section; only it may close it), which frees that slab.
     while (ring_oldest < slabs.size() && slabs[ring_oldest].recycled) ++ring_oldest;
     size_t pick = slabs.size();
-    for (size_t i = ring_oldest; i + 1 < slabs.size(); ++i) {
+    // Never a slab that holds a fragment of the record being written (fragments_from on).
+    const size_t limit = std::min(slabs.size() - 1, fragments_from);
+    for (size_t i = ring_oldest; i < limit; ++i) {
       if (slabs[i].recycled) continue;
       for (auto& s : streams) {
         if (s->section == nullptr || s->slab != i) continue;
@@ -196,6 +212,7 @@ Result<std::unique_ptr<WritableSlab>> Writer::Impl::RecycleOwnSlabLocked(const s
     // Its descriptor (and the writer's lock on it) goes now: the file is locked again as the new
     // slab. A flush holding it meanwhile only syncs it.
     std::erase(retired_open, pick);
+    std::erase(ring_open, pick);
     slab.file.reset();
     old = SlabPath(base, first_slab + static_cast<uint32_t>(pick));
   }
@@ -252,10 +269,20 @@ void Writer::Impl::RetireIfDoneLocked(size_t index) {
     slab.file->Unmap();
   }
   slab.retired = true;
-  // A ring keeps every slab's descriptor, and with it the writer's lock, until it reuses the file:
-  // a reader that lists the ring's slabs finds a writer at work in whichever it looks at (the
-  // first slab, locked for the writer's life elsewhere, is reused too). Their number is bounded.
-  if (index != 0 && options.ring_slabs == 0) retired_open.push_back(index);
+  // A ring keeps the descriptors of its newest kMaxRetiredOpen slabs, and with them the writer's
+  // lock, until it reuses the file: a reader that lists the ring finds a writer at work in its
+  // newest slabs (the first slab, locked for the writer's life elsewhere, is reused too). The
+  // older ones are let go, so that a ring of thousands of slabs needs no more descriptors.
+  if (options.ring_slabs != 0) {
+    ring_open.push_back(index);
+    if (ring_open.size() > kMaxRetiredOpen) {
+      const size_t old = ring_open.front();
+      ring_open.pop_front();
+      if (!slabs[old].recycled) slabs[old].file.reset();
+    }
+  } else if (index != 0) {
+    retired_open.push_back(index);
+  }
   if (options.sync == SyncPolicy::kEverySlab) {
     // The slab's name too, if it (or a slab since) was named after the last directory sync: else
     // a power cut may keep its bytes and lose the file. A failure is not lost: it fails the next
@@ -320,7 +347,7 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   s.slab = slabs.size() - 1;
   PublishHeader(p, SlabKey(s.slab), SectionOpen{s.entry.stream_id, s.seq, size}, nullptr);
   if (prefaulter != nullptr) prefaulter->Request(p + size, std::min(limit, p + size + kPrefaultAhead));
-  s.seed = SectionSeed(log_id, s.entry.stream_id, s.seq);
+  s.seed = SectionSeed(SlabKey(s.slab), s.entry.stream_id, s.seq);
   s.totals = SectionClose{};
   slab.pos += size;
   ++slab.open_sections;
@@ -389,13 +416,13 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
   if (!locked) lock.lock();
   if (closed.load()) return Fail("log is closed");
   const uint64_t need = kFrameHeaderSize + payload.size();
-  // A ring asked the stream to leave the section it holds in an old slab (RecycleOwnSlabLocked).
-  const bool move_on = s.roll_requested.exchange(false, std::memory_order_relaxed) && s.section != nullptr;
   if (options.ring_slabs != 0 && payload.size() > RingRecordLimit()) {
     return Fail("record of " + std::to_string(payload.size()) + " bytes is too large for a ring of " +
                 std::to_string(options.ring_slabs) + " slabs of " + std::to_string(slab_capacity) +
                 " bytes (at most " + std::to_string(RingRecordLimit()) + ")");
   }
+  // A ring asked the stream to leave the section it holds in an old slab (RecycleOwnSlabLocked).
+  const bool move_on = s.roll_requested.exchange(false, std::memory_order_relaxed) && s.section != nullptr;
   if (!move_on && s.room() >= need) {
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();
@@ -422,6 +449,35 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
   // end, so a reader knows nothing of this stream can follow it there.
   const uint64_t record_length = payload.size();
   uint32_t index = 0;
+  if (options.ring_slabs != 0) {
+    // Nothing is written unless the ring can take the whole record: enough slabs it may reuse
+    // (or make) for its fragments, none of which it then reuses before the record is whole.
+    // What fragments take of a slab: its sections but for their headers (the least a new slab
+    // holds: all but its header, catalog and last pages). Counted low, the check errs on refusing.
+    const uint64_t per_section = section_size - kSectionHeaderSize - kFrameHeaderSize;
+    const uint64_t usable = std::max<uint64_t>(1, (slab_capacity - 4 * page_size) / section_size * per_section);
+    const uint64_t left = slab_capacity - page_size - current().pos;
+    const uint64_t in_current = left / section_size * per_section;
+    const uint64_t bytes = payload.size() + kFirstPrefixSize;
+    const uint64_t slabs_needed = bytes > in_current ? (bytes - in_current + usable - 1) / usable : 0;
+    if (RingSlabsAvailableLocked(s) < slabs_needed) {
+      // The streams holding older slabs are asked to move on, so that a later try may succeed.
+      for (auto& other : streams) {
+        if (other.get() != &s && other->section != nullptr && other->slab + 1 < slabs.size()) {
+          other->roll_requested.store(true, std::memory_order_relaxed);
+        }
+      }
+      return Error{Errc::kFull, base, 0,
+                   "ring is full: a record of " + std::to_string(payload.size()) + " bytes needs " +
+                       std::to_string(slabs_needed) + " slabs it may reuse, and the others hold sections of streams "
+                       "that have not appended since (they move on at their next append); nothing was written"};
+    }
+  }
+  fragments_from = slabs.size() - 1;
+  struct Unpin {
+    size_t* from;
+    ~Unpin() { *from = SIZE_MAX; }
+  } unpin{&fragments_from};
   if (move_on) {
     if (Status st = RollSectionLocked(s, page_size, true); !st) return st;
   }

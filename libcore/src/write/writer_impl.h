@@ -134,8 +134,15 @@ struct Writer::Impl {
   // are the first to be reused.
   std::deque<uint32_t> ring_older;
   size_t ring_recycled = 0;  // slabs of `slabs` a ring has reused
+  std::deque<size_t> ring_open;  // retired ring slabs whose descriptors (and locks) are kept
   size_t ring_oldest = 0;    // no slab of `slabs` before this one is still in the log
   uint32_t live_slabs() const;
+  // Slabs a ring could take for new ones now: older ones no open section holds, and the room
+  // left before it is full.
+  uint64_t RingSlabsAvailableLocked(const detail::StreamState& appending) const;
+  // While a record is written in fragments: the index in `slabs` of the slab of its first one (no
+  // slab from there on is reused until it is whole); SIZE_MAX otherwise.
+  size_t fragments_from = SIZE_MAX;
   // The SectionKey of slabs[i]'s section headers.
   LogId SlabKey(size_t i) const {
     return SectionKey(log_id, first_slab + static_cast<uint32_t>(i), slabs[i].flags);

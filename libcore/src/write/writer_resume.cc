@@ -1,6 +1,9 @@
 // Reopening a cleanly closed log for appending: its catalog, each stream's section sequence and
 // the end marker come from one pass over the section headers.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <map>
 
@@ -60,6 +63,18 @@ Status Writer::Impl::Resume() {
       for (uint32_t index : files.value().indexes) {
         if (index < first_slab) ring_older.push_back(index);
       }
+    }
+    // A ring reopened smaller: its oldest slabs beyond the new size go, as the ring would have
+    // reused them (the newest records stay).
+    bool removed = false;
+    while (!ring_older.empty() && ring_older.size() + 1 > options.ring_slabs) {
+      const std::string old = SlabPath(base, ring_older.front());
+      ring_older.pop_front();
+      if (::unlink(old.c_str()) != 0 && errno != ENOENT) return IoError(old, "cannot remove a slab the smaller ring drops", errno);
+      removed = true;
+    }
+    if (removed) {
+      if (Status st = SyncDirectoryOf(base); !st) return NoteIo(st);
     }
   }
   if (Status st = OpenDirectory(); !st) return st;
