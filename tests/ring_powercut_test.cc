@@ -277,7 +277,7 @@ TEST_CASE("RingPowerCutImagesWithTheWritersOwnSyncs") {
     std::mt19937_64 rng(Mix(sd));
     WriterOptions o;
     o.slab_size = 64 << 10;
-    o.section_size = (rng() % 2 ? 4 : 8) << 10;
+    o.section_size = uint64_t{rng() % 2 ? 4u : 8u} << 10;
     o.background_prefault = false;
     o.sync_often = rng() % 2 == 0;
     const int pol = static_cast<int>(rng() % 3);

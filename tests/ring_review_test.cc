@@ -80,6 +80,7 @@ TEST_CASE("ARingResumedAfterItsStreamsSectionsWereReusedNeverReturnsTheirStaleFr
   const ReadResult r = ReadAll(base);
   const auto recs = r.OfStream("A");
   MESSAGE("reader: ", recs.size(), " records of A; problems: ", r.reporter.Describe());
+  CHECK(recs.size() == 3);  // the three of the second session, nothing older
   for (const auto& rec : recs) {
     CHECK_MESSAGE(rec.payload.rfind("A2-", 0) == 0, "stale record of the first session returned: ",
                   rec.payload.substr(0, 8), " t=", rec.timestamp);
