@@ -74,9 +74,6 @@ TEST_CASE("ARingResumedAfterItsStreamsSectionsWereReusedNeverReturnsTheirStaleFr
   int status = 0;
   waitpid(pid, &status, 0);
   REQUIRE(WIFSIGNALED(status));
-  for (const auto& f : Frames(base)) {
-    if (f.stream == "A") MESSAGE(f.file, " section@", f.section_offset, " seq ", f.section_seq, " frame@", f.offset);
-  }
   const ReadResult r = ReadAll(base);
   const auto recs = r.OfStream("A");
   MESSAGE("reader: ", recs.size(), " records of A; problems: ", r.reporter.Describe());
@@ -127,9 +124,6 @@ TEST_CASE("ARingThatCannotTakeARecordWholeRefusesItAndWritesNothing") {
   REQUIRE(wr.Append(z, Pay('Z', 1, n++, 12 << 10), 4).ok());  // a record in fragments again
   for (int k = 0; k < 10; ++k) REQUIRE(wr.Append(z, Pay('Z', 1, n++, 100), 4).ok());
   REQUIRE(wr.Close().ok());
-  for (const auto& f : Frames(base)) {
-    if (f.kind != FragmentKind::kFull) MESSAGE(f.file, " ", f.stream, " seq ", f.section_seq, " kind ", int(f.kind), " len ", f.length);
-  }
   const ReadResult r = ReadAll(base);
   MESSAGE("problems: ", r.reporter.Describe(), " records ", r.records.size(), " partial ", r.summary.ring_partial_records);
   CHECK_MESSAGE(r.reporter.events.empty(), "a healthy log (every append that failed wrote nothing) reads with problems");

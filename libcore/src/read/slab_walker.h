@@ -95,10 +95,7 @@ class CorruptionSink {
   void Report(const Corruption& c) {
     // A ring slab its writer reused while it was being read: what the walk met there is the new
     // slab's bytes, not damage (they never verify as the old slab's).
-    if (overtaken_ && overtaken_(c)) {
-      ++overtaken_count_;
-      return;
-    }
+    if (overtaken_ && overtaken_(c)) return;  // (counted per slab by the reader)
     // On a log a writer holds, a torn tail is a frame or record being written: counted apart,
     // never reported as damage, so no reader raises a false alarm about a live log.
     if (live_ && c.kind == CorruptionKind::kTornTail) {
@@ -121,7 +118,6 @@ class CorruptionSink {
   bool live() const { return live_; }
   // Tells whether the slab a problem was found in was reused by its ring since it was read.
   void set_overtaken(std::function<bool(const Corruption&)> overtaken) { overtaken_ = std::move(overtaken); }
-  uint64_t overtaken() const { return overtaken_count_; }
   uint64_t count() const { return count_; }
   uint64_t in_progress() const { return in_progress_; }
 
@@ -130,7 +126,6 @@ class CorruptionSink {
   bool live_ = false;
   uint64_t count_ = 0;
   uint64_t in_progress_ = 0;
-  uint64_t overtaken_count_ = 0;
   std::function<std::string(uint32_t)> namer_;
   std::function<bool(const Corruption&)> overtaken_;
 };
