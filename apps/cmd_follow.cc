@@ -41,6 +41,7 @@ struct FollowOptions {
 // A record's place in the log; a stream's records lie at increasing places.
 struct Place {
   uint32_t slab = 0;
+  uint64_t section = 0;  // first, as records of a compressed section have offsets past its end
   uint64_t offset = 0;
   auto operator<=>(const Place&) const = default;
 };
@@ -111,7 +112,7 @@ class Follower {
       if (item.kind != ItemKind::kRecord) continue;
       RecordView r = item.record;
       StreamMark& mark = marks_[r.stream_id];
-      const Place place{r.slab->header.slab_index, r.offset};
+      const Place place{r.slab->header.slab_index, r.section_offset, r.offset};
       if (mark.any && place <= mark.last) {
         if (place == mark.last) mark.delta = static_cast<int64_t>(mark.index) - static_cast<int64_t>(r.index);
         continue;

@@ -31,6 +31,8 @@ struct SplitOptions {
   LogSizeOptions sizes;
   std::string since, until;
   TimeWindow window;  // parsed from since and until
+  bool compress = false;
+  int level = 1;
 };
 
 // Stops the command with an exit code (after the message was printed).
@@ -67,6 +69,7 @@ class Splitter {
   void ByStream();
   void BySlab();
   void BySize(uint64_t size);
+  void BySizeBeforeCompression(uint64_t size);
   void ByTime(int64_t span);
 
   // Publishes the pieces and prints their names.
@@ -103,7 +106,7 @@ class Splitter {
     EndPiece();
     auto temp = logs_.Add(stem_ + "." + suffix + ".slog");
     if (!temp) throw Stop{Fail(kSplitCmd, temp.error())};
-    auto out = OutputLog::Create(temp.value(), options);
+    auto out = OutputLog::Create(temp.value(), options, opt_.compress ? opt_.level : 0);
     if (!out) throw Stop{Fail(kSplitCmd, out.error())};
     piece_ = std::move(out.value());
   }
@@ -196,6 +199,10 @@ void Splitter::BySlab() {
 }
 
 void Splitter::BySize(uint64_t size) {
+  if (opt_.compress) {
+    BySizeBeforeCompression(size);
+    return;
+  }
   WriterOptions options = piece_options_;
   // A piece is one slab that never grows past `size`; sections small enough that a piece with
   // several streams still fills up.
@@ -221,6 +228,24 @@ void Splitter::BySize(uint64_t size) {
       throw Stop{ExitCode::kDataProblem};
     }
     Check(st);
+  });
+  EndPiece();
+}
+
+// Compressed pieces: how small a piece's records compress is known only once it is written, so
+// pieces are cut by their frames' bytes before compression, and are smaller than `size` on disk.
+// A record larger than that gets a piece of its own.
+void Splitter::BySizeBeforeCompression(uint64_t size) {
+  uint64_t pieces = 0;
+  StartPiece(Numbered("part", pieces++), piece_options_);
+  auto reader = OpenReader();
+  ForEachRecord(*reader, [&](const Item& item) {
+    if (item.kind != ItemKind::kRecord) return;
+    const RecordView& r = item.record;
+    if (piece_->records() > 0 && piece_->frame_bytes() + kFrameHeaderSize + r.payload.size() > size) {
+      StartPiece(Numbered("part", pieces++), piece_options_);
+    }
+    Check(piece_->Append(EntryOf(*reader, r.stream_id), r.payload, r.timestamp));
   });
   EndPiece();
 }
@@ -341,6 +366,10 @@ void RegisterSplit(CLI::App& app, ExitCode* rc) {
                   "Only records at or after this time (nanoseconds, RFC 3339, or -DURATION back from the newest record)");
   sub->add_option("--until", opt->until, "Only records at or before this time (as --since)");
   AddLogSizeOptions(sub, &opt->sizes, "of each piece", "not with --by size");
+  sub->add_flag("-z,--compress", opt->compress, "Write compressed pieces (zstd; see slablog compress)");
+  sub->add_option("-l,--level", opt->level, "With --compress: zstd level, 1 (fastest) to 19 (smallest)")
+      ->check(CLI::Range(1, 19))
+      ->capture_default_str();
   sub->final_callback([opt, rc] { *rc = RunSplit(*opt); });
 }
 

@@ -23,5 +23,6 @@ void RegisterSplit(CLI::App& app, ExitCode* rc);
 void RegisterMerge(CLI::App& app, ExitCode* rc);
 void RegisterFollow(CLI::App& app, ExitCode* rc);
 void RegisterConvert(CLI::App& app, ExitCode* rc);
+void RegisterCompress(CLI::App& app, ExitCode* rc);
 
 }  // namespace slablog::cli

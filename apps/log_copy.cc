@@ -35,19 +35,37 @@ Result<LogSurvey> SurveyLog(const std::string& path, bool times) {
   return survey;
 }
 
-Result<std::unique_ptr<OutputLog>> OutputLog::Create(const std::string& base, const WriterOptions& options) {
+Result<std::unique_ptr<OutputLog>> OutputLog::Create(const std::string& base, const WriterOptions& options,
+                                                     int compress_level) {
+  if (compress_level > 0) {
+    CompressedWriterOptions co;
+    co.level = compress_level;
+    co.slab_bytes = options.slab_size;
+    co.section_bytes = options.section_size;
+    auto writer = CompressedWriter::Create(base, co);
+    if (!writer) return writer.error();
+    return std::unique_ptr<OutputLog>(new OutputLog(nullptr, std::move(writer.value())));
+  }
   auto writer = Writer::Open(base, options);
   if (!writer) return writer.error();
-  return std::unique_ptr<OutputLog>(new OutputLog(std::move(writer.value())));
+  return std::unique_ptr<OutputLog>(new OutputLog(std::move(writer.value()), nullptr));
 }
 
-Result<StreamHandle> OutputLog::Handle(const CatalogEntry& entry) {
+Result<OutputLog::Handle> OutputLog::HandleOf(const CatalogEntry& entry) {
   if (&entry == last_entry_) return last_handle_;
   auto it = streams_.find(entry.name);
   if (it == streams_.end()) {
-    auto h = writer_->OpenStream({entry.name, entry.encoding, entry.type});
-    if (!h) return h.error();
-    it = streams_.emplace(entry.name, h.value()).first;
+    Handle h;
+    if (writer_ != nullptr) {
+      auto opened = writer_->OpenStream({entry.name, entry.encoding, entry.type});
+      if (!opened) return opened.error();
+      h.plain = opened.value();
+    } else {
+      auto added = compressed_->AddStream(entry.name, entry.encoding, entry.type);
+      if (!added) return added.error();
+      h.compressed = added.value();
+    }
+    it = streams_.emplace(entry.name, h).first;
   }
   last_entry_ = &entry;
   last_handle_ = it->second;
@@ -55,15 +73,18 @@ Result<StreamHandle> OutputLog::Handle(const CatalogEntry& entry) {
 }
 
 Status OutputLog::OpenStream(const CatalogEntry& entry) {
-  auto h = Handle(entry);
+  auto h = HandleOf(entry);
   return h ? Status() : Status(h.error());
 }
 
 Status OutputLog::Append(const CatalogEntry& entry, std::span<const uint8_t> payload, int64_t timestamp) {
-  auto h = Handle(entry);
+  auto h = HandleOf(entry);
   if (!h) return h.error();
-  if (Status st = writer_->Append(h.value(), payload, timestamp); !st) return st;
+  Status st = writer_ != nullptr ? writer_->Append(h->plain, payload, timestamp)
+                                 : compressed_->Append(h->compressed, payload, timestamp);
+  if (!st) return st;
   ++records_;
+  frame_bytes_ += kFrameHeaderSize + payload.size();
   return Status();
 }
 

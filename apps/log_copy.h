@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "slablog/compressed_writer.h"
 #include "slablog/reader.h"
 #include "slablog/writer.h"
 
@@ -27,24 +28,36 @@ struct LogSurvey {
 Result<LogSurvey> SurveyLog(const std::string& path, bool times);
 
 // A log being written by split or merge. Streams are opened on first use, by name, with the
-// encoding and type of the catalog entry they come from.
+// encoding and type of the catalog entry they come from. With a zstd level (split --compress),
+// a compressed log (CompressedWriter), written whole at Close().
 class OutputLog {
  public:
-  static Result<std::unique_ptr<OutputLog>> Create(const std::string& base, const WriterOptions& options);
+  static Result<std::unique_ptr<OutputLog>> Create(const std::string& base, const WriterOptions& options,
+                                                   int compress_level = 0);
   Status OpenStream(const CatalogEntry& entry);
   // `entry` must stay where it is while this log is open (it caches the last stream used).
   Status Append(const CatalogEntry& entry, std::span<const uint8_t> payload, int64_t timestamp);
-  Status Close() { return writer_->Close(); }
+  Status Close() { return writer_ != nullptr ? writer_->Close() : compressed_->Close(); }
   uint64_t records() const { return records_; }
+  // Frame bytes appended (records and their 20-byte headers), before any compression.
+  uint64_t frame_bytes() const { return frame_bytes_; }
 
  private:
-  explicit OutputLog(std::unique_ptr<Writer> writer) : writer_(std::move(writer)) {}
-  Result<StreamHandle> Handle(const CatalogEntry& entry);
+  OutputLog(std::unique_ptr<Writer> writer, std::unique_ptr<CompressedWriter> compressed)
+      : writer_(std::move(writer)), compressed_(std::move(compressed)) {}
+  // A stream's handle: a Writer's, or a CompressedWriter's stream id.
+  struct Handle {
+    StreamHandle plain;
+    uint32_t compressed = 0;
+  };
+  Result<Handle> HandleOf(const CatalogEntry& entry);
   std::unique_ptr<Writer> writer_;
-  std::unordered_map<std::string, StreamHandle> streams_;
+  std::unique_ptr<CompressedWriter> compressed_;
+  std::unordered_map<std::string, Handle> streams_;
   const CatalogEntry* last_entry_ = nullptr;
-  StreamHandle last_handle_;
+  Handle last_handle_;
   uint64_t records_ = 0;
+  uint64_t frame_bytes_ = 0;
 };
 
 }  // namespace slablog::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   slablog::cli::RegisterMerge(app, &rc);
   slablog::cli::RegisterFollow(app, &rc);
   slablog::cli::RegisterConvert(app, &rc);
+  slablog::cli::RegisterCompress(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

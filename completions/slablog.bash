@@ -3,11 +3,11 @@ _slablog() {
   local cur prev cmd i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="write dump info verify truncate recover export split merge follow convert"
+  local commands="write dump info verify truncate recover export split merge follow convert compress"
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      write|dump|info|verify|truncate|recover|export|split|merge|follow|convert) cmd="${COMP_WORDS[i]}"; break ;;
+      write|dump|info|verify|truncate|recover|export|split|merge|follow|convert|compress) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   if [[ -z "$cmd" ]]; then
@@ -22,7 +22,7 @@ _slablog() {
     -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --by) COMPREPLY=($(compgen -W "stream slab size time" -- "$cur")); return ;;
     --interval) return ;;
-    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads|--since|--until|-n|--limit|--copperlist-type) return ;;
+    -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads|--since|--until|-n|--limit|--copperlist-type|-l|--level) return ;;
   esac
   local opts
   case "$cmd" in
@@ -33,10 +33,11 @@ _slablog() {
     truncate) opts="--help --dry-run --save-cut" ;;
     recover) opts="--help --slab-size --section-size --copperlist-type" ;;
     export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type" ;;
-    split) opts="--help --out --by --since --until --force --slab-size --section-size" ;;
+    split) opts="--help --out --by --since --until --force --slab-size --section-size --compress --level" ;;
     merge) opts="--help --force --slab-size --section-size" ;;
     follow) opts="--help --from-start --stream --interval --copperlist-type" ;;
     convert) opts="--help --slab-size --section-size --copperlist-type" ;;
+    compress) opts="--help --level --slab-size --section-size" ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

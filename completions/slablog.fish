@@ -1,5 +1,5 @@
 # fish completion for slablog
-set -l commands write dump info verify truncate recover export split merge follow convert
+set -l commands write dump info verify truncate recover export split merge follow convert compress
 complete -c slablog -f
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l help -d 'Show help'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -l version -d 'Show the version'
@@ -14,6 +14,7 @@ complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a split -d '
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a merge -d 'Join logs into one, records in timestamp order'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a follow -d 'Print records while a writer appends them'
 complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a convert -d 'Write a Copper log as a new slablog log'
+complete -c slablog -n "not __fish_seen_subcommand_from $commands" -a compress -d 'Write a zstd-compressed copy of a log'
 
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -F
 complete -c slablog -n "__fish_seen_subcommand_from $commands" -l help -d 'Show help'
@@ -65,6 +66,8 @@ complete -c slablog -n "__fish_seen_subcommand_from split" -l until -x -d 'Only 
 complete -c slablog -n "__fish_seen_subcommand_from split" -s f -l force -d 'Replace pieces that exist'
 complete -c slablog -n "__fish_seen_subcommand_from split" -l slab-size -x -d 'Bytes per slab of each piece'
 complete -c slablog -n "__fish_seen_subcommand_from split" -l section-size -x -d 'Bytes per section of each piece'
+complete -c slablog -n "__fish_seen_subcommand_from split" -s z -l compress -d 'Write compressed pieces'
+complete -c slablog -n "__fish_seen_subcommand_from split" -s l -l level -x -d 'With --compress, the zstd level'
 
 complete -c slablog -n "__fish_seen_subcommand_from merge" -s f -l force -d 'Replace OUT if it exists'
 complete -c slablog -n "__fish_seen_subcommand_from merge" -l slab-size -x -d 'Bytes per slab of the merged log'
@@ -75,4 +78,7 @@ complete -c slablog -n "__fish_seen_subcommand_from follow" -s s -l stream -x -d
 complete -c slablog -n "__fish_seen_subcommand_from follow" -l interval -x -d 'Longest wait between looks, in ms'
 complete -c slablog -n "__fish_seen_subcommand_from convert" -l slab-size -x -d 'Bytes per slab of the new log'
 complete -c slablog -n "__fish_seen_subcommand_from convert" -l section-size -x -d 'Bytes per section of the new log'
+complete -c slablog -n "__fish_seen_subcommand_from compress" -s l -l level -x -d 'zstd level, 1 to 19'
+complete -c slablog -n "__fish_seen_subcommand_from compress" -l slab-size -x -d 'Bytes per slab of the compressed log'
+complete -c slablog -n "__fish_seen_subcommand_from compress" -l section-size -x -d 'Bytes of frames per section before compression'
 complete -c slablog -n "__fish_seen_subcommand_from dump info verify recover export follow convert" -l copperlist-type -x -d 'Copper logs: the copperlists Rust type'

@@ -36,7 +36,16 @@ inline constexpr uint32_t kIncompatibleFlagsMask = 0xFFFF0000;
 // by the log's own writer, and its streams may start anywhere. Incompatible: a reader that does
 // not know it would report the recycled slabs as lost.
 inline constexpr uint32_t kSlabFlagRing = 0x00010000;
-inline constexpr uint32_t kKnownIncompatibleFlags = kSlabFlagRing;
+// The slab holds compressed sections (kSectionFlagZstd). Incompatible: a reader that does not know
+// them would take their bytes for frames.
+inline constexpr uint32_t kSlabFlagCompressed = 0x00020000;
+inline constexpr uint32_t kKnownIncompatibleFlags = kSlabFlagRing | kSlabFlagCompressed;
+// Section header flags (bytes 12..15). A compressed section stores its frames as one zstd frame
+// (man slablog.5, Compressed sections); only slabs with kSlabFlagCompressed hold such sections.
+inline constexpr uint32_t kSectionFlagZstd = 1;
+// The most frame bytes a compressed section holds once decompressed: bounds what a reader
+// allocates for one, whatever a damaged or hostile header claims.
+inline constexpr uint64_t kMaxCompressedSectionRaw = uint64_t{64} << 20;
 inline constexpr std::array<uint8_t, 8> kSlabMagic = {0x89, 'S', 'L', 'O', 'G', '\r', '\n', 0x1A};
 inline constexpr std::array<uint8_t, 4> kSectionMagic = {'S', 'L', 'S', 'C'};
 
@@ -91,6 +100,8 @@ struct SectionOpen {
   uint32_t stream_id = 0;
   uint64_t seq = 0;         // the section's position in its stream: 0, 1, 2, ...
   uint64_t size = 0;        // bytes from the header's first byte to the next section
+  uint32_t flags = 0;       // 0, or kSectionFlagZstd
+  bool compressed() const { return (flags & kSectionFlagZstd) != 0; }
 };
 
 // The part written when the section is closed. Absent (all zero) while the section is open.
@@ -101,6 +112,11 @@ struct SectionClose {
   uint64_t payload_bytes = 0;   // sum of the frames' payload lengths
   int64_t first_t = 0;          // timestamp of the first frame
   int64_t last_t = 0;           // timestamp of the last frame
+  // Compressed sections only (0 otherwise): `filled` is then the stored bytes after the header,
+  // `data_crc` their CRC32C seeded with the section's frame seed, and `raw_size` the bytes of
+  // the zstd frame's content.
+  uint32_t data_crc = 0;
+  uint32_t raw_size = 0;
 };
 
 struct FrameHeader {

@@ -63,7 +63,7 @@ struct SectionInfo {
 };
 
 struct FrameView {
-  uint64_t offset = 0;       // file offset of the frame header
+  uint64_t offset = 0;       // file offset of the frame header (compressed sections: see RecordView)
   FrameHeader header;
   std::span<const uint8_t> payload;  // the record's bytes in this fragment (a FIRST's length prefix left out)
   bool crc_ok = true;        // false for a frame returned although its CRC did not match
@@ -78,7 +78,10 @@ struct RecordView {
   std::string_view stream_name;
   uint64_t index = 0;        // the record's number in its stream, counting from 0
   int64_t timestamp = 0;
-  uint64_t offset = 0;       // file offset of its first frame
+  // File offset of its first frame. In a compressed section: the section's offset plus where the
+  // frame is in the section's frames once decompressed (so it can lie past the section's end).
+  uint64_t offset = 0;
+  uint64_t section_offset = 0;     // file offset of the section of its first frame
   const SlabInfo* slab = nullptr;  // the slab of its first frame
   uint32_t fragments = 1;
   std::span<const uint8_t> payload;
@@ -125,6 +128,12 @@ struct LogSummary {
   // Slabs of a live ring that its writer reused while this reader was on its way to them or in
   // them: passed over (their bytes are a later slab's), and problems met in them not reported.
   uint64_t ring_overtaken = 0;
+  // Compressed sections (slablog compress) met, the bytes they take in the files (headers and
+  // padding included) and their frames' bytes once decompressed; those found damaged.
+  uint64_t compressed_sections = 0;
+  uint64_t compressed_stored_bytes = 0;
+  uint64_t compressed_raw_bytes = 0;
+  uint64_t compressed_sections_damaged = 0;
 };
 
 class Reader {

@@ -144,7 +144,7 @@ void EncodeSectionOpen(const LogId& id, const SectionOpen& s, std::span<uint8_t,
   uint8_t* p = out.data();
   std::memcpy(p, kSectionMagic.data(), kSectionMagic.size());
   Store<uint32_t>(p + 8, s.stream_id);
-  Store<uint32_t>(p + 12, 0);
+  Store<uint32_t>(p + 12, s.flags);
   Store<uint64_t>(p + 16, s.seq);
   Store<uint64_t>(p + 24, s.size);
   Store<uint32_t>(p + 4, crc32c::Extend(LogSeed(id), p + 8, 24));
@@ -164,9 +164,13 @@ std::optional<SectionOpen> DecodeSectionOpen(const LogId& id, std::span<const ui
   }
   if (std::memcmp(&magic, kSectionMagic.data(), kSectionMagic.size()) != 0) return std::nullopt;
   if (Load<uint32_t>(p + 4) != crc32c::Extend(LogSeed(id), p + 8, 24)) return std::nullopt;
-  if (Load<uint32_t>(p + 12) != 0) return std::nullopt;  // reserved
+  const uint32_t flags = Load<uint32_t>(p + 12);
+  if (flags != 0 && flags != kSectionFlagZstd) return std::nullopt;
   SectionOpen s;
   s.stream_id = Load<uint32_t>(p + 8);
+  s.flags = flags;
+  // The catalog and the end marker are never compressed.
+  if (s.compressed() && (s.stream_id == kCatalogStream || s.stream_id == kEndStream)) return std::nullopt;
   s.seq = Load<uint64_t>(p + 16);
   s.size = Load<uint64_t>(p + 24);
   return s;
@@ -182,7 +186,8 @@ void EncodeSectionClose(const LogId& id, const SectionClose& c,
   Store<uint64_t>(p + 64, c.payload_bytes);
   Store<int64_t>(p + 72, c.first_t);
   Store<int64_t>(p + 80, c.last_t);
-  Store<uint64_t>(p + 88, 0);
+  Store<uint32_t>(p + 88, c.data_crc);
+  Store<uint32_t>(p + 92, c.raw_size);
   uint32_t crc = crc32c::Extend(LogSeed(id), p, 32);
   crc = crc32c::Extend(crc, p + 36, kSectionHeaderSize - 36);
   Store<uint32_t>(p + 32, crc);
@@ -195,8 +200,14 @@ std::optional<SectionClose> DecodeSectionClose(const LogId& id, std::span<const 
   uint32_t crc = crc32c::Extend(LogSeed(id), p, 32);
   crc = crc32c::Extend(crc, p + 36, kSectionHeaderSize - 36);
   if (Load<uint32_t>(p + 32) != crc) return std::nullopt;
-  if (Load<uint64_t>(p + 88) != 0) return std::nullopt;  // reserved
+  // Reserved (zero) unless the header's flags say the section is compressed.
+  const bool compressed = (Load<uint32_t>(p + 12) & kSectionFlagZstd) != 0;
+  if (!compressed && Load<uint64_t>(p + 88) != 0) return std::nullopt;
   SectionClose c;
+  if (compressed) {
+    c.data_crc = Load<uint32_t>(p + 88);
+    c.raw_size = Load<uint32_t>(p + 92);
+  }
   c.filled = Load<uint64_t>(p + 40);
   c.frame_count = Load<uint64_t>(p + 48);
   c.record_count = Load<uint64_t>(p + 56);

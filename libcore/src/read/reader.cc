@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <set>
 #include <optional>
 #include <unordered_map>
 
+#include "compressed_section.h"
 #include "crc_helpers.h"
 #include "frame_scanner.h"
 #include "log_files.h"
@@ -81,6 +83,12 @@ struct Reader::Impl {
   // those of the new section, or they would be skipped (and record numbers would shift).
   std::optional<OpenSectionRead> catch_up;
   bool catching_up = false;
+  // A compressed section is decoded when its frames are first wanted (not when export --since
+  // skips it by its header): its frames then, as they were written, after a copy of its header.
+  bool compressed_pending = false;
+  SectionCodec codec;
+  std::vector<uint8_t> inflated;
+  SectionInfo inflated_section;
 
   Impl(const ReaderOptions& opt, LogFiles lf, std::vector<MappedFile> mapped, Reporter* reporter)
       : options(opt),
@@ -213,6 +221,7 @@ struct Reader::Impl {
     RecordView& r = item->record;
     r.timestamp = frame.header.timestamp;
     r.offset = frame.offset;
+    r.section_offset = scan_section->offset;
     r.slab = item->slab;
     r.fragments = 1;
     r.payload = frame.payload;
@@ -256,6 +265,7 @@ struct Reader::Impl {
   void PlanCatchUp(const OpenSectionRead& open);
   void StartCatchUp();
   void BeginSection(Item* item);
+  bool StartCompressed();
   bool ReadFrame(Item* item);
   bool Feed(FrameView frame, Item* item);
   void LearnCatalog(std::span<const uint8_t> payload, uint64_t offset);
@@ -386,7 +396,11 @@ void Reader::Impl::BeginSection(Item* item) {
   scan_slab = &walker.slab();
   scan_section = &s;
   const uint64_t ordinal = section_ordinal++;
-  if (in_section) {
+  compressed_pending = in_section && s.open.compressed();
+  if (compressed_pending) {
+    FrameScanner::Tally unused;
+    if (helpers != nullptr) helpers->Verified(ordinal, walker.section_bytes().data(), &unused);  // (keeps them going)
+  } else if (in_section) {
     scanner.Start(walker.file(), s, walker.section_bytes(),
                   SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq));
     FrameScanner::Tally tally;
@@ -398,6 +412,42 @@ void Reader::Impl::BeginSection(Item* item) {
   item->kind = ItemKind::kSection;
   item->slab = &walker.slab();
   item->section = &s;
+}
+
+// Decodes the walker's compressed section and starts the scanner on its frames. False when it
+// cannot be decoded: reported, and its records are lost (the stream goes on after it).
+bool Reader::Impl::StartCompressed() {
+  const SectionInfo& s = walker.section();
+  const std::span<const uint8_t> bytes = walker.section_bytes();
+  const uint32_t id = s.open.stream_id;
+  const uint32_t seed = SectionSeed(walker.section_key(), id, s.open.seq);
+  std::optional<std::string> problem;
+  if ((s.slab->header.flags & kSlabFlagCompressed) == 0) {
+    problem = "compressed section in a slab not marked as holding them";
+  } else if (!s.close) {
+    problem = "compressed section without a valid close block";
+  } else {
+    const uint64_t present = bytes.size() - kSectionHeaderSize;
+    problem = codec.Decode(bytes.subspan(kSectionHeaderSize, std::min<uint64_t>(present, s.close->filled)),
+                           *s.close, seed, &inflated);
+  }
+  if (problem) {
+    const std::string lost = s.close ? std::to_string(s.close->record_count) + " records" : "its records";
+    Report(walker.file(), s.slab->header.slab_index, s.offset, s.open.size, id, CorruptionKind::kMissingData,
+           *problem + ": section " + std::to_string(s.open.seq) + " of stream " + StreamLabel(id) + " and " + lost +
+               " in it are lost");
+    ++walker.summary().compressed_sections_damaged;
+    // Its close block (when it verifies) counts the records ending in it: later ones keep their numbers.
+    if (s.close) cursor->records += s.close->record_count;
+    DropAcrossLoss(*cursor, id, CorruptionKind::kMissingData, "the section holding its next fragment is damaged");
+    return false;
+  }
+  std::memcpy(inflated.data(), bytes.data(), kSectionHeaderSize);
+  inflated_section = s;
+  inflated_section.close->filled = inflated.size() - kSectionHeaderSize;
+  scanner.Start(walker.file(), inflated_section, inflated, seed);
+  scan_section = &s;
+  return true;
 }
 
 void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {
@@ -426,7 +476,7 @@ bool Reader::Impl::Feed(FrameView frame, Item* item) {
   // Assembled straight into the item: a temporary copied over would cost store-forwarding stalls
   // on every record.
   RecordView& record = item->record;
-  const RecordAssembler::Outcome outcome = c.assembler.Add(frame, scan_slab, &record);
+  const RecordAssembler::Outcome outcome = c.assembler.Add(frame, scan_slab, scan_section->offset, &record);
   // A fragment is copied by Add; a FULL record is still in the map (GuardLiveRing).
   if (!GuardLiveRing(&record.payload, outcome == RecordAssembler::Outcome::kRecord && record.fragments == 1)) {
     c.assembler.Abandon();
@@ -494,6 +544,13 @@ bool Reader::Impl::ReadFrame(Item* item) {
       madvise(const_cast<uint8_t*>(begin), static_cast<size_t>(section_end - begin), MADV_POPULATE_READ);
       mapped_from = begin;
       mapped_until = section_end;
+    }
+  }
+  if (compressed_pending) {
+    compressed_pending = false;
+    if (!StartCompressed()) {
+      in_section = false;
+      return false;
     }
   }
   const uint32_t id = scan_section->open.stream_id;
@@ -698,6 +755,7 @@ void Reader::SkipSection() {
   if (!r.in_section || r.walker.section().open.stream_id == kCatalogStream) return;
   r.in_section = false;
   r.has_pending = false;
+  r.compressed_pending = false;
   // A closed section says how many records end in it, so the stream's record numbers stay exact.
   if (const auto& close = r.walker.section().close) r.cursor->records += close->record_count;
   r.cursor->assembler.SkippedSection();

@@ -11,7 +11,7 @@ uint64_t RecordAssembler::Abandon() {
   return n;
 }
 
-RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const SlabInfo* slab,
+RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const SlabInfo* slab, uint64_t section_offset,
                                               RecordView* out) {
   Outcome outcome = Outcome::kNone;
   switch (frame.header.kind) {
@@ -27,6 +27,7 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       if (frame.header.kind == FragmentKind::kFull) {
         out->timestamp = frame.header.timestamp;
         out->offset = frame.offset;
+        out->section_offset = section_offset;
         out->slab = slab;
         out->fragments = 1;
         out->payload = frame.payload;
@@ -44,6 +45,7 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       }
       active_ = true;
       start_offset_ = frame.offset;
+      start_section_ = section_offset;
       has_start_slab_ = slab != nullptr;
       if (slab != nullptr) start_slab_ = *slab;
       timestamp_ = frame.header.timestamp;
@@ -84,6 +86,7 @@ RecordAssembler::Outcome RecordAssembler::Add(const FrameView& frame, const Slab
       active_ = false;
       out->timestamp = timestamp_;
       out->offset = start_offset_;
+      out->section_offset = start_section_;
       out->slab = start_slab();
       out->fragments = fragments_;
       out->payload = buffer_;

@@ -24,7 +24,7 @@ class RecordAssembler {
   // kBrokenChain: a MIDDLE or LAST that does not continue the record in progress (its fragment
   // number is not the next one, or the bytes exceed or fall short of the length its FIRST gave):
   // fragments between were lost. The record and the frame are dropped (see dropped_* and why()).
-  Outcome Add(const FrameView& frame, const SlabInfo* slab, RecordView* out);
+  Outcome Add(const FrameView& frame, const SlabInfo* slab, uint64_t section_offset, RecordView* out);
 
   bool active() const { return active_; }
   // Drops a record in progress (after a gap or damage); returns its buffered byte count.
@@ -61,6 +61,7 @@ class RecordAssembler {
   bool skipped_tail_ = false;
   uint64_t quiet_orphan_records_ = 0;
   uint64_t start_offset_ = 0;
+  uint64_t start_section_ = 0;
   SlabInfo start_slab_;
   bool has_start_slab_ = false;
   int64_t timestamp_ = 0;

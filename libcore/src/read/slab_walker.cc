@@ -331,6 +331,14 @@ bool SlabWalker::NextSectionInSlab() {
     }
     ++slab_sections_;
     if (open->stream_id == kCatalogStream) slab_has_catalog_ = true;
+    if (open->compressed()) {
+      ++summary_.compressed_sections;
+      summary_.compressed_stored_bytes += open->size;
+      // Frames once decompressed: a 20-byte header each, the payloads (from the close block).
+      if (section_.close) {
+        summary_.compressed_raw_bytes += section_.close->frame_count * kFrameHeaderSize + section_.close->payload_bytes;
+      }
+    }
     if (!section_.close) ++slab_open_sections_;
     const uint64_t present = std::min(open->size, slab_end_ - at);
     section_bytes_ = bytes().subspan(at, present);

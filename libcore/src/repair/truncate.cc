@@ -84,6 +84,7 @@ class Planner {
   std::vector<Section> stray_open;  // open sections that are not at the end of their stream
   std::string abandoned_file;       // an empty or all-zero last slab file, to remove
   std::optional<Section> overrun;   // the first section that claims more bytes than its file has
+  std::optional<Section> compressed;  // the first compressed section met
   LogSummary summary;
   size_t last_file = 0;
   uint64_t last_slab_start = 0, last_slab_capacity = 0, last_section_end = 0;
@@ -122,6 +123,7 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
     sec.info.slab = nullptr;
     last_section_end = std::max(last_section_end, s.offset + s.open.size);
     if (!overrun && walker.section_bytes().size() < s.open.size) overrun = sec;
+    if (s.open.compressed() && !compressed) compressed = sec;
     std::vector<Section>& tail = tails[s.open.stream_id];
     std::vector<Section>& before = earlier_tails[s.open.stream_id];
     if (s.close && s.close->record_count > 0) {
@@ -437,6 +439,14 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   Planner plan(files, reporter);
   if (Status s = plan.Walk(log_files->first_index); !s) return s.error();
+  // Compressed logs are written whole (slablog compress): one closed cleanly needs nothing, and
+  // one that is not was cut or damaged since, which is not a crash's torn tail to cut.
+  if (plan.compressed) {
+    if (plan.summary.clean) return TruncateResult{};
+    return Error{Errc::kCorruption, files[plan.compressed->file].path(), plan.compressed->offset,
+                 "a compressed log without its end marker was cut or damaged after it was written (compress "
+                 "writes logs whole); truncate does not repair it: slablog recover salvages every intact record"};
+  }
   if (Status s = plan.RefuseDamage(path); !s) return s.error();
   for (const auto& [stream, tail] : plan.tails) {
     std::vector<Section> sections = plan.earlier_tails[stream];

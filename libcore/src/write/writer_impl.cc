@@ -33,8 +33,6 @@ int64_t WallClockNs() {
       .count();
 }
 
-namespace {
-
 Result<LogId> RandomLogId() {
   LogId id;
   size_t got = 0;
@@ -46,6 +44,8 @@ Result<LogId> RandomLogId() {
   }
   return id;
 }
+
+namespace {
 
 // A slab holds its header page, a catalog page, at least one data page, and its last page is kept
 // free for the end marker.

@@ -162,5 +162,7 @@ uint64_t RoundUp(uint64_t v, uint64_t to);
 // Writes a section header (and its close block, if given) at `at`, magic last.
 void PublishHeader(uint8_t* at, const LogId& id, const SectionOpen& open, const SectionClose* close);
 int64_t WallClockNs();
+// A new log's id, from getrandom(2).
+Result<LogId> RandomLogId();
 
 }  // namespace slablog

@@ -1,0 +1,346 @@
+#include "slablog/compressed_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "coding.h"
+#include "compressed_section.h"
+#include "crc32c.h"
+#include "io_faults.h"
+#include "mapped_file.h"
+#include "slablog/log_lock.h"
+#include "writer_impl.h"
+
+namespace slablog {
+namespace {
+
+using coding::Store;
+
+// A stream's frames waiting for their section, and the close block they will get.
+struct PendingSection {
+  uint32_t stream = 0;
+  uint64_t seq = 0;  // the number the section will have
+  std::vector<uint8_t> frames;
+  SectionClose close;
+  bool empty() const { return close.frame_count == 0; }
+};
+
+}  // namespace
+
+struct CompressedWriter::Impl {
+  std::string base;
+  CompressedWriterOptions options;
+  LogLock lock;
+  LogId log_id{};
+  SectionCodec codec;
+  std::vector<uint8_t> stored;
+  std::vector<CatalogEntry> catalog;   // every stream, in id order
+  size_t catalog_written = 0;          // entries already in a catalog section of this slab
+  uint64_t catalog_seq = 0;
+  std::vector<PendingSection> streams;  // index: stream id - 1
+  uint64_t buffered = 0;
+  int fd = -1;                          // the current slab's NAME.new
+  uint32_t slab_index = 0;
+  uint64_t slab_pos = 0;                // next free page of the current slab
+  bool slab_has_data = false;
+  std::vector<std::string> written;     // NAME.new files, in slab order
+  Stats stats;
+  bool closed = false;
+  Status failed;
+
+  ~Impl() {
+    if (fd >= 0) ::close(fd);
+    if (!closed) {
+      for (const std::string& f : written) ::unlink(f.c_str());
+    }
+  }
+
+  Status IoError(const std::string& file, uint64_t offset, const std::string& what) {
+    failed = Error{Errc::kIo, file, offset, what + ": " + std::strerror(errno)};
+    return failed;
+  }
+  uint64_t page() const { return options.page_size; }
+
+  Status WriteAt(uint64_t offset, const uint8_t* data, size_t size) {
+    while (size > 0) {
+      const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return IoError(written.back(), offset, "cannot write");
+      data += n;
+      size -= static_cast<size_t>(n);
+      offset += static_cast<uint64_t>(n);
+    }
+    return {};
+  }
+
+  Status StartSlab() {
+    const std::string path = SlabPath(base, slab_index) + ".new";
+    // A NAME.new that a stopped run left is not part of any log: replaced.
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    written.push_back(path);
+    if (fd < 0) return IoError(path, 0, "cannot create");
+    slab_pos = page();  // the header's page; the header is written last, when the size is known
+    slab_has_data = false;
+    catalog_written = 0;
+    return WriteCatalog();
+  }
+
+  // A catalog section with the entries this slab does not have yet (at a slab's start: all).
+  Status WriteCatalog() {
+    std::vector<uint8_t> frames;
+    std::string entry;
+    const uint32_t seed = SectionSeed(log_id, kCatalogStream, catalog_seq);
+    SectionClose close;
+    for (size_t i = catalog_written; i < catalog.size(); ++i) {
+      entry.clear();
+      EncodeCatalogEntry(catalog[i], &entry);
+      AddFrame(&frames, &close, seed, FragmentKind::kFull, 0, 0,
+               {reinterpret_cast<const uint8_t*>(entry.data()), entry.size()}, {});
+    }
+    catalog_written = catalog.size();
+    return WriteSection(SectionOpen{kCatalogStream, catalog_seq++, 0}, close, frames, nullptr);
+  }
+
+  static void AddFrame(std::vector<uint8_t>* frames, SectionClose* close, uint32_t seed, FragmentKind kind,
+                       uint32_t index, int64_t t, std::span<const uint8_t> data, std::span<const uint8_t> prefix) {
+    const size_t at = frames->size();
+    const uint32_t length = static_cast<uint32_t>(prefix.size() + data.size());
+    frames->resize(at + kFrameHeaderSize + length);
+    uint8_t* p = frames->data() + at;
+    Store<uint32_t>(p + 4, length);
+    Store<int64_t>(p + 8, t);
+    Store<uint32_t>(p + 16, static_cast<uint32_t>(kind) | (index << 8));
+    if (!prefix.empty()) std::memcpy(p + kFrameHeaderSize, prefix.data(), prefix.size());
+    if (!data.empty()) std::memcpy(p + kFrameHeaderSize + prefix.size(), data.data(), data.size());
+    Store<uint32_t>(p, crc32c::Extend(seed, p + 4, kFrameHeaderSize - 4 + length));
+    if (close->frame_count == 0) close->first_t = t;
+    close->last_t = t;
+    ++close->frame_count;
+    close->payload_bytes += length;
+    if (kind == FragmentKind::kFull || kind == FragmentKind::kLast) ++close->record_count;
+    close->filled = frames->size();
+  }
+
+  // Writes one section at the current slab's next free page: compressed (`stored` given) or not.
+  Status WriteSection(SectionOpen open, SectionClose close, std::span<const uint8_t> frames,
+                      const std::vector<uint8_t>* compressed) {
+    const std::span<const uint8_t> body = compressed != nullptr ? std::span<const uint8_t>(*compressed) : frames;
+    open.size = RoundUp(kSectionHeaderSize + body.size(), page());
+    close.filled = body.size();
+    uint8_t header[kSectionHeaderSize] = {};
+    EncodeSectionOpen(log_id, open, std::span<uint8_t, 32>(header, 32));
+    EncodeSectionClose(log_id, close, std::span<uint8_t, kSectionHeaderSize>(header, kSectionHeaderSize));
+    if (Status s = WriteAt(slab_pos, header, sizeof header); !s) return s;
+    if (Status s = WriteAt(slab_pos + kSectionHeaderSize, body.data(), body.size()); !s) return s;
+    slab_pos += open.size;
+    return {};
+  }
+
+  // The stream's waiting frames as its next section, compressed when that makes them smaller.
+  Status Flush(PendingSection& p) {
+    if (p.empty()) return {};
+    SectionClose close = p.close;
+    const uint64_t raw = p.frames.size();
+    uint32_t raw_size = 0;
+    if (!codec.Encode(p.frames, close.frame_count, options.level, &stored, &raw_size)) {
+      return failed = Error{Errc::kIo, base, 0, "zstd cannot compress a section (out of memory?)"};
+    }
+    const bool compress = stored.size() < raw;
+    SectionOpen open{p.stream, p.seq, 0, compress ? kSectionFlagZstd : 0};
+    if (compress) {
+      close.raw_size = raw_size;
+      close.data_crc = StoredDataCrc(SectionSeed(log_id, p.stream, p.seq), stored);
+    }
+    const uint64_t need = RoundUp(kSectionHeaderSize + (compress ? stored.size() : raw), page());
+    // A slab is left once it holds about slab_bytes (a section larger than that gets a slab of
+    // its own). The catalog goes first in each slab.
+    if (slab_has_data && slab_pos + need + page() > options.slab_bytes) {
+      if (Status s = FinishSlab(false); !s) return s;
+      ++slab_index;
+      if (Status s = StartSlab(); !s) return s;
+    }
+    if (catalog_written < catalog.size()) {
+      if (Status s = WriteCatalog(); !s) return s;
+    }
+    if (Status s = WriteSection(open, close, p.frames, compress ? &stored : nullptr); !s) return s;
+    slab_has_data = true;
+    ++stats.sections;
+    stats.compressed_sections += compress ? 1 : 0;
+    stats.raw_bytes += raw;
+    stats.stored_bytes += need;
+    buffered -= raw;
+    p.frames.clear();
+    p.close = SectionClose{};
+    ++p.seq;
+    return {};
+  }
+
+  // Closes the current slab: its header (now that its size is known), and for the last one the
+  // end marker; then syncs it.
+  Status FinishSlab(bool last) {
+    const uint64_t capacity = slab_pos + page();  // the last page is kept for the end marker
+    uint64_t size = capacity;
+    if (last) {
+      uint8_t marker[kSectionHeaderSize] = {};
+      const SectionOpen open{kEndStream, uint64_t{slab_index} + 1, kSectionHeaderSize};
+      EncodeSectionOpen(log_id, open, std::span<uint8_t, 32>(marker, 32));
+      EncodeSectionClose(log_id, SectionClose{}, std::span<uint8_t, kSectionHeaderSize>(marker, kSectionHeaderSize));
+      if (Status s = WriteAt(slab_pos, marker, sizeof marker); !s) return s;
+      size = slab_pos + kSectionHeaderSize;
+    }
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return IoError(written.back(), size, "cannot size");
+    SlabHeader h;
+    h.flags = kSlabFlagCompressed;
+    h.page_size = options.page_size;
+    h.log_id = log_id;
+    h.slab_index = slab_index;
+    h.capacity = capacity;
+    h.created_ns = WallClockNs();
+    uint8_t header[kSlabHeaderSize];
+    EncodeSlabHeader(h, std::span<uint8_t, kSlabHeaderSize>(header, kSlabHeaderSize));
+    if (Status s = WriteAt(0, header, sizeof header); !s) return s;
+    if (options.sync &&
+        io_faults::Checked(io_faults::Op::kFdatasync, written.back(), [&] { return ::fdatasync(fd); }) != 0) {
+      return IoError(written.back(), 0, "cannot sync");
+    }
+    ::close(fd);
+    fd = -1;
+    ++stats.slabs;
+    return {};
+  }
+};
+
+CompressedWriter::CompressedWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CompressedWriter::~CompressedWriter() = default;
+const CompressedWriter::Stats& CompressedWriter::stats() const { return impl_->stats; }
+
+Result<std::unique_ptr<CompressedWriter>> CompressedWriter::Create(std::string base,
+                                                                   const CompressedWriterOptions& options) {
+  auto fail = [&](const std::string& m) { return Error{Errc::kInvalidArgument, base, 0, m}; };
+  if (options.level < 1 || options.level > 19) return fail("zstd level must be 1 to 19");
+  if (options.page_size < kMinPageSize || options.page_size > kMaxPageSize ||
+      (options.page_size & (options.page_size - 1)) != 0) {
+    return fail("page size must be a power of two from 4096 to 65536");
+  }
+  if (options.section_bytes < kFrameHeaderSize + kFirstPrefixSize + 1 ||
+      options.section_bytes > kMaxCompressedSectionRaw / 2) {
+    return fail("section size must be 29 bytes to " + std::to_string(kMaxCompressedSectionRaw / 2));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->base = std::move(base);
+  impl->options = options;
+  auto lock = LogLock::Acquire(impl->base, "a writer");
+  if (!lock) return lock.error();
+  impl->lock = std::move(*lock);
+  if (!ListSlabFiles(impl->base).empty()) {
+    return Error{Errc::kInvalidArgument, impl->base, 0, "a log of that name already exists"};
+  }
+  auto id = RandomLogId();
+  if (!id) return id.error();
+  impl->log_id = *id;
+  if (Status s = impl->StartSlab(); !s) return s.error();
+  return std::unique_ptr<CompressedWriter>(new CompressedWriter(std::move(impl)));
+}
+
+Result<uint32_t> CompressedWriter::AddStream(const std::string& name, Encoding encoding, uint32_t type) {
+  Impl& w = *impl_;
+  if (!w.failed.ok()) return w.failed.error();
+  if (name.empty() || name.size() > 0xFFFF) {
+    return Error{Errc::kInvalidArgument, w.base, 0, "a stream name must be 1 to 65535 bytes"};
+  }
+  for (const CatalogEntry& e : w.catalog) {
+    if (e.name == name) return Error{Errc::kInvalidArgument, w.base, 0, "stream '" + name + "' is defined twice"};
+  }
+  const uint32_t id = static_cast<uint32_t>(w.catalog.size() + 1);
+  w.catalog.push_back(CatalogEntry{id, encoding, type, name});
+  w.streams.push_back(PendingSection{id, 0, {}, {}});
+  return id;
+}
+
+Status CompressedWriter::Append(uint32_t stream, std::span<const uint8_t> payload, int64_t timestamp) {
+  Impl& w = *impl_;
+  if (!w.failed.ok()) return w.failed;
+  if (stream == 0 || stream > w.streams.size()) {
+    return Error{Errc::kInvalidArgument, w.base, 0, "no stream " + std::to_string(stream)};
+  }
+  if (payload.size() > kMaxRecordBytes) {
+    return Error{Errc::kInvalidArgument, w.base, 0, "a record is at most 4294967295 bytes"};
+  }
+  PendingSection& p = w.streams[stream - 1];
+  const uint64_t cap = w.options.section_bytes;
+  auto add = [&](FragmentKind kind, uint32_t index, std::span<const uint8_t> data, std::span<const uint8_t> prefix) {
+    const uint64_t before = p.frames.size();
+    Impl::AddFrame(&p.frames, &p.close, SectionSeed(w.log_id, p.stream, p.seq), kind, index, timestamp, data, prefix);
+    w.buffered += p.frames.size() - before;
+  };
+  const uint64_t whole = kFrameHeaderSize + payload.size();
+  if (whole <= cap) {
+    // A record that fits in an empty section is never split.
+    if (p.frames.size() + whole > cap) {
+      if (Status s = w.Flush(p); !s) return s;
+    }
+    add(FragmentKind::kFull, 0, payload, {});
+  } else {
+    // FIRST fills the rest of this section, each MIDDLE a whole one, and the LAST takes the rest.
+    if (cap - p.frames.size() < kFrameHeaderSize + kFirstPrefixSize + 1) {
+      if (Status s = w.Flush(p); !s) return s;
+    }
+    uint8_t prefix[kFirstPrefixSize];
+    Store<uint64_t>(prefix, payload.size());
+    size_t take = cap - p.frames.size() - kFrameHeaderSize - kFirstPrefixSize;
+    add(FragmentKind::kFirst, 0, payload.first(take), prefix);
+    size_t done = take;
+    for (uint32_t index = 1; done < payload.size(); ++index) {
+      if (Status s = w.Flush(p); !s) return s;
+      const size_t left = payload.size() - done;
+      take = std::min<size_t>(left, cap - kFrameHeaderSize);
+      add(take == left ? FragmentKind::kLast : FragmentKind::kMiddle, index, payload.subspan(done, take), {});
+      done += take;
+    }
+  }
+  ++w.stats.records;
+  w.stats.payload_bytes += payload.size();
+  // Too much waiting: the fullest streams' sections go out early.
+  while (w.buffered > w.options.max_buffered) {
+    auto fullest = std::max_element(w.streams.begin(), w.streams.end(), [](const auto& a, const auto& b) {
+      return a.frames.size() < b.frames.size();
+    });
+    if (Status s = w.Flush(*fullest); !s) return s;
+  }
+  return {};
+}
+
+Status CompressedWriter::Close() {
+  Impl& w = *impl_;
+  if (w.closed) return {};
+  if (!w.failed.ok()) return w.failed;
+  for (PendingSection& p : w.streams) {
+    if (Status s = w.Flush(p); !s) return s;
+  }
+  if (w.catalog_written < w.catalog.size()) {
+    if (Status s = w.WriteCatalog(); !s) return s;
+  }
+  if (Status s = w.FinishSlab(true); !s) return s;
+  // Named only now, in slab order, each one complete and synced.
+  for (uint32_t i = 0; i < w.written.size(); ++i) {
+    const std::string final_name = SlabPath(w.base, i);
+    if (::rename(w.written[i].c_str(), final_name.c_str()) != 0) {
+      return w.IoError(final_name, 0, "cannot name");
+    }
+  }
+  if (w.options.sync) {
+    if (Status s = SyncDirectoryOf(SlabPath(w.base, 0)); !s) return w.failed = s;
+  }
+  w.closed = true;
+  w.lock.Release();
+  return {};
+}
+
+}  // namespace slablog
