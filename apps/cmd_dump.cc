@@ -78,10 +78,11 @@ std::string StreamLabel(const Reader& reader, uint32_t id) {
 }
 
 void PrintSlab(const SlabInfo& s) {
-  Print("slab {}  {} @{}  log {}  page {}  capacity {}  present {}{}{}{}\n", s.header.slab_index,
+  Print("slab {}  {} @{}  log {}  page {}  capacity {}  present {}{}{}{}{}\n", s.header.slab_index,
              s.file, s.file_offset, LogIdHex(s.header.log_id), s.header.page_size, s.header.capacity,
              s.bytes, WallTime(s.header.created_ns).empty() ? "" : "  created ",
-             WallTime(s.header.created_ns), (s.header.flags & kSlabFlagRing) != 0 ? "  ring" : "");
+             WallTime(s.header.created_ns), (s.header.flags & kSlabFlagRing) != 0 ? "  ring" : "",
+             (s.header.flags & kSlabFlagCompressed) != 0 ? "  compressed" : "");
 }
 
 void PrintSection(const Reader& reader, const SectionInfo& s) {
@@ -90,6 +91,13 @@ void PrintSection(const Reader& reader, const SectionInfo& s) {
     state = fmt::format("closed  filled {}  frames {}  records {}  bytes {}", s.close->filled,
                         s.close->frame_count, s.close->record_count, s.close->payload_bytes);
     if (s.close->frame_count > 0) state += fmt::format("  t {}..{}", s.close->first_t, s.close->last_t);
+    // Its frames follow at offsets counted in the frames once decompressed (slablog.5).
+    if (s.open.compressed()) {
+      state += fmt::format("  zstd: {} bytes stored for {} of frames", s.close->filled,
+                           s.close->frame_count * kFrameHeaderSize + s.close->payload_bytes);
+    }
+  } else if (s.open.compressed()) {
+    state = "compressed, NO VALID CLOSE BLOCK";
   }
   Print("  section @{}  stream {}  seq {}  size {}  {}\n", s.offset,
              StreamLabel(reader, s.open.stream_id), s.open.seq, s.open.size, state);

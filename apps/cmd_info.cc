@@ -119,6 +119,9 @@ void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   Print("records:  {} in {} stream{}, {}\n", totals.records, totals.streams.size(),
              totals.streams.size() == 1 ? "" : "s", HumanBytes(totals.bytes));
   if (s.ring) Print("{}\n", RingLine(s.ring_slabs_gone, s.ring_partial_records, LogFirstT(totals), LogLastT(totals)));
+  if (s.compressed_sections > 0) {
+    Print("{}\n", CompressedLine(s.compressed_sections, s.compressed_stored_bytes, s.compressed_raw_bytes));
+  }
   if (totals.streams.empty()) return;
   Print("\n{:>4}  {:<24} {:<8} {:>6} {:>12} {:>12}  {}\n", "ID", "STREAM", "ENCODING", "TYPE",
              "RECORDS", "BYTES", "TIME RANGE (ns)");
@@ -155,6 +158,12 @@ void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   if (s.ring) {
     j["ring_slabs_reused"] = s.ring_slabs_gone;
     j["ring_partial_records"] = s.ring_partial_records;
+  }
+  j["compressed"] = s.compressed_sections > 0;
+  if (s.compressed_sections > 0) {
+    j["compressed_sections"] = s.compressed_sections;
+    j["compressed_bytes"] = s.compressed_stored_bytes;
+    j["uncompressed_bytes"] = s.compressed_raw_bytes;
   }
   const auto first = LogFirstT(totals), last = LogLastT(totals);
   j["first_t"] = first ? nlohmann::ordered_json(*first) : nlohmann::ordered_json(nullptr);

@@ -99,6 +99,12 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
       j["ring_slabs_reused"] = r.ring_slabs_gone;
       j["ring_partial_records"] = r.ring_partial_records;
     }
+    j["compressed"] = r.compressed_sections > 0;
+    if (r.compressed_sections > 0) {
+      j["compressed_sections"] = r.compressed_sections;
+      j["compressed_bytes"] = r.compressed_bytes;
+      j["uncompressed_bytes"] = r.uncompressed_bytes;
+    }
     j["first_t"] = r.first_t ? nlohmann::ordered_json(*r.first_t) : nlohmann::ordered_json(nullptr);
     j["last_t"] = r.last_t ? nlohmann::ordered_json(*r.last_t) : nlohmann::ordered_json(nullptr);
     j["problem_count"] = problems.total();
@@ -111,6 +117,7 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
           problems.total(), problems.total() == 1 ? "" : "s",
           r.clean ? "closed cleanly" : r.writer_active ? "being written" : "NOT closed cleanly");
     if (r.ring) Print("{}\n", RingLine(r.ring_slabs_gone, r.ring_partial_records, r.first_t, r.last_t));
+    if (r.compressed_sections > 0) Print("{}\n", CompressedLine(r.compressed_sections, r.compressed_bytes, r.uncompressed_bytes));
   }
   if (ok) return ExitCode::kOk;
   if (!opt.json && !opt.quiet) {

@@ -90,6 +90,12 @@ std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optio
   return line;
 }
 
+std::string CompressedLine(uint64_t sections, uint64_t stored, uint64_t raw) {
+  return fmt::format("compressed: {} section{} (zstd), {} for {} of frames ({:.2f}x smaller)", sections,
+                     sections == 1 ? "" : "s", HumanBytes(stored), HumanBytes(raw),
+                     stored > 0 ? static_cast<double>(raw) / static_cast<double>(stored) : 0.0);
+}
+
 namespace {
 
 bool Digits(std::string_view s, size_t at, size_t n, int* out) {

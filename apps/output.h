@@ -47,6 +47,8 @@ std::string HumanBytes(uint64_t bytes);
 std::string WallTime(int64_t ns);
 // "a ring (flight recorder): N older slabs reused, M records cut at its start; it holds
 // T0 .. T1 (span)", for info and verify.
+// "compressed: N sections (zstd), X for Y of frames (R x smaller)", for info and verify.
+std::string CompressedLine(uint64_t sections, uint64_t stored, uint64_t raw);
 std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optional<int64_t> first_t,
                      std::optional<int64_t> last_t);
 

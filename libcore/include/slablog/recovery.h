@@ -37,6 +37,11 @@ struct VerifyResult {
   bool ring = false;
   uint64_t ring_slabs_gone = 0;
   uint64_t ring_partial_records = 0;
+  // Compressed sections (slablog compress): how many, the bytes they take in the files, and their
+  // frames' bytes once decompressed.
+  uint64_t compressed_sections = 0;
+  uint64_t compressed_bytes = 0;
+  uint64_t uncompressed_bytes = 0;
   // The earliest and latest record timestamps of the closed sections (from their headers).
   std::optional<int64_t> first_t, last_t;
   bool ok() const { return damage == 0 && torn == 0 && clean; }

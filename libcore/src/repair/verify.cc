@@ -82,6 +82,9 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   result.ring = summary.ring;
   result.ring_slabs_gone = summary.ring_slabs_gone;
   result.ring_partial_records = summary.ring_partial_records;
+  result.compressed_sections = summary.compressed_sections;
+  result.compressed_bytes = summary.compressed_stored_bytes;
+  result.uncompressed_bytes = summary.compressed_raw_bytes;
   if (result.clean && result.open_sections > 0) {
     tally.OnCorruption({reader.files().back(), summary.last_slab_index, summary.end_marker_offset, 0,
                  Corruption::kNoStream, {}, CorruptionKind::kBadSection,

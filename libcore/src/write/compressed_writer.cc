@@ -50,6 +50,7 @@ struct CompressedWriter::Impl {
   uint32_t slab_index = 0;
   uint64_t slab_pos = 0;                // next free page of the current slab
   bool slab_has_data = false;
+  bool slab_has_catalog = false;
   std::vector<std::string> written;     // NAME.new files, in slab order
   Stats stats;
   bool closed = false;
@@ -88,11 +89,20 @@ struct CompressedWriter::Impl {
     if (fd < 0) return IoError(path, 0, "cannot create");
     slab_pos = page();  // the header's page; the header is written last, when the size is known
     slab_has_data = false;
+    slab_has_catalog = false;
     catalog_written = 0;
+    return {};
+  }
+
+  // Before a slab's first section, and before a section of a stream it does not define yet: a
+  // catalog section (the first of a slab repeats every stream, so the slab reads on its own).
+  Status CatalogFirst() {
+    if (slab_has_catalog && catalog_written == catalog.size()) return {};
+    slab_has_catalog = true;
     return WriteCatalog();
   }
 
-  // A catalog section with the entries this slab does not have yet (at a slab's start: all).
+  // A catalog section with the entries this slab does not have yet (at its start: all).
   Status WriteCatalog() {
     std::vector<uint8_t> frames;
     std::string entry;
@@ -152,7 +162,8 @@ struct CompressedWriter::Impl {
     if (!codec.Encode(p.frames, close.frame_count, options.level, &stored, &raw_size)) {
       return failed = Error{Errc::kIo, base, 0, "zstd cannot compress a section (out of memory?)"};
     }
-    const bool compress = stored.size() < raw;
+    // Sections take whole pages: compressed only when that takes fewer of them.
+    const bool compress = RoundUp(kSectionHeaderSize + stored.size(), page()) < RoundUp(kSectionHeaderSize + raw, page());
     SectionOpen open{p.stream, p.seq, 0, compress ? kSectionFlagZstd : 0};
     if (compress) {
       close.raw_size = raw_size;
@@ -166,9 +177,7 @@ struct CompressedWriter::Impl {
       ++slab_index;
       if (Status s = StartSlab(); !s) return s;
     }
-    if (catalog_written < catalog.size()) {
-      if (Status s = WriteCatalog(); !s) return s;
-    }
+    if (Status s = CatalogFirst(); !s) return s;
     if (Status s = WriteSection(open, close, p.frames, compress ? &stored : nullptr); !s) return s;
     slab_has_data = true;
     ++stats.sections;
@@ -324,9 +333,7 @@ Status CompressedWriter::Close() {
   for (PendingSection& p : w.streams) {
     if (Status s = w.Flush(p); !s) return s;
   }
-  if (w.catalog_written < w.catalog.size()) {
-    if (Status s = w.WriteCatalog(); !s) return s;
-  }
+  if (Status s = w.CatalogFirst(); !s) return s;
   if (Status s = w.FinishSlab(true); !s) return s;
   // Named only now, in slab order, each one complete and synced.
   for (uint32_t i = 0; i < w.written.size(); ++i) {
