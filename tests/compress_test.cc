@@ -164,7 +164,10 @@ TEST_CASE("RecordsLargerThanASectionAreSplitAcrossCompressedSectionsAndJoinedBac
     records.emplace_back("big", p);
     records.emplace_back("small", std::to_string(size));
   }
-  WritePlainAndCompressed(dir.path("plain.slog"), dir.path("packed.slog"), records);
+  // Compressed on the appending thread here (threads 1), by the writer's own thread elsewhere.
+  CompressedWriterOptions options = SmallCompressed();
+  options.threads = 1;
+  WritePlainAndCompressed(dir.path("plain.slog"), dir.path("packed.slog"), records, options);
   const ReadResult packed = ReadAll(dir.path("packed.slog"));
   CHECK_MESSAGE(packed.reporter.events.empty(), packed.reporter.Describe());
   CHECK(ByStream(packed.records) == ByStream(ReadAll(dir.path("plain.slog")).records));

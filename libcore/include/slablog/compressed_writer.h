@@ -26,6 +26,9 @@ struct CompressedWriterOptions {
   uint64_t max_buffered = uint64_t{64} << 20;     // frames waiting in all streams at most
   uint32_t page_size = 4096;
   bool sync = true;                               // fdatasync each slab and the directory
+  // 2: sections are compressed and written by a thread of the writer's own while records are
+  // appended; 1: by the appending thread.
+  unsigned threads = 2;
 };
 
 class CompressedWriter {

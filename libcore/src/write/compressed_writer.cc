@@ -5,9 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "coding.h"
@@ -32,6 +37,20 @@ struct PendingSection {
   bool empty() const { return close.frame_count == 0; }
 };
 
+// A section handed from the appending thread to the one that compresses and places sections,
+// with the streams defined since the last one (so that the catalog never lags its sections).
+struct SectionJob {
+  uint32_t stream = 0;
+  uint64_t seq = 0;
+  std::vector<uint8_t> frames;
+  SectionClose close;
+  std::vector<CatalogEntry> new_streams;
+};
+
+// Sections waiting for the placing thread at most: bounds memory (each holds up to a section)
+// while the appending thread keeps going.
+constexpr size_t kMaxQueuedSections = 4;
+
 }  // namespace
 
 struct CompressedWriter::Impl {
@@ -39,9 +58,15 @@ struct CompressedWriter::Impl {
   CompressedWriterOptions options;
   LogLock lock;
   LogId log_id{};
+  // The appending thread's: every stream defined, the ones already sent with a section, and
+  // each stream's section being filled.
+  std::vector<CatalogEntry> streams_defined;
+  size_t streams_sent = 0;
+  // The placing thread's (a worker, or the appending thread itself without one): sections are
+  // compressed and laid out in the order they were handed over.
   SectionCodec codec;
   std::vector<uint8_t> stored;
-  std::vector<CatalogEntry> catalog;   // every stream, in id order
+  std::vector<CatalogEntry> catalog;   // every stream defined by the sections placed so far
   size_t catalog_written = 0;          // entries already in a catalog section of this slab
   uint64_t catalog_seq = 0;
   std::vector<PendingSection> streams;  // index: stream id - 1
@@ -52,20 +77,30 @@ struct CompressedWriter::Impl {
   bool slab_has_data = false;
   bool slab_has_catalog = false;
   std::vector<std::string> written;     // NAME.new files, in slab order
-  Stats stats;
+  Stats stats;  // records and payload_bytes: the appending thread's; the rest the placing one's
   bool closed = false;
-  Status failed;
+  Status failed;  // the placing thread's first error
+
+  // Handing sections over.
+  std::thread worker;
+  std::mutex mu;
+  std::condition_variable queued;  // a job, or the end
+  std::condition_variable room;    // space in the queue
+  std::deque<SectionJob> queue;
+  bool no_more_jobs = false;
+  std::atomic<bool> worker_failed{false};
+  std::vector<std::vector<uint8_t>> spare_buffers;  // frame buffers to reuse (under mu)
 
   ~Impl() {
+    StopWorker();
     if (fd >= 0) ::close(fd);
     if (!closed) {
       for (const std::string& f : written) ::unlink(f.c_str());
     }
   }
 
-  Status IoError(const std::string& file, uint64_t offset, const std::string& what) {
-    failed = Error{Errc::kIo, file, offset, what + ": " + std::strerror(errno)};
-    return failed;
+  static Error IoError(const std::string& file, uint64_t offset, const std::string& what) {
+    return Error{Errc::kIo, file, offset, what + ": " + std::strerror(errno)};
   }
   uint64_t page() const { return options.page_size; }
 
@@ -153,41 +188,119 @@ struct CompressedWriter::Impl {
     return {};
   }
 
-  // The stream's waiting frames as its next section, compressed when that makes them smaller.
+  // The appending thread: the stream's waiting frames become its next section, handed to the
+  // placing thread (or placed at once without one).
   Status Flush(PendingSection& p) {
     if (p.empty()) return {};
-    SectionClose close = p.close;
-    const uint64_t raw = p.frames.size();
+    if (worker_failed.load(std::memory_order_acquire)) return WorkerError();
+    SectionJob job;
+    job.stream = p.stream;
+    job.seq = p.seq;
+    job.close = p.close;
+    job.new_streams.assign(streams_defined.begin() + static_cast<std::ptrdiff_t>(streams_sent), streams_defined.end());
+    streams_sent = streams_defined.size();
+    buffered -= p.frames.size();
+    job.frames = std::move(p.frames);
+    p.frames = SpareBuffer();
+    p.close = SectionClose{};
+    ++p.seq;
+    if (!worker.joinable()) {
+      Status s = Place(job);
+      Recycle(std::move(job.frames));
+      if (!s) Failed(s);
+      return s;
+    }
+    {
+      std::unique_lock guard(mu);
+      room.wait(guard, [&] { return queue.size() < kMaxQueuedSections; });
+      queue.push_back(std::move(job));
+    }
+    queued.notify_one();
+    return {};
+  }
+
+  std::vector<uint8_t> SpareBuffer() {
+    std::lock_guard guard(mu);
+    if (spare_buffers.empty()) return {};
+    std::vector<uint8_t> b = std::move(spare_buffers.back());
+    spare_buffers.pop_back();
+    b.clear();
+    return b;
+  }
+  void Recycle(std::vector<uint8_t> buffer) {
+    std::lock_guard guard(mu);
+    if (spare_buffers.size() < kMaxQueuedSections + 2) spare_buffers.push_back(std::move(buffer));
+  }
+  Status WorkerError() {
+    std::lock_guard guard(mu);
+    return failed;
+  }
+  // The first error of placing sections: every later call returns it.
+  void Failed(const Status& s) {
+    std::lock_guard guard(mu);
+    if (failed.ok()) failed = s;
+    worker_failed.store(true, std::memory_order_release);
+  }
+
+  void RunWorker() {
+    for (;;) {
+      SectionJob job;
+      {
+        std::unique_lock guard(mu);
+        queued.wait(guard, [&] { return !queue.empty() || no_more_jobs; });
+        if (queue.empty()) return;
+        job = std::move(queue.front());
+        queue.pop_front();
+      }
+      room.notify_one();
+      if (!worker_failed.load(std::memory_order_relaxed)) {
+        if (Status s = Place(job); !s) Failed(s);
+      }
+      Recycle(std::move(job.frames));
+    }
+  }
+  // Waits for the placing thread to finish every section handed over.
+  void StopWorker() {
+    if (!worker.joinable()) return;
+    {
+      std::lock_guard guard(mu);
+      no_more_jobs = true;
+    }
+    queued.notify_all();
+    worker.join();
+  }
+
+  // The placing thread: compresses the section (kept as it is when that saves no page) and lays
+  // it out after the last one, in a new slab once this one holds about slab_bytes.
+  Status Place(SectionJob& job) {
+    catalog.insert(catalog.end(), job.new_streams.begin(), job.new_streams.end());
+    SectionClose close = job.close;
+    const uint64_t raw = job.frames.size();
     uint32_t raw_size = 0;
-    if (!codec.Encode(p.frames, close.frame_count, options.level, &stored, &raw_size)) {
-      return failed = Error{Errc::kIo, base, 0, "zstd cannot compress a section (out of memory?)"};
+    if (!codec.Encode(job.frames, close.frame_count, options.level, &stored, &raw_size)) {
+      return Error{Errc::kIo, base, 0, "zstd cannot compress a section (out of memory?)"};
     }
     // Sections take whole pages: compressed only when that takes fewer of them.
     const bool compress = RoundUp(kSectionHeaderSize + stored.size(), page()) < RoundUp(kSectionHeaderSize + raw, page());
-    SectionOpen open{p.stream, p.seq, 0, compress ? kSectionFlagZstd : 0};
+    SectionOpen open{job.stream, job.seq, 0, compress ? kSectionFlagZstd : 0};
     if (compress) {
       close.raw_size = raw_size;
-      close.data_crc = StoredDataCrc(SectionSeed(log_id, p.stream, p.seq), stored);
+      close.data_crc = StoredDataCrc(SectionSeed(log_id, job.stream, job.seq), stored);
     }
     const uint64_t need = RoundUp(kSectionHeaderSize + (compress ? stored.size() : raw), page());
-    // A slab is left once it holds about slab_bytes (a section larger than that gets a slab of
-    // its own). The catalog goes first in each slab.
+    // A section larger than slab_bytes gets a slab of its own. The catalog goes first in each slab.
     if (slab_has_data && slab_pos + need + page() > options.slab_bytes) {
       if (Status s = FinishSlab(false); !s) return s;
       ++slab_index;
       if (Status s = StartSlab(); !s) return s;
     }
     if (Status s = CatalogFirst(); !s) return s;
-    if (Status s = WriteSection(open, close, p.frames, compress ? &stored : nullptr); !s) return s;
+    if (Status s = WriteSection(open, close, job.frames, compress ? &stored : nullptr); !s) return s;
     slab_has_data = true;
     ++stats.sections;
     stats.compressed_sections += compress ? 1 : 0;
     stats.raw_bytes += raw;
     stats.stored_bytes += need;
-    buffered -= raw;
-    p.frames.clear();
-    p.close = SectionClose{};
-    ++p.seq;
     return {};
   }
 
@@ -255,27 +368,28 @@ Result<std::unique_ptr<CompressedWriter>> CompressedWriter::Create(std::string b
   if (!id) return id.error();
   impl->log_id = *id;
   if (Status s = impl->StartSlab(); !s) return s.error();
+  if (options.threads > 1) impl->worker = std::thread([w = impl.get()] { w->RunWorker(); });
   return std::unique_ptr<CompressedWriter>(new CompressedWriter(std::move(impl)));
 }
 
 Result<uint32_t> CompressedWriter::AddStream(const std::string& name, Encoding encoding, uint32_t type) {
   Impl& w = *impl_;
-  if (!w.failed.ok()) return w.failed.error();
+  if (w.worker_failed.load(std::memory_order_acquire)) return w.WorkerError().error();
   if (name.empty() || name.size() > 0xFFFF) {
     return Error{Errc::kInvalidArgument, w.base, 0, "a stream name must be 1 to 65535 bytes"};
   }
-  for (const CatalogEntry& e : w.catalog) {
+  for (const CatalogEntry& e : w.streams_defined) {
     if (e.name == name) return Error{Errc::kInvalidArgument, w.base, 0, "stream '" + name + "' is defined twice"};
   }
-  const uint32_t id = static_cast<uint32_t>(w.catalog.size() + 1);
-  w.catalog.push_back(CatalogEntry{id, encoding, type, name});
+  const uint32_t id = static_cast<uint32_t>(w.streams_defined.size() + 1);
+  w.streams_defined.push_back(CatalogEntry{id, encoding, type, name});
   w.streams.push_back(PendingSection{id, 0, {}, {}});
   return id;
 }
 
 Status CompressedWriter::Append(uint32_t stream, std::span<const uint8_t> payload, int64_t timestamp) {
   Impl& w = *impl_;
-  if (!w.failed.ok()) return w.failed;
+  if (w.worker_failed.load(std::memory_order_acquire)) return w.WorkerError();
   if (stream == 0 || stream > w.streams.size()) {
     return Error{Errc::kInvalidArgument, w.base, 0, "no stream " + std::to_string(stream)};
   }
@@ -329,21 +443,31 @@ Status CompressedWriter::Append(uint32_t stream, std::span<const uint8_t> payloa
 Status CompressedWriter::Close() {
   Impl& w = *impl_;
   if (w.closed) return {};
-  if (!w.failed.ok()) return w.failed;
   for (PendingSection& p : w.streams) {
     if (Status s = w.Flush(p); !s) return s;
   }
-  if (Status s = w.CatalogFirst(); !s) return s;
-  if (Status s = w.FinishSlab(true); !s) return s;
-  // Named only now, in slab order, each one complete and synced.
-  for (uint32_t i = 0; i < w.written.size(); ++i) {
-    const std::string final_name = SlabPath(w.base, i);
-    if (::rename(w.written[i].c_str(), final_name.c_str()) != 0) {
-      return w.IoError(final_name, 0, "cannot name");
+  w.StopWorker();
+  if (w.worker_failed.load(std::memory_order_acquire)) return w.WorkerError();
+  // From here on this thread places: the streams no section has brought yet join the catalog.
+  w.catalog.insert(w.catalog.end(), w.streams_defined.begin() + static_cast<std::ptrdiff_t>(w.streams_sent),
+                   w.streams_defined.end());
+  w.streams_sent = w.streams_defined.size();
+  auto finish = [&]() -> Status {
+    if (Status s = w.CatalogFirst(); !s) return s;
+    if (Status s = w.FinishSlab(true); !s) return s;
+    // Named only now, in slab order, each one complete and synced.
+    for (uint32_t i = 0; i < w.written.size(); ++i) {
+      const std::string final_name = SlabPath(w.base, i);
+      if (::renameat2(AT_FDCWD, w.written[i].c_str(), AT_FDCWD, final_name.c_str(), RENAME_NOREPLACE) != 0) {
+        return Impl::IoError(final_name, 0, "cannot name");
+      }
     }
-  }
-  if (w.options.sync) {
-    if (Status s = SyncDirectoryOf(SlabPath(w.base, 0)); !s) return w.failed = s;
+    if (w.options.sync) return SyncDirectoryOf(SlabPath(w.base, 0));
+    return {};
+  };
+  if (Status s = finish(); !s) {
+    w.Failed(s);
+    return s;
   }
   w.closed = true;
   w.lock.Release();
