@@ -87,7 +87,11 @@ ExitCode RunExport(const ExportOptions& opt) {
     return CopperExport(opt.log, co, type ? &*type : nullptr);
   }
   ProblemLog problems(cmd);
-  auto opened = Reader::Open(opt.log, ReaderOptions{}, &problems);
+  ReaderOptions ro;
+  // Compressed sections decoded ahead on the helper thread only when every section is read:
+  // those a window or a stream filter skips are never decompressed.
+  ro.decode_ahead = !window.any && opt.streams.empty() && (!opt.sections || opt.records);
+  auto opened = Reader::Open(opt.log, ro, &problems);
   if (!opened) return Fail(cmd, opened.error());
   Reader& reader = *opened.value();
   StdoutBuffer out;

@@ -118,9 +118,10 @@ TEST_CASE("ACompressedLogGivesBackEveryRecordOfEveryStreamByteForByte") {
   WritePlainAndCompressed(dir.path("plain.slog"), dir.path("packed.slog"), records, options);
   const ReadResult plain = ReadAll(dir.path("plain.slog"));
   REQUIRE(plain.records.size() == records.size());
-  for (unsigned threads : {1u, 2u}) {
+  for (unsigned threads : {1u, 2u, 3u}) {
     ReaderOptions o;
     o.threads = threads;
+    o.decode_ahead = threads > 1;  // 2 and 3: helper threads decode sections ahead
     const ReadResult packed = ReadAll(dir.path("packed.slog"), o);
     CHECK_MESSAGE(packed.reporter.events.empty(), packed.reporter.Describe());
     CHECK(ByStream(packed.records) == ByStream(plain.records));
@@ -280,7 +281,9 @@ TEST_CASE("AFlippedBitInACompressedSectionCostsThatSectionAndIsAlwaysReported") 
     const auto [section, at] = places[i];
     const int bit = static_cast<int>(i % 8);
     FlipBit(section->file, at, bit);
-    const ReadResult got = ReadAll(dir.path("packed.slog"));
+    ReaderOptions o;
+    o.decode_ahead = i % 2 == 0;  // half of them with helpers decoding ahead
+    const ReadResult got = ReadAll(dir.path("packed.slog"), o);
     FlipBit(section->file, at, bit);
     ++flips;
     REQUIRE(got.opened);

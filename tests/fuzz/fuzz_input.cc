@@ -75,14 +75,22 @@ void FixSections(uint8_t* p, uint64_t size, uint64_t start, uint32_t page, uint6
       continue;
     }
     Store<uint32_t>(h + 4, crc32c::Extend(log_seed, h + 8, 24));
+    const uint64_t claimed = Load<uint64_t>(h + 24);
+    const bool sane = claimed >= page && claimed % page == 0 && claimed <= end - at;
+    const uint64_t section_end = sane ? at + claimed : std::min<uint64_t>(end, at + page);
+    const uint32_t seed = SectionSeed(id, Load<uint32_t>(h + 8), Load<uint64_t>(h + 16));
+    // A compressed section: its stored bytes get their CRC (then the close block its own), so
+    // that mutations reach the decoder rather than stop at the CRC.
+    const bool compressed = (Load<uint32_t>(h + 12) & kSectionFlagZstd) != 0;
+    if (compressed && Load<uint32_t>(h + 36) == 1) {
+      const uint64_t stored = std::min<uint64_t>(Load<uint64_t>(h + 40), section_end - at - kSectionHeaderSize);
+      Store<uint32_t>(h + 88, crc32c::Extend(seed, h + kSectionHeaderSize, stored));
+    }
     if (Load<uint32_t>(h + 36) == 1) {
       uint32_t crc = crc32c::Extend(log_seed, h, 32);
       Store<uint32_t>(h + 32, crc32c::Extend(crc, h + 36, kSectionHeaderSize - 36));
     }
-    const uint64_t claimed = Load<uint64_t>(h + 24);
-    const bool sane = claimed >= page && claimed % page == 0 && claimed <= end - at;
-    const uint64_t section_end = sane ? at + claimed : std::min<uint64_t>(end, at + page);
-    FixFrames(p, at + kSectionHeaderSize, section_end, SectionSeed(id, Load<uint32_t>(h + 8), Load<uint64_t>(h + 16)));
+    if (!compressed) FixFrames(p, at + kSectionHeaderSize, section_end, seed);
     at = sane ? section_end : at + page;
   }
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fuzz_input.h"
+#include "slablog/compressed_writer.h"
 #include "slablog/format.h"
 #include "slablog/writer.h"
 
@@ -137,6 +138,29 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 30; ++i) log.Append(static_cast<size_t>(i % 3), Text(static_cast<size_t>(20 + i * 13 % 250), static_cast<char>('a' + i % 26)));
     log.Close();
     corpus.Add("streams", Slabs(work + "/multi.slog"), /*two_files=*/true);
+  }
+  {  // A compressed log (slablog compress): compressed sections and one stored as it is.
+    slablog::CompressedWriterOptions o;
+    o.section_bytes = 2048;
+    o.slab_bytes = 16 << 10;
+    o.sync = false;
+    auto w = slablog::CompressedWriter::Create(work + "/packed.slog", o);
+    Check(w.has_value(), "CompressedWriter::Create");
+    auto a = w.value()->AddStream("imu", Encoding::kJson, 1);
+    auto b = w.value()->AddStream("raw", Encoding::kBinary, 2);
+    Check(a.has_value() && b.has_value(), "AddStream");
+    std::string noise;
+    for (int i = 0; i < 600; ++i) noise.push_back(static_cast<char>((i * 7919) ^ (i >> 3)));
+    for (int i = 0; i < 40; ++i) {
+      const std::string json = "{\"i\":" + std::to_string(i) + ",\"x\":\"" + Text(static_cast<size_t>(30 + i % 50), 'x') + "\"}";
+      Check(w.value()->Append(*a, {reinterpret_cast<const uint8_t*>(json.data()), json.size()}, i * 1000).ok(), "Append");
+      Check(w.value()->Append(*b, {reinterpret_cast<const uint8_t*>(noise.data()), static_cast<size_t>(20 + i * 13)}, i * 1000).ok(),
+            "Append");
+    }
+    const std::string big = Text(5000, 'B');  // fragments across compressed sections
+    Check(w.value()->Append(*a, {reinterpret_cast<const uint8_t*>(big.data()), big.size()}, 99000).ok(), "Append");
+    Check(w.value()->Close().ok(), "Close");
+    corpus.Add("compressed", Slabs(work + "/packed.slog"), /*two_files=*/true);
   }
   {  // A writer killed now: open sections, a record whose LAST fragment has not come yet.
     Log log(work + "/crash.slog", {"imu", "gps"});

@@ -40,6 +40,10 @@ struct ReaderOptions {
   // Without verify_checksums: map pages ahead of the frames being read on a helper thread, so the
   // reading thread does not wait for page faults or, on a log not in the page cache, the disk.
   bool background_prefault = true;
+  // With helper threads: they also decode compressed sections a few ahead of the reading thread.
+  // Off, each compressed section is decoded by the reading thread when its frames are read, so a
+  // caller that skips sections (SkipSection, say by time) has them never decompressed.
+  bool decode_ahead = false;
   // Start at this slab of a log named by its base name or a slab file (earlier slab files are not
   // opened; at least the last slab is read). A stream whose sections began in an earlier slab
   // is not reported as missing them, and its RecordView::index then counts from its first

@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "frame_scanner.h"
@@ -17,15 +19,16 @@ struct ThreadArg {
 }  // namespace
 
 CrcHelpers::CrcHelpers(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index,
-                       unsigned threads, bool reader_shares)
+                       unsigned threads, bool reader_shares, bool decode_compressed)
     : files_(files), first_index_(first_index), count_(threads), reader_shares_(reader_shares),
+      decode_compressed_(decode_compressed), decoded_(new std::vector<uint8_t>[kDecodeAhead]),
       slots_(new Slot[kAhead]) {}
 
 std::unique_ptr<CrcHelpers> CrcHelpers::Start(const std::vector<MappedFile>* files,
                                               std::optional<uint32_t> first_index, unsigned threads,
-                                              bool reader_shares) {
+                                              bool reader_shares, bool decode_compressed) {
   if (threads == 0) return nullptr;
-  std::unique_ptr<CrcHelpers> h(new CrcHelpers(files, first_index, threads, reader_shares));
+  std::unique_ptr<CrcHelpers> h(new CrcHelpers(files, first_index, threads, reader_shares, decode_compressed));
   for (unsigned i = 0; i < threads; ++i) {
     auto* arg = new ThreadArg{h.get(), i};
     pthread_t t;
@@ -73,6 +76,31 @@ bool CrcHelpers::Verified(uint64_t ordinal, const uint8_t* section, FrameScanner
   }
 }
 
+void CrcHelpers::TakeDecoded(uint64_t ordinal, std::vector<uint8_t>* buffer) {
+  // The helper wrote it before its verdict, which the reader loaded with acquire order; no helper
+  // touches it again before the reader has gone past this section (kDecodeAhead).
+  decoded_[ordinal % kDecodeAhead].swap(*buffer);
+}
+
+bool CrcHelpers::DecodeAndCheck(const SlabWalker& walker, SectionCodec* codec, FrameScanner* scanner,
+                                uint64_t ordinal, FrameScanner::Tally* tally) {
+  const SectionInfo& s = walker.section();
+  const std::span<const uint8_t> bytes = walker.section_bytes();
+  if ((s.slab->header.flags & kSlabFlagCompressed) == 0) return false;
+  const uint32_t seed = SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq);
+  std::vector<uint8_t>& out = decoded_[ordinal % kDecodeAhead];
+  const uint64_t present = bytes.size() - kSectionHeaderSize;
+  if (codec->Decode(bytes.subspan(kSectionHeaderSize, std::min<uint64_t>(present, s.close->filled)), *s.close, seed,
+                    &out)) {
+    return false;  // damaged: the reader decodes it again and reports
+  }
+  std::memcpy(out.data(), bytes.data(), kSectionHeaderSize);
+  SectionInfo inflated = s;
+  inflated.close->filled = out.size() - kSectionHeaderSize;
+  scanner->Start(walker.file(), inflated, out, seed);
+  return scanner->CheckRest(tally) && !scanner->damaged();
+}
+
 bool CrcHelpers::Claim(uint64_t ordinal) {
   std::atomic<uint64_t>& verdict = slots_[ordinal % kAhead].verdict;
   uint64_t v = verdict.load(std::memory_order_acquire);
@@ -89,6 +117,7 @@ void CrcHelpers::Run(unsigned index) {
   SlabWalker walker(files_, first_index_, &quiet);
   walker.set_release([](const uint8_t*, const uint8_t*) {});  // pages are the reader's to drop
   FrameScanner scanner(&quiet, {true, false});
+  SectionCodec codec;
   uint64_t ordinal = 0;
   for (;;) {
     const SlabWalker::Event e = walker.Next();
@@ -106,14 +135,26 @@ void CrcHelpers::Run(unsigned index) {
     // An open section may still be growing (a live log): frames written after this look would
     // go unchecked if it vouched for them. The reader checks open sections itself.
     if (!s.close) continue;
-    // A compressed section is decoded by the reader, which checks its frames then.
-    if (s.open.compressed()) continue;
+    const bool compressed = s.open.compressed();
+    if (compressed) {
+      // Decoded only a few sections ahead, so that few are held decoded at once.
+      if (!decode_compressed_) continue;
+      while (i >= reader_at_.load(std::memory_order_relaxed) + kDecodeAhead) {
+        if (stop_.load(std::memory_order_relaxed)) return;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }
     if (!Claim(i)) continue;
     const uint64_t before = quiet.count();
-    scanner.Start(walker.file(), s, walker.section_bytes(),
-                  SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq));
     FrameScanner::Tally tally;
-    const bool intact = scanner.CheckRest(&tally) && quiet.count() == before && !scanner.damaged();
+    bool intact;
+    if (compressed) {
+      intact = DecodeAndCheck(walker, &codec, &scanner, i, &tally) && quiet.count() == before;
+    } else {
+      scanner.Start(walker.file(), s, walker.section_bytes(),
+                    SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq));
+      intact = scanner.CheckRest(&tally) && quiet.count() == before && !scanner.damaged();
+    }
     Slot& slot = slots_[i % kAhead];
     slot.tally = tally;
     slot.section = walker.section_bytes().data();

@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "compressed_section.h"
 #include "frame_scanner.h"
 #include "mapped_file.h"
 
@@ -25,9 +26,13 @@ class CrcHelpers {
   // sections helpers checked and would otherwise only wait for them (verify on two cores: 1.7
   // times one core). Without, helpers try every section: right when the reader has work of its
   // own for each record (reading every record on two cores: 44 ms against 49 to 54 sharing).
+  // With `decode_compressed`, helpers also decode the compressed sections a little ahead of the
+  // reader (at most kDecodeAhead of them) and check their frames; the reader takes the frames
+  // (TakeDecoded) instead of decoding them itself. Without, they leave compressed sections to the
+  // reader, which decodes only those it reads (not those a time window skips).
   static std::unique_ptr<CrcHelpers> Start(const std::vector<MappedFile>* files,
                                            std::optional<uint32_t> first_index, unsigned threads,
-                                           bool reader_shares);
+                                           bool reader_shares, bool decode_compressed = false);
   ~CrcHelpers();
   CrcHelpers(const CrcHelpers&) = delete;
   CrcHelpers& operator=(const CrcHelpers&) = delete;
@@ -40,21 +45,32 @@ class CrcHelpers {
   // With true, `tally` says what the section holds. `section` is where the reader found the
   // section in the mapped files: a helper's verdict on any other counts for nothing.
   bool Verified(uint64_t ordinal, const uint8_t* section, FrameScanner::Tally* tally);
+  // After Verified(ordinal, ...) returned true for a compressed section: its frames as the
+  // helper decoded them (kSectionHeaderSize bytes, then the frames), swapped with `buffer`.
+  void TakeDecoded(uint64_t ordinal, std::vector<uint8_t>* buffer);
 
  private:
   CrcHelpers(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index, unsigned threads,
-             bool reader_shares);
+             bool reader_shares, bool decode_compressed);
+  // Decodes the walker's compressed section into its buffer and checks its frames.
+  bool DecodeAndCheck(const SlabWalker& walker, SectionCodec* codec, FrameScanner* scanner, uint64_t ordinal,
+                      FrameScanner::Tally* tally);
   void Run(unsigned index);
   // A helper takes a section to check; false when the reader already has it.
   bool Claim(uint64_t ordinal);
 
   // How far ahead of the reader the helpers go; also the size of the verdict ring.
   static constexpr uint64_t kAhead = 4096;
+  // How far ahead compressed sections are decoded: each holds its frames in memory until read.
+  static constexpr uint64_t kDecodeAhead = 4;
 
   const std::vector<MappedFile>* files_;
   std::optional<uint32_t> first_index_;
   unsigned count_;
   bool reader_shares_;
+  bool decode_compressed_;
+  // Compressed section i's frames, decoded by a helper, at [i % kDecodeAhead].
+  std::unique_ptr<std::vector<uint8_t>[]> decoded_;
   std::atomic<uint64_t> reader_at_{0};
   std::atomic<bool> stop_{false};
   // Who has section i, or its verdict: (i << 2) | one of these, or kNone.

@@ -111,7 +111,7 @@ struct Reader::Impl {
     if (prefault) prefaulter = Prefaulter::Start(Prefaulter::Access::kRead);
     if (crc_threads > 0) {
       helpers = CrcHelpers::Start(&files, log_files.first_index, crc_threads,
-                                  /*reader_shares=*/!opt.records && !opt.frames);
+                                  /*reader_shares=*/!opt.records && !opt.frames, opt.decode_ahead);
     }
     if (prefaulter != nullptr) {
       walker.set_release([p = prefaulter.get()](const uint8_t* b, const uint8_t* e) { p->Release(b, e); });
@@ -266,6 +266,9 @@ struct Reader::Impl {
   void StartCatchUp();
   void BeginSection(Item* item);
   bool StartCompressed();
+  void StartDecoded(const SectionInfo& s);
+  // Decoded frames are in memory, never in a mapped file that a fault could cut.
+  static inline const std::atomic<uint64_t> kNeverFaults{fault_guard::kNoFault};
   bool ReadFrame(Item* item);
   bool Feed(FrameView frame, Item* item);
   void LearnCatalog(std::span<const uint8_t> payload, uint64_t offset);
@@ -398,8 +401,15 @@ void Reader::Impl::BeginSection(Item* item) {
   const uint64_t ordinal = section_ordinal++;
   compressed_pending = in_section && s.open.compressed();
   if (compressed_pending) {
-    FrameScanner::Tally unused;
-    if (helpers != nullptr) helpers->Verified(ordinal, walker.section_bytes().data(), &unused);  // (keeps them going)
+    FrameScanner::Tally tally;
+    if (helpers != nullptr && helpers->Verified(ordinal, walker.section_bytes().data(), &tally)) {
+      // A helper decoded it and found every frame intact: its frames are taken as they are.
+      helpers->TakeDecoded(ordinal, &inflated);
+      StartDecoded(s);
+      scanner.TrustHelperCheck(&kNeverFaults);
+      compressed_pending = false;
+      SkipCountedSection(s, tally);
+    }
   } else if (in_section) {
     scanner.Start(walker.file(), s, walker.section_bytes(),
                   SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq));
@@ -443,11 +453,16 @@ bool Reader::Impl::StartCompressed() {
     return false;
   }
   std::memcpy(inflated.data(), bytes.data(), kSectionHeaderSize);
+  StartDecoded(s);
+  return true;
+}
+
+// The scanner on the frames of the compressed section `s`, decoded in `inflated`.
+void Reader::Impl::StartDecoded(const SectionInfo& s) {
   inflated_section = s;
   inflated_section.close->filled = inflated.size() - kSectionHeaderSize;
-  scanner.Start(walker.file(), inflated_section, inflated, seed);
+  scanner.Start(walker.file(), inflated_section, inflated, SectionSeed(walker.section_key(), s.open.stream_id, s.open.seq));
   scan_section = &s;
-  return true;
 }
 
 void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {

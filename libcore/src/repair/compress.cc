@@ -28,7 +28,9 @@ class DamageCount : public Reporter {
 Result<CompressResult> Compress(std::string_view path, const std::string& out,
                                 const CompressedWriterOptions& options, Reporter* reporter) {
   DamageCount count(reporter);
-  auto opened = Reader::Open(path, ReaderOptions{}, &count);
+  ReaderOptions ro;
+  ro.decode_ahead = true;
+  auto opened = Reader::Open(path, ro, &count);
   if (!opened) return opened.error();
   Reader& reader = *opened.value();
   if (reader.summary().writer_active) {

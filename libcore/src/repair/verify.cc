@@ -33,6 +33,7 @@ uint64_t FileSize(const std::string& path) {
 
 Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options, Reporter* reporter) {
   ReaderOptions ro;
+  ro.decode_ahead = true;
   ro.threads = options.threads;
   ro.records = false;  // read, checked and counted, but not returned one by one
   VerifyResult result;
