@@ -109,6 +109,8 @@ void PrintFrame(const SectionInfo& s, const FrameView& f, bool hex) {
     if (auto e = DecodeCatalogEntry(f.payload)) {
       what = fmt::format("defines stream {} '{}' encoding {} type {}", e->stream_id, e->name,
                          EncodingName(e->encoding), e->type);
+    } else if (auto p = DecodeStreamPosition(f.payload)) {
+      what = fmt::format("stream {} numbers its next section {} (ring)", p->stream_id, p->next_seq);
     }
   }
   if (what.empty()) what = Preview(f.payload);

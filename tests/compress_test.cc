@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -441,6 +442,9 @@ TEST_CASE("TheSectionCodecRebuildsFramesExactlyAndRefusesContentThatDisagrees") 
   close.payload_bytes = payload;
   close.raw_size = raw;
   close.data_crc = StoredDataCrc(77, stored);
+  close.first_t = 5;
+  close.last_t = 0;
+  close.record_count = 3;  // the FULL frames 0 and 4, and the LAST 3
   std::vector<uint8_t> out;
   const auto problem = codec.Decode(stored, close, 77, &out);
   REQUIRE_MESSAGE(!problem, problem.value_or(""));
@@ -450,6 +454,88 @@ TEST_CASE("TheSectionCodecRebuildsFramesExactlyAndRefusesContentThatDisagrees") 
   wrong.payload_bytes += 1;
   CHECK(codec.Decode(stored, wrong, 77, &out));
   CHECK(codec.Decode(std::span<const uint8_t>(stored).first(stored.size() - 1), close, 77, &out));
+  // The header's counts and times must be the frames': export --since and info trust them.
+  for (auto lie : std::vector<std::function<void(SectionClose&)>>{[](SectionClose& c) { c.record_count = 7; },
+                                                                  [](SectionClose& c) { c.first_t = 4; },
+                                                                  [](SectionClose& c) { c.last_t = 1; }}) {
+    SectionClose forged = close;
+    lie(forged);
+    CHECK(codec.Decode(stored, forged, 77, &out));
+  }
+}
+
+// helper-23's findings. A compressed log is written whole: one cut short (a slab file gone, or
+// cut) is damage, never a crash's harmless torn tail, so export exits 1 and compress refuses it.
+TEST_CASE("ACompressedLogCutShortIsDamageNotATornTail") {
+  TempDir dir;
+  const auto records = MixedRecords(TestSeed(), 3000, 12);
+  WritePlainAndCompressed(dir.path("plain.slog"), dir.path("packed.slog"), records);
+  auto slabs = ListSlabFiles(dir.path("packed.slog"));
+  REQUIRE(slabs.size() > 2);
+  std::filesystem::remove(slabs.back().second);  // the last slab gone
+  CollectingReporter problems;
+  auto v = Verify(dir.path("packed.slog"), {}, &problems);
+  REQUIRE(v);
+  CHECK(v->damage >= 1);
+  CHECK(problems.Has(CorruptionKind::kMissingData));
+  auto again = Compress(dir.path("packed.slog"), dir.path("again.slog"), SmallCompressed(), nullptr);
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == Errc::kCorruption);
+  // A file cut in its last slab: the same.
+  const std::string last = slabs[slabs.size() - 2].second;
+  ShrinkSize(last, std::filesystem::file_size(last) / 2);
+  CHECK(Verify(dir.path("packed.slog"), {}, nullptr)->damage >= 1);
+  // truncate does not repair it (it points to recover), and write --append does not take it.
+  CHECK_FALSE(Truncate(dir.path("packed.slog"), {}, nullptr));
+  WritePlainAndCompressed(dir.path("plain2.slog"), dir.path("packed2.slog"), records);
+  WriterOptions append = SmallOptions();
+  append.append = true;
+  auto w = Writer::Open(dir.path("packed2.slog"), append);
+  REQUIRE_FALSE(w);
+  CHECK(w.error().message.find("compressed") != std::string::npos);
+}
+
+// A damaged compressed section whose close block verifies costs its records, and the stream's
+// later records keep their numbers (export's seq), also when a record crossed the section.
+TEST_CASE("RecordsAfterADamagedCompressedSectionKeepTheirNumbers") {
+  TempDir dir;
+  const auto records = MixedRecords(TestSeed(), 900, 14);  // many records in fragments
+  WritePlainAndCompressed(dir.path("plain.slog"), dir.path("packed.slog"), records);
+  // Each record's number in its stream, from the plain log.
+  std::map<std::string, uint64_t> index_of;  // stream + payload -> index
+  {
+    auto reader = Reader::Open(dir.path("plain.slog"), {}, nullptr);
+    REQUIRE(reader);
+    Item item;
+    while (reader.value()->Next(&item)) {
+      if (item.kind != ItemKind::kRecord) continue;
+      index_of[std::string(item.record.stream_name) + "/" +
+               std::string(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size())] =
+          item.record.index;
+    }
+  }
+  uint64_t damaged = 0;
+  for (const SectionSpan& s : Sections(dir.path("packed.slog"))) {
+    if (!s.compressed || s.stream == "json") continue;
+    FlipBit(s.file, s.end - 3, 1);  // in its zstd frame
+    auto reader = Reader::Open(dir.path("packed.slog"), {}, nullptr);
+    REQUIRE(reader);
+    Item item;
+    uint64_t checked = 0;
+    while (reader.value()->Next(&item)) {
+      if (item.kind != ItemKind::kRecord) continue;
+      const std::string key = std::string(item.record.stream_name) + "/" +
+                              std::string(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size());
+      REQUIRE(index_of.count(key) == 1);
+      CHECK_MESSAGE(item.record.index == index_of[key], "damage at ", s.offset, " in ", s.file);
+      ++checked;
+    }
+    CHECK(reader.value()->summary().compressed_sections_damaged == 1);
+    CHECK(checked + s.records + 1 >= records.size());
+    FlipBit(s.file, s.end - 3, 1);
+    if (++damaged == 12) break;
+  }
+  CHECK(damaged == 12);
 }
 
 }  // namespace slablog::test

@@ -256,3 +256,56 @@ TEST_CASE("ReadersOfARingBeingWrittenSeeEachStreamInOrderAndNeverAProblem") {
 }
 
 }  // namespace slablog::test
+
+namespace slablog::test {
+
+// The sections a power cut takes from the end of a ring's oldest slab look like the end of that
+// slab, and the stream goes on in the next one as if the ring had reused them. The slab's catalog
+// says where each stream stood when it began (stream positions): from there on, sections missing
+// were lost, and verify says so.
+TEST_CASE("SectionsLostAtTheEndOfARingsOldestSlabAreAHoleNotTheRingsReuse") {
+  TempDir dir;
+  const std::string base = dir.path("ring.slog");
+  {
+    auto w = Writer::Open(base, RingOptions(3));
+    REQUIRE(w);
+    auto a = w.value()->OpenStream({"a", Encoding::kBinary, 0});
+    auto b = w.value()->OpenStream({"b", Encoding::kBinary, 0});
+    REQUIRE(a);
+    REQUIRE(b);
+    const std::string payload(700, 'p');
+    for (int i = 0; w.value()->slab_count() < 9; ++i) {
+      REQUIRE(w.value()->Append(i % 3 == 0 ? b.value() : a.value(), payload, i).ok());
+    }
+    REQUIRE(w.value()->Close().ok());
+  }
+  const auto slabs = ListSlabFiles(base);
+  REQUIRE(slabs.size() == 3);
+  const std::string oldest = slabs.front().second;
+  // Every data section of the oldest slab (its catalog section stays): the streams' first
+  // sections in the walk are then ones numbered past where they stood when the slab began. Were
+  // an earlier section of a stream left there, the jump in its numbers would tell already.
+  uint64_t cut_from = 0;
+  uint64_t sections_after = 0;
+  for (const FrameLoc& f : Frames(base)) {
+    if (f.stream_id == kCatalogStream) continue;
+    if (f.file == oldest && cut_from == 0) cut_from = f.section_offset;
+    if (f.file != oldest) ++sections_after;
+  }
+  REQUIRE(cut_from > 0);
+  REQUIRE(sections_after > 0);
+  CHECK(Verify(base, {}, nullptr)->ok());
+  // What a power cut leaves when none of those sectors reached the disk: zeros from there on.
+  const uint64_t size = std::filesystem::file_size(oldest);
+  ZeroBytes(oldest, cut_from, size - 4096);
+  CollectingReporter problems;
+  auto v = Verify(base, {}, &problems);
+  REQUIRE(v);
+  CHECK_MESSAGE(v->damage >= 1, problems.Describe());
+  CHECK(problems.Has(CorruptionKind::kMissingData));
+  CHECK(problems.Describe().find("lost to a power cut") != std::string::npos);
+  auto t = Truncate(base, {}, nullptr);
+  CHECK_FALSE(t);  // a hole: truncate points to recover
+}
+
+}  // namespace slablog::test

@@ -169,6 +169,18 @@ uint32_t FrameCrc(uint32_t seed, std::span<const uint8_t, kFrameHeaderSize> head
 void EncodeCatalogEntry(const CatalogEntry& e, std::string* out);
 std::optional<CatalogEntry> DecodeCatalogEntry(std::span<const uint8_t> in);
 
+// A ring slab's catalog snapshot also says where each stream stood when the slab began: every
+// section of the stream numbered next_seq or higher is in this slab or a later one (slablog.5,
+// Rings). A reader that finds the stream starting later than that knows sections were lost.
+struct StreamPosition {
+  uint32_t stream_id = 0;
+  uint64_t next_seq = 0;
+};
+inline constexpr size_t kStreamPositionSize = 16;
+inline constexpr uint8_t kStreamPositionMark = 0xFF;  // in the place of a catalog entry's encoding
+void EncodeStreamPosition(const StreamPosition& p, std::string* out);
+std::optional<StreamPosition> DecodeStreamPosition(std::span<const uint8_t> in);
+
 // Slab file naming: base "dir/run.slog" gives "dir/run_0.slog", "dir/run_1.slog", ... (split at
 // the last dot of the file name, as Copper does; no dot appends "_N").
 std::string SlabPath(std::string_view base, uint32_t index);

@@ -88,7 +88,7 @@ std::optional<std::string> SectionCodec::Decode(std::span<const uint8_t> stored,
   // header crafted to be; either way it is refused before anything is allocated by its numbers.
   const uint64_t n = close.frame_count;
   const uint64_t raw = close.raw_size;
-  if (raw > kMaxCompressedSectionRaw || n > raw / kColumnBytesPerFrame || n * kCrcBytes > stored.size() ||
+  if (n == 0 || raw > kMaxCompressedSectionRaw || n > raw / kColumnBytesPerFrame || n * kCrcBytes > stored.size() ||
       raw - n * kColumnBytesPerFrame != close.payload_bytes) {
     return "compressed section's counts disagree (" + std::to_string(n) + " frames, " + std::to_string(raw) +
            " raw bytes, " + std::to_string(close.payload_bytes) + " payload bytes)";
@@ -115,11 +115,17 @@ std::optional<std::string> SectionCodec::Decode(std::span<const uint8_t> stored,
   out->resize(kSectionHeaderSize + n * kFrameHeaderSize + close.payload_bytes);
   uint8_t* o = out->data() + kSectionHeaderSize;
   uint64_t t = 0;
+  uint64_t records = 0;  // FULL and LAST frames, which end a record
   for (uint64_t i = 0; i < n; ++i) {
     const uint32_t length = Load<uint32_t>(lengths + i * kLengthBytes);
     if (length > payload_left) return "compressed section's frame lengths exceed its payload bytes";
     payload_left -= length;
     t += Load<uint64_t>(times + i * kTimeBytes);
+    const uint8_t kind = kinds[i * kKindBytes];
+    records += (kind == static_cast<uint8_t>(FragmentKind::kFull) || kind == static_cast<uint8_t>(FragmentKind::kLast)) ? 1 : 0;
+    // The header's time range and counts are what export --since and info trust without
+    // decoding: they must be the frames'.
+    if (i == 0 && static_cast<int64_t>(t) != close.first_t) return "compressed section's first_t is not its first frame's";
     std::memcpy(o, crcs.data() + i * kCrcBytes, kCrcBytes);
     Store<uint32_t>(o + 4, length);
     Store<uint64_t>(o + 8, t);
@@ -129,6 +135,11 @@ std::optional<std::string> SectionCodec::Decode(std::span<const uint8_t> stored,
     o += kFrameHeaderSize + length;
   }
   if (payload_left != 0) return "compressed section's frame lengths fall short of its payload bytes";
+  if (static_cast<int64_t>(t) != close.last_t) return "compressed section's last_t is not its last frame's";
+  if (records != close.record_count) {
+    return "compressed section's header counts " + std::to_string(close.record_count) + " records, its frames end " +
+           std::to_string(records);
+  }
   return std::nullopt;
 }
 

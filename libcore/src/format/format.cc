@@ -269,6 +269,22 @@ std::optional<CatalogEntry> DecodeCatalogEntry(std::span<const uint8_t> in) {
   return e;
 }
 
+void EncodeStreamPosition(const StreamPosition& p, std::string* out) {
+  uint8_t b[kStreamPositionSize] = {};
+  Store<uint32_t>(b, p.stream_id);
+  b[4] = kStreamPositionMark;
+  Store<uint64_t>(b + 8, p.next_seq);
+  out->append(reinterpret_cast<const char*>(b), sizeof b);
+}
+
+std::optional<StreamPosition> DecodeStreamPosition(std::span<const uint8_t> in) {
+  if (in.size() != kStreamPositionSize || in[4] != kStreamPositionMark) return std::nullopt;
+  if (in[5] != 0 || in[6] != 0 || in[7] != 0) return std::nullopt;  // reserved
+  const uint32_t id = Load<uint32_t>(in.data());
+  if (id == kCatalogStream || id == kEndStream) return std::nullopt;
+  return StreamPosition{id, Load<uint64_t>(in.data() + 8)};
+}
+
 std::string SlabPath(std::string_view base, uint32_t index) {
   const size_t slash = base.rfind('/');
   const size_t name_start = slash == std::string_view::npos ? 0 : slash + 1;

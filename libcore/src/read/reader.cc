@@ -61,6 +61,14 @@ struct Reader::Impl {
   std::set<std::string> overtaken_files;  // ring slabs reused under the walk, problems not told
   size_t last_checked = 0;                // where SlabReusedSince found its file last
   std::vector<uint8_t> ring_copy;         // a live ring's record, copied (GuardLiveRing)
+  // Where each stream stood when the first ring slab read since the last run of reused slabs
+  // began (its catalog's stream positions): the sections numbered from there on are all in that
+  // slab or later ones, none reused. With the walker's ring_gaps() when learned.
+  struct RingFloor {
+    uint64_t next_seq = 0;
+    uint32_t gaps = 0;
+  };
+  std::unordered_map<uint32_t, RingFloor> ring_floors;
   bool in_section = false;   // frames of the current section are being read
   bool skip_frames = false;
   bool finished = false;
@@ -285,6 +293,16 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
   // starts, or goes on, at its oldest section left. A record begun in them is dropped quietly.
   const bool ring_gap = (s.slab->header.flags & kSlabFlagRing) != 0 && c.ring_gaps != walker.ring_gaps();
   c.ring_gaps = walker.ring_gaps();
+  // Sections below this one were in the ring's reused slabs, except from the stream's position
+  // in the ring slab read last on: those were lost (a power cut), however the ring went on.
+  std::optional<uint64_t> lost_from;
+  if (ring_gap && !walker.live()) {
+    auto f = ring_floors.find(id);
+    if (f != ring_floors.end() && f->second.gaps == walker.ring_gaps()) {
+      const uint64_t from = std::max(f->second.next_seq, c.seen ? c.expected_seq : 0);
+      if (seq > from) lost_from = from;
+    }
+  }
   if (!c.seen) {
     c.seen = true;
     if (seq != 0) {
@@ -323,6 +341,12 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
     } else {
       ReportOpenGap(c, id, s);
     }
+  }
+  if (lost_from) {
+    Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kMissingData,
+           "stream " + StreamLabel(id) + " goes on at section " + std::to_string(seq) + ", but its sections " +
+               std::to_string(*lost_from) + " to " + std::to_string(seq - 1) +
+               " were begun after a ring slab still here and are missing (lost to a power cut)");
   }
   c.open_end.reset();
   if (seq >= c.expected_seq) c.expected_seq = seq + 1;
@@ -447,9 +471,16 @@ bool Reader::Impl::StartCompressed() {
            *problem + ": section " + std::to_string(s.open.seq) + " of stream " + StreamLabel(id) + " and " + lost +
                " in it are lost");
     ++walker.summary().compressed_sections_damaged;
-    // Its close block (when it verifies) counts the records ending in it: later ones keep their numbers.
-    if (s.close) cursor->records += s.close->record_count;
-    DropAcrossLoss(*cursor, id, CorruptionKind::kMissingData, "the section holding its next fragment is damaged");
+    if (s.close) {
+      // Its close block verifies: it counts the records ending in it, and the record it leaves
+      // unfinished (its LAST in a later section) is counted when that LAST comes, as after a
+      // section skipped by its header (SkipSection): later records keep their numbers.
+      cursor->records += s.close->record_count;
+      AbandonRecord(*cursor, id, CorruptionKind::kMissingData, "the section holding its next fragment is damaged");
+      cursor->assembler.SkippedSection();
+    } else {
+      DropAcrossLoss(*cursor, id, CorruptionKind::kMissingData, "the section holding its next fragment is damaged");
+    }
     return false;
   }
   std::memcpy(inflated.data(), bytes.data(), kSectionHeaderSize);
@@ -466,6 +497,12 @@ void Reader::Impl::StartDecoded(const SectionInfo& s) {
 }
 
 void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {
+  if (auto position = DecodeStreamPosition(payload); position && (scan_slab->header.flags & kSlabFlagRing) != 0) {
+    // The oldest slab's since the last gap says most: later slabs' positions are further on.
+    auto [it, inserted] = ring_floors.try_emplace(position->stream_id, RingFloor{position->next_seq, walker.ring_gaps()});
+    if (!inserted && it->second.gaps != walker.ring_gaps()) it->second = RingFloor{position->next_seq, walker.ring_gaps()};
+    return;
+  }
   auto entry = DecodeCatalogEntry(payload);
   if (!entry) {
     Report(*scan_file, scan_slab->header.slab_index, offset, payload.size(), kCatalogStream,

@@ -220,6 +220,7 @@ SlabWalker::Event SlabWalker::StartSlab() {
                : "slabs " + std::to_string(*expected_index_) + " to " +
                      std::to_string(header->slab_index - 1) + " are missing");
   }
+  sink_->set_written_whole((header->flags & kSlabFlagCompressed) != 0);
   expected_index_ = header->slab_index + 1;
   summary_.log_id = header->log_id;
   section_key_ = SectionKey(header->log_id, *header);

@@ -93,6 +93,18 @@ class CorruptionSink {
  public:
   explicit CorruptionSink(Reporter* reporter) : reporter_(reporter) {}
   void Report(const Corruption& c) {
+    // A compressed log's slabs are written whole, synced, and only then named (man slablog.5,
+    // Compressed sections): nothing in them is a crash's torn tail, which readers, compress and
+    // export take as harmless. What would be one there was cut or lost since: damage.
+    // (A torn tail is at the log's end: in, or right after, the last slab walked.)
+    if (c.kind == CorruptionKind::kTornTail && written_whole_) {
+      Corruption d = c;
+      d.kind = CorruptionKind::kMissingData;
+      d.detail += " (the log ends in a compressed slab, which is written whole: this is damage, not a "
+                  "crash's torn tail)";
+      Report(d);
+      return;
+    }
     // A ring slab its writer reused while it was being read: what the walk met there is the new
     // slab's bytes, not damage (they never verify as the old slab's).
     if (overtaken_ && overtaken_(c)) return;  // (counted per slab by the reader)
@@ -112,6 +124,8 @@ class CorruptionSink {
     }
     reporter_->OnCorruption(c);
   }
+  // Whether the slab the walk is in (or left last) has kSlabFlagCompressed (see Report).
+  void set_written_whole(bool whole) { written_whole_ = whole; }
   // Looks up stream names for the events (the reader's catalog).
   void set_namer(std::function<std::string(uint32_t)> namer) { namer_ = std::move(namer); }
   void set_live(bool live) { live_ = live; }
@@ -128,6 +142,7 @@ class CorruptionSink {
   uint64_t in_progress_ = 0;
   std::function<std::string(uint32_t)> namer_;
   std::function<bool(const Corruption&)> overtaken_;
+  bool written_whole_ = false;
 };
 
 bool AllZero(std::span<const uint8_t> bytes);

@@ -84,7 +84,9 @@ class Planner {
   std::vector<Section> stray_open;  // open sections that are not at the end of their stream
   std::string abandoned_file;       // an empty or all-zero last slab file, to remove
   std::optional<Section> overrun;   // the first section that claims more bytes than its file has
-  std::optional<Section> compressed;  // the first compressed section met
+  // The last slab has kSlabFlagCompressed: a compressed log's (slablog compress), written whole;
+  // where it begins in its file.
+  std::optional<std::pair<size_t, uint64_t>> compressed_last_slab;
   LogSummary summary;
   size_t last_file = 0;
   uint64_t last_slab_start = 0, last_slab_capacity = 0, last_section_end = 0;
@@ -116,6 +118,10 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
       last_slab_capacity = walker.slab().header.capacity;
       last_slab_key = SectionKey(walker.slab().header.log_id, walker.slab().header);
       last_section_end = walker.slab().file_offset + walker.slab().header.page_size;
+      compressed_last_slab.reset();
+      if ((walker.slab().header.flags & kSlabFlagCompressed) != 0) {
+        compressed_last_slab.emplace(file_index, walker.slab().file_offset);
+      }
       continue;
     }
     const SectionInfo& s = walker.section();
@@ -123,7 +129,6 @@ Status Planner::Walk(std::optional<uint32_t> first_index) {
     sec.info.slab = nullptr;
     last_section_end = std::max(last_section_end, s.offset + s.open.size);
     if (!overrun && walker.section_bytes().size() < s.open.size) overrun = sec;
-    if (s.open.compressed() && !compressed) compressed = sec;
     std::vector<Section>& tail = tails[s.open.stream_id];
     std::vector<Section>& before = earlier_tails[s.open.stream_id];
     if (s.close && s.close->record_count > 0) {
@@ -439,11 +444,16 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   }
   Planner plan(files, reporter);
   if (Status s = plan.Walk(log_files->first_index); !s) return s.error();
-  // Compressed logs are written whole (slablog compress): one closed cleanly needs nothing, and
-  // one that is not was cut or damaged since, which is not a crash's torn tail to cut.
-  if (plan.compressed) {
-    if (plan.summary.clean) return TruncateResult{};
-    return Error{Errc::kCorruption, files[plan.compressed->file].path(), plan.compressed->offset,
+  // Compressed slabs are written whole (slablog compress): a log that ends in one and is closed
+  // cleanly needs nothing, and one that is not was cut or damaged since, which is not a crash's
+  // torn tail to cut. (Damage in compressed slabs before the last is refused below: the readers
+  // report no torn tail in them.) The slabs a writer added since (write --append) are its own.
+  if (plan.compressed_last_slab) {
+    if (plan.summary.clean) {
+      if (Status s = plan.RefuseDamage(path); !s) return s.error();
+      return TruncateResult{};
+    }
+    return Error{Errc::kCorruption, files[plan.compressed_last_slab->first].path(), plan.compressed_last_slab->second,
                  "a compressed log without its end marker was cut or damaged after it was written (compress "
                  "writes logs whole); truncate does not repair it: slablog recover salvages every intact record"};
   }

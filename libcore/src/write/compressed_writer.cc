@@ -351,9 +351,10 @@ Result<std::unique_ptr<CompressedWriter>> CompressedWriter::Create(std::string b
       (options.page_size & (options.page_size - 1)) != 0) {
     return fail("page size must be a power of two from 4096 to 65536");
   }
-  if (options.section_bytes < kFrameHeaderSize + kFirstPrefixSize + 1 ||
-      options.section_bytes > kMaxCompressedSectionRaw / 2) {
-    return fail("section size must be 29 bytes to " + std::to_string(kMaxCompressedSectionRaw / 2));
+  // Smaller sections would cost more in headers and padding than they save.
+  if (options.section_bytes < options.page_size || options.section_bytes > kMaxCompressedSectionRaw / 2) {
+    return fail("section size must be " + std::to_string(options.page_size) + " to " +
+                std::to_string(kMaxCompressedSectionRaw / 2) + " bytes");
   }
   auto impl = std::make_unique<Impl>();
   impl->base = std::move(base);

@@ -149,6 +149,15 @@ Status Writer::Impl::NewSlabLocked() {
     EncodeCatalogEntry(s->entry, &encoded.back());
     snapshot += kFrameHeaderSize + encoded.back().size();
   }
+  // A ring's slab also says where each stream stands: sections a power cut takes from it then
+  // read as lost, not as sections the ring reused (which are all numbered below these).
+  if ((header.flags & kSlabFlagRing) != 0) {
+    for (const auto& s : streams) {
+      encoded.emplace_back();
+      EncodeStreamPosition(StreamPosition{s->entry.stream_id, s->next_seq}, &encoded.back());
+      snapshot += kFrameHeaderSize + encoded.back().size();
+    }
+  }
   if (Status st = RollSectionLocked(catalog, RoundUp(snapshot, page_size), false); !st) return st;
   for (const std::string& e : encoded) {
     catalog.WriteFrame(FragmentKind::kFull,

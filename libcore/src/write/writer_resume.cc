@@ -43,6 +43,12 @@ Status Writer::Impl::Resume() {
   if (!summary.clean) {
     return Fail("cannot append: the log was not closed cleanly; run slablog truncate first");
   }
+  // A compressed log is written whole (CompressedWriter): its slabs are sized to what they hold,
+  // and nothing in them may be a crash's torn tail.
+  if ((last_flags & kSlabFlagCompressed) != 0) {
+    return Fail("cannot append to a compressed log (slablog compress writes it whole): append to the log it "
+                "was made from, or write a new one");
+  }
   log_id = *summary.log_id;
   page_size = summary.page_size;
   slab_capacity = summary.slab_capacity;
