@@ -358,10 +358,10 @@ TEST_CASE("RingPowerCutImagesWithTheWritersOwnSyncs") {
         std::vector<std::string> bad;
         auto note = [&](const std::string& kind, const std::string& line) {
           ++kinds[kind];
-          // Known and open: in a ring, sections a power cut took from the oldest slabs, or from a
-          // stream first met after reused slabs, can pass for sections the ring reused (readers
-          // cannot tell without each stream's section number in every slab's catalog). Counted
-          // and shown, not failed, until the format carries it; everything else fails.
+          // Known and open: sections a power cut took from the end of a slab the ring kept (an
+          // idle stream's open section held it) while it reused the slab after it pass for
+          // sections the ring reused: the positions that would tell are in the reused slab's
+          // catalog (slablog.5, Rings). Counted and shown, not failed; everything else fails.
           if (kind.starts_with("G3")) {
             ++g3_open;
             if (g3_open <= 3) MESSAGE("G3 not yet caught in a ring: seed ", sd, " cut '", c.where, "': ", line);
