@@ -44,7 +44,13 @@ std::unique_ptr<CrcHelpers> CrcHelpers::Start(const std::vector<MappedFile>* fil
     h->threads_.push_back(t);
   }
   if (h->threads_.empty()) return nullptr;
-  h->count_ = static_cast<unsigned>(h->threads_.size());
+  // (Helpers already read count_: written only when fewer started, and then they stop.)
+  if (h->threads_.size() != threads) {
+    h->stop_.store(true);
+    for (pthread_t t : h->threads_) pthread_join(t, nullptr);
+    h->threads_.clear();
+    return nullptr;
+  }
   return h;
 }
 
@@ -54,7 +60,9 @@ CrcHelpers::~CrcHelpers() {
 }
 
 bool CrcHelpers::Verified(uint64_t ordinal, const uint8_t* section, FrameScanner::Tally* tally) {
-  reader_at_.store(ordinal, std::memory_order_relaxed);
+  // Release: what the reader did with the sections before this one (TakeDecoded's swap, reading
+  // the buffer it gave back) happens before a helper that sees it here reuses their places.
+  reader_at_.store(ordinal, std::memory_order_release);
   Slot& slot = slots_[ordinal % kAhead];
   uint64_t v = slot.verdict.load(std::memory_order_acquire);
   for (;;) {
@@ -126,8 +134,8 @@ void CrcHelpers::Run(unsigned index) {
     const uint64_t i = ordinal++;
     if (reader_shares_ ? i % (count_ + 1) != index + 1 : i % count_ != index) continue;
     // Behind the reader: not worth checking. Too far ahead: wait for it.
-    if (i < reader_at_.load(std::memory_order_relaxed) + 1) continue;
-    while (i >= reader_at_.load(std::memory_order_relaxed) + kAhead) {
+    if (i < reader_at_.load(std::memory_order_acquire) + 1) continue;
+    while (i >= reader_at_.load(std::memory_order_acquire) + kAhead) {
       if (stop_.load(std::memory_order_relaxed)) return;
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
@@ -139,10 +147,12 @@ void CrcHelpers::Run(unsigned index) {
     if (compressed) {
       // Decoded only a few sections ahead, so that few are held decoded at once.
       if (!decode_compressed_) continue;
-      while (i >= reader_at_.load(std::memory_order_relaxed) + kDecodeAhead) {
+      while (i >= reader_at_.load(std::memory_order_acquire) + kDecodeAhead) {
         if (stop_.load(std::memory_order_relaxed)) return;
         std::this_thread::sleep_for(std::chrono::microseconds(50));
       }
+      // The reader may have gone past it while this helper slept.
+      if (i < reader_at_.load(std::memory_order_acquire) + 1) continue;
     }
     if (!Claim(i)) continue;
     const uint64_t before = quiet.count();

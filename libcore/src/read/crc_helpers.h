@@ -42,6 +42,9 @@ class CrcHelpers {
   // helper is checking is waited for; one no helper has begun is the reader's (false), and no
   // helper starts it after this. So no section is checked twice, and the reader and helpers
   // share the work however their speeds compare.
+  // The reader calls it for every section, in order, also for those it does not read (pass
+  // nullptr): a helper may still be decoding one into decoded_[ordinal % kDecodeAhead], which a
+  // helper reuses for the section kDecodeAhead further once the reader has gone past it.
   // With true, `tally` says what the section holds. `section` is where the reader found the
   // section in the mapped files: a helper's verdict on any other counts for nothing.
   bool Verified(uint64_t ordinal, const uint8_t* section, FrameScanner::Tally* tally);

@@ -424,7 +424,12 @@ void Reader::Impl::BeginSection(Item* item) {
   scan_section = &s;
   const uint64_t ordinal = section_ordinal++;
   compressed_pending = in_section && s.open.compressed();
-  if (compressed_pending) {
+  if (!in_section) {
+    // Not read (skipped, or of a stream not wanted): passed all the same, so that no helper still
+    // works on it, in a decode buffer a later section's helper reuses, once the reader is past it.
+    FrameScanner::Tally unused;
+    if (helpers != nullptr) helpers->Verified(ordinal, nullptr, &unused);
+  } else if (compressed_pending) {
     FrameScanner::Tally tally;
     if (helpers != nullptr && helpers->Verified(ordinal, walker.section_bytes().data(), &tally)) {
       // A helper decoded it and found every frame intact: its frames are taken as they are.

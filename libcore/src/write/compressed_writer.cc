@@ -375,6 +375,7 @@ Result<std::unique_ptr<CompressedWriter>> CompressedWriter::Create(std::string b
 
 Result<uint32_t> CompressedWriter::AddStream(const std::string& name, Encoding encoding, uint32_t type) {
   Impl& w = *impl_;
+  if (w.closed) return Error{Errc::kInvalidArgument, w.base, 0, "the compressed log is closed"};
   if (w.worker_failed.load(std::memory_order_acquire)) return w.WorkerError().error();
   if (name.empty() || name.size() > 0xFFFF) {
     return Error{Errc::kInvalidArgument, w.base, 0, "a stream name must be 1 to 65535 bytes"};
@@ -390,6 +391,9 @@ Result<uint32_t> CompressedWriter::AddStream(const std::string& name, Encoding e
 
 Status CompressedWriter::Append(uint32_t stream, std::span<const uint8_t> payload, int64_t timestamp) {
   Impl& w = *impl_;
+  // After Close the slabs are named and their descriptor is gone: a record would be dropped
+  // silently (or fail on a file that no longer has that name).
+  if (w.closed) return Error{Errc::kInvalidArgument, w.base, 0, "the compressed log is closed"};
   if (w.worker_failed.load(std::memory_order_acquire)) return w.WorkerError();
   if (stream == 0 || stream > w.streams.size()) {
     return Error{Errc::kInvalidArgument, w.base, 0, "no stream " + std::to_string(stream)};
