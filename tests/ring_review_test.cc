@@ -203,3 +203,34 @@ TEST_CASE("ARingNeverReusesTheSlabOfARecordsFirstFragmentWhileTheRecordIsWritten
 }
 
 }  // namespace slablog::test
+
+namespace slablog::test {
+
+// helper-24: a stream opened when the current slab has no room left for a catalog section made
+// the writer start a slab, whose catalog snapshot took a catalog section, and then open another
+// catalog section over it, leaving the snapshot's open for good: a healthy log (and a ring,
+// whose slab then stayed pinned) read as damaged.
+TEST_CASE("StreamsOpenedWhenTheSlabIsFullLeaveNoCatalogSectionOpen") {
+  for (const uint32_t ring : {0u, 4u}) {
+    TempDir dir;
+    const std::string base = dir.path("log.slog");
+    WriterOptions o = SmallOptions();  // 64 KiB slabs of 8 KiB sections
+    o.ring_slabs = ring;
+    auto w = Writer::Open(base, o);
+    REQUIRE(w);
+    auto a = w.value()->OpenStream({"a", Encoding::kBinary, 0});
+    REQUIRE(a);
+    const std::string payload(900, 'x');
+    for (int i = 0; i < 3000; ++i) {
+      REQUIRE(w.value()->Append(a.value(), payload, i).ok());
+      if (i % 5 == 0 && i < 1500) REQUIRE(w.value()->OpenStream({"s" + std::to_string(i), Encoding::kBinary, 0}));
+    }
+    REQUIRE(w.value()->Close().ok());
+    CollectingReporter problems;
+    auto v = Verify(base, {}, &problems);
+    REQUIRE(v);
+    CHECK_MESSAGE(v->ok(), "ring ", ring, ": ", problems.Describe());
+  }
+}
+
+}  // namespace slablog::test

@@ -327,6 +327,9 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
                   std::to_string(min_bytes) + " bytes");
     }
     if (Status st = NewSlabLocked(); !st) return st;
+    // Rolling the catalog: the new slab's snapshot gave it a section, which it goes on in (the
+    // caller checks its room). Another one opened over it would leave it open for good.
+    if (s.section != nullptr) return Status();
     if (room() < min_bytes) {
       return Fail("slab size " + std::to_string(slab_capacity) + " cannot hold a section of " +
                   std::to_string(min_bytes) + " bytes after its catalog");
