@@ -324,7 +324,7 @@ TEST_CASE("RingPowerCutImagesWithTheWritersOwnSyncs") {
         if (streams > 2 && rng() % 60 == 0) s = 2;
         const uint64_t i = appended[s];
         const Status st = w.value()->Append(hs[s], Payload(sd, s, i, size_of(s, i)), Ts(s, i));
-        REQUIRE_MESSAGE(st.ok(), Describe(st.error()));
+        REQUIRE_MESSAGE(st.ok(), (st.ok() ? std::string() : Describe(st.error())));
         appended[s] = i + 1;
         if (rng() % 200 == 0) {
           REQUIRE(w.value()->Sync().ok());
