@@ -112,7 +112,7 @@ class Follower {
       if (item.kind != ItemKind::kRecord) continue;
       RecordView r = item.record;
       StreamMark& mark = marks_[r.stream_id];
-      const Place place{r.slab->header.slab_index, r.section_offset, r.offset};
+      const Place place{r.slab->header.slab_index, r.fragments == 1 ? item.section->offset : r.section_offset, r.offset};
       if (mark.any && place <= mark.last) {
         if (place == mark.last) mark.delta = static_cast<int64_t>(mark.index) - static_cast<int64_t>(r.index);
         continue;

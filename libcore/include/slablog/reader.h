@@ -85,7 +85,9 @@ struct RecordView {
   // File offset of its first frame. In a compressed section: the section's offset plus where the
   // frame is in the section's frames once decompressed (so it can lie past the section's end).
   uint64_t offset = 0;
-  uint64_t section_offset = 0;     // file offset of the section of its first frame
+  // A record in fragments (fragments > 1): the file offset of the section of its first frame.
+  // Not set for a whole record, whose section is Item::section.
+  uint64_t section_offset = 0;
   const SlabInfo* slab = nullptr;  // the slab of its first frame
   uint32_t fragments = 1;
   std::span<const uint8_t> payload;
