@@ -1,33 +1,14 @@
 // Compress: read a log, write its records into a compressed log (CompressedWriter).
-#include <sys/stat.h>
-
 #include <unordered_map>
 
+#include "damage_tally.h"
 #include "slablog/compressed_writer.h"
 #include "slablog/reader.h"
 
 namespace slablog {
-namespace {
-
-class DamageCount : public Reporter {
- public:
-  explicit DamageCount(Reporter* next) : next_(next) {}
-  void OnCorruption(const Corruption& c) override {
-    ++(c.kind == CorruptionKind::kTornTail ? torn : damage);
-    if (next_ != nullptr) next_->OnCorruption(c);
-  }
-  uint64_t damage = 0;
-  uint64_t torn = 0;
-
- private:
-  Reporter* next_;
-};
-
-}  // namespace
-
 Result<CompressResult> Compress(std::string_view path, const std::string& out,
                                 const CompressedWriterOptions& options, Reporter* reporter) {
-  DamageCount count(reporter);
+  DamageTally count(reporter);
   ReaderOptions ro;
   ro.decode_ahead = true;
   auto opened = Reader::Open(path, ro, &count);
@@ -68,10 +49,7 @@ Result<CompressResult> Compress(std::string_view path, const std::string& out,
   CompressResult result;
   result.stats = writer.value()->stats();
   result.torn = count.torn;
-  for (const std::string& f : reader.files()) {
-    struct stat st{};
-    if (::stat(f.c_str(), &st) == 0) result.log_bytes += static_cast<uint64_t>(st.st_size);
-  }
+  result.log_bytes = FilesSize(reader.files());
   return result;
 }
 

@@ -1,35 +1,11 @@
-#include <sys/stat.h>
-
 #include <map>
 
+#include "damage_tally.h"
 #include "mapped_file.h"
 #include "slablog/reader.h"
 #include "slablog/recovery.h"
 
 namespace slablog {
-namespace {
-
-// Counts events by kind before passing them on. (On a live log the reader keeps the writer's
-// work in progress out of the events: LogSummary::in_progress.)
-class Tally : public Reporter {
- public:
-  explicit Tally(Reporter* next) : next_(next) {}
-  void OnCorruption(const Corruption& c) override {
-    ++(c.kind == CorruptionKind::kTornTail ? torn_ : damage_);
-    if (next_ != nullptr) next_->OnCorruption(c);
-  }
-  uint64_t damage_ = 0, torn_ = 0;
-
- private:
-  Reporter* next_;
-};
-
-uint64_t FileSize(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-}
-
-}  // namespace
 
 Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options, Reporter* reporter) {
   ReaderOptions ro;
@@ -37,7 +13,7 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
   ro.threads = options.threads;
   ro.records = false;  // read, checked and counted, but not returned one by one
   VerifyResult result;
-  Tally tally(reporter);
+  DamageTally tally(reporter);
   auto opened = Reader::Open(path, ro, &tally);
   if (!opened) return opened.error();
   // Open sections of a log a writer holds are expected; the reader knows whether one does.
@@ -92,8 +68,8 @@ Result<VerifyResult> Verify(std::string_view path, const VerifyOptions& options,
                  "the log has an end marker but " + std::to_string(result.open_sections) +
                      " sections were never closed"});
   }
-  result.damage = tally.damage_;
-  result.torn = tally.torn_;
+  result.damage = tally.damage;
+  result.torn = tally.torn;
   result.in_progress = summary.in_progress;
   if (options.progress) options.progress(result.log_bytes, result.log_bytes);
   return result;
