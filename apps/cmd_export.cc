@@ -96,9 +96,9 @@ ExitCode RunExport(const ExportOptions& opt) {
   Reader& reader = *opened.value();
   StdoutBuffer out;
   Emitter emit(&out, opt.array, opt.limit);
-  QuotedNames quoted;
+  JsonStreamLabels labels;
   std::map<uint32_t, bool> wanted;
-  auto name_of = [&](uint32_t id) -> const std::string& { return quoted.Get(reader, id); };
+  auto name_of = [&](uint32_t id) -> const std::string& { return labels.Get(reader, id).quoted_name; };
   std::optional<SectionOut> pending;  // --sections: the section whose records are still coming
   bool more = true;
   auto flush_section = [&] {
@@ -136,8 +136,7 @@ ExitCode RunExport(const ExportOptions& opt) {
     if (item.kind != ItemKind::kRecord) continue;
     const RecordView& r = item.record;
     if (r.timestamp < since || r.timestamp > until) continue;
-    const CatalogEntry* e = reader.stream(r.stream_id);
-    const Encoding encoding = e != nullptr ? e->encoding : Encoding::kBinary;
+    const JsonStreamLabel& label = labels.Get(reader, r.stream_id);
     if (opt.sections) {
       if (!pending) continue;
       ++pending->records;
@@ -145,11 +144,11 @@ ExitCode RunExport(const ExportOptions& opt) {
       pending->last_t = r.timestamp;
       if (opt.records) {
         if (!pending->record_json.empty()) pending->record_json.push_back(',');
-        AppendRecordJson(&pending->record_json, name_of(r.stream_id), encoding, r);
+        AppendRecordJson(&pending->record_json, label, r);
       }
       continue;
     }
-    AppendRecordJson(&emit.Begin(), name_of(r.stream_id), encoding, r);
+    AppendRecordJson(&emit.Begin(), label, r);
     more = emit.End();
   }
   if (opt.sections) flush_section();

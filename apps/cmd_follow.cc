@@ -126,8 +126,7 @@ class Follower {
       mark.index = r.index;
       mark.section_seq = item.section->open.seq;
       if (!print) continue;
-      const CatalogEntry* e = reader.stream(r.stream_id);
-      AppendRecordJson(&out_.text(), quoted_.Get(reader, r.stream_id), e ? e->encoding : Encoding::kBinary, r);
+      AppendRecordJson(&out_.text(), labels_.Get(reader, r.stream_id), r);
       out_.text().push_back('\n');
       ++*printed;
       if (!out_.MaybeFlush()) break;
@@ -173,7 +172,7 @@ class Follower {
   const FollowOptions& opt_;
   ProblemLog problems_;
   StdoutBuffer out_;
-  QuotedNames quoted_;
+  JsonStreamLabels labels_;
   std::unordered_map<uint32_t, StreamMark> marks_;
   uint32_t start_slab_ = 0;  // the first slab the next poll reads
   std::unordered_map<uint32_t, bool> wanted_;

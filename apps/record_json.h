@@ -12,15 +12,32 @@
 namespace slablog::cli {
 
 void AppendInt(std::string* out, int64_t v);
-void AppendRecordJson(std::string* out, const std::string& quoted_name, Encoding encoding, const RecordView& r);
+struct JsonStreamLabel;
+void AppendRecordJson(std::string* out, const JsonStreamLabel& stream, const RecordView& r);
 
-// Stream names as JSON strings, quoted once per stream rather than once per record.
-class QuotedNames {
+// What a record's JSON needs of its stream: its name as a JSON string, quoted once per stream
+// rather than once per record, and its encoding. Records come in runs of one stream, so the last
+// stream asked for is answered without a lookup.
+struct JsonStreamLabel {
+  std::string quoted_name;
+  Encoding encoding = Encoding::kBinary;
+  bool known = false;  // found in the catalog
+};
+
+class JsonStreamLabels {
  public:
-  const std::string& Get(const Reader& reader, uint32_t id);
+  const JsonStreamLabel& Get(const Reader& reader, uint32_t id) {
+    if (last_ != nullptr && id == last_id_ && last_->known) return *last_;
+    last_id_ = id;
+    last_ = &Find(reader, id);
+    return *last_;
+  }
 
  private:
-  std::map<uint32_t, std::string> quoted_;
+  const JsonStreamLabel& Find(const Reader& reader, uint32_t id);
+  std::map<uint32_t, JsonStreamLabel> labels_;  // a map: its nodes (and last_) never move
+  uint32_t last_id_ = 0;
+  const JsonStreamLabel* last_ = nullptr;
 };
 
 }  // namespace slablog::cli

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -128,6 +129,27 @@ TEST_CASE("ExportFiltersMatchTheSameFilterOnTheInput") {
   RunResult bad = RunSlablog({"export", "--since", "yesterday", "f.slog"}, "", dir.dir());
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.rfind("slablog export: ", 0) == 0);
+}
+
+TEST_CASE("ExportPrintsEveryTimeDigitForDigit") {
+  // export formats numbers by hand (eight digits at a time): every width and sign, and the
+  // edges of the blocks, come out as std::to_string makes them.
+  TempDir dir;
+  const std::vector<int64_t> times = {std::numeric_limits<int64_t>::min(), -10'000'000'000'000'000, -100'000'001,
+                                      -100'000'000, -99'999'999, -1, 0, 7, 99'999'999, 100'000'000, 100'000'001,
+                                      1'000'000'000'000'000, 9'999'999'999'999'999, 10'000'000'000'000'000,
+                                      1'764'000'000'000'000'001, std::numeric_limits<int64_t>::max()};
+  std::string input;
+  for (int64_t t : times) input += "{\"t\":" + std::to_string(t) + "}\n";
+  REQUIRE(RunSlablog({"write", "--time-field", "t", "e.slog"}, input, dir.dir()).exit_code == 0);
+  RunResult r = RunSlablog({"export", "e.slog"}, "", dir.dir());
+  CHECK(r.exit_code == 0);
+  const auto lines = Lines(r.out);
+  REQUIRE(lines.size() == times.size());
+  for (size_t i = 0; i < times.size(); ++i) {
+    const std::string t = std::to_string(times[i]);
+    CHECK(lines[i] == "{\"stream\":\"default\",\"t\":" + t + ",\"seq\":" + std::to_string(i) + ",\"data\":{\"t\":" + t + "}}");
+  }
 }
 
 TEST_CASE("ExportArraySectionsAndEncodings") {
