@@ -110,7 +110,9 @@ void PrintFrame(const SectionInfo& s, const FrameView& f, bool hex) {
       what = fmt::format("defines stream {} '{}' encoding {} type {}", e->stream_id, e->name,
                          EncodingName(e->encoding), e->type);
     } else if (auto p = DecodeStreamPosition(f.payload)) {
-      what = fmt::format("stream {} numbers its next section {} (ring)", p->stream_id, p->next_seq);
+      what = p->slab_index ? fmt::format("stream {} numbered its next section {} when slab {} began (ring, kept slab)",
+                                         p->stream_id, p->next_seq, *p->slab_index)
+                           : fmt::format("stream {} numbers its next section {} (ring)", p->stream_id, p->next_seq);
     }
   }
   if (what.empty()) what = Preview(f.payload);

@@ -85,6 +85,44 @@ TEST_CASE("CatalogEntryRoundTrip") {
   CHECK_FALSE(DecodeCatalogEntry({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
 }
 
+TEST_CASE("StreamPositionsRoundTripWithAndWithoutASlabIndex") {
+  auto decode = [](const std::string& b) {
+    return DecodeStreamPosition({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
+  };
+  std::string own, kept;
+  EncodeStreamPosition({7, 1234567890123, std::nullopt}, &own);
+  EncodeStreamPosition({7, 99, 4000000000u}, &kept);
+  CHECK(own.size() == kStreamPositionSize);
+  CHECK(kept.size() == kSlabStartPositionSize);
+  auto a = decode(own);
+  auto b = decode(kept);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->stream_id == 7);
+  CHECK(a->next_seq == 1234567890123);
+  CHECK_FALSE(a->slab_index);
+  CHECK(b->next_seq == 99);
+  REQUIRE(b->slab_index);
+  CHECK(*b->slab_index == 4000000000u);
+  // Reserved bytes, the other size for a mark, and the catalog's and end marker's ids: no position.
+  std::string bad = kept;
+  bad[21] = 1;
+  CHECK_FALSE(decode(bad));
+  bad = kept;
+  bad[5] = 1;
+  CHECK_FALSE(decode(bad));
+  CHECK_FALSE(decode(kept.substr(0, kStreamPositionSize)));
+  bad = own + std::string(8, '\0');
+  CHECK_FALSE(decode(bad));
+  std::string catalog;
+  EncodeStreamPosition({kCatalogStream, 1, 3u}, &catalog);
+  CHECK_FALSE(decode(catalog));
+  // A catalog entry never reads as one.
+  std::string entry;
+  EncodeCatalogEntry({5, Encoding::kJson, 42, "imu/accel"}, &entry);
+  CHECK_FALSE(decode(entry));
+}
+
 TEST_CASE("SlabPathSplitsAtLastDot") {
   CHECK(SlabPath("run.slog", 0) == "run_0.slog");
   CHECK(SlabPath("dir/run.v2.slog", 12) == "dir/run.v2_12.slog");

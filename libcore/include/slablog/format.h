@@ -172,12 +172,18 @@ std::optional<CatalogEntry> DecodeCatalogEntry(std::span<const uint8_t> in);
 // A ring slab's catalog snapshot also says where each stream stood when the slab began: every
 // section of the stream numbered next_seq or higher is in this slab or a later one (slablog.5,
 // Rings). A reader that finds the stream starting later than that knows sections were lost.
+// With slab_index, where the stream stood when that earlier slab began: a ring slab repeats it
+// for a slab after one the ring may keep while it reuses that slab (one an idle stream's open
+// section holds), so that a reader can tell sections lost from the end of the kept slab.
 struct StreamPosition {
   uint32_t stream_id = 0;
   uint64_t next_seq = 0;
+  std::optional<uint32_t> slab_index;  // none: the slab whose catalog holds the record
 };
 inline constexpr size_t kStreamPositionSize = 16;
+inline constexpr size_t kSlabStartPositionSize = 24;
 inline constexpr uint8_t kStreamPositionMark = 0xFF;  // in the place of a catalog entry's encoding
+inline constexpr uint8_t kSlabStartPositionMark = 0xFE;
 void EncodeStreamPosition(const StreamPosition& p, std::string* out);
 std::optional<StreamPosition> DecodeStreamPosition(std::span<const uint8_t> in);
 

@@ -270,19 +270,24 @@ std::optional<CatalogEntry> DecodeCatalogEntry(std::span<const uint8_t> in) {
 }
 
 void EncodeStreamPosition(const StreamPosition& p, std::string* out) {
-  uint8_t b[kStreamPositionSize] = {};
+  uint8_t b[kSlabStartPositionSize] = {};
   Store<uint32_t>(b, p.stream_id);
-  b[4] = kStreamPositionMark;
+  b[4] = p.slab_index ? kSlabStartPositionMark : kStreamPositionMark;
   Store<uint64_t>(b + 8, p.next_seq);
-  out->append(reinterpret_cast<const char*>(b), sizeof b);
+  if (p.slab_index) Store<uint32_t>(b + 16, *p.slab_index);  // bytes 20..23 reserved, 0
+  out->append(reinterpret_cast<const char*>(b), p.slab_index ? kSlabStartPositionSize : kStreamPositionSize);
 }
 
 std::optional<StreamPosition> DecodeStreamPosition(std::span<const uint8_t> in) {
-  if (in.size() != kStreamPositionSize || in[4] != kStreamPositionMark) return std::nullopt;
+  const bool of_slab = in.size() == kSlabStartPositionSize && in[4] == kSlabStartPositionMark;
+  if (!of_slab && (in.size() != kStreamPositionSize || in[4] != kStreamPositionMark)) return std::nullopt;
   if (in[5] != 0 || in[6] != 0 || in[7] != 0) return std::nullopt;  // reserved
+  if (of_slab && Load<uint32_t>(in.data() + 20) != 0) return std::nullopt;
   const uint32_t id = Load<uint32_t>(in.data());
   if (id == kCatalogStream || id == kEndStream) return std::nullopt;
-  return StreamPosition{id, Load<uint64_t>(in.data() + 8)};
+  StreamPosition p{id, Load<uint64_t>(in.data() + 8), std::nullopt};
+  if (of_slab) p.slab_index = Load<uint32_t>(in.data() + 16);
+  return p;
 }
 
 std::string SlabPath(std::string_view base, uint32_t index) {

@@ -69,6 +69,9 @@ struct Reader::Impl {
     uint32_t gaps = 0;
   };
   std::unordered_map<uint32_t, RingFloor> ring_floors;
+  // Where streams stood when given slabs began, as ring slabs repeat it for a slab after one the
+  // ring may have kept while it reused this one (slab index -> stream -> next_seq).
+  std::unordered_map<uint32_t, std::unordered_map<uint32_t, uint64_t>> slab_starts;
   bool in_section = false;   // frames of the current section are being read
   bool skip_frames = false;
   bool finished = false;
@@ -293,10 +296,21 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
   // In a ring, sections gone with slabs the ring reused before this one are no loss: the stream
   // starts, or goes on, at its oldest section left. A record begun in them is dropped quietly.
   const bool ring_gap = (s.slab->header.flags & kSlabFlagRing) != 0 && c.ring_gaps != walker.ring_gaps();
+  const bool one_gap_since = c.seen && c.ring_gaps + 1 == walker.ring_gaps();
   c.ring_gaps = walker.ring_gaps();
   // Sections below this one were in the ring's reused slabs, except from the stream's position
   // in the ring slab read last on: those were lost (a power cut), however the ring went on.
   std::optional<uint64_t> lost_from;
+  // And sections below where the stream stood when the first slab of the gap began were begun
+  // in the slab before the gap, kept by the ring and read: missing, they too were lost.
+  std::optional<uint64_t> lost_before_gap;
+  if (ring_gap && !walker.live() && one_gap_since && walker.ring_gap_from()) {
+    if (auto slab = slab_starts.find(*walker.ring_gap_from()); slab != slab_starts.end()) {
+      if (auto at = slab->second.find(id); at != slab->second.end() && at->second > c.expected_seq && seq > c.expected_seq) {
+        lost_before_gap = std::min(at->second, seq);
+      }
+    }
+  }
   if (ring_gap && !walker.live()) {
     auto f = ring_floors.find(id);
     if (f != ring_floors.end() && f->second.gaps == walker.ring_gaps()) {
@@ -343,6 +357,15 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
       ReportOpenGap(c, id, s);
     }
   }
+  if (lost_before_gap) {
+    Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kMissingData,
+           "stream " + StreamLabel(id) + "'s sections " + std::to_string(c.expected_seq) + " to " +
+               std::to_string(*lost_before_gap - 1) + " were begun before ring slab " +
+               std::to_string(*walker.ring_gap_from()) + ", which the ring reused, yet are missing from the slabs "
+               "still here before it (lost to a power cut)");
+  }
+  if (lost_from && lost_before_gap && *lost_from < *lost_before_gap) lost_from = *lost_before_gap;
+  if (lost_from && *lost_from >= seq) lost_from.reset();
   if (lost_from) {
     Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kMissingData,
            "stream " + StreamLabel(id) + " goes on at section " + std::to_string(seq) + ", but its sections " +
@@ -504,6 +527,10 @@ void Reader::Impl::StartDecoded(const SectionInfo& s) {
 
 void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {
   if (auto position = DecodeStreamPosition(payload); position && (scan_slab->header.flags & kSlabFlagRing) != 0) {
+    if (position->slab_index) {
+      slab_starts[*position->slab_index][position->stream_id] = position->next_seq;
+      return;
+    }
     // The oldest slab's since the last gap says most: later slabs' positions are further on.
     auto [it, inserted] = ring_floors.try_emplace(position->stream_id, RingFloor{position->next_seq, walker.ring_gaps()});
     if (!inserted && it->second.gaps != walker.ring_gaps()) it->second = RingFloor{position->next_seq, walker.ring_gaps()};

@@ -203,6 +203,7 @@ SlabWalker::Event SlabWalker::StartSlab() {
     if (named && *named != header->slab_index) {
       ++summary_.ring_overtaken;
       ++ring_gaps_;
+      ring_gap_from_.reset();
       pos_ = all.size();
       file_had_slab_ = true;
       return Event::kDone;
@@ -213,6 +214,7 @@ SlabWalker::Event SlabWalker::StartSlab() {
     // none missing before a ring slab was lost otherwise (man slablog.5, Rings).
     summary_.ring_slabs_gone += header->slab_index - *expected_index_;
     ++ring_gaps_;
+    ring_gap_from_ = *expected_index_;
   } else if (expected_index_ && header->slab_index > *expected_index_) {
     Report(pos_, 0, CorruptionKind::kBadFileHeader,
            header->slab_index == *expected_index_ + 1
@@ -365,7 +367,10 @@ void SlabWalker::LeaveSlab(std::optional<uint64_t> end_marker) {
     // reach are then gone, and where they were it found zeros, or the later slab's headers,
     // which do not verify here. (Its header is zeroed before any other byte is changed.)
     const auto now = DecodeSlabHeader(bytes().subspan(slab_.file_offset, std::min<uint64_t>(kSlabHeaderSize, bytes().size() - slab_.file_offset)));
-    if (!now || now->slab_index != slab_.header.slab_index) ++ring_gaps_;
+    if (!now || now->slab_index != slab_.header.slab_index) {
+      ++ring_gaps_;
+      ring_gap_from_.reset();
+    }
   }
   ReleasePages(slab_.file_offset, slab_end_);
   if (end_marker) {

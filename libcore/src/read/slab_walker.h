@@ -31,7 +31,13 @@ class SlabWalker {
   // Runs of missing slabs passed before ring slabs (slabs the ring reused) so far.
   uint32_t ring_gaps() const { return ring_gaps_; }
   // A ring slab reused while the walk was in it: what the streams had after it there is gone.
-  void NoteRingGap() { ++ring_gaps_; }
+  void NoteRingGap() {
+    ++ring_gaps_;
+    ring_gap_from_.reset();
+  }
+  // The first slab of the last run of missing slabs, when the last gap was one (not a slab
+  // reused under a live walk).
+  std::optional<uint32_t> ring_gap_from() const { return ring_gap_from_; }
   // Called with the pages of a slab the walk has left (default: dropped from the page tables here).
   void set_release(std::function<void(const uint8_t*, const uint8_t*)> release) {
     release_ = std::move(release);
@@ -63,6 +69,7 @@ class SlabWalker {
   CorruptionSink* sink_;
   std::optional<uint32_t> expected_index_;
   uint32_t ring_gaps_ = 0;
+  std::optional<uint32_t> ring_gap_from_;
   bool slab_has_catalog_ = false;  // the current slab's catalog section was met
   LogId section_key_{};
  public:

@@ -137,7 +137,7 @@ Status Writer::Impl::NewSlabLocked() {
     }
   }
   if (Status st = file.value()->Publish(); !st) return st;
-  slabs.push_back(Slab{std::move(file.value()), page_size, 0, false, false, header.flags});
+  slabs.push_back(Slab{std::move(file.value()), page_size, 0, false, false, header.flags, {}});
   dir_dirty = true;
   if (slabs.size() >= 2) RetireIfDoneLocked(slabs.size() - 2);
 
@@ -152,11 +152,14 @@ Status Writer::Impl::NewSlabLocked() {
   // A ring's slab also says where each stream stands: sections a power cut takes from it then
   // read as lost, not as sections the ring reused (which are all numbered below these).
   if ((header.flags & kSlabFlagRing) != 0) {
-    for (const auto& s : streams) {
+    std::vector<StreamPosition>& start = slabs.back().start_positions;
+    for (const auto& s : streams) start.push_back(StreamPosition{s->entry.stream_id, s->next_seq, std::nullopt});
+    for (const StreamPosition& p : start) {
       encoded.emplace_back();
-      EncodeStreamPosition(StreamPosition{s->entry.stream_id, s->next_seq}, &encoded.back());
+      EncodeStreamPosition(p, &encoded.back());
       snapshot += kFrameHeaderSize + encoded.back().size();
     }
+    AddKeptSlabsPositionsLocked(&encoded, &snapshot);
   }
   if (Status st = RollSectionLocked(catalog, RoundUp(snapshot, page_size), false); !st) return st;
   for (const std::string& e : encoded) {
@@ -164,6 +167,29 @@ Status Writer::Impl::NewSlabLocked() {
                        {reinterpret_cast<const uint8_t*>(e.data()), e.size()}, 0);
   }
   return Status();
+}
+
+// A slab an idle stream's open section holds is kept while the ring reuses the slabs after it:
+// a reader then finds a gap after it, and takes the stream's sections missing there for reused
+// ones. Those a power cut took from the end of the kept slab are told apart by where the stream
+// stood when the next slab began: that slab's own position records may be gone with it, so
+// each new slab repeats them while the slab before it holds an open section (and so may be kept
+// past its reuse). A kept slab is rare and few are kept: the repeats are capped at a quarter of
+// a slab, past which such a loss reads as reuse, as it did before.
+void Writer::Impl::AddKeptSlabsPositionsLocked(std::vector<std::string>* encoded, uint64_t* snapshot) {
+  const uint64_t cap = slab_capacity / 4;
+  for (size_t kept = ring_oldest; kept + 2 < slabs.size(); ++kept) {
+    const Slab& next = slabs[kept + 1];
+    if (slabs[kept].recycled || slabs[kept].open_sections == 0 || next.start_positions.empty()) continue;
+    const uint64_t more = next.start_positions.size() * (kFrameHeaderSize + kSlabStartPositionSize);
+    if (*snapshot + more > cap) break;
+    for (StreamPosition p : next.start_positions) {
+      p.slab_index = first_slab + static_cast<uint32_t>(kept + 1);
+      encoded->emplace_back();
+      EncodeStreamPosition(p, &encoded->back());
+    }
+    *snapshot += more;
+  }
 }
 
 uint64_t Writer::Impl::RingSlabsAvailableLocked(const StreamState& s) const {
@@ -217,6 +243,8 @@ Result<std::unique_ptr<WritableSlab>> Writer::Impl::RecycleOwnSlabLocked(const s
     }
     Slab& slab = slabs[pick];
     slab.recycled = true;
+    // The next slab's start positions were kept for a reader that finds this one kept and it gone.
+    if (pick + 1 < slabs.size()) std::vector<StreamPosition>().swap(slabs[pick + 1].start_positions);
     ++ring_recycled;
     // Its descriptor (and the writer's lock on it) goes now: the file is locked again as the new
     // slab. A flush holding it meanwhile only syncs it.

@@ -94,7 +94,7 @@ Status Writer::Impl::Resume() {
   // ...and on disk before any new section is: otherwise a power cut could bring the marker back
   // in front of sections that survived, and readers would stop at it (man slablog.5, G3).
   if (Status st = file.value()->Sync(); !st) return NoteIo(st);
-  slabs.push_back(Slab{std::move(file.value()), summary.end_marker_offset, 0, false, false, last_flags});
+  slabs.push_back(Slab{std::move(file.value()), summary.end_marker_offset, 0, false, false, last_flags, {}});
 
   catalog.entry.stream_id = kCatalogStream;
   catalog.next_seq = next_seq[kCatalogStream];
