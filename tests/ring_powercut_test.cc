@@ -358,13 +358,24 @@ TEST_CASE("RingPowerCutImagesWithTheWritersOwnSyncs") {
         std::vector<std::string> bad;
         auto note = [&](const std::string& kind, const std::string& line) {
           ++kinds[kind];
-          // Known and open: sections a power cut took from the end of a slab the ring kept (an
-          // idle stream's open section held it) while it reused the slab after it pass for
-          // sections the ring reused: the positions that would tell are in the reused slab's
-          // catalog (slablog.5, Rings). Counted and shown, not failed; everything else fails.
+          // A hole no reader reported (G3): counted and shown, and failed above 1 image in 1,000
+          // (below); everything else fails at once. (Sections lost from a slab the ring kept while
+          // it reused the ones after it were the last kind seen; they are reported since the
+          // kept-slab positions, slablog.5, Rings.) RPC_DEBUG=1 shows each hole and G3 image.
           if (kind.starts_with("G3")) {
             ++g3_open;
             if (g3_open <= 3) MESSAGE("G3 not yet caught in a ring: seed ", sd, " cut '", c.where, "': ", line);
+            if (debug) {
+              std::string files;
+              for (const auto& e : std::filesystem::directory_iterator(img.dir())) {
+                std::ifstream in(e.path(), std::ios::binary);
+                std::vector<char> h(64);
+                in.read(h.data(), 64);
+                auto hdr = DecodeSlabHeader({reinterpret_cast<const uint8_t*>(h.data()), static_cast<size_t>(in.gcount())});
+                files += " " + e.path().filename().string() + "=" + (hdr ? std::to_string(hdr->slab_index) : "?");
+              }
+              MESSAGE("G3 image mode ", mode, " how ", how, " files", files);
+            }
             return;
           }
           bad.push_back(kind + ": " + line);
@@ -389,6 +400,10 @@ TEST_CASE("RingPowerCutImagesWithTheWritersOwnSyncs") {
           }
           for (uint64_t r : baseline.idx[s]) {
             if (hs.count(r) == 0 && !have.empty() && have.back() > r) {
+              if (debug) {
+                MESSAGE("hole: stream ", s, " lacks record ", r, "; has ", have.size(), " from ", have.front(), " to ",
+                        have.back(), "; process death kept ", baseline.idx[s].size());
+              }
               hole = true;
               break;
             }

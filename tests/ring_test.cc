@@ -168,6 +168,7 @@ TEST_CASE("ARingReopenedForAppendingGoesOnReusingItsOldestSlabs") {
   CHECK(first + r.records.size() == n);
 }
 
+}  // namespace slablog::test
 
 namespace slablog::test {
 
@@ -305,58 +306,6 @@ TEST_CASE("SectionsLostAtTheEndOfARingsOldestSlabAreAHoleNotTheRingsReuse") {
   CHECK(problems.Describe().find("lost to a power cut") != std::string::npos);
   auto t = Truncate(base, {}, nullptr);
   CHECK_FALSE(t);  // a hole: truncate points to recover
-}
-
-}  // namespace slablog::test
-
-TEST_CASE("SectionsLostAtTheEndOfASlabTheRingKeptAreAHoleNotTheRingsReuse") {
-  // An idle stream's open section keeps slab 0 in the ring while the ring reuses the slabs after
-  // it. The position that tells where the busy stream stood when slab 1 began was in slab 1;
-  // later slabs repeat it while slab 0 is kept. Without it, sections a power cut took from the
-  // end of slab 0 read as sections of the reused slabs.
-  TempDir dir, image;
-  const std::string base = dir.path("ring.slog");
-  auto w = Writer::Open(base, RingOptions(4));
-  REQUIRE(w);
-  auto idle = w.value()->OpenStream({"idle", Encoding::kBinary, 0});
-  auto busy = w.value()->OpenStream({"busy", Encoding::kBinary, 0});
-  REQUIRE(idle);
-  REQUIRE(busy);
-  REQUIRE(w.value()->Append(idle.value(), std::string(100, 'i'), 0).ok());
-  const std::string payload(700, 'p');
-  for (int i = 1; w.value()->slab_count() < 12; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
-  REQUIRE(w.value()->Sync().ok());
-  // The files as a power cut leaves them with the writer still at work (Close would close the
-  // idle stream's section).
-  const auto slabs = ListSlabFiles(base);
-  REQUIRE(slabs.size() == 4);
-  REQUIRE(slabs.front().first == 0);  // kept
-  REQUIRE(slabs[1].first > 1);        // the slabs after it reused
-  for (const auto& [index, path] : slabs) {
-    std::filesystem::copy_file(path, image.path(std::filesystem::path(path).filename().string()));
-  }
-  REQUIRE(w.value()->Close().ok());
-  const std::string copy = image.path("ring.slog");
-  const std::string kept = SlabPath(copy, 0);
-  CollectingReporter before;
-  CHECK_MESSAGE(Verify(copy, {}, &before)->damage == 0, before.Describe());
-  // Slab 0 after the busy stream's first section there: zeros, as a power cut that kept none of
-  // those sectors leaves it.
-  uint64_t first_section = 0, cut_from = 0;
-  for (const FrameLoc& f : Frames(copy)) {
-    if (f.file != kept || f.stream != "busy") continue;
-    if (first_section == 0) first_section = f.section_offset;
-    if (f.section_offset != first_section && cut_from == 0) cut_from = f.section_offset;
-  }
-  REQUIRE(cut_from > 0);
-  ZeroBytes(kept, cut_from, std::filesystem::file_size(kept) - 4096);
-  CollectingReporter problems;
-  auto v = Verify(copy, {}, &problems);
-  REQUIRE(v);
-  CHECK_MESSAGE(v->damage >= 1, problems.Describe());
-  CHECK(problems.Has(CorruptionKind::kMissingData));
-  CHECK_MESSAGE(problems.Describe().find("which the ring reused, yet are missing") != std::string::npos,
-                problems.Describe());
 }
 
 }  // namespace slablog::test

@@ -67,11 +67,25 @@ struct Reader::Impl {
   struct RingFloor {
     uint64_t next_seq = 0;
     uint32_t gaps = 0;
+    // The floor it replaced, from the first slab read after the gap before (its gaps then).
+    std::optional<uint64_t> before;
+    uint32_t before_gaps = 0;
   };
   std::unordered_map<uint32_t, RingFloor> ring_floors;
-  // Where streams stood when given slabs began, as ring slabs repeat it for a slab after one the
-  // ring may have kept while it reused this one (slab index -> stream -> next_seq).
-  std::unordered_map<uint32_t, std::unordered_map<uint32_t, uint64_t>> slab_starts;
+  // Where streams stood when the first slab of the last gap began, as ring slabs repeat it for
+  // the slab after one the ring kept (for the gap numbered gap_starts_gaps), and when the last
+  // two ring slabs read began (their own position records).
+  std::unordered_map<uint32_t, uint64_t> gap_starts;
+  uint32_t gap_starts_gaps = 0;
+  struct SlabPositions {
+    uint32_t slab_index = 0;
+    std::unordered_map<uint32_t, uint64_t> next_seq;
+  };
+  SlabPositions last_positions, previous_positions;
+  uint32_t gaps_checked = 0;       // the last gap whose losses were looked for
+  std::unordered_map<uint32_t, uint32_t> defined_at_gaps;  // ring_gaps() when a stream was first named
+  std::optional<uint32_t> gap_slab;  // the first slab read after it, once met
+  void CheckLossesBeforeGap(uint32_t slab_index, uint64_t offset);
   bool in_section = false;   // frames of the current section are being read
   bool skip_frames = false;
   bool finished = false;
@@ -289,6 +303,16 @@ struct Reader::Impl {
 
 void Reader::Impl::OnSection(const SectionInfo& s) {
   const uint32_t id = s.open.stream_id;
+  if (!walker.live() && walker.ring_gaps() != gaps_checked && walker.ring_gap_from()) {
+    // Once the first slab after the gap has given its snapshot (its first section), or has none.
+    const uint32_t slab = s.slab->header.slab_index;
+    if (gap_slab != slab) {
+      gap_slab = slab;
+      if (id != kCatalogStream) CheckLossesBeforeGap(slab, s.offset);
+    } else {
+      CheckLossesBeforeGap(slab, s.offset);
+    }
+  }
   StreamCursor& c = cursors[id];
   cursor = &c;
   skip_frames = false;
@@ -296,21 +320,10 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
   // In a ring, sections gone with slabs the ring reused before this one are no loss: the stream
   // starts, or goes on, at its oldest section left. A record begun in them is dropped quietly.
   const bool ring_gap = (s.slab->header.flags & kSlabFlagRing) != 0 && c.ring_gaps != walker.ring_gaps();
-  const bool one_gap_since = c.seen && c.ring_gaps + 1 == walker.ring_gaps();
   c.ring_gaps = walker.ring_gaps();
   // Sections below this one were in the ring's reused slabs, except from the stream's position
   // in the ring slab read last on: those were lost (a power cut), however the ring went on.
   std::optional<uint64_t> lost_from;
-  // And sections below where the stream stood when the first slab of the gap began were begun
-  // in the slab before the gap, kept by the ring and read: missing, they too were lost.
-  std::optional<uint64_t> lost_before_gap;
-  if (ring_gap && !walker.live() && one_gap_since && walker.ring_gap_from()) {
-    if (auto slab = slab_starts.find(*walker.ring_gap_from()); slab != slab_starts.end()) {
-      if (auto at = slab->second.find(id); at != slab->second.end() && at->second > c.expected_seq && seq > c.expected_seq) {
-        lost_before_gap = std::min(at->second, seq);
-      }
-    }
-  }
   if (ring_gap && !walker.live()) {
     auto f = ring_floors.find(id);
     if (f != ring_floors.end() && f->second.gaps == walker.ring_gaps()) {
@@ -357,15 +370,6 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
       ReportOpenGap(c, id, s);
     }
   }
-  if (lost_before_gap) {
-    Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kMissingData,
-           "stream " + StreamLabel(id) + "'s sections " + std::to_string(c.expected_seq) + " to " +
-               std::to_string(*lost_before_gap - 1) + " were begun before ring slab " +
-               std::to_string(*walker.ring_gap_from()) + ", which the ring reused, yet are missing from the slabs "
-               "still here before it (lost to a power cut)");
-  }
-  if (lost_from && lost_before_gap && *lost_from < *lost_before_gap) lost_from = *lost_before_gap;
-  if (lost_from && *lost_from >= seq) lost_from.reset();
   if (lost_from) {
     Report(walker.file(), s.slab->header.slab_index, s.offset, 0, id, CorruptionKind::kMissingData,
            "stream " + StreamLabel(id) + " goes on at section " + std::to_string(seq) + ", but its sections " +
@@ -525,17 +529,75 @@ void Reader::Impl::StartDecoded(const SectionInfo& s) {
   scan_section = &s;
 }
 
+// After a run of missing slabs beginning at slab S, where the ring kept the slab before it: a
+// stream's sections begun before S were in the slabs read since the gap before (the kept one
+// among them), so any of them not met there were lost to a power cut, not reused. Where each
+// stream stood when S began comes from the repeats in the slabs after the gap, or, for a stream
+// that began no section in the kept slab (not repeated), from the kept slab's own position.
+// What the walk accounted for: the stream's next section if it met the stream since the gap
+// before, else the stream's position in the first slab read after that gap. Checked once the
+// first slab after the gap has given its snapshot (or has none).
+void Reader::Impl::CheckLossesBeforeGap(uint32_t slab_index, uint64_t offset) {
+  const uint32_t gaps = walker.ring_gaps();
+  gaps_checked = gaps;
+  const uint32_t from = *walker.ring_gap_from();
+  const SlabPositions* kept = last_positions.slab_index + 1 == from && !last_positions.next_seq.empty() ? &last_positions
+                              : previous_positions.slab_index + 1 == from ? &previous_positions
+                                                                          : nullptr;
+  std::map<uint32_t, uint64_t> start;  // ordered: reports come out in stream order
+  if (kept != nullptr) start.insert(kept->next_seq.begin(), kept->next_seq.end());
+  if (gap_starts_gaps == gaps) {
+    for (const auto& [id, next] : gap_starts) start[id] = next;
+  }
+  for (const auto& [id, next] : start) {
+    std::optional<uint64_t> accounted;
+    if (auto c = cursors.find(id); c != cursors.end() && c->second.seen && c->second.ring_gaps + 1 == gaps) {
+      accounted = c->second.expected_seq;
+    }
+    if (auto f = ring_floors.find(id); f != ring_floors.end()) {
+      std::optional<uint64_t> floor;
+      if (f->second.gaps + 1 == gaps) floor = f->second.next_seq;  // the slab after the gap has none
+      if (f->second.gaps == gaps && f->second.before && f->second.before_gaps + 1 == gaps) floor = f->second.before;
+      if (floor) accounted = std::max(accounted.value_or(0), *floor);
+    }
+    // A stream first named since the gap before, with no position there: opened on the way,
+    // all its sections begun since.
+    if (auto d = defined_at_gaps.find(id); !accounted && d != defined_at_gaps.end() && d->second + 1 == gaps) accounted = 0;
+    if (!accounted || next <= *accounted) continue;
+    Report(walker.file(), slab_index, offset, 0, id, CorruptionKind::kMissingData,
+           "stream " + StreamLabel(id) + "'s sections " + std::to_string(*accounted) + " to " + std::to_string(next - 1) +
+               " were begun before ring slab " + std::to_string(from) + " (which the ring reused; it kept the slab "
+               "before it), in slabs read here, yet are missing (lost to a power cut)");
+  }
+}
+
 void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {
-  if (auto position = DecodeStreamPosition(payload); position && (scan_slab->header.flags & kSlabFlagRing) != 0) {
+  const bool ring = (scan_slab->header.flags & kSlabFlagRing) != 0;
+  if (auto position = DecodeStreamPosition(payload); position && ring) {
     if (position->slab_index) {
-      slab_starts[*position->slab_index][position->stream_id] = position->next_seq;
+      // Only the gap just passed needs them (memory stays one entry per stream).
+      if (!walker.live() && walker.ring_gap_from() == position->slab_index) {
+        if (gap_starts_gaps != walker.ring_gaps()) gap_starts.clear();
+        gap_starts_gaps = walker.ring_gaps();
+        gap_starts[position->stream_id] = position->next_seq;
+      }
       return;
     }
+    if (last_positions.slab_index != scan_slab->header.slab_index || last_positions.next_seq.empty()) {
+      if (!last_positions.next_seq.empty()) previous_positions = std::move(last_positions);
+      last_positions = SlabPositions{scan_slab->header.slab_index, {}};
+    }
+    last_positions.next_seq[position->stream_id] = position->next_seq;
     // The oldest slab's since the last gap says most: later slabs' positions are further on.
-    auto [it, inserted] = ring_floors.try_emplace(position->stream_id, RingFloor{position->next_seq, walker.ring_gaps()});
-    if (!inserted && it->second.gaps != walker.ring_gaps()) it->second = RingFloor{position->next_seq, walker.ring_gaps()};
+    auto [it, inserted] = ring_floors.try_emplace(position->stream_id, RingFloor{position->next_seq, walker.ring_gaps(), std::nullopt, 0});
+    if (!inserted && it->second.gaps != walker.ring_gaps()) {
+      it->second = RingFloor{position->next_seq, walker.ring_gaps(), it->second.next_seq, it->second.gaps};
+    }
     return;
   }
+  // Marks 0xF0 to 0xFD in a stream record's encoding byte are kept for further records of ring
+  // slabs' snapshots: not understood, they are passed over, not taken for damage (slablog.5).
+  if (ring && payload.size() > 4 && payload[4] >= 0xF0 && payload[4] <= 0xFD) return;
   auto entry = DecodeCatalogEntry(payload);
   if (!entry) {
     Report(*scan_file, scan_slab->header.slab_index, offset, payload.size(), kCatalogStream,
@@ -544,6 +606,7 @@ void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offse
     return;
   }
   auto [it, inserted] = catalog.emplace(entry->stream_id, *entry);
+  if (inserted) defined_at_gaps[entry->stream_id] = walker.ring_gaps();
   if (!inserted && (it->second.name != entry->name || it->second.encoding != entry->encoding ||
                     it->second.type != entry->type)) {
     Report(*scan_file, scan_slab->header.slab_index, offset, 0, kCatalogStream,
@@ -685,6 +748,9 @@ bool Reader::Impl::ReadFrame(Item* item) {
 
 void Reader::Impl::Finish() {
   finished = true;
+  if (!walker.live() && walker.ring_gaps() != gaps_checked && walker.ring_gap_from() && gap_slab) {
+    CheckLossesBeforeGap(*gap_slab, 0);  // the log ended in that slab's snapshot
+  }
   // A record whose LAST never came, at the end of its stream: whether its next section was never
   // started (the writer stopped between closing one section and opening the next, or is still
   // writing it) or lost since the last sync, nothing of the stream survived after it. A torn tail.

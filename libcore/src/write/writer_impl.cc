@@ -170,25 +170,44 @@ Status Writer::Impl::NewSlabLocked() {
 }
 
 // A slab an idle stream's open section holds is kept while the ring reuses the slabs after it:
-// a reader then finds a gap after it, and takes the stream's sections missing there for reused
-// ones. Those a power cut took from the end of the kept slab are told apart by where the stream
-// stood when the next slab began: that slab's own position records may be gone with it, so
-// each new slab repeats them while the slab before it holds an open section (and so may be kept
-// past its reuse). A kept slab is rare and few are kept: the repeats are capped at a quarter of
-// a slab, past which such a loss reads as reuse, as it did before.
+// a reader then finds a gap after it, and takes the streams' sections missing there for reused
+// ones. Those a power cut took from the end of the kept slab are told apart by where each stream
+// stood when the next slab began: that slab's own position records may be gone with it, so each
+// new slab repeats them while the slab before it holds an open section (and so may be kept past
+// its reuse). Only for streams that began sections in the kept slab (for the others, the kept
+// slab's own records say the same, and readers use those), and only into the room the
+// snapshot's last page leaves: the catalog section never takes more of the slab than it would
+// without them, which is what slabs are sized for. Past that, such a loss reads as reuse. With
+// one appender the ring closes a stream's section before it reuses the slab: none is kept.
 void Writer::Impl::AddKeptSlabsPositionsLocked(std::vector<std::string>* encoded, uint64_t* snapshot) {
-  const uint64_t cap = slab_capacity / 4;
+  if (options.one_appender) return;
+  const uint64_t room_end = RoundUp(*snapshot, page_size);
   for (size_t kept = ring_oldest; kept + 2 < slabs.size(); ++kept) {
+    const Slab& k = slabs[kept];
     const Slab& next = slabs[kept + 1];
-    if (slabs[kept].recycled || slabs[kept].open_sections == 0 || next.start_positions.empty()) continue;
-    const uint64_t more = next.start_positions.size() * (kFrameHeaderSize + kSlabStartPositionSize);
-    if (*snapshot + more > cap) break;
-    for (StreamPosition p : next.start_positions) {
+    if (k.recycled || k.open_sections == 0) continue;
+    for (size_t i = 0; i < next.start_positions.size(); ++i) {
+      StreamPosition p = next.start_positions[i];
+      // Streams are only ever added: a stream's record has the same place in both lists.
+      const bool unchanged = i < k.start_positions.size() && k.start_positions[i].stream_id == p.stream_id &&
+                             k.start_positions[i].next_seq == p.next_seq;
+      if (unchanged) continue;
+      if (*snapshot + kFrameHeaderSize + kSlabStartPositionSize > room_end) return;
       p.slab_index = first_slab + static_cast<uint32_t>(kept + 1);
       encoded->emplace_back();
       EncodeStreamPosition(p, &encoded->back());
+      *snapshot += kFrameHeaderSize + kSlabStartPositionSize;
     }
-    *snapshot += more;
+  }
+}
+
+// A slab's start positions serve while it is in the ring (the one a kept slab's successor is
+// compared with) or its predecessor is (as that successor).
+void Writer::Impl::ForgetStartPositionsLocked(size_t index) {
+  for (size_t i : {index, index + 1}) {
+    if (i >= slabs.size()) continue;
+    const bool before_gone = i == 0 || i - 1 < ring_oldest || slabs[i - 1].recycled;
+    if (slabs[i].recycled && before_gone) std::vector<StreamPosition>().swap(slabs[i].start_positions);
   }
 }
 
@@ -243,8 +262,7 @@ Result<std::unique_ptr<WritableSlab>> Writer::Impl::RecycleOwnSlabLocked(const s
     }
     Slab& slab = slabs[pick];
     slab.recycled = true;
-    // The next slab's start positions were kept for a reader that finds this one kept and it gone.
-    if (pick + 1 < slabs.size()) std::vector<StreamPosition>().swap(slabs[pick + 1].start_positions);
+    ForgetStartPositionsLocked(pick);
     ++ring_recycled;
     // Its descriptor (and the writer's lock on it) goes now: the file is locked again as the new
     // slab. A flush holding it meanwhile only syncs it.

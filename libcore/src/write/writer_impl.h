@@ -32,8 +32,8 @@ struct Writer::Impl {
     bool retired = false;        // unmapped; kept open only until the next sync
     bool recycled = false;       // a ring reused its file for a later slab: gone from the log
     uint32_t flags = 0;          // its header's (kSlabFlagRing)
-    // A ring's: where each stream stood when the slab began, kept while the slab before it is
-    // in the ring (NewSlabLocked repeats them while that one is kept past this one's reuse).
+    // A ring's: where each stream stood when the slab began, kept while the slab or the one
+    // before it is in the ring (AddKeptSlabsPositionsLocked).
     std::vector<StreamPosition> start_positions;
   };
 
@@ -145,6 +145,7 @@ struct Writer::Impl {
   uint64_t RingSlabsAvailableLocked(const detail::StreamState& appending) const;
   // A new ring slab's position records for slabs after kept ones (see the definition).
   void AddKeptSlabsPositionsLocked(std::vector<std::string>* encoded, uint64_t* snapshot);
+  void ForgetStartPositionsLocked(size_t recycled);
   // While a record is written in fragments: the index in `slabs` of the slab of its first one (no
   // slab from there on is reused until it is whole); SIZE_MAX otherwise.
   size_t fragments_from = SIZE_MAX;

@@ -1,0 +1,270 @@
+// Rings that keep a slab an idle stream's open section holds while they reuse the slabs after
+// it: sections a power cut took from the slabs before such a gap are reported, not read as the
+// ring's reuse (man slablog.5, Rings, "Positions of kept slabs"); nothing else reads as damage;
+// and the repeated positions cost no slab room a record had before.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "slablog/recovery.h"
+#include "testutil.h"
+
+namespace slablog::test {
+namespace {
+
+WriterOptions Ring(uint32_t slabs) {
+  WriterOptions o = SmallOptions();  // 64 KiB slabs of 8 KiB sections
+  o.ring_slabs = slabs;
+  o.background_prefault = false;
+  return o;
+}
+
+// The files as a power cut finds them with the writer at work (Close would close the idle
+// streams' sections): copied into `image`, whose log is returned.
+std::string CopyOfLiveRing(const std::string& base, const TempDir& image) {
+  for (const auto& [index, path] : ListSlabFiles(base)) {
+    std::filesystem::copy_file(path, image.path(std::filesystem::path(path).filename().string()));
+  }
+  return image.path(std::filesystem::path(base).filename().string());
+}
+
+std::vector<uint32_t> SlabIndexes(const std::string& base) {
+  std::vector<uint32_t> out;
+  for (const auto& [index, path] : ListSlabFiles(base)) out.push_back(index);
+  return out;
+}
+
+// Offsets in `file` of the `stream`'s sections, in order.
+std::vector<uint64_t> SectionsOf(const std::string& log, const std::string& file, const std::string& stream) {
+  std::vector<uint64_t> out;
+  for (const FrameLoc& f : Frames(log)) {
+    if (f.file == file && f.stream == stream && (out.empty() || out.back() != f.section_offset)) {
+      out.push_back(f.section_offset);
+    }
+  }
+  return out;
+}
+
+// Zeros from `from` to the slab's last page, as a power cut that kept none of those sectors.
+void LoseFrom(const std::string& file, uint64_t from) { ZeroBytes(file, from, std::filesystem::file_size(file) - 4096); }
+
+void CheckLossReported(const std::string& log) {
+  CollectingReporter problems;
+  auto v = Verify(log, {}, &problems);
+  REQUIRE(v);
+  CHECK_MESSAGE(v->damage >= 1, problems.Describe());
+  CHECK(problems.Has(CorruptionKind::kMissingData));
+  CHECK_MESSAGE(problems.Describe().find("lost to a power cut") != std::string::npos, problems.Describe());
+}
+
+void CheckHealthy(const std::string& log, const std::string& what) {
+  CollectingReporter problems;
+  auto v = Verify(log, {}, &problems);
+  REQUIRE(v);
+  CHECK_MESSAGE(v->damage == 0, what, ": ", problems.Describe());
+}
+
+}  // namespace
+
+TEST_CASE("SectionsLostAtTheEndOfASlabTheRingKeptAreAHoleNotTheRingsReuse") {
+  // The position that tells where the busy stream stood when slab 1 began was in slab 1; later
+  // slabs repeat it while slab 0 is kept. The busy stream goes on after the gap or never
+  // appends again; it loses all its sections in the kept slab, or all but its first.
+  for (const bool reappears : {true, false}) {
+    for (const bool all : {true, false}) {
+      CAPTURE(reappears);
+      CAPTURE(all);
+      TempDir dir, image;
+      const std::string base = dir.path("ring.slog");
+      auto w = Writer::Open(base, Ring(4));
+      REQUIRE(w);
+      auto idle = w.value()->OpenStream({"idle", Encoding::kBinary, 0});
+      auto busy = w.value()->OpenStream({"busy", Encoding::kBinary, 0});
+      auto other = w.value()->OpenStream({"other", Encoding::kBinary, 0});
+      REQUIRE(idle);
+      REQUIRE(busy);
+      REQUIRE(other);
+      REQUIRE(w.value()->Append(idle.value(), std::string(100, 'i'), 0).ok());
+      const std::string payload(700, 'p');
+      int i = 1;
+      for (; w.value()->slab_count() < 3; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
+      for (; w.value()->slab_count() < 12; ++i) {
+        REQUIRE(w.value()->Append(reappears ? busy.value() : other.value(), payload, i).ok());
+      }
+      REQUIRE(w.value()->Sync().ok());
+      const std::string copy = CopyOfLiveRing(base, image);
+      REQUIRE(w.value()->Close().ok());
+      const auto slabs = SlabIndexes(copy);
+      REQUIRE(slabs.size() == 4);
+      REQUIRE(slabs[0] == 0);  // kept
+      REQUIRE(slabs[1] > 1);   // the slabs after it reused
+      CheckHealthy(copy, "before the cut");
+      const std::string kept = SlabPath(copy, 0);
+      const auto sections = SectionsOf(copy, kept, "busy");
+      REQUIRE(sections.size() >= 2);
+      LoseFrom(kept, all ? sections[0] : sections[1]);
+      CheckLossReported(copy);
+    }
+  }
+}
+
+TEST_CASE("SectionsLostFromTwoKeptSlabsAreHoles") {
+  // Two idle streams keep slabs 0 and 7; the busy stream, seen in slab 0, loses its sections in
+  // slab 7 (and perhaps those after its first in slab 0) and goes on after the second gap.
+  TempDir dir, image;
+  const std::string base = dir.path("ring.slog");
+  auto w = Writer::Open(base, Ring(5));
+  REQUIRE(w);
+  auto idle1 = w.value()->OpenStream({"idle1", Encoding::kBinary, 0});
+  auto idle2 = w.value()->OpenStream({"idle2", Encoding::kBinary, 0});
+  auto busy = w.value()->OpenStream({"busy", Encoding::kBinary, 0});
+  REQUIRE(w.value()->Append(idle1.value(), std::string(100, 'i'), 0).ok());
+  const std::string payload(700, 'p');
+  int i = 1;
+  for (; w.value()->slab_count() < 8; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
+  REQUIRE(w.value()->Append(idle2.value(), std::string(100, 'j'), i).ok());
+  for (; w.value()->slab_count() < 16; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
+  REQUIRE(w.value()->Sync().ok());
+  const std::string copy = CopyOfLiveRing(base, image);
+  REQUIRE(w.value()->Close().ok());
+  const auto slabs = SlabIndexes(copy);
+  REQUIRE(slabs.size() == 5);
+  REQUIRE(slabs[0] == 0);
+  REQUIRE(slabs[1] == 7);
+  CheckHealthy(copy, "before the cut");
+  const std::string k1 = SlabPath(copy, 0), k2 = SlabPath(copy, 7);
+  const auto in_k1 = SectionsOf(copy, k1, "busy");
+  const auto in_k2 = SectionsOf(copy, k2, "busy");
+  REQUIRE(in_k1.size() >= 2);
+  REQUIRE(!in_k2.empty());
+  SUBCASE("the second kept slab's") { LoseFrom(k2, in_k2[0]); }
+  SUBCASE("both kept slabs'") {
+    LoseFrom(k1, in_k1[1]);
+    LoseFrom(k2, in_k2[0]);
+  }
+  CheckLossReported(copy);
+}
+
+TEST_CASE("RepeatedPositionsTakeNoRoomARecordHadBefore") {
+  // Slabs sized as tightly as Writer::Open allows (a section and three pages): with an idle
+  // stream keeping a slab and forty streams, records that fill a section still fit, and the
+  // catalog section takes no more pages than without the idle stream.
+  for (const bool with_idle : {false, true}) {
+    CAPTURE(with_idle);
+    TempDir dir;
+    const std::string base = dir.path("ring.slog");
+    WriterOptions o = Ring(4);
+    o.section_size = 52 << 10;
+    auto w = Writer::Open(base, o);
+    REQUIRE(w);
+    std::vector<StreamHandle> streams;
+    for (int s = 0; s < 40; ++s) {
+      auto h = w.value()->OpenStream({"s" + std::to_string(s), Encoding::kBinary, 0});
+      REQUIRE(h);
+      streams.push_back(h.value());
+    }
+    if (with_idle) REQUIRE(w.value()->Append(streams[1], std::string(100, 'i'), 0).ok());
+    const std::string payload(50000, 'p');
+    for (int i = 1; i < 20; ++i) {
+      const Status st = w.value()->Append(streams[0], payload, i);
+      REQUIRE_MESSAGE(st.ok(), "record ", i, ": ", (st.ok() ? std::string() : Describe(st.error())));
+    }
+    REQUIRE(w.value()->Close().ok());
+    CheckHealthy(base, "closed");
+  }
+}
+
+TEST_CASE("RingsThatKeepSlabsReadWithoutDamageAtAnyInstant") {
+  // Process death (a copy of the files while the writer works), a clean close and a resumed
+  // ring never read as damage, with ring sizes 2 to 6, one appender or many, up to 60 streams,
+  // streams opened on the way, idle ones keeping slabs, and records in fragments.
+  const uint64_t seeds = 12 * TestScale();
+  uint64_t images = 0;
+  for (uint64_t sd = 1; sd <= seeds; ++sd) {
+    std::mt19937_64 rng(TestSeed() * 7919 + sd);
+    TempDir dir;
+    const std::string base = dir.path("ring.slog");
+    WriterOptions o = Ring(static_cast<uint32_t>(2 + rng() % 5));
+    o.one_appender = rng() % 3 == 0;
+    o.section_size = (rng() % 2 ? 4u : 8u) << 10;
+    const size_t nstreams = 1 + rng() % (rng() % 4 == 0 ? 60 : 6);
+    auto w = Writer::Open(base, o);
+    REQUIRE(w);
+    std::vector<StreamHandle> hs;
+    std::vector<double> rate;
+    auto open_one = [&] {
+      auto h = w.value()->OpenStream({"s" + std::to_string(hs.size()), Encoding::kBinary, 0});
+      if (!h) {
+        REQUIRE_MESSAGE(h.error().code == Errc::kFull, Describe(h.error()));
+        return;
+      }
+      hs.push_back(h.value());
+      rate.push_back(std::uniform_real_distribution<double>(0, 1)(rng));
+    };
+    for (size_t s = 0; s < nstreams; ++s) open_one();
+    const uint64_t limit = (uint64_t{o.ring_slabs} - 1) * ((64 << 10) - 4 * 4096) / 2;
+    const uint32_t target = o.ring_slabs + 3 + static_cast<uint32_t>(rng() % 20);
+    int64_t t = 0;
+    const std::string where = "seed " + std::to_string(sd) + " ring " + std::to_string(o.ring_slabs) +
+                              (o.one_appender ? " one appender" : "");
+    while (w.value()->slab_count() < target) {
+      size_t s = rng() % hs.size();
+      if (std::uniform_real_distribution<double>(0, 1)(rng) > rate[s] * rate[s]) s = 0;
+      const uint64_t pick = rng() % 100;
+      const size_t size = pick < 60 ? rng() % 300
+                          : pick < 95 ? rng() % o.section_size
+                                      : rng() % std::min<uint64_t>(limit, 3 * o.section_size);
+      const Status st = w.value()->Append(hs[s], std::string(size, static_cast<char>('a' + s % 26)), ++t);
+      // A ring whose slabs idle streams' sections all hold refuses, writing nothing.
+      if (!st.ok()) REQUIRE_MESSAGE(st.error().code == Errc::kFull, Describe(st.error()));
+      if (rng() % 500 == 0 && hs.size() < 100) open_one();
+      if (rng() % 300 == 0) {
+        TempDir image;
+        ++images;
+        CheckHealthy(CopyOfLiveRing(base, image), where + " (process death)");
+      }
+    }
+    {
+      TempDir image;
+      ++images;
+      CheckHealthy(CopyOfLiveRing(base, image), where + " (process death at the end)");
+    }
+    REQUIRE(w.value()->Close().ok());
+    ++images;
+    CheckHealthy(base, where + " (closed)");
+    if (rng() % 2 == 0) {
+      WriterOptions ro = o;
+      ro.append = true;
+      auto w2 = Writer::Open(base, ro);
+      REQUIRE_MESSAGE(w2, (w2 ? std::string() : Describe(w2.error())));
+      auto a = w2.value()->OpenStream({"s0", Encoding::kBinary, 0});
+      auto late = w2.value()->OpenStream({"late", Encoding::kBinary, 0});
+      REQUIRE(a);
+      REQUIRE(late);
+      REQUIRE(w2.value()->Append(late.value(), "x", ++t).ok());
+      const uint32_t start = w2.value()->slab_count();
+      while (w2.value()->slab_count() < start + o.ring_slabs + 3) {
+        const Status st = w2.value()->Append(a.value(), std::string(rng() % 2000, 'r'), ++t);
+        if (!st.ok()) {
+          REQUIRE_MESSAGE(st.error().code == Errc::kFull, Describe(st.error()));
+          break;
+        }
+        if (rng() % 200 == 0) {
+          TempDir image;
+          ++images;
+          CheckHealthy(CopyOfLiveRing(base, image), where + " (resumed, process death)");
+        }
+      }
+      REQUIRE(w2.value()->Close().ok());
+      ++images;
+      CheckHealthy(base, where + " (resumed, closed)");
+    }
+  }
+  MESSAGE(images, " ring images read, none with damage expected");
+  CHECK(images > seeds);
+}
+
+}  // namespace slablog::test
