@@ -111,6 +111,36 @@ TEST_CASE("SectionsLostAtTheEndOfASlabTheRingKeptAreAHoleNotTheRingsReuse") {
   }
 }
 
+TEST_CASE("ALossBeforeAGapIsReportedWhenTheLogEndsInTheSnapshotOfTheSlabAfterIt") {
+  // The slab after the gap holds only its catalog section (its data sections lost, and the
+  // slabs after it never named): the check waits for that snapshot, and the log ends there.
+  TempDir dir, image;
+  const std::string base = dir.path("ring.slog");
+  auto w = Writer::Open(base, Ring(4));
+  REQUIRE(w);
+  auto idle = w.value()->OpenStream({"idle", Encoding::kBinary, 0});
+  auto busy = w.value()->OpenStream({"busy", Encoding::kBinary, 0});
+  REQUIRE(w.value()->Append(idle.value(), std::string(100, 'i'), 0).ok());
+  const std::string payload(700, 'p');
+  for (int i = 1; w.value()->slab_count() < 12; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
+  REQUIRE(w.value()->Sync().ok());
+  const std::string copy = CopyOfLiveRing(base, image);
+  REQUIRE(w.value()->Close().ok());
+  const auto slabs = SlabIndexes(copy);
+  REQUIRE(slabs.size() == 4);
+  REQUIRE(slabs[0] == 0);
+  for (size_t k = 2; k < slabs.size(); ++k) std::filesystem::remove(SlabPath(copy, slabs[k]));
+  const std::string after = SlabPath(copy, slabs[1]);
+  const auto data = SectionsOf(copy, after, "busy");
+  REQUIRE(!data.empty());
+  LoseFrom(after, data[0]);
+  const std::string kept = SlabPath(copy, 0);
+  const auto sections = SectionsOf(copy, kept, "busy");
+  REQUIRE(sections.size() >= 2);
+  LoseFrom(kept, sections[1]);
+  CheckLossReported(copy);
+}
+
 TEST_CASE("SectionsLostFromTwoKeptSlabsAreHoles") {
   // Two idle streams keep slabs 0 and 7; the busy stream, seen in slab 0, loses its sections in
   // slab 7 (and perhaps those after its first in slab 0) and goes on after the second gap.

@@ -84,8 +84,9 @@ struct Reader::Impl {
   SlabPositions last_positions, previous_positions;
   uint32_t gaps_checked = 0;       // the last gap whose losses were looked for
   std::unordered_map<uint32_t, uint32_t> defined_at_gaps;  // ring_gaps() when a stream was first named
-  std::optional<uint32_t> gap_slab;  // the first slab read after it, once met
-  void CheckLossesBeforeGap(uint32_t slab_index, uint64_t offset);
+  std::optional<uint32_t> gap_slab;  // the first slab read after it, once met, and its file
+  std::string gap_slab_file;
+  void CheckLossesBeforeGap(const std::string& file, uint32_t slab_index, uint64_t offset);
   bool in_section = false;   // frames of the current section are being read
   bool skip_frames = false;
   bool finished = false;
@@ -308,9 +309,10 @@ void Reader::Impl::OnSection(const SectionInfo& s) {
     const uint32_t slab = s.slab->header.slab_index;
     if (gap_slab != slab) {
       gap_slab = slab;
-      if (id != kCatalogStream) CheckLossesBeforeGap(slab, s.offset);
+      gap_slab_file = walker.file();
+      if (id != kCatalogStream) CheckLossesBeforeGap(gap_slab_file, slab, s.offset);
     } else {
-      CheckLossesBeforeGap(slab, s.offset);
+      CheckLossesBeforeGap(gap_slab_file, slab, s.offset);
     }
   }
   StreamCursor& c = cursors[id];
@@ -537,7 +539,7 @@ void Reader::Impl::StartDecoded(const SectionInfo& s) {
 // What the walk accounted for: the stream's next section if it met the stream since the gap
 // before, else the stream's position in the first slab read after that gap. Checked once the
 // first slab after the gap has given its snapshot (or has none).
-void Reader::Impl::CheckLossesBeforeGap(uint32_t slab_index, uint64_t offset) {
+void Reader::Impl::CheckLossesBeforeGap(const std::string& file, uint32_t slab_index, uint64_t offset) {
   const uint32_t gaps = walker.ring_gaps();
   gaps_checked = gaps;
   const uint32_t from = *walker.ring_gap_from();
@@ -564,7 +566,7 @@ void Reader::Impl::CheckLossesBeforeGap(uint32_t slab_index, uint64_t offset) {
     // all its sections begun since.
     if (auto d = defined_at_gaps.find(id); !accounted && d != defined_at_gaps.end() && d->second + 1 == gaps) accounted = 0;
     if (!accounted || next <= *accounted) continue;
-    Report(walker.file(), slab_index, offset, 0, id, CorruptionKind::kMissingData,
+    Report(file, slab_index, offset, 0, id, CorruptionKind::kMissingData,
            "stream " + StreamLabel(id) + "'s sections " + std::to_string(*accounted) + " to " + std::to_string(next - 1) +
                " were begun before ring slab " + std::to_string(from) + " (which the ring reused; it kept the slab "
                "before it), in slabs read here, yet are missing (lost to a power cut)");
@@ -749,7 +751,7 @@ bool Reader::Impl::ReadFrame(Item* item) {
 void Reader::Impl::Finish() {
   finished = true;
   if (!walker.live() && walker.ring_gaps() != gaps_checked && walker.ring_gap_from() && gap_slab) {
-    CheckLossesBeforeGap(*gap_slab, 0);  // the log ended in that slab's snapshot
+    CheckLossesBeforeGap(gap_slab_file, *gap_slab, 0);  // the log ended in that slab's snapshot
   }
   // A record whose LAST never came, at the end of its stream: whether its next section was never
   // started (the writer stopped between closing one section and opening the next, or is still
