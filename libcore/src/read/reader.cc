@@ -67,26 +67,25 @@ struct Reader::Impl {
   struct RingFloor {
     uint64_t next_seq = 0;
     uint32_t gaps = 0;
-    // The floor it replaced, from the first slab read after the gap before (its gaps then).
-    std::optional<uint64_t> before;
-    uint32_t before_gaps = 0;
   };
   std::unordered_map<uint32_t, RingFloor> ring_floors;
-  // Where streams stood when the first slab of the last gap began, as ring slabs repeat it for
-  // the slab after one the ring kept (for the gap numbered gap_starts_gaps), and when the last
-  // two ring slabs read began (their own position records).
-  std::unordered_map<uint32_t, uint64_t> gap_starts;
-  uint32_t gap_starts_gaps = 0;
+  // Losses before a gap the ring left after a slab it kept (man slablog.5, Rings, "Positions of
+  // kept slabs"). For the gap being read (gap_gaps, beginning at slab gap_from): what the walk
+  // accounted for of each stream before it. positions_gaps: the ring_gaps() of the last ring
+  // floors learned; last_positions: the position records of the last ring slab read.
+  std::optional<uint32_t> gap_gaps;
+  uint32_t gap_from = 0;
+  std::unordered_map<uint32_t, uint64_t> gap_accounted;
+  bool gap_opened_from_zero = false;
+  std::optional<uint32_t> positions_gaps;
+  std::unordered_map<uint32_t, uint32_t> named_at_gaps;  // ring_gaps() when a stream was first named
   struct SlabPositions {
     uint32_t slab_index = 0;
     std::unordered_map<uint32_t, uint64_t> next_seq;
   };
-  SlabPositions last_positions, previous_positions;
-  uint32_t gaps_checked = 0;       // the last gap whose losses were looked for
-  std::unordered_map<uint32_t, uint32_t> defined_at_gaps;  // ring_gaps() when a stream was first named
-  std::optional<uint32_t> gap_slab;  // the first slab read after it, once met, and its file
-  std::string gap_slab_file;
-  void CheckLossesBeforeGap(const std::string& file, uint32_t slab_index, uint64_t offset);
+  SlabPositions last_positions;
+  void BeginGap(const SectionInfo& s);
+  void NoteGapStart(uint32_t id, uint64_t start, const std::string& file, uint32_t slab_index, uint64_t offset);
   bool in_section = false;   // frames of the current section are being read
   bool skip_frames = false;
   bool finished = false;
@@ -304,17 +303,7 @@ struct Reader::Impl {
 
 void Reader::Impl::OnSection(const SectionInfo& s) {
   const uint32_t id = s.open.stream_id;
-  if (!walker.live() && walker.ring_gaps() != gaps_checked && walker.ring_gap_from()) {
-    // Once the first slab after the gap has given its snapshot (its first section), or has none.
-    const uint32_t slab = s.slab->header.slab_index;
-    if (gap_slab != slab) {
-      gap_slab = slab;
-      gap_slab_file = walker.file();
-      if (id != kCatalogStream) CheckLossesBeforeGap(gap_slab_file, slab, s.offset);
-    } else {
-      CheckLossesBeforeGap(gap_slab_file, slab, s.offset);
-    }
-  }
+  if (!walker.live() && walker.ring_gap_from() && gap_gaps != walker.ring_gaps()) BeginGap(s);
   StreamCursor& c = cursors[id];
   cursor = &c;
   skip_frames = false;
@@ -533,68 +522,69 @@ void Reader::Impl::StartDecoded(const SectionInfo& s) {
 
 // After a run of missing slabs beginning at slab S, where the ring kept the slab before it: a
 // stream's sections begun before S were in the slabs read since the gap before (the kept one
-// among them), so any of them not met there were lost to a power cut, not reused. Where each
-// stream stood when S began comes from the repeats in the slabs after the gap, or, for a stream
-// that began no section in the kept slab (not repeated), from the kept slab's own position.
-// What the walk accounted for: the stream's next section if it met the stream since the gap
-// before, else the stream's position in the first slab read after that gap. Checked once the
-// first slab after the gap has given its snapshot (or has none).
-void Reader::Impl::CheckLossesBeforeGap(const std::string& file, uint32_t slab_index, uint64_t offset) {
+// among them), so any of them not met there were lost to a power cut, not reused. Called at the
+// first section after the gap, before anything past it is read: what the walk accounted for of
+// each stream is its next section if it met the stream since the gap before, else its position
+// in the first slab read after that gap (or 0 for a stream opened since: no position there, or
+// first named since).
+// Where each stream stood when S began comes from the kept slab's own positions (for a stream
+// that began no section in it) and from the repeats in the slabs after the gap (NoteGapStart).
+void Reader::Impl::BeginGap(const SectionInfo& s) {
   const uint32_t gaps = walker.ring_gaps();
-  gaps_checked = gaps;
-  const uint32_t from = *walker.ring_gap_from();
-  const SlabPositions* kept = last_positions.slab_index + 1 == from && !last_positions.next_seq.empty() ? &last_positions
-                              : previous_positions.slab_index + 1 == from ? &previous_positions
-                                                                          : nullptr;
-  std::map<uint32_t, uint64_t> start;  // ordered: reports come out in stream order
-  if (kept != nullptr) start.insert(kept->next_seq.begin(), kept->next_seq.end());
-  if (gap_starts_gaps == gaps) {
-    for (const auto& [id, next] : gap_starts) start[id] = next;
+  gap_gaps = gaps;
+  gap_from = *walker.ring_gap_from();
+  gap_accounted.clear();
+  for (const auto& [id, c] : cursors) {
+    if (id != kCatalogStream && c.seen && c.ring_gaps + 1 == gaps) gap_accounted[id] = c.expected_seq;
   }
-  for (const auto& [id, next] : start) {
-    std::optional<uint64_t> accounted;
-    if (auto c = cursors.find(id); c != cursors.end() && c->second.seen && c->second.ring_gaps + 1 == gaps) {
-      accounted = c->second.expected_seq;
-    }
-    if (auto f = ring_floors.find(id); f != ring_floors.end()) {
-      std::optional<uint64_t> floor;
-      if (f->second.gaps + 1 == gaps) floor = f->second.next_seq;  // the slab after the gap has none
-      if (f->second.gaps == gaps && f->second.before && f->second.before_gaps + 1 == gaps) floor = f->second.before;
-      if (floor) accounted = std::max(accounted.value_or(0), *floor);
-    }
-    // A stream first named since the gap before, with no position there: opened on the way,
-    // all its sections begun since.
-    if (auto d = defined_at_gaps.find(id); !accounted && d != defined_at_gaps.end() && d->second + 1 == gaps) accounted = 0;
-    if (!accounted || next <= *accounted) continue;
-    Report(file, slab_index, offset, 0, id, CorruptionKind::kMissingData,
-           "stream " + StreamLabel(id) + "'s sections " + std::to_string(*accounted) + " to " + std::to_string(next - 1) +
-               " were begun before ring slab " + std::to_string(from) + " (which the ring reused; it kept the slab "
-               "before it), in slabs read here, yet are missing (lost to a power cut)");
+  for (const auto& [id, f] : ring_floors) {
+    if (f.gaps + 1 == gaps) gap_accounted[id] = std::max(gap_accounted[id], f.next_seq);
   }
+  // (A walk from the log's first slab met every stream from its start.)
+  gap_opened_from_zero = (positions_gaps && *positions_gaps + 1 == gaps) || (gaps == 1 && !partial);
+  if (last_positions.slab_index + 1 == gap_from) {
+    for (const auto& [id, next] : last_positions.next_seq) {
+      NoteGapStart(id, next, walker.file(), s.slab->header.slab_index, s.offset);
+    }
+  }
+}
+
+void Reader::Impl::NoteGapStart(uint32_t id, uint64_t start, const std::string& file, uint32_t slab_index,
+                                uint64_t offset) {
+  auto it = gap_accounted.find(id);
+  if (it == gap_accounted.end()) {
+    // No position in the first slab read after the gap before, whose positions were read, or
+    // first named since: opened since, numbered from 0.
+    const auto named = named_at_gaps.find(id);
+    if (!gap_opened_from_zero && (named == named_at_gaps.end() || named->second + 1 != *gap_gaps)) return;
+    it = gap_accounted.emplace(id, 0).first;
+  }
+  if (start <= it->second) return;
+  Report(file, slab_index, offset, 0, id, CorruptionKind::kMissingData,
+         "stream " + StreamLabel(id) + "'s sections " + std::to_string(it->second) + " to " + std::to_string(start - 1) +
+             " were begun before ring slab " + std::to_string(gap_from) + ", which the ring reused while it kept slab " +
+             std::to_string(gap_from - 1) + ", in slabs read here, yet are missing (lost to a power cut)");
+  it->second = start;
 }
 
 void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offset) {
   const bool ring = (scan_slab->header.flags & kSlabFlagRing) != 0;
   if (auto position = DecodeStreamPosition(payload); position && ring) {
     if (position->slab_index) {
-      // Only the gap just passed needs them (memory stays one entry per stream).
-      if (!walker.live() && walker.ring_gap_from() == position->slab_index) {
-        if (gap_starts_gaps != walker.ring_gaps()) gap_starts.clear();
-        gap_starts_gaps = walker.ring_gaps();
-        gap_starts[position->stream_id] = position->next_seq;
+      // Only the gap being read needs them.
+      if (!walker.live() && gap_gaps == walker.ring_gaps() && *position->slab_index == gap_from) {
+        NoteGapStart(position->stream_id, position->next_seq, *scan_file, scan_slab->header.slab_index, offset);
       }
       return;
     }
-    if (last_positions.slab_index != scan_slab->header.slab_index || last_positions.next_seq.empty()) {
-      if (!last_positions.next_seq.empty()) previous_positions = std::move(last_positions);
+    if (last_positions.slab_index != scan_slab->header.slab_index) {
       last_positions = SlabPositions{scan_slab->header.slab_index, {}};
     }
     last_positions.next_seq[position->stream_id] = position->next_seq;
+    positions_gaps = walker.ring_gaps();
     // The oldest slab's since the last gap says most: later slabs' positions are further on.
-    auto [it, inserted] = ring_floors.try_emplace(position->stream_id, RingFloor{position->next_seq, walker.ring_gaps(), std::nullopt, 0});
-    if (!inserted && it->second.gaps != walker.ring_gaps()) {
-      it->second = RingFloor{position->next_seq, walker.ring_gaps(), it->second.next_seq, it->second.gaps};
-    }
+    auto [it, inserted] = ring_floors.try_emplace(position->stream_id, RingFloor{position->next_seq, walker.ring_gaps()});
+    if (!inserted && it->second.gaps != walker.ring_gaps()) it->second = RingFloor{position->next_seq, walker.ring_gaps()};
     return;
   }
   // Marks 0xF0 to 0xFD in a stream record's encoding byte are kept for further records of ring
@@ -608,7 +598,7 @@ void Reader::Impl::LearnCatalog(std::span<const uint8_t> payload, uint64_t offse
     return;
   }
   auto [it, inserted] = catalog.emplace(entry->stream_id, *entry);
-  if (inserted) defined_at_gaps[entry->stream_id] = walker.ring_gaps();
+  if (inserted) named_at_gaps[entry->stream_id] = walker.ring_gaps();
   if (!inserted && (it->second.name != entry->name || it->second.encoding != entry->encoding ||
                     it->second.type != entry->type)) {
     Report(*scan_file, scan_slab->header.slab_index, offset, 0, kCatalogStream,
@@ -750,9 +740,6 @@ bool Reader::Impl::ReadFrame(Item* item) {
 
 void Reader::Impl::Finish() {
   finished = true;
-  if (!walker.live() && walker.ring_gaps() != gaps_checked && walker.ring_gap_from() && gap_slab) {
-    CheckLossesBeforeGap(gap_slab_file, *gap_slab, 0);  // the log ended in that slab's snapshot
-  }
   // A record whose LAST never came, at the end of its stream: whether its next section was never
   // started (the writer stopped between closing one section and opening the next, or is still
   // writing it) or lost since the last sync, nothing of the stream survived after it. A torn tail.

@@ -32,6 +32,7 @@ struct StreamState {
   uint32_t seed = 0;           // CRC seed of the current section
   uint64_t seq = 0;            // the current section's sequence number
   uint64_t next_seq = 0;       // the next section's sequence number
+  uint64_t next_seq_at_slab = 0;  // next_seq when the writer's newest slab began (rings)
   size_t slab = 0;             // which of the writer's slabs holds the current section
   SectionClose totals;         // of the current section (filled is computed when it closes)
   // Set by a ring that needs the slab holding this stream's section (WriterOptions::ring_slabs):

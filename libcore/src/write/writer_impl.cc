@@ -152,12 +152,15 @@ Status Writer::Impl::NewSlabLocked() {
   // A ring's slab also says where each stream stands: sections a power cut takes from it then
   // read as lost, not as sections the ring reused (which are all numbered below these).
   if ((header.flags & kSlabFlagRing) != 0) {
-    std::vector<StreamPosition>& start = slabs.back().start_positions;
-    for (const auto& s : streams) start.push_back(StreamPosition{s->entry.stream_id, s->next_seq, std::nullopt});
-    for (const StreamPosition& p : start) {
+    std::vector<StreamPosition>& moved = slabs.back().moved_on;
+    for (const auto& s : streams) {
+      const StreamPosition p{s->entry.stream_id, s->next_seq, std::nullopt};
       encoded.emplace_back();
       EncodeStreamPosition(p, &encoded.back());
       snapshot += kFrameHeaderSize + encoded.back().size();
+      // Kept only for what AddKeptSlabsPositionsLocked repeats (never with one appender).
+      if (s->next_seq != s->next_seq_at_slab && !options.one_appender) moved.push_back(p);
+      s->next_seq_at_slab = s->next_seq;
     }
     AddKeptSlabsPositionsLocked(&encoded, &snapshot);
   }
@@ -175,23 +178,17 @@ Status Writer::Impl::NewSlabLocked() {
 // stood when the next slab began: that slab's own position records may be gone with it, so each
 // new slab repeats them while the slab before it holds an open section (and so may be kept past
 // its reuse). Only for streams that began sections in the kept slab (for the others, the kept
-// slab's own records say the same, and readers use those), and only into the room the
+// slab's own records say the same, and readers use those), and only into half the room the
 // snapshot's last page leaves: the catalog section never takes more of the slab than it would
-// without them, which is what slabs are sized for. Past that, such a loss reads as reuse. With
-// one appender the ring closes a stream's section before it reuses the slab: none is kept.
+// without them (what slabs are sized for), and streams opened while the slab is the newest
+// still find room for their entries there. Past that, such a loss reads as reuse. With one
+// appender the ring closes a stream's section before it reuses the slab: none is kept.
 void Writer::Impl::AddKeptSlabsPositionsLocked(std::vector<std::string>* encoded, uint64_t* snapshot) {
   if (options.one_appender) return;
-  const uint64_t room_end = RoundUp(*snapshot, page_size);
+  const uint64_t room_end = *snapshot + (RoundUp(*snapshot, page_size) - *snapshot) / 2;
   for (size_t kept = ring_oldest; kept + 2 < slabs.size(); ++kept) {
-    const Slab& k = slabs[kept];
-    const Slab& next = slabs[kept + 1];
-    if (k.recycled || k.open_sections == 0) continue;
-    for (size_t i = 0; i < next.start_positions.size(); ++i) {
-      StreamPosition p = next.start_positions[i];
-      // Streams are only ever added: a stream's record has the same place in both lists.
-      const bool unchanged = i < k.start_positions.size() && k.start_positions[i].stream_id == p.stream_id &&
-                             k.start_positions[i].next_seq == p.next_seq;
-      if (unchanged) continue;
+    if (slabs[kept].recycled || slabs[kept].open_sections == 0) continue;
+    for (StreamPosition p : slabs[kept + 1].moved_on) {
       if (*snapshot + kFrameHeaderSize + kSlabStartPositionSize > room_end) return;
       p.slab_index = first_slab + static_cast<uint32_t>(kept + 1);
       encoded->emplace_back();
@@ -201,14 +198,9 @@ void Writer::Impl::AddKeptSlabsPositionsLocked(std::vector<std::string>* encoded
   }
 }
 
-// A slab's start positions serve while it is in the ring (the one a kept slab's successor is
-// compared with) or its predecessor is (as that successor).
-void Writer::Impl::ForgetStartPositionsLocked(size_t index) {
-  for (size_t i : {index, index + 1}) {
-    if (i >= slabs.size()) continue;
-    const bool before_gone = i == 0 || i - 1 < ring_oldest || slabs[i - 1].recycled;
-    if (slabs[i].recycled && before_gone) std::vector<StreamPosition>().swap(slabs[i].start_positions);
-  }
+// A slab's moved_on serves while the slab before it is in the ring.
+void Writer::Impl::ForgetStartPositionsLocked(size_t recycled) {
+  if (recycled + 1 < slabs.size()) std::vector<StreamPosition>().swap(slabs[recycled + 1].moved_on);
 }
 
 uint64_t Writer::Impl::RingSlabsAvailableLocked(const StreamState& s) const {
@@ -498,6 +490,11 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
   if (kSectionHeaderSize + need <= section_size) {
     if (Status st = RollSectionLocked(s, RoundUp(kSectionHeaderSize + need, page_size), true); !st) {
       return st;
+    }
+    // The catalog, rolled into a new slab, goes on in the section its snapshot filled: the entry
+    // may not fit there, and written anyway it would run past the section's end.
+    if (s.room() < need) {
+      if (Status st = RollSectionLocked(s, RoundUp(kSectionHeaderSize + need, page_size), true); !st) return st;
     }
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();

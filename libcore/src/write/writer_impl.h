@@ -32,9 +32,9 @@ struct Writer::Impl {
     bool retired = false;        // unmapped; kept open only until the next sync
     bool recycled = false;       // a ring reused its file for a later slab: gone from the log
     uint32_t flags = 0;          // its header's (kSlabFlagRing)
-    // A ring's: where each stream stood when the slab began, kept while the slab or the one
-    // before it is in the ring (AddKeptSlabsPositionsLocked).
-    std::vector<StreamPosition> start_positions;
+    // A ring's: where each stream that began sections in the slab before stood when this one
+    // began, kept while that slab is in the ring (AddKeptSlabsPositionsLocked).
+    std::vector<StreamPosition> moved_on;
   };
 
   std::string base;
