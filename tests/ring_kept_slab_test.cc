@@ -67,84 +67,41 @@ void CheckHealthy(const std::string& log, const std::string& what) {
   CHECK_MESSAGE(v->damage == 0, what, ": ", problems.Describe());
 }
 
-}  // namespace
-
-TEST_CASE("SectionsLostAtTheEndOfASlabTheRingKeptAreAHoleNotTheRingsReuse") {
-  // The position that tells where the busy stream stood when slab 1 began was in slab 1; later
-  // slabs repeat it while slab 0 is kept. The busy stream goes on after the gap or never
-  // appends again; it loses all its sections in the kept slab, or all but its first.
-  for (const bool reappears : {true, false}) {
-    for (const bool all : {true, false}) {
-      CAPTURE(reappears);
-      CAPTURE(all);
-      TempDir dir, image;
-      const std::string base = dir.path("ring.slog");
-      auto w = Writer::Open(base, Ring(4));
-      REQUIRE(w);
-      auto idle = w.value()->OpenStream({"idle", Encoding::kBinary, 0});
-      auto busy = w.value()->OpenStream({"busy", Encoding::kBinary, 0});
-      auto other = w.value()->OpenStream({"other", Encoding::kBinary, 0});
-      REQUIRE(idle);
-      REQUIRE(busy);
-      REQUIRE(other);
-      REQUIRE(w.value()->Append(idle.value(), std::string(100, 'i'), 0).ok());
-      const std::string payload(700, 'p');
-      int i = 1;
-      for (; w.value()->slab_count() < 3; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
-      for (; w.value()->slab_count() < 12; ++i) {
-        REQUIRE(w.value()->Append(reappears ? busy.value() : other.value(), payload, i).ok());
-      }
-      REQUIRE(w.value()->Sync().ok());
-      const std::string copy = CopyOfLiveRing(base, image);
-      REQUIRE(w.value()->Close().ok());
-      const auto slabs = SlabIndexes(copy);
-      REQUIRE(slabs.size() == 4);
-      REQUIRE(slabs[0] == 0);  // kept
-      REQUIRE(slabs[1] > 1);   // the slabs after it reused
-      CheckHealthy(copy, "before the cut");
-      const std::string kept = SlabPath(copy, 0);
-      const auto sections = SectionsOf(copy, kept, "busy");
-      REQUIRE(sections.size() >= 2);
-      LoseFrom(kept, all ? sections[0] : sections[1]);
-      CheckLossReported(copy);
-    }
-  }
-}
-
-TEST_CASE("ALossBeforeAGapIsReportedWhenTheLogEndsInTheSnapshotOfTheSlabAfterIt") {
-  // The slab after the gap holds only its catalog section (its data sections lost, and the
-  // slabs after it never named): the check waits for that snapshot, and the log ends there.
-  TempDir dir, image;
+// A ring of 4 whose slab 0 an idle stream keeps while the ring reuses slabs 1 to 8: the busy
+// stream fills slabs 0 to 2, then (busy_goes_on) goes on to slab 11, or "other" does. The files
+// as a power cut finds them with the writer at work (Close would close the idle stream's
+// section), copied into `image`: that copy's base is returned, healthy.
+std::string RingKeepingSlab0(const TempDir& dir, const TempDir& image, bool busy_goes_on) {
   const std::string base = dir.path("ring.slog");
   auto w = Writer::Open(base, Ring(4));
   REQUIRE(w);
   auto idle = w.value()->OpenStream({"idle", Encoding::kBinary, 0});
   auto busy = w.value()->OpenStream({"busy", Encoding::kBinary, 0});
+  auto other = w.value()->OpenStream({"other", Encoding::kBinary, 0});
+  REQUIRE(idle);
+  REQUIRE(busy);
+  REQUIRE(other);
   REQUIRE(w.value()->Append(idle.value(), std::string(100, 'i'), 0).ok());
   const std::string payload(700, 'p');
-  for (int i = 1; w.value()->slab_count() < 12; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
+  int i = 1;
+  for (; w.value()->slab_count() < 3; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
+  for (; w.value()->slab_count() < 12; ++i) {
+    REQUIRE(w.value()->Append(busy_goes_on ? busy.value() : other.value(), payload, i).ok());
+  }
   REQUIRE(w.value()->Sync().ok());
   const std::string copy = CopyOfLiveRing(base, image);
   REQUIRE(w.value()->Close().ok());
   const auto slabs = SlabIndexes(copy);
   REQUIRE(slabs.size() == 4);
-  REQUIRE(slabs[0] == 0);
-  for (size_t k = 2; k < slabs.size(); ++k) std::filesystem::remove(SlabPath(copy, slabs[k]));
-  const std::string after = SlabPath(copy, slabs[1]);
-  const auto data = SectionsOf(copy, after, "busy");
-  REQUIRE(!data.empty());
-  LoseFrom(after, data[0]);
-  const std::string kept = SlabPath(copy, 0);
-  const auto sections = SectionsOf(copy, kept, "busy");
-  REQUIRE(sections.size() >= 2);
-  LoseFrom(kept, sections[1]);
-  CheckLossReported(copy);
+  REQUIRE(slabs[0] == 0);  // kept
+  REQUIRE(slabs[1] > 1);   // the slabs after it reused
+  CheckHealthy(copy, "before the cut");
+  return copy;
 }
 
-TEST_CASE("SectionsLostFromTwoKeptSlabsAreHoles") {
-  // Two idle streams keep slabs 0 and 7; the busy stream, seen in slab 0, loses its sections in
-  // slab 7 (and perhaps those after its first in slab 0) and goes on after the second gap.
-  TempDir dir, image;
+// A ring of 5 whose slabs 0 and 7 two idle streams keep (files 0, 7, 13, 14, 15), the busy
+// stream in every slab; as RingKeepingSlab0.
+std::string RingKeepingSlabs0And7(const TempDir& dir, const TempDir& image) {
   const std::string base = dir.path("ring.slog");
   auto w = Writer::Open(base, Ring(5));
   REQUIRE(w);
@@ -165,49 +122,72 @@ TEST_CASE("SectionsLostFromTwoKeptSlabsAreHoles") {
   REQUIRE(slabs[0] == 0);
   REQUIRE(slabs[1] == 7);
   CheckHealthy(copy, "before the cut");
+  return copy;
+}
+
+}  // namespace
+
+TEST_CASE("SectionsLostAtTheEndOfASlabTheRingKeptAreAHoleNotTheRingsReuse") {
+  // The position that tells where the busy stream stood when slab 1 began was in slab 1; later
+  // slabs repeat it while slab 0 is kept. The busy stream goes on after the gap or never
+  // appends again; it loses all its sections in the kept slab, or all but its first.
+  for (const bool reappears : {true, false}) {
+    for (const bool all : {true, false}) {
+      CAPTURE(reappears);
+      CAPTURE(all);
+      TempDir dir, image;
+      const std::string copy = RingKeepingSlab0(dir, image, reappears);
+      const std::string kept = SlabPath(copy, 0);
+      const auto sections = SectionsOf(copy, kept, "busy");
+      REQUIRE(sections.size() >= 2);
+      LoseFrom(kept, all ? sections[0] : sections[1]);
+      CheckLossReported(copy);
+    }
+  }
+}
+
+TEST_CASE("ALossBeforeAGapIsReportedWhenTheLogEndsInTheSnapshotOfTheSlabAfterIt") {
+  // The slab after the gap holds only its catalog section (its data sections lost, and the
+  // slabs after it never named): the check waits for that snapshot, and the log ends there.
+  TempDir dir, image;
+  const std::string copy = RingKeepingSlab0(dir, image, /*busy_goes_on=*/true);
+  const auto slabs = SlabIndexes(copy);
+  for (size_t k = 2; k < slabs.size(); ++k) std::filesystem::remove(SlabPath(copy, slabs[k]));
+  const std::string after = SlabPath(copy, slabs[1]);
+  const auto data = SectionsOf(copy, after, "busy");
+  REQUIRE(!data.empty());
+  LoseFrom(after, data[0]);
+  const std::string kept = SlabPath(copy, 0);
+  const auto sections = SectionsOf(copy, kept, "busy");
+  REQUIRE(sections.size() >= 2);
+  LoseFrom(kept, sections[1]);
+  CheckLossReported(copy);
+}
+
+TEST_CASE("SectionsLostFromTwoKeptSlabsAreHoles") {
+  // The busy stream, seen in slab 0, loses its sections in slab 7 (and perhaps those after its
+  // first in slab 0) and goes on after the second gap; or slab 13, the first after that gap,
+  // loses its catalog section too, and the repeats in slabs 14 and 15 still tell.
+  TempDir dir, image;
+  const std::string copy = RingKeepingSlabs0And7(dir, image);
   const std::string k1 = SlabPath(copy, 0), k2 = SlabPath(copy, 7);
   const auto in_k1 = SectionsOf(copy, k1, "busy");
   const auto in_k2 = SectionsOf(copy, k2, "busy");
   REQUIRE(in_k1.size() >= 2);
   REQUIRE(!in_k2.empty());
-  SUBCASE("the second kept slab's") { LoseFrom(k2, in_k2[0]); }
+  LoseFrom(k2, in_k2[0]);
+  SUBCASE("the second kept slab's") { CheckLossReported(copy); }
   SUBCASE("both kept slabs'") {
     LoseFrom(k1, in_k1[1]);
-    LoseFrom(k2, in_k2[0]);
+    CheckLossReported(copy);
   }
-  CheckLossReported(copy);
-}
-
-TEST_CASE("ALossBeforeAGapIsReportedWhenTheFirstSlabAfterItLostItsSnapshot") {
-  // Kept slabs 0 and 7; the busy stream loses its sections in slab 7, and slab 13 (the first
-  // after the second gap) its catalog section: the repeats in slabs 14 and 15 still tell.
-  TempDir dir, image;
-  const std::string base = dir.path("ring.slog");
-  auto w = Writer::Open(base, Ring(5));
-  REQUIRE(w);
-  auto idle1 = w.value()->OpenStream({"idle1", Encoding::kBinary, 0});
-  auto idle2 = w.value()->OpenStream({"idle2", Encoding::kBinary, 0});
-  auto busy = w.value()->OpenStream({"busy", Encoding::kBinary, 0});
-  REQUIRE(w.value()->Append(idle1.value(), std::string(100, 'i'), 0).ok());
-  const std::string payload(700, 'p');
-  int i = 1;
-  for (; w.value()->slab_count() < 8; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
-  REQUIRE(w.value()->Append(idle2.value(), std::string(100, 'j'), i).ok());
-  for (; w.value()->slab_count() < 16; ++i) REQUIRE(w.value()->Append(busy.value(), payload, i).ok());
-  REQUIRE(w.value()->Sync().ok());
-  const std::string copy = CopyOfLiveRing(base, image);
-  REQUIRE(w.value()->Close().ok());
-  const auto slabs = SlabIndexes(copy);
-  REQUIRE(slabs.size() == 5);
-  REQUIRE(slabs[1] == 7);
-  const auto in_k2 = SectionsOf(copy, SlabPath(copy, 7), "busy");
-  REQUIRE(!in_k2.empty());
-  LoseFrom(SlabPath(copy, 7), in_k2[0]);
-  ZeroBytes(SlabPath(copy, slabs[2]), 4096, 8192);  // the page of its catalog section
-  CollectingReporter problems;
-  auto v = Verify(copy, {}, &problems);
-  REQUIRE(v);
-  CHECK_MESSAGE(problems.Describe().find("while it kept slab 7") != std::string::npos, problems.Describe());
+  SUBCASE("the second kept slab's, and the snapshot of the slab after the gap") {
+    ZeroBytes(SlabPath(copy, SlabIndexes(copy)[2]), 4096, 8192);  // the page of its catalog section
+    CollectingReporter problems;
+    auto v = Verify(copy, {}, &problems);
+    REQUIRE(v);
+    CHECK_MESSAGE(problems.Describe().find("while it kept slab 7") != std::string::npos, problems.Describe());
+  }
 }
 
 TEST_CASE("AStreamOpenedInTheKeptSlabThatLostItsNameAndSectionsIsAHole") {
