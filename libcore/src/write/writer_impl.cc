@@ -184,9 +184,11 @@ Status Writer::Impl::NewSlabLocked() {
 // still find room for their entries there. Past that, such a loss reads as reuse. With one
 // appender the ring closes a stream's section before it reuses the slab: none is kept.
 void Writer::Impl::AddKeptSlabsPositionsLocked(std::vector<std::string>* encoded, uint64_t* snapshot) {
-  if (options.one_appender) return;
+  if (options.one_appender || slabs.size() < 3) return;  // (the new slab is the last)
   const uint64_t room_end = *snapshot + (RoundUp(*snapshot, page_size) - *snapshot) / 2;
-  for (size_t kept = ring_oldest; kept + 2 < slabs.size(); ++kept) {
+  // Newest kept slab first: the gap after it is the one a reader meets next; older ones have
+  // had slabs after their gaps repeat them already.
+  for (size_t kept = slabs.size() - 2; kept-- > ring_oldest;) {
     if (slabs[kept].recycled || slabs[kept].open_sections == 0) continue;
     for (StreamPosition p : slabs[kept + 1].moved_on) {
       if (*snapshot + kFrameHeaderSize + kSlabStartPositionSize > room_end) return;
@@ -199,7 +201,7 @@ void Writer::Impl::AddKeptSlabsPositionsLocked(std::vector<std::string>* encoded
 }
 
 // A slab's moved_on serves while the slab before it is in the ring.
-void Writer::Impl::ForgetStartPositionsLocked(size_t recycled) {
+void Writer::Impl::ForgetMovedOnLocked(size_t recycled) {
   if (recycled + 1 < slabs.size()) std::vector<StreamPosition>().swap(slabs[recycled + 1].moved_on);
 }
 
@@ -254,7 +256,7 @@ Result<std::unique_ptr<WritableSlab>> Writer::Impl::RecycleOwnSlabLocked(const s
     }
     Slab& slab = slabs[pick];
     slab.recycled = true;
-    ForgetStartPositionsLocked(pick);
+    ForgetMovedOnLocked(pick);
     ++ring_recycled;
     // Its descriptor (and the writer's lock on it) goes now: the file is locked again as the new
     // slab. A flush holding it meanwhile only syncs it.
@@ -495,6 +497,11 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
     // may not fit there, and written anyway it would run past the section's end.
     if (s.room() < need) {
       if (Status st = RollSectionLocked(s, RoundUp(kSectionHeaderSize + need, page_size), true); !st) return st;
+      // A catalog whose snapshot leaves a new slab no room for the entry (huge names, tiny slabs).
+      if (s.room() < need) {
+        return Fail("slab size " + std::to_string(slab_capacity) + " cannot hold a catalog entry of " +
+                    std::to_string(payload.size()) + " bytes after the catalog's snapshot");
+      }
     }
     s.WriteFrame(FragmentKind::kFull, payload, timestamp);
     return Status();

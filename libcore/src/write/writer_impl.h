@@ -145,7 +145,7 @@ struct Writer::Impl {
   uint64_t RingSlabsAvailableLocked(const detail::StreamState& appending) const;
   // A new ring slab's position records for slabs after kept ones (see the definition).
   void AddKeptSlabsPositionsLocked(std::vector<std::string>* encoded, uint64_t* snapshot);
-  void ForgetStartPositionsLocked(size_t recycled);
+  void ForgetMovedOnLocked(size_t recycled);
   // While a record is written in fragments: the index in `slabs` of the slab of its first one (no
   // slab from there on is reused until it is whole); SIZE_MAX otherwise.
   size_t fragments_from = SIZE_MAX;
