@@ -31,6 +31,7 @@ struct WriteOptions {
   std::string stream = "default";
   std::string stream_field;
   std::string time_field;
+  std::string time_unit;
   uint32_t stream_type = 0;
   LogSizeOptions sizes;
   std::string sync = "close";
@@ -171,6 +172,14 @@ ExitCode RunWrite(const WriteOptions& opt) {
   }
   in.stream_field = opt.stream_field;
   in.time_field = opt.time_field;
+  if (!opt.time_unit.empty() && opt.time_field.empty()) {
+    Complain(cmd, "--time-unit needs --time-field");
+    return ExitCode::kUsage;
+  }
+  if (!opt.time_unit.empty() && !ParseTimeUnit(opt.time_unit, &in.time_unit)) {
+    Complain(cmd, "--time-unit takes s, ms, us or ns: not '{}'", opt.time_unit);
+    return ExitCode::kUsage;
+  }
   in.stop = &StopRequested();
   int fd = STDIN_FILENO;
   if (opt.input != "-") {
@@ -244,7 +253,11 @@ void RegisterWrite(CLI::App& app, ExitCode* rc) {
   sub->add_option("-s,--stream", opt->stream, "Stream for records (or for records without --stream-field)")
       ->capture_default_str();
   sub->add_option("--stream-field", opt->stream_field, "ndjson: route each record to the stream named by this string field");
-  sub->add_option("--time-field", opt->time_field, "ndjson: take each record's timestamp (integer nanoseconds) from this field; default: time of arrival");
+  sub->add_option("--time-field", opt->time_field,
+                  "ndjson: take each record's timestamp from this field (integer nanoseconds, float seconds, or an RFC "
+                  "3339 string); default: time of arrival");
+  sub->add_option("--time-unit", opt->time_unit,
+                  "With --time-field: what numbers count, s, ms, us or ns (default: integers ns, fractions s)");
   sub->add_option("--stream-type", opt->stream_type, "Application-defined type number stored with new streams")
       ->capture_default_str();
   AddLogSizeOptions(sub, &opt->sizes, "of the log");

@@ -165,8 +165,17 @@ bool ParseTimeNs(std::string_view text, int64_t* out) {
   tm.tm_hour = hour;
   tm.tm_min = min;
   tm.tm_sec = sec;
-  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset;
-  *out = secs * 1'000'000'000 + frac;
+  int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset;
+  // Years past 2262 or before 1677 do not fit int64 nanoseconds. Before 1970 the fraction is
+  // taken from the next second up, so that the earliest time that fits (1677-09-21T00:12:43.145224192Z)
+  // is not refused on the way.
+  if (secs < 0 && frac > 0) {
+    ++secs;
+    frac -= 1'000'000'000;
+  }
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(secs, int64_t{1'000'000'000}, &ns) || __builtin_add_overflow(ns, frac, &ns)) return false;
+  *out = ns;
   return true;
 }
 

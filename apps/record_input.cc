@@ -58,15 +58,19 @@ class NdjsonLine {
     }
     if (!options_.time_field.empty()) {
       simdjson::dom::element field;
-      int64_t t = 0;
       if (doc.at_key(options_.time_field).get(field) != simdjson::SUCCESS) {
         return Invalid(record->line, offset, "has no field '" + options_.time_field + "'");
       }
-      if (field.get_int64().get(t) != simdjson::SUCCESS) {
-        return Invalid(record->line, offset,
-                       "field '" + options_.time_field + "' must be an integer (nanoseconds)");
+      std::string_view text;
+      if (field.is_int64() && (options_.time_unit == TimeUnit::kDefault || options_.time_unit == TimeUnit::kNanos)) {
+        record->timestamp = field.get_int64().value_unsafe();  // today's input, kept fast
+      } else if (field.is_number()) {
+        return TimeFromNumber(line, offset, record);
+      } else if (field.get_string().get(text) == simdjson::SUCCESS) {
+        return TimeFromString(text, offset, record);
+      } else {
+        return Invalid(record->line, offset, NotATime());
       }
-      record->timestamp = t;
     }
     return Status();
   }
@@ -88,12 +92,43 @@ class NdjsonLine {
         return Invalid(record->line, offset, "has no field '" + options_.time_field + "'");
       }
       const auto& f = doc[options_.time_field];
-      if (!f.is_number_integer() || (f.is_number_unsigned() && f.get<uint64_t>() > uint64_t{INT64_MAX})) {
-        return Invalid(record->line, offset, "field '" + options_.time_field + "' must be an integer (nanoseconds)");
-      }
-      record->timestamp = f.get<int64_t>();
+      if (f.is_number()) return TimeFromNumber(line, offset, record);
+      if (f.is_string()) return TimeFromString(f.get_ref<const std::string&>(), offset, record);
+      return Invalid(record->line, offset, NotATime());
     }
     return Status();
+  }
+
+  // A number's digits as written: a double would lose the nanoseconds of float seconds (2^53 ns
+  // is 104 days), so the field is found again, lazily, in the raw text.
+  Status TimeFromNumber(std::string_view line, uint64_t offset, InputRecord* record) {
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::value value;
+    std::string_view raw;  // up to the next token: trailing white space included
+    const simdjson::padded_string_view padded(line.data(), line.size(), line.size() + simdjson::SIMDJSON_PADDING);
+    if (raw_parser_.iterate(padded).get(doc) != simdjson::SUCCESS ||
+        doc.find_field_unordered(options_.time_field).get(value) != simdjson::SUCCESS) {
+      return Invalid(record->line, offset, NotATime());
+    }
+    raw = value.raw_json_token();
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n')) {
+      raw.remove_suffix(1);
+    }
+    const std::string problem = NumberToNs(raw, options_.time_unit, &record->timestamp);
+    if (problem.empty()) return Status();
+    return Invalid(record->line, offset, "field '" + options_.time_field + "': " + problem);
+  }
+
+  Status TimeFromString(std::string_view text, uint64_t offset, InputRecord* record) {
+    const std::string problem = StringToNs(text, options_.time_unit, &record->timestamp);
+    if (problem.empty()) return Status();
+    return Invalid(record->line, offset, "field '" + options_.time_field + "': " + problem);
+  }
+
+  std::string NotATime() const {
+    return "field '" + options_.time_field +
+           "' must be a number (integers are nanoseconds, fractions seconds, unless --time-unit says) "
+           "or a string holding one or an RFC 3339 time";
   }
 
   Status Invalid(uint64_t line, uint64_t offset, std::string what) const {
@@ -102,6 +137,7 @@ class NdjsonLine {
 
   const InputOptions& options_;
   simdjson::dom::parser parser_;
+  simdjson::ondemand::parser raw_parser_;  // for the raw text of a time that is not an integer
   std::string big_stream_;  // the stream name of the last big-number line (the record views it)
 };
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "slablog/status.h"
+#include "time_input.h"
 
 namespace slablog::cli {
 
@@ -20,7 +21,8 @@ struct InputOptions {
   InputFormat format = InputFormat::kNdjson;
   std::string name = "stdin";     // for messages
   std::string stream_field;       // ndjson: route by this field's string value
-  std::string time_field;         // ndjson: timestamp (integer nanoseconds) from this field
+  std::string time_field;         // ndjson: timestamp from this field (see time_input.h)
+  TimeUnit time_unit = TimeUnit::kDefault;  // what a number in the time field counts
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: stop reading
 };
 

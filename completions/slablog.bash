@@ -22,11 +22,12 @@ _slablog() {
     -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --by) COMPREPLY=($(compgen -W "stream slab size time" -- "$cur")); return ;;
     --interval) return ;;
+    --time-unit) COMPREPLY=($(compgen -W "s ms us ns" -- "$cur")); return ;;
     -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads|--since|--until|-n|--limit|--copperlist-type|-l|--level) return ;;
   esac
   local opts
   case "$cmd" in
-    write) opts="--help --input --format --stream --stream-field --time-field --stream-type --slab-size --section-size --sync --sync-every --sync-every-bytes --append --ring --recycle" ;;
+    write) opts="--help --input --format --stream --stream-field --time-field --time-unit --stream-type --slab-size --section-size --sync --sync-every --sync-every-bytes --append --ring --recycle" ;;
     dump) opts="--help --hex --sections --stream --no-verify --copperlist-type" ;;
     info) opts="--help --json --copperlist-type" ;;
     verify) opts="--help --json --threads --quiet --copperlist-type" ;;

@@ -76,7 +76,7 @@ TEST_CASE("CliWriteFieldErrors") {
   TempDir dir;
   RunResult w = RunSlablog({"write", "--time-field", "t", "a.slog"}, "{\"t\":5}\n{\"t\":\"x\"}\n", dir.dir());
   CHECK(w.exit_code == 1);
-  CHECK(w.err.find("line 2: field 't' must be an integer") != std::string::npos);
+  CHECK(w.err.find("line 2: field 't': 'x' is neither a number nor an RFC 3339 time") != std::string::npos);
   w = RunSlablog({"write", "--stream-field", "s", "b.slog"}, "{\"s\":3}\n", dir.dir());
   CHECK(w.exit_code == 1);
   CHECK(w.err.find("must be a non-empty string") != std::string::npos);
