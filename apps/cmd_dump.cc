@@ -10,6 +10,7 @@
 #include "output.h"
 #include "problems.h"
 #include "slablog/reader.h"
+#include "time_format.h"
 
 namespace slablog::cli {
 namespace {
@@ -21,6 +22,7 @@ struct DumpOptions {
   bool no_verify = false;
   std::vector<std::string> streams;
   std::string copperlist_type;
+  std::string time_format;
 };
 
 // Problems go to stdout between the lines they concern, and are counted as usual.
@@ -85,12 +87,14 @@ void PrintSlab(const SlabInfo& s) {
              (s.header.flags & kSlabFlagCompressed) != 0 ? "  compressed" : "");
 }
 
-void PrintSection(const Reader& reader, const SectionInfo& s) {
+void PrintSection(const Reader& reader, const SectionInfo& s, TimeFormat time_format) {
   std::string state = "OPEN";
   if (s.close) {
     state = fmt::format("closed  filled {}  frames {}  records {}  bytes {}", s.close->filled,
                         s.close->frame_count, s.close->record_count, s.close->payload_bytes);
-    if (s.close->frame_count > 0) state += fmt::format("  t {}..{}", s.close->first_t, s.close->last_t);
+    if (s.close->frame_count > 0) {
+      state += fmt::format("  t {}..{}", TimeText(s.close->first_t, time_format), TimeText(s.close->last_t, time_format));
+    }
     // Its frames follow at offsets counted in the frames once decompressed (slablog.5).
     if (s.open.compressed()) {
       state += fmt::format("  zstd: {} bytes stored for {} of frames", s.close->filled,
@@ -103,7 +107,7 @@ void PrintSection(const Reader& reader, const SectionInfo& s) {
              StreamLabel(reader, s.open.stream_id), s.open.seq, s.open.size, state);
 }
 
-void PrintFrame(const SectionInfo& s, const FrameView& f, bool hex) {
+void PrintFrame(const SectionInfo& s, const FrameView& f, bool hex, TimeFormat time_format) {
   std::string what;
   if (s.open.stream_id == kCatalogStream && f.crc_ok && f.header.kind == FragmentKind::kFull) {
     if (auto e = DecodeCatalogEntry(f.payload)) {
@@ -124,16 +128,18 @@ void PrintFrame(const SectionInfo& s, const FrameView& f, bool hex) {
     fragment = fmt::format("  #{}", f.header.index);
   }
   Print("    frame @{}  {:<6}{}  len {}  t {}  crc {}  {}\n", f.offset,
-             FragmentKindName(f.header.kind), fragment, f.header.length, f.header.timestamp,
+             FragmentKindName(f.header.kind), fragment, f.header.length, TimeText(f.header.timestamp, time_format),
              f.crc_ok ? "ok" : "BAD", what);
   if (hex) HexDump(f.payload);
 }
 
 ExitCode RunDump(const DumpOptions& opt) {
+  TimeFormat time_format = TimeFormat::kNs;
+  if (!ParseTimeFormatOption("dump", opt.time_format, &time_format)) return ExitCode::kUsage;
   if (IsCopperLog(opt.log)) {
     std::optional<copper::CopperType> type;
     if (!ParseCopperTypeOption("dump", opt.copperlist_type, &type)) return ExitCode::kUsage;
-    return CopperDump(opt.log, opt.hex, opt.sections_only, opt.streams, type ? &*type : nullptr);
+    return CopperDump(opt.log, opt.hex, opt.sections_only, opt.streams, type ? &*type : nullptr, time_format);
   }
   InlineProblems problems;
   ReaderOptions ro;
@@ -158,12 +164,12 @@ ExitCode RunDump(const DumpOptions& opt) {
           reader.SkipSection();
           break;
         }
-        PrintSection(reader, *item.section);
+        PrintSection(reader, *item.section, time_format);
         if (opt.sections_only) reader.SkipSection();
         break;
       }
       case ItemKind::kFrame:
-        if (shown) PrintFrame(*item.section, item.frame, opt.hex);
+        if (shown) PrintFrame(*item.section, item.frame, opt.hex, time_format);
         break;
       case ItemKind::kRecord:
         break;
@@ -192,6 +198,7 @@ void RegisterDump(CLI::App& app, ExitCode* rc) {
   sub->add_option("-s,--stream", opt->streams, "Only sections of this stream (repeatable)");
   sub->add_flag("--no-verify", opt->no_verify, "Do not check frame CRCs");
   AddCopperTypeOption(sub, &opt->copperlist_type);
+  AddTimeFormatOption(sub, &opt->time_format);
   sub->final_callback([opt, rc] { *rc = RunDump(*opt); });
 }
 

@@ -11,6 +11,7 @@
 #include "emitter.h"
 #include "json_out.h"
 #include "output.h"
+#include "time_format.h"
 #include "time_window.h"
 #include "problems.h"
 #include "record_json.h"
@@ -29,6 +30,7 @@ struct ExportOptions {
   bool sections = false;
   bool records = false;
   std::string copperlist_type;
+  std::string time_format;
 };
 
 // A section being exported with --sections: its fields, plus what its records add.
@@ -41,11 +43,16 @@ struct SectionOut {
   std::string record_json;  // with --records
 };
 
-void AppendSection(std::string* s, const SectionOut& sec, const std::string& quoted_name, bool with_records) {
+void AppendSection(std::string* s, const SectionOut& sec, const std::string& quoted_name, bool with_records,
+                   TimeFormat time_format) {
   const auto& c = sec.info.close;
   auto opt_int = [&](const char* key, std::optional<int64_t> v) {
     s->append(",\"").append(key).append("\":");
     if (v) AppendInt(s, *v); else s->append("null");
+  };
+  auto opt_time = [&](const char* key, std::optional<int64_t> v) {
+    s->append(",\"").append(key).append("\":");
+    if (v) AppendTimeJson(s, *v, time_format); else s->append("null");
   };
   s->append("{\"slab\":");
   AppendJsonString(s, sec.file);
@@ -64,8 +71,8 @@ void AppendSection(std::string* s, const SectionOut& sec, const std::string& quo
   opt_int("payload_bytes", c ? std::optional<int64_t>(static_cast<int64_t>(c->payload_bytes)) : std::nullopt);
   const bool counted = c && !with_records;
   opt_int("record_count", static_cast<int64_t>(counted ? c->record_count : sec.records));
-  opt_int("first_t", counted ? (c->frame_count ? std::optional<int64_t>(c->first_t) : std::nullopt) : sec.first_t);
-  opt_int("last_t", counted ? (c->frame_count ? std::optional<int64_t>(c->last_t) : std::nullopt) : sec.last_t);
+  opt_time("first_t", counted ? (c->frame_count ? std::optional<int64_t>(c->first_t) : std::nullopt) : sec.first_t);
+  opt_time("last_t", counted ? (c->frame_count ? std::optional<int64_t>(c->last_t) : std::nullopt) : sec.last_t);
   if (with_records) s->append(",\"records\":[").append(sec.record_json).append("]");
   s->push_back('}');
 }
@@ -75,6 +82,8 @@ ExitCode RunExport(const ExportOptions& opt) {
   const bool copper_log = IsCopperLog(opt.log);
   std::optional<copper::CopperType> type;
   if (copper_log && !ParseCopperTypeOption(cmd, opt.copperlist_type, &type)) return ExitCode::kUsage;
+  TimeFormat time_format = TimeFormat::kNs;
+  if (!ParseTimeFormatOption(cmd, opt.time_format, &time_format)) return ExitCode::kUsage;
   TimeWindow window;
   if (!ParseTimeWindow(cmd, opt.since, opt.until, [&] { return NewestRecordTime(opt.log, type ? &*type : nullptr); },
                        &window)) {
@@ -83,7 +92,7 @@ ExitCode RunExport(const ExportOptions& opt) {
   const int64_t since = window.since, until = window.until;
   if (copper_log) {
     CopperExportOptions co{opt.streams, since, until, window.any, opt.limit,
-                           opt.array, opt.sections, opt.records};
+                           opt.array, opt.sections, opt.records, time_format};
     return CopperExport(opt.log, co, type ? &*type : nullptr);
   }
   ProblemLog problems(cmd);
@@ -103,7 +112,7 @@ ExitCode RunExport(const ExportOptions& opt) {
   bool more = true;
   auto flush_section = [&] {
     if (pending && more) {
-      AppendSection(&emit.Begin(), *pending, name_of(pending->info.open.stream_id), opt.records);
+      AppendSection(&emit.Begin(), *pending, name_of(pending->info.open.stream_id), opt.records, time_format);
       more = emit.End();
     }
     pending.reset();
@@ -144,11 +153,11 @@ ExitCode RunExport(const ExportOptions& opt) {
       pending->last_t = r.timestamp;
       if (opt.records) {
         if (!pending->record_json.empty()) pending->record_json.push_back(',');
-        AppendRecordJson(&pending->record_json, label, r);
+        AppendRecordJson(&pending->record_json, label, r, time_format);
       }
       continue;
     }
-    AppendRecordJson(&emit.Begin(), label, r);
+    AppendRecordJson(&emit.Begin(), label, r, time_format);
     more = emit.End();
   }
   if (opt.sections) flush_section();
@@ -170,6 +179,7 @@ void RegisterExport(CLI::App& app, ExitCode* rc) {
   sub->add_flag("--sections", opt->sections, "One object per section instead of per record");
   sub->add_flag("--records", opt->records, "With --sections: include each section's records");
   AddCopperTypeOption(sub, &opt->copperlist_type);
+  AddTimeFormatOption(sub, &opt->time_format);
   sub->final_callback([opt, rc] { *rc = RunExport(*opt); });
 }
 

@@ -24,6 +24,7 @@
 #include "problems.h"
 #include "record_json.h"
 #include "stop_signal.h"
+#include "time_format.h"
 
 namespace slablog::cli {
 namespace {
@@ -36,6 +37,7 @@ struct FollowOptions {
   std::vector<std::string> streams;
   int64_t interval_ms = 100;
   std::string copperlist_type;
+  std::string time_format;
 };
 
 // A record's place in the log; a stream's records lie at increasing places.
@@ -65,7 +67,8 @@ void SleepMs(int64_t ms) {
 
 class Follower {
  public:
-  explicit Follower(const FollowOptions& opt) : opt_(opt), problems_(kFollowCmd) {
+  Follower(const FollowOptions& opt, TimeFormat time_format)
+      : opt_(opt), time_format_(time_format), problems_(kFollowCmd) {
     problems_.OncePerPlace();  // each poll reads the open sections again
   }
 
@@ -126,7 +129,7 @@ class Follower {
       mark.index = r.index;
       mark.section_seq = item.section->open.seq;
       if (!print) continue;
-      AppendRecordJson(&out_.text(), labels_.Get(reader, r.stream_id), r);
+      AppendRecordJson(&out_.text(), labels_.Get(reader, r.stream_id), r, time_format_);
       out_.text().push_back('\n');
       ++*printed;
       if (!out_.MaybeFlush()) break;
@@ -170,6 +173,7 @@ class Follower {
   }
 
   const FollowOptions& opt_;
+  const TimeFormat time_format_;
   ProblemLog problems_;
   StdoutBuffer out_;
   JsonStreamLabels labels_;
@@ -183,13 +187,15 @@ ExitCode RunFollow(const FollowOptions& opt) {
     Complain(kFollowCmd, "--interval takes 1 to 60000 milliseconds");
     return ExitCode::kUsage;
   }
+  TimeFormat time_format = TimeFormat::kNs;
+  if (!ParseTimeFormatOption(kFollowCmd, opt.time_format, &time_format)) return ExitCode::kUsage;
   if (IsCopperLog(opt.log)) {
     std::optional<copper::CopperType> type;
     if (!ParseCopperTypeOption(kFollowCmd, opt.copperlist_type, &type)) return ExitCode::kUsage;
-    return CopperFollow(opt.log, opt.from_start, opt.streams, opt.interval_ms, type ? &*type : nullptr);
+    return CopperFollow(opt.log, opt.from_start, opt.streams, opt.interval_ms, type ? &*type : nullptr, time_format);
   }
   CatchStopSignals();
-  Follower follower(opt);
+  Follower follower(opt, time_format);
   bool ended = false;
   uint64_t printed = 0;
   ExitCode rc = follower.Poll(opt.from_start, &ended, &printed);
@@ -218,6 +224,7 @@ void RegisterFollow(CLI::App& app, ExitCode* rc) {
   sub->add_option("--interval", opt->interval_ms, "Longest wait between two looks at a quiet log, in milliseconds")
       ->capture_default_str();
   AddCopperTypeOption(sub, &opt->copperlist_type);
+  AddTimeFormatOption(sub, &opt->time_format);
   sub->final_callback([opt, rc] { *rc = RunFollow(*opt); });
 }
 

@@ -11,6 +11,7 @@
 #include "output.h"
 #include "problems.h"
 #include "slablog/reader.h"
+#include "time_format.h"
 
 namespace slablog::cli {
 namespace {
@@ -19,6 +20,7 @@ struct InfoOptions {
   std::string log;
   bool json = false;
   std::string copperlist_type;
+  std::string time_format;
 };
 
 struct StreamTotals {
@@ -140,7 +142,7 @@ void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   }
 }
 
-void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& problems) {
+void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& problems, TimeFormat time_format) {
   const LogSummary& s = reader.summary();
   nlohmann::ordered_json j;
   j["clean"] = s.clean;
@@ -166,8 +168,8 @@ void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& 
     j["uncompressed_bytes"] = s.compressed_raw_bytes;
   }
   const auto first = LogFirstT(totals), last = LogLastT(totals);
-  j["first_t"] = first ? nlohmann::ordered_json(*first) : nlohmann::ordered_json(nullptr);
-  j["last_t"] = last ? nlohmann::ordered_json(*last) : nlohmann::ordered_json(nullptr);
+  j["first_t"] = first ? TimeJson(*first, time_format) : nlohmann::ordered_json(nullptr);
+  j["last_t"] = last ? TimeJson(*last, time_format) : nlohmann::ordered_json(nullptr);
   j["streams"] = nlohmann::ordered_json::array();
   for (const auto& [id, t] : totals.streams) {
     const CatalogEntry* e = reader.stream(id);
@@ -179,18 +181,20 @@ void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& 
     st["records"] = t.records;
     st["bytes"] = t.bytes;
     st["sections"] = t.sections;
-    st["first_t"] = t.first_t ? nlohmann::ordered_json(*t.first_t) : nlohmann::ordered_json(nullptr);
-    st["last_t"] = t.last_t ? nlohmann::ordered_json(*t.last_t) : nlohmann::ordered_json(nullptr);
+    st["first_t"] = t.first_t ? TimeJson(*t.first_t, time_format) : nlohmann::ordered_json(nullptr);
+    st["last_t"] = t.last_t ? TimeJson(*t.last_t, time_format) : nlohmann::ordered_json(nullptr);
     j["streams"].push_back(std::move(st));
   }
-  Print("{}\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  Print("{}\n", DumpJson(j));
 }
 
 ExitCode RunInfo(const InfoOptions& opt) {
+  TimeFormat time_format = TimeFormat::kNs;
+  if (!ParseTimeFormatOption("info", opt.time_format, &time_format)) return ExitCode::kUsage;
   if (IsCopperLog(opt.log)) {
     std::optional<copper::CopperType> type;
     if (!ParseCopperTypeOption("info", opt.copperlist_type, &type)) return ExitCode::kUsage;
-    return CopperInfo(opt.log, opt.json, type ? &*type : nullptr);
+    return CopperInfo(opt.log, opt.json, type ? &*type : nullptr, time_format);
   }
   ProblemLog problems("info");
   ReaderOptions ro;
@@ -201,7 +205,7 @@ ExitCode RunInfo(const InfoOptions& opt) {
   LogTotals totals;
   Collect(*reader.value(), &totals);
   if (opt.json) {
-    PrintJson(*reader.value(), totals, problems);
+    PrintJson(*reader.value(), totals, problems, time_format);
   } else {
     PrintText(*reader.value(), totals, problems);
   }
@@ -217,6 +221,7 @@ void RegisterInfo(CLI::App& app, ExitCode* rc) {
   sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs")->required();
   sub->add_flag("-j,--json", opt->json, "Print one JSON document");
   AddCopperTypeOption(sub, &opt->copperlist_type);
+  AddTimeFormatOption(sub, &opt->time_format);
   sub->final_callback([opt, rc] { *rc = RunInfo(*opt); });
 }
 

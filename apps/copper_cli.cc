@@ -35,14 +35,14 @@ bool RefuseCopperLog(const char* command, const std::string& log) {
   return true;
 }
 
-void AppendCopperItemJson(std::string* s, const copper::Item& item) {
+void AppendCopperItemJson(std::string* s, const copper::Item& item, TimeFormat time_format) {
   const copper::Entry& e = item.entry;
   using namespace std::string_view_literals;
   static const std::string kStart[] = {"{\"stream\":\"\",\"t\":", "{\"stream\":\"log\",\"t\":",
                                        "{\"stream\":\"copperlist\",\"t\":", "{\"stream\":\"keyframes\",\"t\":"};
   s->append(kStart[e.type == copper::EntryType::kLogLine ? 1 : e.type == copper::EntryType::kCopperList ? 2
                    : e.type == copper::EntryType::kFrozenTasks ? 3 : 0]);
-  if (e.time) AppendInt(s, *e.time); else s->append("null"sv);
+  if (e.time) AppendTimeJson(s, *e.time, time_format); else s->append("null"sv);
   if (item.kind == copper::ItemKind::kEntry) {
     s->append(",\"seq\":"sv);
     AppendInt(s, static_cast<int64_t>(e.index));

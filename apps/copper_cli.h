@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "slablog/copper.h"
+#include "time_format.h"
 
 namespace CLI {
 class App;
@@ -30,7 +31,7 @@ bool RefuseCopperLog(const char* command, const std::string& log);
 // "trailing_zeros_possible":true after data when it is set);
 // for a section not split, {"stream":"copperlist","t":null,"slab":F,"offset":N,"bytes":B,
 // "data":BASE64} and, when it was open at the crash, "trailing_zeros_possible":true.
-void AppendCopperItemJson(std::string* out, const copper::Item& item);
+void AppendCopperItemJson(std::string* out, const copper::Item& item, TimeFormat time_format = TimeFormat::kNs);
 
 struct CopperExportOptions {
   std::vector<std::string> streams;
@@ -40,17 +41,18 @@ struct CopperExportOptions {
   bool array = false;
   bool sections = false;
   bool records = false;
+  TimeFormat time_format = TimeFormat::kNs;
 };
 
-ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType* type);
+ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType* type, TimeFormat time_format);
 ExitCode CopperVerify(const std::string& log, bool json, bool quiet, const copper::CopperType* type);
 ExitCode CopperDump(const std::string& log, bool hex, bool sections_only, const std::vector<std::string>& streams,
-                    const copper::CopperType* type);
+                    const copper::CopperType* type, TimeFormat time_format);
 ExitCode CopperExport(const std::string& log, const CopperExportOptions& opt, const copper::CopperType* type);
 // recover and convert of a Copper log: written as a new slablog log at `out`.
 ExitCode ConvertCopperLog(const char* command, const std::string& log, const std::string& out,
                           const WriterOptions& options, const std::string& copperlist_type);
 ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector<std::string>& streams,
-                      int64_t interval_ms, const copper::CopperType* type);
+                      int64_t interval_ms, const copper::CopperType* type, TimeFormat time_format);
 
 }  // namespace slablog::cli

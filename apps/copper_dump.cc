@@ -57,7 +57,7 @@ void HexLines(std::span<const uint8_t> p) {
 }  // namespace
 
 ExitCode CopperDump(const std::string& log, bool hex, bool sections_only, const std::vector<std::string>& streams,
-                    const copper::CopperType* type) {
+                    const copper::CopperType* type, TimeFormat time_format) {
   CopperInlineProblems problems;
   copper::ReadOptions ro;
   ro.entries = !sections_only;
@@ -82,7 +82,7 @@ ExitCode CopperDump(const std::string& log, bool hex, bool sections_only, const 
       case copper::ItemKind::kEntry:
         if (!shown) break;
         Print("    entry @{}  #{}  len {}  t {}  {}{}\n", item.entry.offset, item.entry.index, item.entry.bytes.size(),
-              item.entry.time ? std::to_string(*item.entry.time) : "-", item.entry.json,
+              item.entry.time ? TimeText(*item.entry.time, time_format) : "-", item.entry.json,
               item.entry.trailing_zeros_possible ? "  (ends in zeros after the section's last non-zero byte: "
                                                    "may be torn by the crash)" : "");
         if (hex) HexLines(item.entry.bytes);

@@ -48,7 +48,7 @@ struct CopperSectionOut {
   std::string entries_json;  // with --records
 };
 
-void AppendCopperSection(std::string* s, const CopperSectionOut& sec, bool with_records) {
+void AppendCopperSection(std::string* s, const CopperSectionOut& sec, bool with_records, TimeFormat time_format) {
   const copper::Section& c = sec.info;
   s->append("{\"slab\":");
   AppendJsonString(s, sec.file);
@@ -72,9 +72,9 @@ void AppendCopperSection(std::string* s, const CopperSectionOut& sec, bool with_
   s->append(",\"first_index\":");
   if (c.split) AppendInt(s, static_cast<int64_t>(c.first_index)); else s->append("null");
   s->append(",\"first_t\":");
-  if (sec.first_t) AppendInt(s, *sec.first_t); else s->append("null");
+  if (sec.first_t) AppendTimeJson(s, *sec.first_t, time_format); else s->append("null");
   s->append(",\"last_t\":");
-  if (sec.last_t) AppendInt(s, *sec.last_t); else s->append("null");
+  if (sec.last_t) AppendTimeJson(s, *sec.last_t, time_format); else s->append("null");
   if (c.trailing_zeros_possible) s->append(",\"trailing_zeros_possible\":true");
   if (with_records) s->append(",\"records\":[").append(sec.entries_json).append("]");
   s->push_back('}');
@@ -181,7 +181,7 @@ ExitCode CopperExport(const std::string& log, const CopperExportOptions& opt, co
   bool more = true;
   auto flush_section = [&] {
     if (pending && more) {
-      AppendCopperSection(&emit.Begin(), *pending, opt.records);
+      AppendCopperSection(&emit.Begin(), *pending, opt.records, opt.time_format);
       more = emit.End();
     }
     pending.reset();
@@ -210,11 +210,11 @@ ExitCode CopperExport(const std::string& log, const CopperExportOptions& opt, co
       }
       if (opt.records) {
         if (!pending->entries_json.empty()) pending->entries_json.push_back(',');
-        AppendCopperItemJson(&pending->entries_json, item);
+        AppendCopperItemJson(&pending->entries_json, item, opt.time_format);
       }
       continue;
     }
-    AppendCopperItemJson(&emit.Begin(), item);
+    AppendCopperItemJson(&emit.Begin(), item, opt.time_format);
     more = emit.End();
   }
   if (opt.sections) flush_section();
@@ -228,7 +228,7 @@ ExitCode CopperExport(const std::string& log, const CopperExportOptions& opt, co
 // Sections not split are printed once closed. Within a stream, entries are printed in order,
 // each once (by its number in the stream).
 ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector<std::string>& streams,
-                      int64_t interval_ms, const copper::CopperType* type) {
+                      int64_t interval_ms, const copper::CopperType* type, TimeFormat time_format) {
   const char* cmd = "follow";
   ProblemLog problems(cmd);
   problems.OncePerPlace();
@@ -326,7 +326,7 @@ ExitCode CopperFollow(const std::string& log, bool from_start, const std::vector
         sections_printed.emplace(s.slab->index, s.offset);
       }
       if (!print) continue;
-      AppendCopperItemJson(&out.text(), item);
+      AppendCopperItemJson(&out.text(), item, time_format);
       out.text().push_back('\n');
       ++printed;
       if (!out.MaybeFlush()) break;

@@ -38,11 +38,11 @@ std::string EntriesText(const CopperStreamRow& r) {
                      r.type == copper::EntryType::kCopperList ? ": give --copperlist-type" : "");
 }
 
-nlohmann::ordered_json OptTime(const std::optional<int64_t>& t) {
-  return t ? nlohmann::ordered_json(*t) : nlohmann::ordered_json(nullptr);
+nlohmann::ordered_json OptTime(const std::optional<int64_t>& t, TimeFormat time_format) {
+  return t ? TimeJson(*t, time_format) : nlohmann::ordered_json(nullptr);
 }
 
-nlohmann::ordered_json StreamsJson(const copper::Summary& s) {
+nlohmann::ordered_json StreamsJson(const copper::Summary& s, TimeFormat time_format) {
   auto a = nlohmann::ordered_json::array();
   for (const CopperStreamRow& r : StreamRows(s)) {
     nlohmann::ordered_json st;
@@ -53,8 +53,8 @@ nlohmann::ordered_json StreamsJson(const copper::Summary& s) {
     st["open_sections"] = r.totals->open_sections;
     st["unsplit_sections"] = r.totals->unsplit_sections;
     st["bytes"] = r.totals->bytes;
-    st["first_t"] = OptTime(r.totals->first_t);
-    st["last_t"] = OptTime(r.totals->last_t);
+    st["first_t"] = OptTime(r.totals->first_t, time_format);
+    st["last_t"] = OptTime(r.totals->last_t, time_format);
     a.push_back(std::move(st));
   }
   return a;
@@ -103,7 +103,7 @@ std::unique_ptr<copper::Reader> ReadAll(const char* command, const std::string& 
 
 }  // namespace
 
-ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType* type) {
+ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType* type, TimeFormat time_format) {
   ProblemLog problems("info");
   ExitCode rc = ExitCode::kOk;
   auto reader = ReadAll("info", log, type, &problems, &rc);
@@ -125,8 +125,8 @@ ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType*
     j["log_line_level"] = s.log_line_level;
     j["copperlist_type"] = type != nullptr ? nlohmann::ordered_json(type->text()) : nlohmann::ordered_json(nullptr);
     j["problems"] = problems.total();
-    j["streams"] = StreamsJson(s);
-    Print("{}\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    j["streams"] = StreamsJson(s, time_format);
+    Print("{}\n", DumpJson(j));
   } else {
     Print("log:      {} ({} file{}, {} slab{}, page {})\n", files.front(), files.size(), files.size() == 1 ? "" : "s",
           s.slabs, s.slabs == 1 ? "" : "s", s.page_size);
@@ -192,7 +192,7 @@ ExitCode CopperVerify(const std::string& log, bool json, bool quiet, const coppe
     j["layout"] = LayoutKey(s.layout);
     j["checksums"] = false;
     j["end"] = s.end;
-    j["streams"] = StreamsJson(s);
+    j["streams"] = StreamsJson(s, TimeFormat::kNs);
     Print("{}\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   } else if (!quiet) {
     std::string counts;

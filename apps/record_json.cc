@@ -61,7 +61,7 @@ char* PutSigned(char* p, char* end, int64_t v) {
 
 }  // namespace
 
-void AppendRecordJson(std::string* s, const JsonStreamLabel& stream, const RecordView& r) {
+void AppendRecordJson(std::string* s, const JsonStreamLabel& stream, const RecordView& r, TimeFormat time_format) {
   const std::string& quoted_name = stream.quoted_name;
   // Everything before the data is written through one pointer into room made once: appended
   // piece by piece (five appends, two numbers) it cost export as much as reading the record did.
@@ -69,13 +69,15 @@ void AppendRecordJson(std::string* s, const JsonStreamLabel& stream, const Recor
                                     kData = ",\"data\":";
   constexpr size_t kMaxInt = 20;  // digits and sign of any int64_t
   const size_t start = s->size();
-  s->resize(start + kStream.size() + quoted_name.size() + kT.size() + kMaxInt + kSeq.size() + kMaxInt + kData.size());
+  s->resize(start + kStream.size() + quoted_name.size() + kT.size() + kMaxTimeChars + kSeq.size() + kMaxInt +
+            kData.size());
   char* const begin = s->data() + start;
   char* const end = s->data() + s->size();
   char* p = Put(begin, kStream);
   p = Put(p, quoted_name);
   p = Put(p, kT);
-  p = PutSigned(p, end, r.timestamp);
+  // The default keeps its own digit writer: the other formats cost a call.
+  p = time_format == TimeFormat::kNs ? PutSigned(p, end, r.timestamp) : PutTime(p, r.timestamp, time_format);
   p = Put(p, kSeq);
   p = PutUnsigned(p, end, r.index);
   p = Put(p, kData);

@@ -1,6 +1,6 @@
 // A record as the JSON object that export and follow print:
 // {"stream": NAME, "t": NANOSECONDS, "seq": N, "data": ...}, with data the record itself for a
-// json stream, a string for text, base64 for binary.
+// json stream, a string for text, base64 for binary, and t as --time-format says.
 #pragma once
 
 #include <cstdint>
@@ -8,12 +8,14 @@
 #include <string>
 
 #include "slablog/reader.h"
+#include "time_format.h"
 
 namespace slablog::cli {
 
 void AppendInt(std::string* out, int64_t v);
 struct JsonStreamLabel;
-void AppendRecordJson(std::string* out, const JsonStreamLabel& stream, const RecordView& r);
+void AppendRecordJson(std::string* out, const JsonStreamLabel& stream, const RecordView& r,
+                      TimeFormat time_format = TimeFormat::kNs);
 
 // What a record's JSON needs of its stream: its name as a JSON string, quoted once per stream
 // rather than once per record, and its encoding. Records come in runs of one stream, so the last

@@ -22,21 +22,22 @@ _slablog() {
     -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --by) COMPREPLY=($(compgen -W "stream slab size time" -- "$cur")); return ;;
     --interval) return ;;
+    --time-format) COMPREPLY=($(compgen -W "ns ns-string rfc3339 s" -- "$cur")); return ;;
     --time-unit) COMPREPLY=($(compgen -W "s ms us ns" -- "$cur")); return ;;
     -s|--stream|--stream-field|--time-field|--stream-type|--slab-size|--section-size|-t|--threads|--since|--until|-n|--limit|--copperlist-type|-l|--level) return ;;
   esac
   local opts
   case "$cmd" in
     write) opts="--help --input --format --stream --stream-field --time-field --time-unit --stream-type --slab-size --section-size --sync --sync-every --sync-every-bytes --append --ring --recycle" ;;
-    dump) opts="--help --hex --sections --stream --no-verify --copperlist-type" ;;
-    info) opts="--help --json --copperlist-type" ;;
+    dump) opts="--help --hex --sections --stream --no-verify --copperlist-type --time-format" ;;
+    info) opts="--help --json --copperlist-type --time-format" ;;
     verify) opts="--help --json --threads --quiet --copperlist-type" ;;
     truncate) opts="--help --dry-run --save-cut" ;;
     recover) opts="--help --slab-size --section-size --copperlist-type" ;;
-    export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type" ;;
+    export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type --time-format" ;;
     split) opts="--help --out --by --since --until --force --slab-size --section-size --compress --level" ;;
     merge) opts="--help --force --slab-size --section-size" ;;
-    follow) opts="--help --from-start --stream --interval --copperlist-type" ;;
+    follow) opts="--help --from-start --stream --interval --copperlist-type --time-format" ;;
     convert) opts="--help --slab-size --section-size --copperlist-type" ;;
     compress) opts="--help --level --slab-size --section-size" ;;
   esac

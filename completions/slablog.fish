@@ -83,3 +83,4 @@ complete -c slablog -n "__fish_seen_subcommand_from compress" -s l -l level -x -
 complete -c slablog -n "__fish_seen_subcommand_from compress" -l slab-size -x -d 'Bytes per slab of the compressed log'
 complete -c slablog -n "__fish_seen_subcommand_from compress" -l section-size -x -d 'Bytes of frames per section before compression'
 complete -c slablog -n "__fish_seen_subcommand_from dump info verify recover export follow convert" -l copperlist-type -x -d 'Copper logs: the copperlists Rust type'
+complete -c slablog -n "__fish_seen_subcommand_from export follow dump info" -l time-format -x -a 'ns ns-string rfc3339 s' -d 'How times are printed'
