@@ -2,9 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 #include <fstream>
@@ -61,6 +66,83 @@ RunResult RunSlablog(const std::vector<std::string>& args, const std::string& in
 
 RunResult RunShell(const std::string& command_line, const std::string& cwd) {
   return RunLine(command_line, "", cwd);
+}
+
+RunResult RunOnTerminal(const std::vector<std::string>& args, const std::string& cwd,
+                        const TerminalOptions& options) {
+  TempDir io;
+  const std::string out_path = io.path("out");
+  termios raw{};
+  cfmakeraw(&raw);
+  int terminal = -1, child_side = -1;
+  REQUIRE(openpty(&terminal, &child_side, nullptr, &raw, nullptr) == 0);
+  std::vector<std::string> argv_strings = {"slablog"};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int null_in = open("/dev/null", O_RDONLY);
+    const int out = options.stdout_on_terminal ? child_side : open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (null_in < 0 || out < 0) _exit(126);
+    dup2(null_in, 0);
+    dup2(out, 1);
+    dup2(child_side, 2);
+    close(terminal);
+    unsetenv("NO_COLOR");
+    setenv("TERM", "xterm", 1);
+    for (const std::string& e : options.env) putenv(const_cast<char*>(e.c_str()));
+    if (chdir(cwd.c_str()) != 0) _exit(126);
+    execv(SLABLOG_BIN, argv.data());
+    _exit(127);
+  }
+  close(child_side);
+  RunResult r;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(terminal, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EIO once the child's side is closed: it has exited
+    r.err.append(buf, static_cast<size_t>(n));
+  }
+  close(terminal);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (!options.stdout_on_terminal) r.out = Slurp(out_path);
+  return r;
+}
+
+std::vector<std::string> ScreenLines(const std::string& bytes) {
+  std::vector<std::string> lines;
+  std::string line;
+  size_t cursor = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (c == '\n') {
+      lines.push_back(line);
+      line.clear();
+      cursor = 0;
+    } else if (c == '\r') {
+      cursor = 0;
+    } else if (c == '\033' && i + 1 < bytes.size() && bytes[i + 1] == '[') {
+      size_t end = i + 2;
+      while (end < bytes.size() && (bytes[end] < '@' || bytes[end] > '~')) ++end;
+      if (end < bytes.size() && bytes[end] == 'K') line.resize(cursor);
+      i = end;
+    } else {
+      if (cursor < line.size()) {
+        line[cursor] = c;
+      } else {
+        line.push_back(c);
+      }
+      ++cursor;
+    }
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
 }
 
 PipedSlablog::PipedSlablog(const std::vector<std::string>& args, const std::string& cwd) {

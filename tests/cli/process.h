@@ -22,6 +22,22 @@ std::string SlablogBinary();
 std::vector<std::string> Lines(const std::string& text);
 std::string SourceDir();
 
+// How RunOnTerminal sets up the terminal side.
+struct TerminalOptions {
+  bool stdout_on_terminal = false;  // stdout too (as a user at a shell has it), else to a file
+  // "NAME=value" added to the environment. NO_COLOR is removed and TERM is xterm unless set here.
+  std::vector<std::string> env;
+};
+
+// Runs `slablog ARGS...` in `cwd` with its standard error on a pseudo-terminal (raw: no newline
+// translation). `err` is every byte written to the terminal; `out` is stdout's when it is not on it.
+RunResult RunOnTerminal(const std::vector<std::string>& args, const std::string& cwd,
+                        const TerminalOptions& options = {});
+
+// What a terminal would show of `bytes`, line by line: '\r' returns to the line's start, ESC [ K
+// erases to its end, and other escape sequences (colours) take no room.
+std::vector<std::string> ScreenLines(const std::string& bytes);
+
 // `slablog ARGS...` running in `cwd` with a pipe on its standard input that the test feeds, for
 // commands that read input as it arrives. The process is killed if still running at the end.
 class PipedSlablog {
