@@ -1,6 +1,7 @@
 // slablog export: records (or sections) as NDJSON for jq, grep and analysis tools. A time filter
 // skips whole closed sections by their recorded time range without reading their records.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <limits>
 #include <map>
@@ -14,6 +15,7 @@
 #include "time_format.h"
 #include "time_window.h"
 #include "problems.h"
+#include "progress.h"
 #include "record_json.h"
 #include "slablog/reader.h"
 
@@ -103,6 +105,9 @@ ExitCode RunExport(const ExportOptions& opt) {
   auto opened = Reader::Open(opt.log, ro, &problems);
   if (!opened) return Fail(cmd, opened.error());
   Reader& reader = *opened.value();
+  // No bar when the records go to the terminal too: they would run through it.
+  ProgressLine progress(cmd, isatty(STDOUT_FILENO) ? ProgressShown::kNever : ProgressShown::kIfStderrIsTerminal);
+  const LogPosition position(reader.files());
   StdoutBuffer out;
   Emitter emit(&out, opt.array, opt.limit);
   JsonStreamLabels labels;
@@ -122,6 +127,7 @@ ExitCode RunExport(const ExportOptions& opt) {
     if (item.kind == ItemKind::kSection) {
       if (opt.sections) flush_section();
       const SectionInfo& s = *item.section;
+      progress.Update(position.At(s), position.total());
       const uint32_t id = s.open.stream_id;
       if (id == kCatalogStream) continue;
       auto w = wanted.find(id);

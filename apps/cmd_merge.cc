@@ -14,6 +14,7 @@
 #include "new_logs.h"
 #include "output.h"
 #include "problems.h"
+#include "progress.h"
 #include "stop_signal.h"
 
 namespace slablog::cli {
@@ -132,11 +133,19 @@ ExitCode RunMerge(const MergeOptions& opt) {
   for (Cursor& c : cursors) {
     if (c.Advance()) heap.push(&c);
   }
+  // Progress in frame bytes copied against the inputs' size: near enough (the inputs' headers and
+  // padding are not copied), as each input is read by many cursors at once.
+  ProgressLine progress(kMergeCmd);
+  uint64_t input_bytes = 0;
+  for (const LogSurvey& survey : surveys) input_bytes += LogPosition(survey.files).total();
   uint64_t n = 0;
   while (!heap.empty()) {
-    if ((++n & 0xFFF) == 0 && StopRequested().load()) {
-      Complain(kMergeCmd, "interrupted: {} was not written", opt.out);
-      return ExitCode::kInterrupted;
+    if ((++n & 0xFFF) == 0) {
+      if (StopRequested().load()) {
+        Complain(kMergeCmd, "interrupted: {} was not written", opt.out);
+        return ExitCode::kInterrupted;
+      }
+      progress.Update(out.value()->frame_bytes(), input_bytes);
     }
     Cursor* c = heap.top();
     heap.pop();

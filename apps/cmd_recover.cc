@@ -7,6 +7,7 @@
 #include "log_sizes.h"
 #include "output.h"
 #include "problems.h"
+#include "progress.h"
 #include "slablog/recovery.h"
 
 namespace slablog::cli {
@@ -24,7 +25,8 @@ ExitCode RunRecover(const RecoverCliOptions& opt) {
   if (!ParseLogSizes("recover", opt.sizes, &wo)) return ExitCode::kUsage;
   if (IsCopperLog(opt.log)) return ConvertCopperLog("recover", opt.log, opt.out, wo, opt.copperlist_type);
   ProblemLog problems("recover");
-  auto done = Recover(opt.log, opt.out, wo, &problems);
+  ProgressLine progress("recover");
+  auto done = Recover(opt.log, opt.out, wo, &problems, progress.Callback());
   if (!done) return Fail("recover", done.error());
   const RecoverResult& r = done.value();
   Print("{} records recovered into {}; {} problem{} in {}\n", r.records, opt.out, r.problems,

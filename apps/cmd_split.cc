@@ -15,6 +15,7 @@
 #include "new_logs.h"
 #include "output.h"
 #include "problems.h"
+#include "progress.h"
 #include "stop_signal.h"
 #include "time_window.h"
 
@@ -60,7 +61,7 @@ class Splitter {
  public:
   Splitter(const SplitOptions& opt, const WriterOptions& piece_options, LogSurvey survey)
       : opt_(opt), piece_options_(piece_options), survey_(std::move(survey)), logs_(opt.force),
-        problems_(kSplitCmd) {
+        problems_(kSplitCmd), progress_(kSplitCmd), position_(survey_.files) {
     problems_.OncePerPlace();
     logs_.Protect(survey_.files);
     stem_ = (std::filesystem::path(opt.dir) / LogStem(opt.log)).string();
@@ -145,6 +146,8 @@ class Splitter {
     while (reader.Next(&item)) {
       if ((++n & 0xFFF) == 0) CheckStop();
       if (item.kind == ItemKind::kSection) {
+        // Some ways of splitting read the log once per piece or per stream: the bar covers them all.
+        progress_.Update(pass_ * position_.total() + position_.At(*item.section), passes_ * position_.total());
         const auto& c = item.section->close;
         const bool outside = w.any && c && c->frame_count > 0 && item.section->open.stream_id != kCatalogStream &&
                              (c->last_t < w.since || c->first_t > w.until);
@@ -154,6 +157,7 @@ class Splitter {
       if (item.kind == ItemKind::kRecord || item.kind == ItemKind::kSlab) take(item);
     }
     CheckStop();
+    ++pass_;
   }
 
   const SplitOptions& opt_;
@@ -164,12 +168,17 @@ class Splitter {
   std::string stem_;
   std::unique_ptr<OutputLog> piece_;
   std::map<uint32_t, CatalogEntry> unknown_;
+  ProgressLine progress_;
+  LogPosition position_;
+  uint64_t pass_ = 0;    // passes over the log done
+  uint64_t passes_ = 1;  // passes over the log this way of splitting makes
 };
 
 void Splitter::ByStream() {
   // One pass per stream: one output open at a time, whatever the number of streams; the other
   // streams' sections are hopped over by their headers.
   std::map<std::string, int> used;
+  passes_ = std::max<uint64_t>(1, survey_.streams.size());
   for (const CatalogEntry& e : survey_.streams) {
     std::string safe = FileSafe(e.name);
     if (used[safe]++ > 0) safe += "~" + std::to_string(e.stream_id);
@@ -274,6 +283,7 @@ void Splitter::ByTime(int64_t span) {
     throw Stop{ExitCode::kUsage};
   }
   uint64_t pieces = 0;
+  passes_ = windows;
   for (uint64_t k = 0; k < windows; ++k) {
     auto reader = OpenReader();
     bool started = false;

@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -11,6 +10,7 @@
 #include "copper_cli.h"
 #include "output.h"
 #include "problems.h"
+#include "progress.h"
 #include "slablog/recovery.h"
 
 namespace slablog::cli {
@@ -22,36 +22,6 @@ struct VerifyCliOptions {
   unsigned threads = 0;
   bool quiet = false;
   std::string copperlist_type;
-};
-
-// A progress bar on stderr, redrawn at most ten times a second, only when stderr is a terminal.
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO) != 0) {}
-  ~ProgressBar() {
-    if (drawn_) std::fprintf(stderr, "\r\033[K");
-  }
-  std::function<void(uint64_t, uint64_t)> callback() {
-    if (!enabled_) return nullptr;
-    return [this](uint64_t done, uint64_t total) { Draw(done, total); };
-  }
-
- private:
-  void Draw(uint64_t done, uint64_t total) {
-    const auto now = std::chrono::steady_clock::now();
-    if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    drawn_ = true;
-    const double f = total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
-    const int width = 30;
-    const int filled = static_cast<int>(f * width);
-    std::fprintf(stderr, "\rverify [%s%s] %3d%% %s / %s\033[K", std::string(static_cast<size_t>(filled), '#').c_str(),
-                 std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<int>(f * 100),
-                 HumanBytes(done).c_str(), HumanBytes(total).c_str());
-  }
-  bool enabled_;
-  bool drawn_ = false;
-  std::chrono::steady_clock::time_point last_;
 };
 
 nlohmann::ordered_json ProblemJson(const Corruption& c) {
@@ -75,10 +45,10 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
     return CopperVerify(opt.log, opt.json, opt.quiet, type ? &*type : nullptr);
   }
   ProblemLog problems("verify", /*print=*/!opt.json && !opt.quiet);
-  ProgressBar bar(!opt.quiet);
+  ProgressLine bar("verify", opt.quiet ? ProgressShown::kNever : ProgressShown::kIfStderrIsTerminal);
   VerifyOptions vo;
   vo.threads = opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
-  vo.progress = bar.callback();
+  vo.progress = bar.Callback();
   auto verified = Verify(opt.log, vo, &problems);
   if (!verified) return Fail("verify", verified.error());
   const VerifyResult& r = verified.value();

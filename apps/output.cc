@@ -9,9 +9,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "progress.h"
+
 namespace slablog::cli {
 
 void PrintError(std::string_view command, std::string_view message) {
+  EraseProgressLine();
   std::fflush(stdout);  // keep stderr after the stdout lines it refers to
   std::fprintf(stderr, "slablog %.*s: %.*s\n", static_cast<int>(command.size()), command.data(),
                static_cast<int>(message.size()), message.data());
@@ -37,6 +40,7 @@ ExitCode Fail(std::string_view command, const Error& error) {
 bool StdoutClosed() { return std::ferror(stdout) != 0; }
 
 void WriteStdout(std::string_view text) {
+  EraseProgressLine();
   if (!StdoutClosed()) std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
@@ -44,6 +48,7 @@ ExitCode FinishStdout(ExitCode rc) {
   errno = 0;
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
     if (errno == EPIPE || errno == 0) return rc;  // the reader went away: not our failure
+    EraseProgressLine();
     std::fprintf(stderr, "slablog: cannot write output: %s\n", std::strerror(errno));
     return rc == ExitCode::kOk ? ExitCode::kIo : rc;
   }

@@ -110,8 +110,10 @@ struct RecoverResult {
 
 // Writes a new log at `out` (a base name; it must not exist) with every record that can be read
 // from the log at `path`, in each stream's order, with the same stream names, encodings, types and
-// timestamps. The input is only read.
+// timestamps. The input is only read. `progress`, if set, is called now and then from the calling
+// thread with the bytes of the log read so far (as VerifyOptions::progress).
 Result<RecoverResult> Recover(std::string_view path, const std::string& out, const WriterOptions& options,
-                              Reporter* reporter);
+                              Reporter* reporter,
+                              const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr);
 
 }  // namespace slablog

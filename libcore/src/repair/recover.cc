@@ -2,6 +2,8 @@
 // not be.
 #include <map>
 
+#include "damage_tally.h"
+
 #include "slablog/reader.h"
 #include "slablog/recovery.h"
 #include "slablog/writer.h"
@@ -30,11 +32,18 @@ class LossTally : public Reporter {
 }  // namespace
 
 Result<RecoverResult> Recover(std::string_view path, const std::string& out, const WriterOptions& options,
-                              Reporter* reporter) {
+                              Reporter* reporter, const std::function<void(uint64_t, uint64_t)>& progress) {
   LossTally tally(reporter);
   auto opened = Reader::Open(path, ReaderOptions{}, &tally);
   if (!opened) return opened.error();
   Reader& reader = *opened.value();
+  // Where each file starts in the log as a whole, for progress.
+  std::map<std::string, uint64_t> file_start;
+  uint64_t log_bytes = 0;
+  for (const std::string& f : reader.files()) {
+    file_start[f] = log_bytes;
+    log_bytes += FileSize(f);
+  }
   WriterOptions wo = options;
   wo.append = false;
   auto writer = Writer::Open(out, wo);
@@ -43,6 +52,7 @@ Result<RecoverResult> Recover(std::string_view path, const std::string& out, con
   std::map<uint32_t, uint64_t> expected;  // records closed sections say they hold
   Item item;
   while (reader.Next(&item)) {
+    if (progress && item.kind == ItemKind::kSection) progress(file_start[item.section->slab->file] + item.section->offset, log_bytes);
     if (item.kind == ItemKind::kSection && item.section->close) {
       expected[item.section->open.stream_id] += item.section->close->record_count;
       continue;

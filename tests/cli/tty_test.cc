@@ -1,0 +1,99 @@
+// What a user at a terminal sees: progress bars that never leave text after them on a line,
+// colour only on a terminal (and never with NO_COLOR), info lines that fit 100 columns, and
+// "did you mean" for typos. Standard error goes to a pseudo-terminal (RunOnTerminal).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "../testutil.h"
+#include "process.h"
+
+namespace slablog::test {
+namespace {
+
+const std::string kNoDelay = "SLABLOG_PROGRESS_DELAY_MS=0";
+
+// 5000 records of two streams with wall-clock times, in many sections of two slabs: more than
+// merge's 4096 records between progress updates.
+std::string RobotInput() {
+  std::string in;
+  for (int i = 0; i < 5000; ++i) {
+    in += "{\"topic\":\"" + std::string(i % 3 ? "imu" : "gps") + "\",\"t\":" +
+          std::to_string(1764000000000000000 + int64_t{i} * 1000000) + ",\"v\":" + std::to_string(i) + "}\n";
+  }
+  return in;
+}
+
+void WriteRobotLog(const TempDir& dir, const std::string& log) {
+  REQUIRE(RunSlablog({"write", "--stream-field", "topic", "--time-field", "t", "--slab-size", "256K",
+                      "--section-size", "8K", log}, RobotInput(), dir.dir()).exit_code == 0);
+}
+
+// A bar ("CMD [###...") never stays on a line that a terminal shows: it is erased before any
+// other text, so none of it is left with text after it, nor at the end.
+void CheckNoBarLeft(const std::string& terminal, const std::string& command) {
+  for (const std::string& line : ScreenLines(terminal)) {
+    CAPTURE(line);
+    CHECK(line.find(command + " [") == std::string::npos);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("TtyVerifyProgressIsErasedBeforeTheSummary") {
+  TempDir dir;
+  WriteRobotLog(dir, "run.slog");
+  TerminalOptions both;
+  both.stdout_on_terminal = true;
+  both.env = {kNoDelay};
+  const RunResult r = RunOnTerminal({"verify", "run.slog"}, dir.dir(), both);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("verify [") != std::string::npos);  // the bar was drawn
+  CheckNoBarLeft(r.err, "verify");
+  const std::vector<std::string> lines = ScreenLines(r.err);
+  REQUIRE(!lines.empty());
+  CHECK(lines[0].rfind("run.slog: 5000 records", 0) == 0);  // the summary starts its line
+}
+
+TEST_CASE("TtyEveryLongCommandShowsProgressAndErasesIt") {
+  TempDir dir;
+  WriteRobotLog(dir, "run.slog");
+  // Damage early in the log, so that problems are printed while a bar is up.
+  const FrameLoc early = FindFrame(dir.path("run.slog"), "imu", FragmentKind::kFull, 2);
+  FlipBit(early.file, early.offset + kFrameHeaderSize + 1, 0);
+  struct Case {
+    std::string command;
+    std::vector<std::string> args;
+  };
+  for (const Case& c : {Case{"verify", {"verify", "run.slog"}},
+                        Case{"export", {"export", "run.slog"}},
+                        Case{"split", {"split", "run.slog", "-o", "pieces"}},
+                        Case{"merge", {"merge", "merged.slog", "run.slog"}},
+                        Case{"recover", {"recover", "run.slog", "saved.slog"}}}) {
+    CAPTURE(c.command);
+    SUBCASE("on a terminal, with no delay: drawn, then erased") {
+      TerminalOptions tty;
+      tty.env = {kNoDelay};
+      const RunResult r = RunOnTerminal(c.args, dir.dir(), tty);
+      CHECK(r.exit_code == 1);  // the damage
+      CHECK(r.err.find(c.command + " [") != std::string::npos);
+      CheckNoBarLeft(r.err, c.command);
+      CHECK(r.err.find("checksum") != std::string::npos);
+    }
+    SUBCASE("on a terminal, as usual: work of less than a second shows no bar") {
+      const RunResult r = RunOnTerminal(c.args, dir.dir());
+      CHECK(r.err.find(c.command + " [") == std::string::npos);
+    }
+    SUBCASE("standard error not a terminal: nothing drawn") {
+      std::string line = kNoDelay + " slablog";
+      for (const std::string& a : c.args) line += " " + a;
+      const RunResult r = RunShell(line, dir.dir());
+      CHECK(r.exit_code == 1);
+      CHECK(r.err.find('\r') == std::string::npos);
+      CHECK(r.err.find(c.command + " [") == std::string::npos);
+    }
+  }
+}
+
+}  // namespace slablog::test
