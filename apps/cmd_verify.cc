@@ -85,7 +85,8 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
     Print("{}: {} records ({}) in {} slab{}, {} sections checked; {} problem{}; {}\n", opt.log,
           r.records, HumanBytes(r.bytes), r.slabs, r.slabs == 1 ? "" : "s", r.sections,
           problems.total(), problems.total() == 1 ? "" : "s",
-          r.clean ? "closed cleanly" : r.writer_active ? "being written" : "NOT closed cleanly");
+          Coloured(STDOUT_FILENO, ok ? Colour::kGreen : Colour::kRed,
+                   r.clean ? "closed cleanly" : r.writer_active ? "being written" : "NOT closed cleanly"));
     if (r.ring) Print("{}\n", RingLine(r.ring_slabs_gone, r.ring_partial_records, r.first_t, r.last_t));
     if (r.compressed_sections > 0) Print("{}\n", CompressedLine(r.compressed_sections, r.compressed_bytes, r.uncompressed_bytes));
   }

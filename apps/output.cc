@@ -9,15 +9,32 @@
 #include <cstdio>
 #include <ctime>
 
+#include <unistd.h>
+
 #include "progress.h"
 
 namespace slablog::cli {
 
+bool ColourOn(int fd) {
+  // https://no-color.org: NO_COLOR set and not empty turns colour off, whatever else is true.
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::strcmp(term, "dumb") == 0) return false;
+  return isatty(fd) != 0;
+}
+
+std::string Coloured(int fd, Colour colour, std::string_view text) {
+  if (!ColourOn(fd)) return std::string(text);
+  const char* code = colour == Colour::kRed ? "\033[31m" : "\033[32m";
+  return fmt::format("{}{}\033[0m", code, text);
+}
+
 void PrintError(std::string_view command, std::string_view message) {
   EraseProgressLine();
   std::fflush(stdout);  // keep stderr after the stdout lines it refers to
-  std::fprintf(stderr, "slablog %.*s: %.*s\n", static_cast<int>(command.size()), command.data(),
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "slablog %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+               Coloured(STDERR_FILENO, Colour::kRed, message).c_str());
 }
 
 ExitCode ExitCodeFor(Errc code) {

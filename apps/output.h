@@ -16,7 +16,15 @@
 
 namespace slablog::cli {
 
+// Prints "slablog COMMAND: message" on stderr, the message in red on a terminal (ColourOn).
 void PrintError(std::string_view command, std::string_view message);
+
+// Whether text for `fd` may carry colour: it is a terminal, TERM is not "dumb" and NO_COLOR
+// (https://no-color.org) is unset or empty. Never into files or pipes.
+bool ColourOn(int fd);
+enum class Colour : uint8_t { kRed, kGreen };
+// `text` in `colour` when ColourOn(fd), else unchanged.
+std::string Coloured(int fd, Colour colour, std::string_view text);
 
 template <typename... Args>
 void Complain(std::string_view command, fmt::format_string<Args...> format, Args&&... args) {

@@ -39,6 +39,10 @@ void CheckNoBarLeft(const std::string& terminal, const std::string& command) {
   }
 }
 
+bool HasColour(const std::string& bytes) {
+  return bytes.find("\033[31m") != std::string::npos || bytes.find("\033[32m") != std::string::npos;
+}
+
 }  // namespace
 
 TEST_CASE("TtyVerifyProgressIsErasedBeforeTheSummary") {
@@ -94,6 +98,44 @@ TEST_CASE("TtyEveryLongCommandShowsProgressAndErasesIt") {
       CHECK(r.err.find(c.command + " [") == std::string::npos);
     }
   }
+}
+
+TEST_CASE("TtyProblemsAreRedOnlyOnATerminalWithoutNoColor") {
+  TempDir dir;
+  WriteRobotLog(dir, "run.slog");
+  WriteRobotLog(dir, "bad.slog");
+  const FrameLoc early = FindFrame(dir.path("bad.slog"), "imu", FragmentKind::kFull, 2);
+  FlipBit(early.file, early.offset + kFrameHeaderSize + 1, 0);
+
+  const RunResult red = RunOnTerminal({"verify", "bad.slog"}, dir.dir());
+  CHECK(red.exit_code == 1);
+  CHECK(red.err.find("slablog verify: \033[31mbad_0.slog: offset") != std::string::npos);
+  TerminalOptions both;
+  both.stdout_on_terminal = true;
+  CHECK(RunOnTerminal({"verify", "run.slog"}, dir.dir(), both).err.find("\033[32mclosed cleanly\033[0m") !=
+        std::string::npos);
+
+  TerminalOptions no_color;
+  no_color.stdout_on_terminal = true;
+  no_color.env = {"NO_COLOR=1", kNoDelay};
+  const RunResult plain = RunOnTerminal({"verify", "bad.slog"}, dir.dir(), no_color);
+  CHECK(plain.exit_code == 1);
+  CHECK(plain.err.find("slablog verify: bad_0.slog: offset") != std::string::npos);
+  CHECK(!HasColour(plain.err));
+
+  // Into files and pipes: not one escape code, on stdout or stderr.
+  for (const char* log : {"bad.slog", "run.slog"}) {
+    const RunResult piped = RunShell(std::string("slablog verify ") + log + " 2>&1 | cat", dir.dir());
+    CHECK(piped.out.find("records") != std::string::npos);
+    CHECK(piped.out.find('\033') == std::string::npos);
+  }
+}
+
+TEST_CASE("TtyDemoWritesNoEscapeCodesIntoAFile") {
+  const RunResult r = RunShell("SLABLOG_BIN=" + SlablogBinary() + " " + SourceDir() + "/scripts/demo");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("$ slablog info robot.slog") != std::string::npos);
+  CHECK(r.out.find('\033') == std::string::npos);
 }
 
 }  // namespace slablog::test
