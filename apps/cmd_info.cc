@@ -101,9 +101,10 @@ std::optional<int64_t> LogLastT(const LogTotals& totals) {
 void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& problems) {
   const LogSummary& s = reader.summary();
   const auto& files = reader.files();
-  Print("log:      {} ({} file{}, {} slab{}, page {}, slab capacity {})\n", files.front(),
-             files.size(), files.size() == 1 ? "" : "s", s.slabs, s.slabs == 1 ? "" : "s",
-             s.page_size, HumanBytes(s.slab_capacity));
+  const std::string layout = fmt::format("({} file{}, {} slab{}, page {}, slab capacity {})", files.size(),
+                                         files.size() == 1 ? "" : "s", s.slabs, s.slabs == 1 ? "" : "s",
+                                         s.page_size, HumanBytes(s.slab_capacity));
+  Print("{}\n", Wrapped("log:      ", files.front() + " " + layout));
   if (s.log_id) Print("log id:   {}\n", LogIdHex(*s.log_id));
   if (s.clean) {
     Print("state:    closed cleanly\n");
@@ -125,20 +126,14 @@ void PrintText(const Reader& reader, const LogTotals& totals, const ProblemLog& 
     Print("{}\n", CompressedLine(s.compressed_sections, s.compressed_stored_bytes, s.compressed_raw_bytes));
   }
   if (totals.streams.empty()) return;
-  Print("\n{:>4}  {:<24} {:<8} {:>6} {:>12} {:>12}  {}\n", "ID", "STREAM", "ENCODING", "TYPE",
-             "RECORDS", "BYTES", "TIME RANGE (ns)");
+  // Each stream's time range on a line under its row: on one line, rows ran to 184 columns. A long
+  // name is cut (--json has it whole).
+  Print("\n{:>4}  {:<24} {:<8} {:>6} {:>12} {:>12}\n", "ID", "STREAM", "ENCODING", "TYPE", "RECORDS", "BYTES");
   for (const auto& [id, t] : totals.streams) {
     const CatalogEntry* e = reader.stream(id);
-    std::string range = "-";
-    if (t.first_t) {
-      range = fmt::format("{} .. {}", *t.first_t, *t.last_t);
-      const std::string a = WallTime(*t.first_t), b = WallTime(*t.last_t);
-      if (!a.empty() && !b.empty()) range += fmt::format("  ({} .. {})", a, b);
-    }
-    Print("{:>4}  {:<24} {:<8} {:>6} {:>12} {:>12}  {}\n", id,
-               e != nullptr ? e->name : "(not in catalog)",
-               e != nullptr ? EncodingName(e->encoding) : "?", e != nullptr ? e->type : 0, t.records,
-               t.bytes, range);
+    Print("{:>4}  {} {:<8} {:>6} {:>12} {:>12}\n", id, FitColumn(e != nullptr ? e->name : "(not in catalog)", 24),
+          e != nullptr ? EncodingName(e->encoding) : "?", e != nullptr ? e->type : 0, t.records, t.bytes);
+    if (t.first_t) Print("{:>8}{}\n", "", TimeRangeText(*t.first_t, *t.last_t));
   }
 }
 

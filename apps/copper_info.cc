@@ -128,14 +128,16 @@ ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType*
     j["streams"] = StreamsJson(s, time_format);
     Print("{}\n", DumpJson(j));
   } else {
-    Print("log:      {} ({} file{}, {} slab{}, page {})\n", files.front(), files.size(), files.size() == 1 ? "" : "s",
-          s.slabs, s.slabs == 1 ? "" : "s", s.page_size);
+    // Wrapped: a path, and the state's account of where the writer stopped, ran to 250 columns.
+    Print("{}\n", Wrapped("log:      ", fmt::format("{} ({} file{}, {} slab{}, page {})", files.front(), files.size(),
+                                                  files.size() == 1 ? "" : "s", s.slabs, s.slabs == 1 ? "" : "s",
+                                                  s.page_size)));
     Print("format:   {}; Copper logs carry no checksums\n", copper::LayoutName(s.layout));
     if (s.clean) {
       Print("state:    closed cleanly\n");
     } else {
-      Print("state:    NOT closed cleanly ({} open section{}; {}); 'slablog convert' salvages it\n", OpenSections(s),
-            OpenSections(s) == 1 ? "" : "s", s.end);
+      Print("{}\n", Wrapped("state:    ", fmt::format("NOT closed cleanly ({} open section{}; {}); 'slablog convert' "
+                                                   "salvages it", OpenSections(s), OpenSections(s) == 1 ? "" : "s", s.end)));
     }
     if (problems.total() > 0) {
       Print("problems: {} ({} torn tail{}, {} damage)\n", problems.total(), problems.torn(),

@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -96,6 +98,13 @@ std::string WallTime(int64_t ns) {
   return fmt::format("{}.{:09d}Z", buf, ns % kSecond);
 }
 
+std::string TimeRangeText(int64_t first_t, int64_t last_t) {
+  const std::string a = WallTime(first_t), b = WallTime(last_t);
+  const std::string span = fmt::format("({:.3f} s)", static_cast<double>(last_t - first_t) / 1e9);
+  if (a.empty() || b.empty()) return fmt::format("{} .. {} {}", first_t, last_t, span);
+  return fmt::format("{} .. {} {}", a, b, span);
+}
+
 std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optional<int64_t> first_t,
                      std::optional<int64_t> last_t) {
   std::string line = fmt::format("ring:     a flight recorder: {} older slab{} reused", slabs_reused,
@@ -103,13 +112,55 @@ std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optio
   if (partial_records > 0) {
     line += fmt::format(", {} record{} cut at its start", partial_records, partial_records == 1 ? "" : "s");
   }
+  // The times on lines of their own, under the first: together they ran to 180 columns.
   if (first_t && last_t) {
-    line += fmt::format("; it holds {} .. {} ({:.3f} s)", *first_t, *last_t,
+    line += fmt::format("\n          it holds {} .. {} ({:.3f} s)", *first_t, *last_t,
                         static_cast<double>(*last_t - *first_t) / 1e9);
     const std::string a = WallTime(*first_t), b = WallTime(*last_t);
-    if (!a.empty() && !b.empty()) line += fmt::format(", {} .. {}", a, b);
+    if (!a.empty() && !b.empty()) line += fmt::format("\n          {} .. {}", a, b);
   }
   return line;
+}
+
+std::string FitColumn(std::string_view text, size_t width) {
+  // Columns are counted as UTF-8 code points (a continuation byte is 10xxxxxx).
+  auto starts_point = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
+  const auto points = static_cast<size_t>(std::count_if(text.begin(), text.end(), starts_point));
+  if (points <= width) return std::string(text) + std::string(width - points, ' ');
+  std::string out;
+  size_t kept = 0;
+  for (char c : text) {
+    if (starts_point(c) && ++kept > width - 1) break;
+    out.push_back(c);
+  }
+  return out + "\u2026";  // an ellipsis
+}
+
+std::string Wrapped(std::string_view label, std::string_view text) {
+  constexpr size_t kColumns = 100;
+  auto columns = [](std::string_view t) {
+    return static_cast<size_t>(std::count_if(t.begin(), t.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  };
+  const std::string indent(columns(label), ' ');
+  std::string out(label);
+  size_t used = columns(label);
+  bool line_empty = true;
+  while (!text.empty()) {
+    const size_t space = text.find(' ');
+    const std::string_view word = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    const size_t need = columns(word) + (line_empty ? 0 : 1);
+    if (!line_empty && used + need > kColumns) {  // a word longer than a line gets one of its own
+      out += "\n" + indent;
+      used = indent.size();
+      line_empty = true;
+    }
+    if (!line_empty) out += ' ';
+    out += word;
+    used += columns(word) + (line_empty ? 0 : 1);
+    line_empty = false;
+  }
+  return out;
 }
 
 std::string CompressedLine(uint64_t sections, uint64_t stored, uint64_t raw) {

@@ -51,10 +51,17 @@ ExitCode FinishStdout(ExitCode rc);
 bool StdoutClosed();
 
 std::string HumanBytes(uint64_t bytes);
+// "T0 .. T1 (span)": wall-clock times when they look like ones (WallTime), else nanoseconds.
+std::string TimeRangeText(int64_t first_t, int64_t last_t);
+// `text` in exactly `width` columns (UTF-8 code points): padded with spaces, or cut with an
+// ellipsis at its end.
+std::string FitColumn(std::string_view text, size_t width);
+// "LABEL text" word-wrapped to 100 columns, later lines indented under the text (for info).
+std::string Wrapped(std::string_view label, std::string_view text);
 // RFC 3339 UTC with nanoseconds when `ns` looks like a wall-clock time (1990 to 2200), else "".
 std::string WallTime(int64_t ns);
-// "a ring (flight recorder): N older slabs reused, M records cut at its start; it holds
-// T0 .. T1 (span)", for info and verify.
+// "ring: a flight recorder: N older slabs reused, M records cut at its start", then on lines of
+// their own, "it holds T0 .. T1 (span)" and the same as wall-clock times: for info and verify.
 // "compressed: N sections (zstd), X for Y of frames (R x smaller)", for info and verify.
 std::string CompressedLine(uint64_t sections, uint64_t stored, uint64_t raw);
 std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optional<int64_t> first_t,

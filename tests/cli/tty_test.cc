@@ -138,4 +138,50 @@ TEST_CASE("TtyDemoWritesNoEscapeCodesIntoAFile") {
   CHECK(r.out.find('\033') == std::string::npos);
 }
 
+TEST_CASE("TtyInfoLinesFitOneHundredColumns") {
+  TempDir dir;
+  // Many streams, long names (ASCII and not), wall-clock times.
+  std::string in;
+  const std::vector<std::string> names = {"imu", std::string(60, 'n'), "/robot/arm/left/joint_states/effort/filtered",
+                                          "caméra/avant/très/longue/image_compressée"};
+  for (int i = 0; i < 400; ++i) {
+    in += "{\"topic\":\"" + names[static_cast<size_t>(i) % names.size()] + "\",\"t\":" +
+          std::to_string(1764000000000000000 + int64_t{i} * 1000000) + "}\n";
+  }
+  REQUIRE(RunSlablog({"write", "--stream-field", "topic", "--time-field", "t", "many.slog"}, in, dir.dir()).exit_code == 0);
+  // A ring that reused slabs, with wall-clock times.
+  std::string ring;
+  for (int i = 0; i < 20000; ++i) {
+    ring += "{\"topic\":\"gps\",\"t\":" + std::to_string(1764000000000000000 + int64_t{i} * 1000000) +
+            ",\"pad\":\"" + std::string(100, 'p') + "\"}\n";
+  }
+  REQUIRE(RunSlablog({"write", "--stream-field", "topic", "--time-field", "t", "--slab-size", "64K",
+                      "--section-size", "8K", "--ring", "256K", "ring.slog"}, ring, dir.dir()).exit_code == 0);
+  const std::string fixtures = SourceDir() + "/tests/fixtures/";
+  for (const std::string& log : {dir.path("many.slog"), dir.path("ring.slog"),
+                                 fixtures + "copper/crash_multislab/crash_multislab.copper",
+                                 fixtures + "copper-v1/multislab/multislab_7.copper"}) {
+    CAPTURE(log);
+    const RunResult r = RunSlablog({"info", log}, "", dir.dir());
+    CHECK(r.exit_code == 0);
+    CHECK(Lines(r.out).size() > 3);
+    for (const std::string& line : Lines(r.out)) {
+      size_t columns = 0;
+      for (char c : line) columns += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+      // A path is printed whole, on a line of its own if need be: the fixtures' are as long as
+      // the directory of the sources makes them.
+      std::string rest = line;
+      if (rest.find(':') < 10) rest = rest.substr(rest.find(':') + 1);  // "log:      PATH"
+      rest.erase(0, rest.find_first_not_of(' '));
+      const bool one_word = rest.find(' ') == std::string::npos;
+      CAPTURE(line);
+      CHECK((columns <= 100 || one_word));
+    }
+  }
+  const RunResult many = RunSlablog({"info", "many.slog"}, "", dir.dir());
+  CHECK(many.out.find("/robot/arm/left/joint_s\u2026") != std::string::npos);  // cut at 24 columns
+  CHECK(many.out.find("ring:") == std::string::npos);
+  CHECK(RunSlablog({"info", "ring.slog"}, "", dir.dir()).out.find("ring:") != std::string::npos);
+}
+
 }  // namespace slablog::test
