@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "did_you_mean.h"
 #include "output.h"
 #include "problems.h"
 
@@ -43,10 +44,12 @@ int main(int argc, char** argv) {
     // In the form of every other message, naming the subcommand: "slablog verify: log is required".
     const std::vector<CLI::App*> chosen = app.get_subcommands();
     const std::string who = chosen.empty() ? "slablog" : "slablog " + chosen.back()->get_name();
-    std::string what = e.what();
-    if (chosen.empty() && argc > 1 && argv[1][0] != '-') {
+    std::string what = slablog::cli::DidYouMean(app, argc, argv);  // a likely typo, and what was meant
+    if (what.empty() && chosen.empty() && argc > 1 && argv[1][0] != '-') {
       what = std::string("unknown command '") + argv[1] + "'; the commands are";
       for (const CLI::App* sub : app.get_subcommands({})) what += " " + sub->get_name();
+    } else if (what.empty()) {
+      what = e.what();
     }
     std::fprintf(stderr, "%s: %s\nRun '%s --help' for more information.\n", who.c_str(), what.c_str(),
                  who.c_str());

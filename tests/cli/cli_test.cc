@@ -217,7 +217,7 @@ TEST_CASE("CliBadInputGetsAClearMessageAndCode") {
   r = RunSlablog({"verfiy", "x.slog"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.rfind("slablog: unknown command 'verfiy'", 0) == 0);
-  CHECK(r.err.find(" verify ") != std::string::npos);
+  CHECK(r.err.find("did you mean 'verify'?") != std::string::npos);  // a typo: the command meant
   CHECK(RunSlablog({}).exit_code == 2);
 }
 

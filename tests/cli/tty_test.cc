@@ -184,4 +184,27 @@ TEST_CASE("TtyInfoLinesFitOneHundredColumns") {
   CHECK(RunSlablog({"info", "ring.slog"}, "", dir.dir()).out.find("ring:") != std::string::npos);
 }
 
+TEST_CASE("TtyDidYouMean") {
+  TempDir dir;
+  RunResult r = RunSlablog({"verfy", "x.slog"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("slablog: unknown command 'verfy'; did you mean 'verify'?") != std::string::npos);
+  r = RunSlablog({"export", "--stram", "imu", "x.slog"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("slablog export: unknown option '--stram'; did you mean '--stream'?") != std::string::npos);
+  r = RunSlablog({"export", "x.slog", "--limt=3"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("unknown option '--limt'; did you mean '--limit'?") != std::string::npos);
+  r = RunSlablog({"splti", "x.slog"});  // two letters swapped
+  CHECK(r.err.find("did you mean 'split'?") != std::string::npos);
+  // Nothing close: the list of commands, and no guess.
+  r = RunSlablog({"frobnicate"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("did you mean") == std::string::npos);
+  CHECK(r.err.find("the commands are") != std::string::npos);
+  r = RunSlablog({"verify", "--zzzzzz", "x.slog"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("did you mean") == std::string::npos);
+}
+
 }  // namespace slablog::test
