@@ -356,5 +356,21 @@ class PayloadViewLifetime(LogTestCase):
         self.assertEqual(sum(1 for _ in log.records()), 391)
 
 
+@unittest.skipUnless(os.environ.get("SLABLOG_BUILD_DIR"), "needs SLABLOG_BUILD_DIR (set by CTest)")
+class InstalledPackage(LogTestCase):
+    def test_cmake_install_puts_a_working_package_where_python_finds_it(self):
+        prefix = self.path("prefix")
+        subprocess.run(["cmake", "--install", os.environ["SLABLOG_BUILD_DIR"], "--prefix", prefix],
+                       check=True, stdout=subprocess.DEVNULL)
+        site = os.path.join(prefix, os.environ["SLABLOG_PYTHON_INSTALL_DIR"])
+        self.assertTrue(os.path.isfile(os.path.join(site, "slablog", "__init__.py")))
+        out = subprocess.run(
+            [os.environ.get("SLABLOG_PYTHON", "/usr/bin/python3"), "-c",
+             "import slablog, sys; print(slablog.__file__); "
+             "print(sum(1 for _ in slablog.open(sys.argv[1]).records()))", self.mixed],
+            env={**os.environ, "PYTHONPATH": site}, check=True, capture_output=True, text=True).stdout.split()
+        self.assertEqual(out, [os.path.join(site, "slablog", "__init__.py"), "391"])
+
+
 if __name__ == "__main__":
     unittest.main()
