@@ -55,6 +55,10 @@ struct RecordIterState {
   ProblemCollector reporter;
   std::unique_ptr<Reader> reader;  // declared after the reporter it reports to: destroyed first
   bool closed_by_log = false;
+  // In IterNext. Python code can run there (a warning's handler, a signal handler, a finalizer
+  // that a collection runs during an allocation): it must neither step this iterator again nor
+  // have the Reader released under the record being built, whose payload points into it.
+  bool busy = false;
   bool warned = false;
   std::unordered_map<uint32_t, StreamSlot> streams;
   uint32_t last_stream_id = 0;
@@ -243,15 +247,10 @@ void OnSection(RecordIterState* st, const SectionInfo& s) {
   if ((slot != nullptr && !slot->wanted) || out_of_range) st->reader->SkipSection();
 }
 
-PyObject* IterNext(PyObject* self) {
-  RecordIterState* st = reinterpret_cast<RecordIterObject*>(self)->state;
-  if (st->reader == nullptr) {
-    if (st->closed_by_log) PyErr_SetString(PyExc_ValueError, "the log was closed");
-    return nullptr;
-  }
+PyObject* NextRecord(RecordIterState* st) {
   Item item;
   unsigned since_check = 0;
-  while (st->reader->Next(&item)) {
+  while (!st->closed_by_log && st->reader->Next(&item)) {
     if (!st->reporter.pending.empty() && !FlushProblems(st)) {
       st->Finish();
       return nullptr;
@@ -272,9 +271,31 @@ PyObject* IterNext(PyObject* self) {
     if (!s->wanted) continue;
     return NewRecord(st, item, s);
   }
+  if (st->closed_by_log) {
+    PyErr_SetString(PyExc_ValueError, "the log was closed");
+    return nullptr;
+  }
   FlushProblems(st);  // raising instead of StopIteration when the policy says so
   st->Finish();
   return nullptr;
+}
+
+PyObject* IterNext(PyObject* self) {
+  RecordIterState* st = reinterpret_cast<RecordIterObject*>(self)->state;
+  if (st->busy) {
+    PyErr_SetString(PyExc_ValueError, "a slablog records iterator was stepped from within its own step");
+    return nullptr;
+  }
+  if (st->reader == nullptr) {
+    if (st->closed_by_log) PyErr_SetString(PyExc_ValueError, "the log was closed");
+    return nullptr;
+  }
+  st->busy = true;
+  PyObject* rec = NextRecord(st);
+  st->busy = false;
+  // Log.close() called while the step ran (see `busy`) released nothing: release now.
+  if (st->closed_by_log) st->reader.reset();
+  return rec;
 }
 
 void IterDealloc(PyObject* self) {
@@ -336,7 +357,7 @@ PyObject* NewRecordIterator(const std::shared_ptr<LogState>& log, RecordIterOpti
 
 void CloseRecordIterator(RecordIterState* state) {
   state->closed_by_log = true;
-  state->reader.reset();
+  if (!state->busy) state->reader.reset();  // else once the step under way has returned
 }
 
 }  // namespace slablog::python

@@ -69,6 +69,23 @@ class LogTestCase(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.dir, name)
 
+    def damaged_copy(self):
+        """A copy of the mixed log with one byte of imu record 7's payload changed."""
+        target = self.path("damaged.slog")
+        files = slablog.open(self.mixed).files
+        for f in files:
+            shutil.copy(f, os.path.join(self.dir, os.path.basename(f).replace("mixed", "damaged")))
+        needle = json.dumps(JSON_RECORDS[21]).encode()  # imu's 8th record (index 7)
+        for f in slablog.open(target).files:
+            with open(f, "r+b") as fh:
+                data = fh.read()
+                at = data.find(needle)
+                if at >= 0:
+                    fh.seek(at + len(needle) - 2)
+                    fh.write(b"#")
+                    return target, f, at
+        self.fail("record not found in the log's files")
+
 
 class StreamsAndPayloads(LogTestCase):
     def test_the_log_has_several_slab_files(self):
@@ -204,23 +221,6 @@ class ToPandas(LogTestCase):
 
 
 class DamagedAndForeignInput(LogTestCase):
-    def damaged_copy(self):
-        """A copy of the mixed log with one byte of imu record 7's payload changed."""
-        target = self.path("damaged.slog")
-        files = slablog.open(self.mixed).files
-        for f in files:
-            shutil.copy(f, os.path.join(self.dir, os.path.basename(f).replace("mixed", "damaged")))
-        needle = json.dumps(JSON_RECORDS[21]).encode()  # imu's 8th record (index 7)
-        for f in slablog.open(target).files:
-            with open(f, "r+b") as fh:
-                data = fh.read()
-                at = data.find(needle)
-                if at >= 0:
-                    fh.seek(at + len(needle) - 2)
-                    fh.write(b"#")
-                    return target, f, at
-        self.fail("record not found in the log's files")
-
     def test_damaged_record_is_reported_and_not_returned(self):
         path, file, at = self.damaged_copy()
         log = slablog.open(path)
@@ -337,6 +337,38 @@ class PayloadViewLifetime(LogTestCase):
         with self.assertRaisesRegex(ValueError, "closed"):
             log.records()
         self.assertEqual([json.loads(bytes(v)) for v in first], JSON_RECORDS[0:15:3])
+
+    def test_python_code_run_inside_a_step_cannot_pull_the_reader_away(self):
+        # A warning handler runs in the middle of a step (at the first damaged region): one that
+        # steps the same iterator again or closes the log must get an error, not a crash.
+        path, _, _ = self.damaged_copy()
+        log = slablog.open(path)
+        it = log.records()
+        seen = []
+
+        def handler(*args, **kwargs):
+            try:
+                next(it)
+            except ValueError as e:
+                seen.append(str(e))
+            log.close()
+
+        old = warnings.showwarning
+        warnings.showwarning = handler
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                warnings.showwarning = handler
+                views = []
+                with self.assertRaisesRegex(ValueError, "closed"):
+                    for rec in it:
+                        views.append(rec.payload)
+        finally:
+            warnings.showwarning = old
+        self.assertEqual(len(seen), 1)
+        self.assertIn("within its own step", seen[0])
+        self.assertGreater(len(views), 0)
+        self.assertTrue(all(bytes(v) for v in views))
 
     def test_a_view_released_by_its_user(self):
         log = slablog.open(self.mixed)
