@@ -213,6 +213,14 @@ class ToPandas(LogTestCase):
         self.assertEqual(df["ok"].tolist(), [r["ok"] for r in JSON_RECORDS])
         self.assertEqual(df[df.stream == "gps"]["seq"].tolist(), list(range(100)))
 
+    def test_values_that_are_not_objects_go_in_a_value_column(self):
+        path = self.path("values.slog")
+        run_slablog("write", "-s", "nums", path, stdin=b'1\n2.5\n"x"\n[1,2]\n{"value":7,"k":1}\n')
+        df = slablog.open(path).to_pandas()
+        self.assertEqual(df["value"].tolist(), [1, 2.5, "x", [1, 2], 7])
+        self.assertEqual(df["k"].fillna(-1).tolist(), [-1, -1, -1, -1, 1])
+        self.assertEqual(df["seq"].tolist(), list(range(5)))
+
     def test_filters_apply(self):
         df = slablog.open(self.mixed).to_pandas(streams="g*", since=T0, until=T0 + 9_000_000)
         self.assertEqual(df["payload.seq"].tolist(), [1, 4, 7])

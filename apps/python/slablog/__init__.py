@@ -9,7 +9,8 @@
 Payloads are read-only memoryviews by default, zero-copy where the record lies whole in the
 file: each keeps the file's mapping alive, so a view stays valid after the iteration moves on
 and after the log is closed. (As with any mapping, a file truncated by another process under a
-live view makes touching it fail with SIGBUS; ``copy=True`` gives bytes instead.)
+live view makes touching it fail with SIGBUS, and a view kept from a ring log that its writer
+is still reusing may later show the newer bytes written there; ``copy=True`` gives bytes.)
 """
 
 import calendar
