@@ -55,7 +55,8 @@ bool InitFileMappingType(PyObject* module) {
       {Py_tp_doc, const_cast<char*>("A read-only mapping of a log file (the owner of payload memoryviews)")},
       {0, nullptr},
   };
-  static PyType_Spec spec = {"slablog._native.FileMapping", sizeof(FileMappingObject), 0, Py_TPFLAGS_DEFAULT,
+  static PyType_Spec spec = {"slablog._native.FileMapping", sizeof(FileMappingObject), 0,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
                              slots};
   file_mapping_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (file_mapping_type == nullptr) return false;

@@ -323,7 +323,8 @@ bool InitRecordIteratorTypes(PyObject* module) {
       {Py_tp_doc, const_cast<char*>("One pass over a log's records (Log.records())")},
       {0, nullptr},
   };
-  static PyType_Spec spec = {"slablog._native.RecordIterator", sizeof(RecordIterObject), 0, Py_TPFLAGS_DEFAULT,
+  static PyType_Spec spec = {"slablog._native.RecordIterator", sizeof(RecordIterObject), 0,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
                              slots};
   iterator_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (iterator_type == nullptr) return false;

@@ -386,6 +386,13 @@ class PayloadViewLifetime(LogTestCase):
             bytes(recs[0].payload)
         self.assertEqual(json.loads(bytes(recs[1].payload)), JSON_RECORDS[3])
 
+    def test_the_native_types_cannot_be_made_from_python(self):
+        # Made empty, they would point at nothing.
+        rec = next(slablog.open(self.mixed).records())
+        for cls in (type(rec.payload.obj), type(slablog.open(self.mixed).records())):
+            with self.subTest(cls=cls.__name__), self.assertRaises(TypeError):
+                cls()
+
     def test_iterators_left_unfinished_are_freed(self):
         log = slablog.open(self.mixed)
         for _ in range(200):
