@@ -11,6 +11,7 @@
 #include "copper_cli.h"
 #include "emitter.h"
 #include "json_out.h"
+#include "mcap_export.h"
 #include "output.h"
 #include "time_format.h"
 #include "time_window.h"
@@ -33,7 +34,23 @@ struct ExportOptions {
   bool records = false;
   std::string copperlist_type;
   std::string time_format;
+  std::string format = "json";  // json | mcap
+  std::string output;           // -o: with --format mcap, the file to write ("-": standard output)
+  std::string compression;      // --format mcap: zstd (default) | none
+  bool force = false;           // replace an existing -o file
 };
+
+// The options --format mcap needs or refuses; an error message, or empty when they fit.
+std::string McapOptionProblem(const ExportOptions& opt, bool copper_log) {
+  if (opt.format != "mcap") {
+    if (!opt.output.empty() || !opt.compression.empty() || opt.force) return "-o, --compression and --force need --format mcap";
+    return "";
+  }
+  if (copper_log) return "--format mcap reads slablog logs only; convert a Copper log first (slablog convert)";
+  if (opt.output.empty()) return "--format mcap needs -o FILE (or -o - for standard output)";
+  if (opt.array || opt.sections || opt.records) return "--array, --sections and --records are for --format json";
+  return "";
+}
 
 // A section being exported with --sections: its fields, plus what its records add.
 struct SectionOut {
@@ -92,6 +109,15 @@ ExitCode RunExport(const ExportOptions& opt) {
     return ExitCode::kUsage;
   }
   const int64_t since = window.since, until = window.until;
+  if (std::string problem = McapOptionProblem(opt, copper_log); !problem.empty()) {
+    Complain(cmd, "{}", problem);
+    return ExitCode::kUsage;
+  }
+  if (opt.format == "mcap") {
+    McapExportOptions mo{opt.log, opt.streams, since, until, window.any, opt.limit, opt.output, opt.force,
+                         opt.compression == "none" ? McapCompression::kNone : McapCompression::kZstd};
+    return McapExport(mo);
+  }
   if (copper_log) {
     CopperExportOptions co{opt.streams, since, until, window.any, opt.limit,
                            opt.array, opt.sections, opt.records, time_format};
@@ -186,6 +212,12 @@ void RegisterExport(CLI::App& app, ExitCode* rc) {
   sub->add_flag("--records", opt->records, "With --sections: include each section's records");
   AddCopperTypeOption(sub, &opt->copperlist_type);
   AddTimeFormatOption(sub, &opt->time_format);
+  sub->add_option("--format", opt->format, "Output format: json (NDJSON, the default) or mcap (needs -o)")
+      ->check(CLI::IsMember({"json", "mcap"}));
+  sub->add_option("-o,--output", opt->output, "With --format mcap: the file to write (- for standard output)");
+  sub->add_option("--compression", opt->compression, "With --format mcap: chunk compression, zstd (default) or none")
+      ->check(CLI::IsMember({"zstd", "none"}));
+  sub->add_flag("-f,--force", opt->force, "With -o: replace the file if it exists");
   sub->final_callback([opt, rc] { *rc = RunExport(*opt); });
 }
 
