@@ -34,7 +34,7 @@ _slablog() {
     verify) opts="--help --json --threads --quiet --copperlist-type" ;;
     truncate) opts="--help --dry-run --save-cut" ;;
     recover) opts="--help --slab-size --section-size --copperlist-type" ;;
-    export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type --time-format" ;;
+    export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type --format --output --force --compression --time-format" ;;
     split) opts="--help --out --by --since --until --force --slab-size --section-size --compress --level" ;;
     merge) opts="--help --force --slab-size --section-size" ;;
     follow) opts="--help --from-start --stream --interval --copperlist-type --time-format" ;;
