@@ -119,18 +119,20 @@ Status McapWriter::WriteMessage(uint16_t channel, uint32_t sequence, uint64_t lo
   if (c.chunk_index.empty()) chunk_channels_.push_back(channel);
   if (!c.chunk_index.empty() && log_time < c.chunk_index.back().first) c.chunk_index_sorted = false;
   c.chunk_index.emplace_back(log_time, chunk_.size());
-  const size_t start = chunk_.size();
+  // The head built on the stack and appended with the data: resizing first would zero-fill the
+  // room before the copy overwrites it.
   constexpr size_t kHead = 1 + 8 + 2 + 4 + 8 + 8;
-  chunk_.resize(start + kHead + data.size());
-  char* p = chunk_.data() + start;
-  *p = static_cast<char>(Op::kMessage);
+  char head[kHead];
+  head[0] = static_cast<char>(Op::kMessage);
   const uint64_t length = kHead - 9 + data.size();
-  std::memcpy(p + 1, &length, 8);
-  std::memcpy(p + 9, &channel, 2);
-  std::memcpy(p + 11, &sequence, 4);
-  std::memcpy(p + 15, &log_time, 8);
-  std::memcpy(p + 23, &publish_time, 8);
-  if (!data.empty()) std::memcpy(p + kHead, data.data(), data.size());
+  std::memcpy(head + 1, &length, 8);
+  std::memcpy(head + 9, &channel, 2);
+  std::memcpy(head + 11, &sequence, 4);
+  std::memcpy(head + 15, &log_time, 8);
+  std::memcpy(head + 23, &publish_time, 8);
+  if (chunk_.capacity() < options_.chunk_size) chunk_.reserve(options_.chunk_size + options_.chunk_size / 4);
+  chunk_.append(head, kHead);
+  chunk_.append(reinterpret_cast<const char*>(data.data()), data.size());
   ++c.messages;
   ++message_count_;
   chunk_start_time_ = std::min(chunk_start_time_, log_time);
