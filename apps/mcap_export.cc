@@ -1,5 +1,6 @@
 #include "mcap_export.h"
 
+#include <filesystem>
 #include <map>
 #include <optional>
 
@@ -65,6 +66,13 @@ ExitCode McapExport(const McapExportOptions& opt) {
   auto opened = Reader::Open(opt.log, ro, &problems);
   if (!opened) return Fail(kMcapCmd, opened.error());
   Reader& reader = *opened.value();
+  for (const std::string& f : reader.files()) {
+    std::error_code ec;
+    if (opt.output != "-" && std::filesystem::equivalent(f, opt.output, ec)) {
+      Complain(kMcapCmd, "{}: is a file of the log being exported, not replaced even with --force", opt.output);
+      return ExitCode::kUsage;
+    }
+  }
   auto created = McapFile::Create(opt.output, opt.replace);
   if (!created) return Fail(kMcapCmd, created.error());
   McapFile& file = *created.value();
