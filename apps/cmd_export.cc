@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "copper_cli.h"
+#include "csv_export.h"
 #include "emitter.h"
 #include "json_out.h"
 #include "mcap_export.h"
@@ -38,6 +39,7 @@ struct ExportOptions {
   std::string output;           // -o: with --format mcap, the file to write ("-": standard output)
   std::string compression;      // --format mcap: zstd (default) | none
   bool force = false;           // replace an existing -o file
+  std::string fields;  // --format csv: the columns, comma-separated
 };
 
 // The options --format mcap needs or refuses; an error message, or empty when they fit.
@@ -117,6 +119,22 @@ ExitCode RunExport(const ExportOptions& opt) {
     McapExportOptions mo{opt.log, opt.streams, since, until, window.any, opt.limit, opt.output, opt.force,
                          opt.compression == "none" ? McapCompression::kNone : McapCompression::kZstd};
     return McapExport(mo);
+  }
+  if (!opt.fields.empty() && opt.format != "csv") {
+    Complain(cmd, "--fields needs --format csv");
+    return ExitCode::kUsage;
+  }
+  if (opt.format == "csv") {
+    if (opt.array || opt.sections || opt.records) {
+      Complain(cmd, "--format csv writes records only: --array, --sections and --records are for NDJSON");
+      return ExitCode::kUsage;
+    }
+    if (copper_log) {
+      Complain(cmd, "{}: --format csv reads slablog logs only; convert the Copper log first (slablog convert)",
+               opt.log);
+      return ExitCode::kUsage;
+    }
+    return CsvExport(opt.log, {opt.streams, since, until, window.any, opt.limit, SplitCsvFields(opt.fields)});
   }
   if (copper_log) {
     CopperExportOptions co{opt.streams, since, until, window.any, opt.limit,
@@ -210,10 +228,14 @@ void RegisterExport(CLI::App& app, ExitCode* rc) {
   sub->add_flag("--array", opt->array, "Print one JSON array instead of one object per line");
   sub->add_flag("--sections", opt->sections, "One object per section instead of per record");
   sub->add_flag("--records", opt->records, "With --sections: include each section's records");
+  sub->add_option("--format", opt->format, "json: one object per line (NDJSON, the default); csv: one row per record (RFC 4180); "
+                  "mcap: an MCAP file for Foxglove (needs -o)")
+      ->check(CLI::IsMember({"json", "csv", "mcap"}))
+      ->capture_default_str();
+  sub->add_option("--fields", opt->fields,
+                  "csv: exactly these columns, in this order (stream, t, seq, data, data.PATH); default: all");
   AddCopperTypeOption(sub, &opt->copperlist_type);
   AddTimeFormatOption(sub, &opt->time_format);
-  sub->add_option("--format", opt->format, "Output format: json (NDJSON, the default) or mcap (needs -o)")
-      ->check(CLI::IsMember({"json", "mcap"}));
   sub->add_option("-o,--output", opt->output, "With --format mcap: the file to write (- for standard output)");
   sub->add_option("--compression", opt->compression, "With --format mcap: chunk compression, zstd (default) or none")
       ->check(CLI::IsMember({"zstd", "none"}));

@@ -15,6 +15,8 @@ _slablog() {
     return
   fi
   case "$prev" in
+    --format) [[ "$cmd" == export ]] && { COMPREPLY=($(compgen -W "json csv" -- "$cur")); return; } ;;&
+    --fields) return ;;
     -f|--format) COMPREPLY=($(compgen -W "ndjson lines raw" -- "$cur")); return ;;
     --sync) COMPREPLY=($(compgen -W "close slab none" -- "$cur")); return ;;
     -i|--input) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -34,7 +36,7 @@ _slablog() {
     verify) opts="--help --json --threads --quiet --copperlist-type" ;;
     truncate) opts="--help --dry-run --save-cut" ;;
     recover) opts="--help --slab-size --section-size --copperlist-type" ;;
-    export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type --format --output --force --compression --time-format" ;;
+    export) opts="--help --stream --since --until --limit --array --sections --records --copperlist-type --format --fields --output --force --compression --time-format" ;;
     split) opts="--help --out --by --since --until --force --slab-size --section-size --compress --level" ;;
     merge) opts="--help --force --slab-size --section-size" ;;
     follow) opts="--help --from-start --stream --interval --copperlist-type --time-format" ;;

@@ -59,10 +59,11 @@ complete -c slablog -n "__fish_seen_subcommand_from export" -s n -l limit -x -d 
 complete -c slablog -n "__fish_seen_subcommand_from export" -l array -d 'Print one JSON array'
 complete -c slablog -n "__fish_seen_subcommand_from export" -l sections -d 'One object per section'
 complete -c slablog -n "__fish_seen_subcommand_from export" -l records -d 'With --sections, include the records'
-complete -c slablog -n "__fish_seen_subcommand_from export" -l format -x -a 'json mcap' -d 'Output format'
+complete -c slablog -n "__fish_seen_subcommand_from export" -l format -x -a 'json csv mcap' -d 'Output format'
 complete -c slablog -n "__fish_seen_subcommand_from export" -s o -l output -r -d 'With --format mcap: the file to write'
 complete -c slablog -n "__fish_seen_subcommand_from export" -s f -l force -d 'Replace the -o file if it exists'
 complete -c slablog -n "__fish_seen_subcommand_from export" -l compression -x -a 'zstd none' -d 'With --format mcap: chunk compression'
+complete -c slablog -n "__fish_seen_subcommand_from export" -l fields -x -d 'CSV: exactly these columns, in this order'
 
 complete -c slablog -n "__fish_seen_subcommand_from split" -s o -l out -x -a '(__fish_complete_directories)' -d 'Directory for the pieces'
 complete -c slablog -n "__fish_seen_subcommand_from split" -l by -x -a 'stream slab size time' -d 'How to cut'

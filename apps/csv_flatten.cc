@@ -1,0 +1,274 @@
+#include "csv_flatten.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "csv_cells.h"
+
+namespace slablog::cli {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// Paths met but not wanted (not named by --fields) are remembered too, so a record of the usual
+// shape skips them without a search; past this many they are searched for every time.
+constexpr size_t kMaxCsvNodes = 1000000;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// JSON's number grammar, checked by hand: On-Demand hands out a number's token without checking
+// it, and converting it (get_double) would cost time and refuse integers past 64 bits.
+bool IsJsonNumber(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  if (i < n && s[i] == '-') ++i;
+  if (i == n || !IsDigit(s[i])) return false;
+  if (s[i++] != '0') {
+    while (i < n && IsDigit(s[i])) ++i;
+  }
+  if (i < n && s[i] == '.') {
+    const size_t digits = ++i;
+    while (i < n && IsDigit(s[i])) ++i;
+    if (i == digits) return false;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    const size_t digits = i;
+    while (i < n && IsDigit(s[i])) ++i;
+    if (i == digits) return false;
+  }
+  return i == n;
+}
+
+// A token as On-Demand gives it, without the whitespace that may follow it.
+std::string_view TrimToken(std::string_view token) {
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                            token.back() == '\r')) {
+    token.remove_suffix(1);
+  }
+  return token;
+}
+std::string_view TokenOf(od::value& v) { return TrimToken(v.raw_json_token()); }
+std::string_view TokenOf(od::document& d) {
+  std::string_view token;
+  if (d.raw_json_token().get(token) != simdjson::SUCCESS) return {};
+  return TrimToken(token);
+}
+
+}  // namespace
+
+CsvColumns CsvColumns::Growing() {
+  CsvColumns c;
+  c.growing_ = true;
+  for (const char* name : {"stream", "t", "seq"}) c.Resolve(name);
+  return c;
+}
+
+bool CsvColumns::Named(const std::vector<std::string>& names, CsvColumns* out, std::string* error) {
+  CsvColumns c;
+  for (const std::string& name : names) {
+    const bool fixed = name == "stream" || name == "t" || name == "seq";
+    const bool data = name == "data" || (name.size() > 5 && name.compare(0, 5, "data.") == 0);
+    if (name.empty()) {
+      *error = "an empty column name";
+      return false;
+    }
+    if (!fixed && !data) {
+      *error = "'" + name + "' is not a column: columns are stream, t, seq, data, and data.PATH (data.pose.x)";
+      return false;
+    }
+    if (c.index_.count(name) > 0) {
+      *error = "column '" + name + "' is named twice";
+      return false;
+    }
+    c.Add(name);
+  }
+  *out = std::move(c);
+  return true;
+}
+
+int32_t CsvColumns::Resolve(const std::string& name) {
+  auto it = index_.find(name);
+  if (it != index_.end()) return it->second;
+  if (!growing_) return -1;
+  if (names_.size() >= kMaxColumns) {
+    overflowed_ = true;
+    return -1;
+  }
+  return Add(name);
+}
+
+int32_t CsvColumns::Add(const std::string& name) {
+  const auto column = static_cast<int32_t>(names_.size());
+  index_.emplace(name, column);
+  names_.push_back(name);
+  for (size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1)) {
+    wanted_paths_.insert(name.substr(0, dot));
+  }
+  wanted_paths_.insert(name);
+  return column;
+}
+
+void CsvRow::AppendTo(std::string* out, size_t columns) const {
+  for (size_t c = 0; c < columns; ++c) {
+    if (c > 0) out->push_back(',');
+    if (c >= cells_.size() || stamps_[c] != stamp_) continue;  // no value: an empty cell
+    const Cell& cell = cells_[c];
+    if (cell.plain) {
+      out->append(cell.text);
+    } else {
+      AppendCsvField(out, cell.text);
+    }
+  }
+}
+
+// A path met in a stream's records: "data", "data.pose", "data.pose.x".
+struct JsonFlattener::Node {
+  std::string key;
+  std::string path;
+  bool wanted = true;                    // it or a path below it has a column
+  bool resolved = false;                 // `column` looked up (when the first value came)
+  int32_t column = -1;
+  std::vector<std::unique_ptr<Node>> children;  // in order of first appearance
+};
+
+JsonFlattener::JsonFlattener(CsvColumns* columns) : columns_(columns) {}
+JsonFlattener::~JsonFlattener() = default;
+
+JsonFlattener::Node* JsonFlattener::Child(Node* parent, size_t position, std::string_view key) {
+  auto& children = parent->children;
+  // Records of one stream usually repeat their fields in the same order.
+  if (position < children.size() && children[position]->key == key) return children[position].get();
+  for (auto& child : children) {
+    if (child->key == key) return child.get();
+  }
+  std::string path = parent->path + "." + std::string(key);
+  const bool wanted = columns_->Wanted(path);
+  if (nodes_ >= kMaxCsvNodes) {
+    if (wanted) columns_->Resolve(path);  // growing: past the limit, this marks the overflow
+    return nullptr;
+  }
+  ++nodes_;
+  auto node = std::make_unique<Node>();
+  node->key = std::string(key);
+  node->path = std::move(path);
+  node->wanted = wanted;
+  children.push_back(std::move(node));
+  return children.back().get();
+}
+
+void JsonFlattener::Set(Node* node, std::string_view text, bool plain, CsvRow* row) {
+  if (!node->resolved) {
+    node->column = columns_->Resolve(node->path);
+    node->resolved = true;
+  }
+  if (node->column >= 0) row->Set(node->column, text, plain);
+}
+
+template <typename V>
+simdjson::error_code JsonFlattener::Value(V& v, Node* node, CsvRow* row) {
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  switch (type) {
+    case od::json_type::object: {
+      od::object object;
+      if (auto e = v.get_object().get(object)) return e;
+      return Object(object, node, row);
+    }
+    case od::json_type::array: {
+      od::array array;
+      std::string_view text;
+      if (auto e = v.get_array().get(array)) return e;
+      if (auto e = array.raw_json().get(text)) return e;
+      Set(node, TrimToken(text), false, row);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      const std::string_view token = TokenOf(v);
+      if (!IsJsonNumber(token)) return simdjson::NUMBER_ERROR;
+      Set(node, token, true, row);  // as written: 64-bit integers and long decimals stay exact
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      const std::string_view token = TokenOf(v);
+      // Without escapes the string is its token's inside; else simdjson unescapes it.
+      if (token.size() >= 2 && token.find('\\') == std::string_view::npos) {
+        Set(node, token.substr(1, token.size() - 2), false, row);
+        return simdjson::SUCCESS;
+      }
+      std::string_view text;
+      if (auto e = v.get_string().get(text)) return e;
+      Set(node, text, false, row);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      if (auto e = v.get_bool().get(b)) return e;
+      Set(node, b ? "true" : "false", true, row);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (auto e = v.is_null().get(is_null)) return e;
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      Set(node, "", true, row);  // null: an empty cell, but the column exists
+      return simdjson::SUCCESS;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+simdjson::error_code JsonFlattener::Object(od::object& object, Node* node, CsvRow* row) {
+  size_t position = 0;
+  for (auto field : object) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    Node* child = Child(node, position++, key);
+    od::value value;
+    if (auto e = field.value().get(value)) return e;
+    // A field no column wants is skipped: On-Demand passes over it on the next step.
+    if (child == nullptr || !child->wanted) continue;
+    if (auto e = Value(value, child, row)) return e;
+  }
+  // An empty object is a value of its own, not nothing (as {"a":{}} differs from {}).
+  if (position == 0) Set(node, "{}", true, row);
+  return simdjson::SUCCESS;
+}
+
+bool JsonFlattener::Flatten(uint32_t stream_id, std::string_view json, CsvRow* row, std::string* error) {
+  std::unique_ptr<Node>& root = roots_[stream_id];
+  if (root == nullptr) {
+    root = std::make_unique<Node>();
+    root->path = "data";
+    root->wanted = columns_->Wanted("data");
+  }
+  if (!root->wanted) return true;
+  if (json.empty()) {  // export's NDJSON shows an empty json record as null
+    Set(root.get(), "", true, row);
+    return true;
+  }
+  padded_.resize(json.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(padded_.data(), json.data(), json.size());
+  od::document doc;
+  od::json_type type = od::json_type::null;
+  auto e = parser_.iterate(padded_.data(), json.size(), padded_.size()).get(doc);
+  if (!e) e = doc.type().get(type);
+  if (!e && type != od::json_type::object && type != od::json_type::array) {
+    // A scalar record: its one token must be all of it.
+    const size_t start = std::min(json.size(), json.find_first_not_of(" \t\r\n"));
+    if (TokenOf(doc) != TrimToken(json.substr(start))) e = simdjson::TRAILING_CONTENT;
+  }
+  if (!e) e = Value(doc, root.get(), row);
+  const char* more = nullptr;
+  // Past the end of an object or array: nothing may follow it.
+  const bool nested = type == od::json_type::object || type == od::json_type::array;
+  if (!e && nested && doc.current_location().get(more) == simdjson::SUCCESS) e = simdjson::TRAILING_CONTENT;
+  if (e) {
+    *error = simdjson::error_message(e);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace slablog::cli

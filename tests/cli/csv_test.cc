@@ -1,0 +1,216 @@
+// slablog export --format csv: RFC 4180 text checked byte for byte on small cases, and a log of
+// every kind of value read back by pandas and compared with export's NDJSON, cell by cell.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "../testutil.h"
+#include "process.h"
+#include "slablog/writer.h"
+
+namespace slablog::test {
+namespace {
+
+// Records of the json stream "j" with timestamps 1, 2, 3, ... (write --time-field).
+void WriteJsonLog(const TempDir& dir, const std::vector<std::string>& records, const std::string& log = "c.slog") {
+  std::string input;
+  for (size_t i = 0; i < records.size(); ++i) {
+    // The time field goes first, the record's own fields after it (under "data.v" and so on).
+    input += "{\"ts\":" + std::to_string(i + 1) + ",\"v\":" + records[i] + "}\n";
+  }
+  RunResult w = RunSlablog({"write", "-s", "j", "--time-field", "ts", log}, input, dir.dir());
+  REQUIRE_MESSAGE(w.exit_code == 0, w.err);
+}
+
+std::string CsvOf(const TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), {"export", "--format", "csv"});
+  RunResult r = RunSlablog(args, "", dir.dir());
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  return r.out;
+}
+
+// A log of three streams: json records of every kind of value, text lines, binary records.
+void WriteMixedLog(const TempDir& dir) {
+  // Not int64s near its minimum: pandas 1.5 reads them as NaN in a column with empty cells.
+  const std::string json =
+      "{\"t\":1,\"pose\":{\"x\":1.5,\"y\":-2e-3,\"q\":[0,0,0.7071067811865476,0.7071067811865476]},\"ok\":true,"
+      "\"name\":\"comma, \\\"quote\\\"\",\"big\":18446744073709551615,\"neg\":-9007199254740993}\n"
+      "{\"t\":2,\"pose\":{\"x\":-0.0,\"y\":1E+2},\"ok\":false,\"name\":\"line\\nbreak\\r\\nand cr\\r\","
+      "\"note\":null,\"huge\":123456789012345678901234567890}\n"
+      "{\"t\":3,\"name\":\"caf\\u00e9 \xe2\x9c\x93 \xf0\x9f\xa4\x96\",\"empty\":\"\",\"na\":\"NA\",\"obj\":{},"
+      "\"list\":[{\"a\":1},\"x,y\",null],\"deep\":{\"a\":{\"b\":{\"c\":\"d\"}}}}\n"
+      "{\"t\":4,\"pose\":{\"x\":1.0000000000000002},\"tab\":\"\\t lead and trail \",\"big\":9007199254740993}\n"
+      "[1,2]\n"
+      "\"a bare, string\"\n"
+      "42\n";
+  REQUIRE(RunSlablog({"write", "-s", "robot", "m.slog"}, json, dir.dir()).exit_code == 0);
+  const std::string text = "plain line\nwith, comma\nwith \"quotes\"\n\nlast\n";
+  REQUIRE(RunSlablog({"write", "-a", "-f", "lines", "-s", "notes", "m.slog"}, text, dir.dir()).exit_code == 0);
+  std::string raw;
+  for (const std::string& r : {std::string("\x00\x01\xff", 3), std::string("bin,\"\n"), std::string()}) {
+    const auto n = static_cast<uint32_t>(r.size());
+    raw += std::string{static_cast<char>(n & 0xff), static_cast<char>(n >> 8 & 0xff), static_cast<char>(n >> 16 & 0xff),
+                       static_cast<char>(n >> 24)} + r;
+  }
+  REQUIRE(RunSlablog({"write", "-a", "-f", "raw", "-s", "blob", "m.slog"}, raw, dir.dir()).exit_code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("CsvQuotesFieldsByRfc4180") {
+  TempDir dir;
+  WriteJsonLog(dir, {"\"a,b\"", "\"say \\\"hi\\\"\"", "\"two\\nlines\"", "\"cr\\r\"", "\"\"", "null", "true",
+                     "\"caf\\u00e9\"", "\"plain\""});
+  const std::string out = CsvOf(dir, {"--fields", "seq,data.v", "c.slog"});
+  CHECK(out ==
+        "seq,data.v\n"
+        "0,\"a,b\"\n"
+        "1,\"say \"\"hi\"\"\"\n"
+        "2,\"two\nlines\"\n"
+        "3,\"cr\r\"\n"
+        "4,\"\"\n"  // an empty string, quoted
+        "5,\n"      // null: nothing
+        "6,true\n"
+        "7,caf\xc3\xa9\n"
+        "8,plain\n");
+}
+
+TEST_CASE("CsvWritesNumbersAsTheyAreWritten") {
+  TempDir dir;
+  const std::vector<std::string> numbers = {"18446744073709551615", "-9223372036854775808", "9007199254740993",
+                                            "123456789012345678901234567890", "1.5e-300", "-0.0", "1E+2",
+                                            "0.10000000000000000555"};
+  WriteJsonLog(dir, numbers);
+  const auto lines = Lines(CsvOf(dir, {"--fields", "data.v", "c.slog"}));
+  REQUIRE(lines.size() == numbers.size() + 1);
+  for (size_t i = 0; i < numbers.size(); ++i) CHECK(lines[i + 1] == numbers[i]);
+}
+
+TEST_CASE("CsvColumnsAreEveryFieldInOrderOfFirstAppearance") {
+  TempDir dir;
+  WriteJsonLog(dir, {"{\"a\":1,\"p\":{\"x\":2}}", "{\"p\":{\"y\":3},\"b\":[1, 2]}", "{\"a\":{\"inner\":4}}", "{}", "7"});
+  const std::string out = CsvOf(dir, {"c.slog"});
+  CHECK(out ==
+        "stream,t,seq,data.ts,data.v.a,data.v.p.x,data.v.p.y,data.v.b,data.v.a.inner,data.v\n"
+        "j,1,0,1,1,2,,,,\n"
+        "j,2,1,2,,,3,\"[1, 2]\",,\n"  // an array: its JSON text in one cell
+        "j,3,2,3,,,,,4,\n"
+        "j,4,3,4,,,,,,{}\n"  // an empty object is a value
+        "j,5,4,5,,,,,,7\n");
+  // --fields: these columns in this order, in one pass; a field no record has stays empty.
+  CHECK(CsvOf(dir, {"--fields", "data.v.p.y,t,data.nowhere,stream", "c.slog"}) ==
+        "data.v.p.y,t,data.nowhere,stream\n,1,,j\n3,2,,j\n,3,,j\n,4,,j\n,5,,j\n");
+}
+
+TEST_CASE("CsvOfMixedStreamsReadsBackInPandas") {
+  TempDir dir;
+  WriteMixedLog(dir);
+  RunResult csv = RunSlablog({"export", "--format", "csv", "m.slog"}, "", dir.dir());
+  RunResult ndjson = RunSlablog({"export", "m.slog"}, "", dir.dir());
+  REQUIRE(csv.exit_code == 0);
+  REQUIRE(ndjson.exit_code == 0);
+  // One header for all three streams; text and binary records in "data".
+  CHECK(Lines(csv.out)[0] ==
+        "stream,t,seq,data.t,data.pose.x,data.pose.y,data.pose.q,data.ok,data.name,data.big,data.neg,data.note,"
+        "data.huge,data.empty,data.na,data.obj,data.list,data.deep.a.b.c,data.tab,data");
+  std::ofstream(dir.path("m.csv"), std::ios::binary) << csv.out;
+  std::ofstream(dir.path("m.ndjson"), std::ios::binary) << ndjson.out;
+  RunResult py = RunShell("/usr/bin/python3 " + SourceDir() + "/tests/csv/read_back.py m.csv m.ndjson", dir.dir());
+  INFO(py.out, py.err);
+  CHECK(py.exit_code == 0);
+  CHECK(py.out.find("ok: 15 rows") == 0);
+}
+
+TEST_CASE("CsvSelectsWhatNdjsonExportSelects") {
+  TempDir dir;
+  std::string input;
+  for (int i = 0; i < 3000; ++i) {
+    input += "{\"topic\":\"" + std::string(i % 3 == 0 ? "imu" : (i % 3 == 1 ? "gps" : "odom")) +
+             "\",\"t\":" + std::to_string(1000 + i) + ",\"i\":" + std::to_string(i) + "}\n";
+  }
+  REQUIRE(RunSlablog({"write", "--section-size", "4K", "--stream-field", "topic", "--time-field", "t", "f.slog"},
+                     input, dir.dir()).exit_code == 0);
+  const std::vector<std::vector<std::string>> filters = {
+      {}, {"-s", "imu"}, {"-s", "o*", "--since", "1500"}, {"--until", "1100"}, {"-n", "7"}, {"-s", "gps", "-n", "5"}};
+  for (const auto& filter : filters) {
+    std::vector<std::string> json_args = {"export", "f.slog"};
+    json_args.insert(json_args.end(), filter.begin(), filter.end());
+    auto csv_args = filter;
+    csv_args.insert(csv_args.begin(), {"--fields", "stream,t,seq,data.i", "f.slog"});
+    const auto json_lines = Lines(RunSlablog(json_args, "", dir.dir()).out);
+    const auto csv_lines = Lines(CsvOf(dir, csv_args));
+    INFO(doctest::toString(filter.size()), " ", (filter.empty() ? "" : filter[0]));
+    REQUIRE(csv_lines.size() == json_lines.size() + 1);
+    for (size_t i = 0; i < json_lines.size(); ++i) {
+      const auto& j = json_lines[i];
+      const auto field = [&](const std::string& key) {
+        const auto at = j.find("\"" + key + "\":") + key.size() + 3;
+        return j.substr(at, j.find_first_of(",}", at) - at);
+      };
+      const std::string name = field("stream");
+      CHECK(csv_lines[i + 1] == name.substr(1, name.size() - 2) + "," + field("t") + "," + field("seq") + "," + field("i"));
+    }
+  }
+  // Without --fields the first pass finds the columns of the selected records only.
+  CHECK(Lines(CsvOf(dir, {"-s", "imu", "-n", "2", "f.slog"})).size() == 3);
+}
+
+TEST_CASE("CsvRefusesWhatItCannotDo") {
+  TempDir dir;
+  WriteJsonLog(dir, {"1"});
+  struct Case { std::vector<std::string> args; int code; std::string message; };
+  const std::vector<Case> cases = {
+      {{"export", "--format", "csv", "--fields", "pose.x", "c.slog"}, 2, "'pose.x' is not a column"},
+      {{"export", "--format", "csv", "--fields", "t,t", "c.slog"}, 2, "named twice"},
+      {{"export", "--fields", "t", "c.slog"}, 2, "--fields needs --format csv"},
+      {{"export", "--format", "csv", "--sections", "c.slog"}, 2, "records only"},
+      {{"export", "--format", "xml", "c.slog"}, 2, "xml"},
+      {{"export", "--format", "csv", "missing.slog"}, 3, "missing"},
+      {{"export", "--format", "csv", SourceDir() + "/tests/fixtures/copper/clean/clean_0.copper"}, 2, "Copper"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = RunSlablog(c.args, "", dir.dir());
+    INFO(c.args.back(), " ", r.err);
+    CHECK(r.exit_code == c.code);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    if (c.code != 0) CHECK(r.out.empty());
+  }
+}
+
+TEST_CASE("CsvLeavesOutARecordThatIsNotJson") {
+  TempDir dir;
+  {
+    auto w = Writer::Open(dir.path("bad.slog"), SmallOptions());
+    REQUIRE(w.has_value());
+    auto h = w.value()->OpenStream({"j", Encoding::kJson, 0});
+    REQUIRE(h.has_value());
+    for (std::string_view r : {"{\"a\":1}", "{\"a\":12x}", "{\"a\":2} trailing", "{\"a\":3}"}) {
+      REQUIRE(w.value()->Append(h.value(), r, 5).ok());
+    }
+    REQUIRE(w.value()->Close().ok());
+  }
+  RunResult r = RunSlablog({"export", "--format", "csv", "bad.slog"}, "", dir.dir());
+  CHECK(r.exit_code == 1);
+  CHECK(r.out == "stream,t,seq,data.a\nj,5,0,1\nj,5,3,3\n");
+  CHECK(r.err.find("record 1 of stream j is not valid JSON") != std::string::npos);
+  CHECK(r.err.find("record 2 of stream j is not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("CsvStopsQuietlyWhenItsReaderGoesAway") {
+  TempDir dir;
+  std::string input;
+  for (int i = 0; i < 200000; ++i) input += "{\"x\":" + std::to_string(i) + ",\"s\":\"some text, quoted\"}\n";
+  REQUIRE(RunSlablog({"write", "big.slog"}, input, dir.dir()).exit_code == 0);
+  RunResult r = RunShell("slablog export --format csv big.slog | head -n 2; echo \"rc=${PIPESTATUS[0]}\"", dir.dir());
+  CHECK(r.err.empty());
+  const auto lines = Lines(r.out);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "stream,t,seq,data.x,data.s");
+  CHECK(lines[2] == "rc=0");
+}
+
+}  // namespace slablog::test
