@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,8 @@
 #include "log_sizes.h"
 #include "record_input.h"
 #include "stop_signal.h"
+#include "slablog/format.h"
+#include "slablog/log_lock.h"
 #include "slablog/writer.h"
 
 namespace slablog::cli {
@@ -105,8 +108,41 @@ class PeriodicSync {
   std::thread thread_;
 };
 
+// A log named like a slab file (run_0.slog) would be written as run_0_0.slog, ... while every
+// reading command takes run_0.slog as slab 0 of the log run.slog: refused, naming what to use.
+bool RefuseSlabName(const char* cmd, const std::string& log) {
+  const auto base = BaseOfSlabPath(log);
+  if (!base) return false;
+  const std::filesystem::path p(log);
+  std::string stem = p.stem().string();
+  stem[stem.rfind('_')] = '-';
+  const std::string other = (p.parent_path() / (stem + p.extension().string())).string();
+  Complain(cmd, "{} is the name of slab {} of the log {}, which is how every other command reads it; "
+           "write to {} (--append adds to it), or choose a name that does not end in _N, such as {}",
+           log, SlabIndexOfPath(log).value_or(0), *base, *base, other);
+  return true;
+}
+
+// A new log that ended up without a record is removed, so that the same command with better
+// input can run again. Under the log's lock, so that no writer that opened it since is robbed.
+bool RemoveEmptyNewLog(const char* cmd, const std::string& log) {
+  auto lock = LogLock::Acquire(log, "another writer");
+  if (!lock) {
+    Complain(cmd, "{} holds no record but {}; it was left in place", log, Describe(lock.error()));
+    return false;
+  }
+  for (const auto& [index, path] : ListSlabFiles(log)) {
+    if (std::remove(path.c_str()) != 0) {
+      Complain(cmd, "{} holds no record and cannot be removed: {}: {}", log, path, std::strerror(errno));
+      return false;
+    }
+  }
+  return true;
+}
+
 ExitCode RunWrite(const WriteOptions& opt) {
   const char* cmd = "write";
+  if (RefuseSlabName(cmd, opt.log)) return ExitCode::kUsage;
   WriterOptions wo;
   if (!ParseLogSizes(cmd, opt.sizes, &wo)) return ExitCode::kUsage;
   wo.sync = opt.sync == "none" ? SyncPolicy::kManual
@@ -205,10 +241,12 @@ ExitCode RunWrite(const WriteOptions& opt) {
   std::unique_ptr<PeriodicSync> periodic;
   if (sync_every_ns != 0) periodic = std::make_unique<PeriodicSync>(w, std::chrono::nanoseconds(sync_every_ns));
   uint64_t unsynced_bytes = 0;
+  uint64_t stored = 0;
   auto read = ReadRecords(fd, in, [&](const InputRecord& r) -> Status {
     auto h = streams.Get(r.stream.empty() ? std::string_view(opt.stream) : r.stream);
     if (!h) return h.status();
     if (Status s = w.Append(h.value(), r.payload, r.timestamp); !s) return s;
+    ++stored;
     if (periodic != nullptr) {
       if (periodic->failed()) return w.Sync();  // the sticky error, with its file
       periodic->Appended();
@@ -229,6 +267,20 @@ ExitCode RunWrite(const WriteOptions& opt) {
   if (!closed) {
     const ExitCode close_rc = Fail(cmd, closed.error());
     if (rc == ExitCode::kOk) rc = close_rc;
+  }
+  // Appending, the log was there before and stays. A new log without a record is removed: an
+  // empty input is a mistake worth an exit code, and an invalid first record or an interruption
+  // before any record would otherwise leave a log that blocks the rerun ("already exists").
+  if (!opt.append && stored == 0 && closed) {
+    const bool removed = RemoveEmptyNewLog(cmd, opt.log);
+    if (removed) {
+      const char* why = !read ? "the input failed before its first record"
+                        : StopRequested().load() ? "interrupted before the first record"
+                                                 : "the input held no record";
+      Complain(cmd, "{}: no log was created ({} removed)", why, opt.log);
+    }
+    if (rc != ExitCode::kOk) return rc;
+    return StopRequested().load() ? ExitCode::kInterrupted : ExitCode::kDataProblem;
   }
   if (rc == ExitCode::kOk && StopRequested().load()) {
     Complain(cmd, "interrupted; {} records written and the log closed cleanly", read.value());

@@ -1,6 +1,9 @@
 #include "log_sizes.h"
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "output.h"
 
@@ -13,15 +16,21 @@ void AddLogSizeOptions(CLI::App* sub, LogSizeOptions* sizes, const std::string& 
       ->capture_default_str();
   sub->add_option("--section-size", sizes->section_size,
                   "Bytes per section " + whose + " (K, M, G suffixes; rounded up to a page)")
-      ->capture_default_str();
+      ->default_str("an eighth of the slab, 1 page to 1M");
+}
+
+uint64_t SectionSizeForSlab(uint64_t slab_size) {
+  const uint64_t page = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  return std::min(uint64_t{1} << 20, std::max(page, slab_size / 8 / page * page));
 }
 
 bool ParseLogSizes(std::string_view command, const LogSizeOptions& sizes, WriterOptions* options) {
   if (!ParseSize(sizes.slab_size, &options->slab_size) ||
-      !ParseSize(sizes.section_size, &options->section_size)) {
+      (!sizes.section_size.empty() && !ParseSize(sizes.section_size, &options->section_size))) {
     Complain(command, "sizes take a number with an optional K, M, G or T suffix (powers of 1024)");
     return false;
   }
+  if (sizes.section_size.empty()) options->section_size = SectionSizeForSlab(options->slab_size);
   if (options->section_size > kMaxSectionBytes) {
     Complain(command, "--section-size {} exceeds the format's limit of 4G ({} bytes)",
              sizes.section_size, kMaxSectionBytes);

@@ -1,0 +1,119 @@
+// slablog write at its edges: a log named like a slab file, input that stores no record, and
+// small slabs without --section-size.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "../testutil.h"
+#include "process.h"
+
+namespace slablog::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTwoRecords = "{\"a\":1}\n{\"a\":2}\n";
+
+// The files in `dir`, sorted, lock files and all: what a command left behind.
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int64_t RecordsOf(const std::string& log, const std::string& dir) {
+  const RunResult r = RunSlablog({"info", "--json", log}, "", dir);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out)["records"].get<int64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("WriteRefusesALogNamedLikeASlabFileAndNamesTheBaseName") {
+  TempDir dir;
+  SUBCASE("a new log") {
+    const RunResult w = RunSlablog({"write", "run_0.slog"}, kTwoRecords, dir.dir());
+    CHECK(w.exit_code == 2);
+    CHECK(w.err.find("write to run.slog") != std::string::npos);
+    CHECK(w.err.find("run-0.slog") != std::string::npos);
+    CHECK(FilesIn(dir.dir()).empty());
+  }
+  SUBCASE("--append to a slab of an existing log") {
+    REQUIRE(RunSlablog({"write", "run.slog"}, kTwoRecords, dir.dir()).exit_code == 0);
+    const RunResult w = RunSlablog({"write", "--append", "run_0.slog"}, kTwoRecords, dir.dir());
+    CHECK(w.exit_code == 2);
+    CHECK(w.err.find("slab 0 of the log run.slog") != std::string::npos);
+    CHECK(FilesIn(dir.dir()) == std::vector<std::string>{"run_0.slog"});
+    CHECK(RecordsOf("run.slog", dir.dir()) == 2);
+  }
+  SUBCASE("a name without an extension, in a directory") {
+    fs::create_directory(dir.path("d"));
+    const RunResult w = RunSlablog({"write", "d/cam_12"}, kTwoRecords, dir.dir());
+    CHECK(w.exit_code == 2);
+    CHECK(w.err.find("write to d/cam") != std::string::npos);
+    CHECK(FilesIn(dir.path("d")).empty());
+  }
+}
+
+TEST_CASE("WriteThatStoresNoRecordLeavesNoLogAndTheRerunWorks") {
+  TempDir dir;
+  SUBCASE("the first line is invalid JSON") {
+    const RunResult w = RunSlablog({"write", "run.slog"}, "{not json\n{\"a\":1}\n", dir.dir());
+    CHECK(w.exit_code == 1);
+    CHECK(w.err.find("line 1") != std::string::npos);
+    CHECK(w.err.find("no log was created") != std::string::npos);
+  }
+  SUBCASE("empty input") {
+    const RunResult w = RunSlablog({"write", "run.slog"}, "", dir.dir());
+    CHECK(w.exit_code == 1);
+    CHECK(w.err.find("the input held no record: no log was created") != std::string::npos);
+  }
+  SUBCASE("a ring") {
+    const RunResult w = RunSlablog({"write", "--slab-size", "64K", "--ring", "256K", "run.slog"}, "", dir.dir());
+    CHECK(w.exit_code == 1);
+  }
+  CHECK(FilesIn(dir.dir()).empty());
+  const RunResult again = RunSlablog({"write", "run.slog"}, kTwoRecords, dir.dir());
+  CHECK(again.exit_code == 0);
+  CHECK(again.err.empty());
+  CHECK(RecordsOf("run.slog", dir.dir()) == 2);
+}
+
+TEST_CASE("WriteAppendingNoRecordKeepsTheLog") {
+  TempDir dir;
+  REQUIRE(RunSlablog({"write", "run.slog"}, kTwoRecords, dir.dir()).exit_code == 0);
+  SUBCASE("empty input") { CHECK(RunSlablog({"write", "--append", "run.slog"}, "", dir.dir()).exit_code == 0); }
+  SUBCASE("invalid first line") {
+    CHECK(RunSlablog({"write", "--append", "run.slog"}, "{oops\n", dir.dir()).exit_code == 1);
+  }
+  CHECK(FilesIn(dir.dir()) == std::vector<std::string>{"run_0.slog"});
+  CHECK(RecordsOf("run.slog", dir.dir()) == 2);
+  CHECK(RunSlablog({"verify", "run.slog"}, "", dir.dir()).exit_code == 0);
+}
+
+TEST_CASE("WriteSmallSlabsWithoutSectionSizeGetSectionsThatFit") {
+  TempDir dir;
+  std::string input;
+  for (int i = 0; i < 3000; ++i) input += "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(40, 'x') + "\"}\n";
+  for (const std::string slab : {"16K", "64K", "100K", "1M", "4M"}) {
+    INFO("--slab-size ", slab);
+    const std::string log = "s" + slab + ".slog";
+    const RunResult w = RunSlablog({"write", "--slab-size", slab, log}, input, dir.dir());
+    CHECK(w.exit_code == 0);
+    CHECK(w.err.empty());
+    CHECK(RunSlablog({"verify", log}, "", dir.dir()).exit_code == 0);
+    CHECK(RecordsOf(log, dir.dir()) == 3000);
+  }
+  const RunResult ring = RunSlablog({"write", "--slab-size", "64K", "--ring", "256K", "ring.slog"}, input, dir.dir());
+  CHECK(ring.exit_code == 0);
+  CHECK(ring.err.empty());
+  CHECK(RunSlablog({"verify", "ring.slog"}, "", dir.dir()).exit_code == 0);
+  // Given, it is taken as it is, and refused when it does not fit.
+  const RunResult given = RunSlablog({"write", "--slab-size", "64K", "--section-size", "1M", "big.slog"}, input, dir.dir());
+  CHECK(given.exit_code != 0);
+  CHECK(given.err.find("too small for section size 1048576") != std::string::npos);
+}
+
+}  // namespace slablog::test
