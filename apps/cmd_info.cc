@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "copper_cli.h"
+#include "many_logs.h"
 #include "output.h"
 #include "problems.h"
 #include "slablog/reader.h"
@@ -17,7 +18,7 @@ namespace slablog::cli {
 namespace {
 
 struct InfoOptions {
-  std::string log;
+  std::vector<std::string> logs;
   bool json = false;
   std::string copperlist_type;
   std::string time_format;
@@ -180,23 +181,26 @@ void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& 
     st["last_t"] = t.last_t ? TimeJson(*t.last_t, time_format) : nlohmann::ordered_json(nullptr);
     j["streams"].push_back(std::move(st));
   }
-  Print("{}\n", DumpJson(j));
+  PrintJsonReport(j);
 }
 
-ExitCode RunInfo(const InfoOptions& opt) {
+ExitCode InfoOfLog(const InfoOptions& opt, const std::string& log) {
   TimeFormat time_format = TimeFormat::kNs;
   if (!ParseTimeFormatOption("info", opt.time_format, &time_format)) return ExitCode::kUsage;
-  if (IsCopperLog(opt.log)) {
+  if (IsCopperLog(log)) {
     std::optional<copper::CopperType> type;
     if (!ParseCopperTypeOption("info", opt.copperlist_type, &type)) return ExitCode::kUsage;
-    return CopperInfo(opt.log, opt.json, type ? &*type : nullptr, time_format);
+    return CopperInfo(log, opt.json, type ? &*type : nullptr, time_format);
   }
   ProblemLog problems("info");
   ReaderOptions ro;
   ro.records = false;
   ro.frames = true;
-  auto reader = Reader::Open(opt.log, ro, &problems);
-  if (!reader) return Fail("info", reader.error());
+  auto reader = Reader::Open(log, ro, &problems);
+  if (!reader) {
+    if (opt.json) PrintJsonReportError(Describe(reader.error()));
+    return Fail("info", reader.error());
+  }
   LogTotals totals;
   Collect(*reader.value(), &totals);
   if (opt.json) {
@@ -208,13 +212,28 @@ ExitCode RunInfo(const InfoOptions& opt) {
   return problems.damage() > 0 ? ExitCode::kDataProblem : ExitCode::kOk;
 }
 
+// As verify: a block per log, or one JSON line per log when several were named.
+ExitCode RunInfo(const InfoOptions& opt) {
+  const std::vector<std::string> logs = DistinctLogs(opt.logs);
+  ExitCode rc = ExitCode::kOk;
+  for (size_t i = 0; i < logs.size(); ++i) {
+    if (i > 0 && !opt.json) Print("\n");
+    SetJsonReportLog(opt.logs.size() > 1 ? &logs[i] : nullptr);
+    rc = WorseExitCode(rc, InfoOfLog(opt, logs[i]));
+  }
+  SetJsonReportLog(nullptr);
+  return rc;
+}
+
 }  // namespace
 
 void RegisterInfo(CLI::App& app, ExitCode* rc) {
   auto opt = std::make_shared<InfoOptions>();
-  CLI::App* sub = app.add_subcommand("info", "Summarise a log: slabs, streams, records, bytes, time range, clean close");
-  sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs")->required();
-  sub->add_flag("-j,--json", opt->json, "Print one JSON document");
+  CLI::App* sub = app.add_subcommand("info", "Summarise logs: slabs, streams, records, bytes, time range, clean close");
+  sub->add_option("log", opt->logs,
+                  "Logs: base names, slab files (each log is shown once), or files of joined slabs")
+      ->required();
+  sub->add_flag("-j,--json", opt->json, "Print one JSON document (several logs: one line per log, named by \"log\")");
   AddCopperTypeOption(sub, &opt->copperlist_type);
   AddTimeFormatOption(sub, &opt->time_format);
   sub->final_callback([opt, rc] { *rc = RunInfo(*opt); });

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "copper_cli.h"
+#include "many_logs.h"
 #include "output.h"
 #include "problems.h"
 #include "progress.h"
@@ -17,7 +18,7 @@ namespace slablog::cli {
 namespace {
 
 struct VerifyCliOptions {
-  std::string log;
+  std::vector<std::string> logs;
   bool json = false;
   unsigned threads = 0;
   bool quiet = false;
@@ -38,19 +39,22 @@ nlohmann::ordered_json ProblemJson(const Corruption& c) {
   return p;
 }
 
-ExitCode RunVerify(const VerifyCliOptions& opt) {
-  if (IsCopperLog(opt.log)) {
+ExitCode VerifyLog(const VerifyCliOptions& opt, const std::string& log) {
+  if (IsCopperLog(log)) {
     std::optional<copper::CopperType> type;
     if (!ParseCopperTypeOption("verify", opt.copperlist_type, &type)) return ExitCode::kUsage;
-    return CopperVerify(opt.log, opt.json, opt.quiet, type ? &*type : nullptr);
+    return CopperVerify(log, opt.json, opt.quiet, type ? &*type : nullptr);
   }
   ProblemLog problems("verify", /*print=*/!opt.json && !opt.quiet);
   ProgressLine bar("verify", opt.quiet ? ProgressShown::kNever : ProgressShown::kIfStderrIsTerminal);
   VerifyOptions vo;
   vo.threads = opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   vo.progress = bar.Callback();
-  auto verified = Verify(opt.log, vo, &problems);
-  if (!verified) return Fail("verify", verified.error());
+  auto verified = Verify(log, vo, &problems);
+  if (!verified) {
+    if (opt.json) PrintJsonReportError(Describe(verified.error()));
+    return Fail("verify", verified.error());
+  }
   const VerifyResult& r = verified.value();
   const bool ok = r.ok() && !r.writer_active;
   if (opt.json) {
@@ -80,9 +84,9 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
     j["problem_count"] = problems.total();
     j["problems"] = nlohmann::ordered_json::array();
     for (const Corruption& c : problems.kept()) j["problems"].push_back(ProblemJson(c));
-    Print("{}\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    PrintJsonReport(j);
   } else if (!opt.quiet) {
-    Print("{}: {} records ({}) in {} slab{}, {} sections checked; {} problem{}; {}\n", opt.log,
+    Print("{}: {} records ({}) in {} slab{}, {} sections checked; {} problem{}; {}\n", log,
           r.records, HumanBytes(r.bytes), r.slabs, r.slabs == 1 ? "" : "s", r.sections,
           problems.total(), problems.total() == 1 ? "" : "s",
           Coloured(STDOUT_FILENO, ok ? Colour::kGreen : Colour::kRed,
@@ -94,29 +98,46 @@ ExitCode RunVerify(const VerifyCliOptions& opt) {
   if (!opt.json && !opt.quiet) {
     if (r.writer_active) {
       Complain("verify", "a writer has {} open: {} section{} in progress ({} frame{} being written)",
-               opt.log, r.open_sections, r.open_sections == 1 ? "" : "s", r.in_progress,
+               log, r.open_sections, r.open_sections == 1 ? "" : "s", r.in_progress,
                r.in_progress == 1 ? "" : "s");
     } else if (!r.clean && r.damage == 0) {
       Complain("verify", "{} was not closed cleanly ({} open section{}); `slablog truncate {}` repairs it",
-               opt.log, r.open_sections, r.open_sections == 1 ? "" : "s", opt.log);
+               log, r.open_sections, r.open_sections == 1 ? "" : "s", log);
     } else if (r.clean && r.damage == 0) {
       Complain("verify", "{} is closed cleanly, but has what a crash or power cut left past its end "
-               "(torn-tail above); `slablog truncate {}` cleans it up", opt.log, opt.log);
+               "(torn-tail above); `slablog truncate {}` cleans it up", log, log);
     } else if (r.damage > 0) {
       Complain("verify", "{} problem{} in the middle of the log; `slablog recover {} OUT` salvages every intact record",
-               r.damage, r.damage == 1 ? "" : "s", opt.log);
+               r.damage, r.damage == 1 ? "" : "s", log);
     }
   }
   return ExitCode::kDataProblem;
+}
+
+// Each log in turn, its report printed before the next is read: a block per log in text (each
+// names its log), one line per log in --json when several were named.
+ExitCode RunVerify(const VerifyCliOptions& opt) {
+  const std::vector<std::string> logs = DistinctLogs(opt.logs);
+  ExitCode rc = ExitCode::kOk;
+  for (size_t i = 0; i < logs.size(); ++i) {
+    if (i > 0 && !opt.json && !opt.quiet) Print("\n");
+    SetJsonReportLog(opt.logs.size() > 1 ? &logs[i] : nullptr);
+    rc = WorseExitCode(rc, VerifyLog(opt, logs[i]));
+  }
+  SetJsonReportLog(nullptr);
+  return rc;
 }
 
 }  // namespace
 
 void RegisterVerify(CLI::App& app, ExitCode* rc) {
   auto opt = std::make_shared<VerifyCliOptions>();
-  CLI::App* sub = app.add_subcommand("verify", "Check every header, frame CRC and the structure of a log");
-  sub->add_option("log", opt->log, "Log base name, one of its slab files, or a file of joined slabs")->required();
-  sub->add_flag("-j,--json", opt->json, "Print one JSON report on standard output");
+  CLI::App* sub = app.add_subcommand("verify", "Check every header, frame CRC and the structure of logs");
+  sub->add_option("log", opt->logs,
+                  "Logs: base names, slab files (each log is checked once), or files of joined slabs")
+      ->required();
+  sub->add_flag("-j,--json", opt->json,
+                "Print a JSON report on standard output (several logs: one line per log, named by \"log\")");
   sub->add_option("-t,--threads", opt->threads, "Threads to use (default: one per core; 1: a single core)");
   sub->add_flag("-q,--quiet", opt->quiet, "Print nothing; only the exit code tells");
   AddCopperTypeOption(sub, &opt->copperlist_type);

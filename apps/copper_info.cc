@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "copper_cli.h"
+#include "many_logs.h"
 #include "output.h"
 #include "problems.h"
 
@@ -126,7 +127,7 @@ ExitCode CopperInfo(const std::string& log, bool json, const copper::CopperType*
     j["copperlist_type"] = type != nullptr ? nlohmann::ordered_json(type->text()) : nlohmann::ordered_json(nullptr);
     j["problems"] = problems.total();
     j["streams"] = StreamsJson(s, time_format);
-    Print("{}\n", DumpJson(j));
+    PrintJsonReport(j);
   } else {
     // Wrapped: a path, and the state's account of where the writer stopped, ran to 250 columns.
     Print("{}\n", Wrapped("log:      ", fmt::format("{} ({} file{}, {} slab{}, page {})", files.front(), files.size(),
@@ -195,7 +196,7 @@ ExitCode CopperVerify(const std::string& log, bool json, bool quiet, const coppe
     j["checksums"] = false;
     j["end"] = s.end;
     j["streams"] = StreamsJson(s, TimeFormat::kNs);
-    Print("{}\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    PrintJsonReport(j);
   } else if (!quiet) {
     std::string counts;
     for (const CopperStreamRow& r : StreamRows(s)) {

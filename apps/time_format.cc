@@ -210,8 +210,8 @@ nlohmann::ordered_json TimeJson(int64_t t, TimeFormat format) {
   return t;
 }
 
-std::string DumpJson(const nlohmann::ordered_json& j) {
-  std::string text = j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+std::string DumpJson(const nlohmann::ordered_json& j, int indent) {
+  std::string text = j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   // The dump escapes the mark's first character.
   const std::string quoted_mark = "\"\\u0001" + SecondsMark().substr(1);
   for (size_t at = text.find(quoted_mark); at != std::string::npos; at = text.find(quoted_mark, at)) {

@@ -41,6 +41,6 @@ std::string TimeText(int64_t t, TimeFormat format);
 // For commands that build their JSON with nlohmann_json: `t` as a value DumpJson prints as
 // PutTime does (nlohmann_json would print seconds as a double, and round them).
 nlohmann::ordered_json TimeJson(int64_t t, TimeFormat format);
-std::string DumpJson(const nlohmann::ordered_json& j);
+std::string DumpJson(const nlohmann::ordered_json& j, int indent = 2);
 
 }  // namespace slablog::cli

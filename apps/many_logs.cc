@@ -1,0 +1,58 @@
+#include "many_logs.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "output.h"
+#include "time_format.h"
+#include "slablog/format.h"
+
+namespace slablog::cli {
+
+std::vector<std::string> DistinctLogs(const std::vector<std::string>& args) {
+  std::vector<std::string> logs;
+  for (const std::string& arg : args) {
+    std::string log = arg;
+    std::error_code ec;
+    if (auto base = BaseOfSlabPath(arg); base && std::filesystem::is_regular_file(arg, ec)) {
+      // Only a file that is one of the base's slabs: a log may be named camera_2.slog itself.
+      for (const auto& [index, path] : ListSlabFiles(*base)) {
+        if (std::filesystem::equivalent(path, arg, ec)) log = *base;
+      }
+    }
+    if (std::find(logs.begin(), logs.end(), log) == logs.end()) logs.push_back(std::move(log));
+  }
+  return logs;
+}
+
+ExitCode WorseExitCode(ExitCode a, ExitCode b) {
+  return static_cast<int>(a) >= static_cast<int>(b) ? a : b;
+}
+
+namespace {
+const std::string*& JsonReportLog() {
+  static const std::string* log = nullptr;
+  return log;
+}
+}  // namespace
+
+void SetJsonReportLog(const std::string* log) { JsonReportLog() = log; }
+
+void PrintJsonReport(const nlohmann::ordered_json& report) {
+  const std::string* log = JsonReportLog();
+  if (log == nullptr) {
+    Print("{}\n", DumpJson(report, 2));
+    return;
+  }
+  nlohmann::ordered_json line;
+  line["log"] = *log;
+  for (const auto& [key, value] : report.items()) line[key] = value;
+  Print("{}\n", DumpJson(line, -1));
+}
+
+void PrintJsonReportError(const std::string& message) {
+  if (JsonReportLog() == nullptr) return;
+  PrintJsonReport(nlohmann::ordered_json{{"ok", false}, {"error", message}});
+}
+
+}  // namespace slablog::cli
