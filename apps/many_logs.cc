@@ -1,6 +1,7 @@
 #include "many_logs.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "output.h"
@@ -48,6 +49,9 @@ void PrintJsonReport(const nlohmann::ordered_json& report) {
   line["log"] = *log;
   for (const auto& [key, value] : report.items()) line[key] = value;
   Print("{}\n", DumpJson(line, -1));
+  // Whole lines as each log is done: a CI job sees progress, and the lines of `xargs -P` calls
+  // sharing one pipe interleave as lines (a write of up to PIPE_BUF bytes is atomic).
+  std::fflush(stdout);
 }
 
 void PrintJsonReportError(const std::string& message) {
