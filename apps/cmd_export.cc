@@ -51,6 +51,8 @@ std::string McapOptionProblem(const ExportOptions& opt, bool copper_log) {
   if (copper_log) return "--format mcap reads slablog logs only; convert a Copper log first (slablog convert)";
   if (opt.output.empty()) return "--format mcap needs -o FILE (or -o - for standard output)";
   if (opt.array || opt.sections || opt.records) return "--array, --sections and --records are for --format json";
+  // MCAP's log_time is integer nanoseconds by its spec: another format there would be ignored.
+  if (!opt.time_format.empty()) return "--time-format is not for --format mcap (MCAP times are nanoseconds)";
   return "";
 }
 

@@ -228,6 +228,7 @@ TEST_CASE("McapExportRefusesWhatItCannotWrite") {
       {{"export", "--format", "mcap", "-o", "nodir/x.mcap", "b.slog"}, 3, "nodir/x.mcap: cannot create"},
       {{"export", "--format", "mcap", "-o", "x.mcap", "missing.slog"}, 3, "missing"},
       {{"export", "--format", "mcap", "--force", "-o", "b_0.slog", "b.slog"}, 2, "b_0.slog: is a file of the log"},
+      {{"export", "--format", "mcap", "--time-format", "s", "-o", "x.mcap", "b.slog"}, 2, "MCAP times are nanoseconds"},
   };
   const std::set<std::string> before = DirNames(dir);
   for (const Refusal& r : refusals) {
