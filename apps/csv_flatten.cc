@@ -13,6 +13,9 @@ namespace od = simdjson::ondemand;
 // Paths met but not wanted (not named by --fields) are remembered too, so a record of the usual
 // shape skips them without a search; past this many they are searched for every time.
 constexpr size_t kMaxCsvNodes = 1000000;
+// Objects nested deeper than this are refused as slablog write refuses them (simdjson's default
+// depth): the walk recurses once per level, and each level's path repeats every key above it.
+constexpr size_t kMaxCsvDepth = 1024;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -220,6 +223,11 @@ simdjson::error_code JsonFlattener::Value(V& v, Node* node, CsvRow* row) {
 }
 
 simdjson::error_code JsonFlattener::Object(od::object& object, Node* node, CsvRow* row) {
+  if (depth_ >= kMaxCsvDepth) return simdjson::DEPTH_ERROR;
+  struct Level {
+    size_t* depth;
+    ~Level() { --*depth; }
+  } level{&++depth_};
   size_t position = 0;
   for (auto field : object) {
     std::string_view key;
@@ -243,6 +251,7 @@ bool JsonFlattener::Flatten(uint32_t stream_id, std::string_view json, CsvRow* r
     root->path = "data";
     root->wanted = columns_->Wanted("data");
   }
+  depth_ = 0;
   if (!root->wanted) return true;
   if (json.empty()) {  // export's NDJSON shows an empty json record as null
     Set(root.get(), "", true, row);

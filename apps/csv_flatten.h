@@ -104,6 +104,7 @@ class JsonFlattener {
   std::string padded_;  // the record followed by the padding simdjson reads past its end
   std::unordered_map<uint32_t, std::unique_ptr<Node>> roots_;
   size_t nodes_ = 0;
+  size_t depth_ = 0;  // objects open in the walk
 };
 
 }  // namespace slablog::cli

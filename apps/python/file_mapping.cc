@@ -88,6 +88,9 @@ PyObject* MapFile(const std::string& path) {
 }
 
 size_t MappedSize(PyObject* mapping) { return reinterpret_cast<FileMappingObject*>(mapping)->size; }
+const uint8_t* MappedData(PyObject* mapping) {
+  return static_cast<const uint8_t*>(reinterpret_cast<FileMappingObject*>(mapping)->addr);
+}
 
 PyObject* MappedView(PyObject* mapping, size_t offset, size_t length) {
   auto* m = reinterpret_cast<FileMappingObject*>(mapping);

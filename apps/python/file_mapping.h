@@ -8,6 +8,7 @@
 #include <Python.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace slablog::python {
@@ -19,8 +20,9 @@ bool InitFileMappingType(PyObject* module);
 // mapped (empty, gone, not mappable): the caller then copies the payload instead.
 PyObject* MapFile(const std::string& path);
 
-// Bytes mapped.
+// Bytes mapped, and where.
 size_t MappedSize(PyObject* mapping);
+const uint8_t* MappedData(PyObject* mapping);
 
 // A new memoryview of `length` bytes at `offset`, which must lie within the mapping. It keeps
 // the mapping alive. Null with a Python error set on failure.

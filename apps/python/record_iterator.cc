@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <cstring>
 #include <unordered_map>
 
 #include "file_mapping.h"
@@ -187,6 +188,12 @@ PyObject* PayloadView(RecordIterState* st, const Item& item) {
     f->mapping = MapFile(f->file);
   }
   if (f->mapping == nullptr || start + length > MappedSize(f->mapping)) return CopiedView(r.payload);
+  // The mapping is made by name, possibly after the Reader opened the file: if the name now
+  // points at another file (replaced by a rename), its bytes there were never checked. Only the
+  // bytes the Reader checked are handed out.
+  if (length > 0 && std::memcmp(MappedData(f->mapping) + start, r.payload.data(), length) != 0) {
+    return CopiedView(r.payload);
+  }
   return MappedView(f->mapping, static_cast<size_t>(start), length);
 }
 
@@ -196,6 +203,7 @@ PyObject* DecodedPayload(RecordIterState* st, const Item& item, const StreamSlot
   const auto size = static_cast<Py_ssize_t>(r.payload.size());
   if (s.encoding == Encoding::kBinary) return PyBytes_FromStringAndSize(data, size);
   if (s.encoding == Encoding::kText) return PyUnicode_DecodeUTF8(data, size, "replace");
+  if (size == 0) Py_RETURN_NONE;  // an empty json record is null, as export prints it
   PyObject* text = PyUnicode_DecodeUTF8(data, size, "strict");
   if (text != nullptr) {
     PyObject* value = PyObject_CallOneArg(JsonLoads(), text);

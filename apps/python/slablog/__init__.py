@@ -134,7 +134,7 @@ class Log(_native.Log):
         ts, names, seqs, values = [], [], [], []
         if json_streams:
             # Exact names, escaped for fnmatch, so that the pass reads only these streams.
-            exact = [re.sub(r"([*?\[])", r"[\1]", n) for n in json_streams]
+            exact = [re.sub(r"([*?\[\\])", r"\\\1", n) for n in json_streams]
             for rec in self.records(exact, since, until, decode=True, problems=problems):
                 ts.append(rec.t)
                 names.append(rec.stream)
