@@ -16,6 +16,8 @@ constexpr size_t kMaxCsvNodes = 1000000;
 // Objects nested deeper than this are refused as slablog write refuses them (simdjson's default
 // depth): the walk recurses once per level, and each level's path repeats every key above it.
 constexpr size_t kMaxCsvDepth = 1024;
+// Children searched one by one up to this many; past it, through a hash map.
+constexpr size_t kLinearChildren = 16;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -134,6 +136,7 @@ struct JsonFlattener::Node {
   bool resolved = false;                 // `column` looked up (when the first value came)
   int32_t column = -1;
   std::vector<std::unique_ptr<Node>> children;  // in order of first appearance
+  std::unordered_map<std::string, Node*> by_key;  // children by key, once there are many
 };
 
 JsonFlattener::JsonFlattener(CsvColumns* columns) : columns_(columns) {}
@@ -143,8 +146,16 @@ JsonFlattener::Node* JsonFlattener::Child(Node* parent, size_t position, std::st
   auto& children = parent->children;
   // Records of one stream usually repeat their fields in the same order.
   if (position < children.size() && children[position]->key == key) return children[position].get();
-  for (auto& child : children) {
-    if (child->key == key) return child.get();
+  if (children.size() <= kLinearChildren) {
+    for (auto& child : children) {
+      if (child->key == key) return child.get();
+    }
+  } else {
+    // Many fields (maps keyed by ids): a search per key would make a pass quadratic.
+    if (parent->by_key.empty()) {
+      for (auto& child : children) parent->by_key.emplace(child->key, child.get());
+    }
+    if (auto it = parent->by_key.find(std::string(key)); it != parent->by_key.end()) return it->second;
   }
   std::string path = parent->path + "." + std::string(key);
   const bool wanted = columns_->Wanted(path);
@@ -158,6 +169,7 @@ JsonFlattener::Node* JsonFlattener::Child(Node* parent, size_t position, std::st
   node->path = std::move(path);
   node->wanted = wanted;
   children.push_back(std::move(node));
+  if (!parent->by_key.empty()) parent->by_key.emplace(children.back()->key, children.back().get());
   return children.back().get();
 }
 
