@@ -108,35 +108,28 @@ class PeriodicSync {
   std::thread thread_;
 };
 
-// A log named like a slab file (run_0.slog) would be written as run_0_0.slog, ... while every
-// reading command takes run_0.slog as slab 0 of the log run.slog: refused, naming what to use.
+// A name that is a slab file of a log that exists (run_0.slog beside run.slog's other slabs), or a
+// file that exists, would be written as run_0_0.slog, ... while every reading command takes it as
+// that slab or that file: refused, naming what to use. Other names ending in _N (robot_1.slog)
+// are free: readers take them as the log robot_1_0.slog, ... when no such file exists.
 bool RefuseSlabName(const char* cmd, const std::string& log) {
   const auto base = BaseOfSlabPath(log);
   if (!base) return false;
-  const std::filesystem::path p(log);
-  std::string stem = p.stem().string();
-  stem[stem.rfind('_')] = '-';
-  const std::string other = (p.parent_path() / (stem + p.extension().string())).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(log, ec) && ListSlabFiles(*base).empty()) return false;
   Complain(cmd, "{} is the name of slab {} of the log {}, which is how every other command reads it; "
-           "write to {} (--append adds to it), or choose a name that does not end in _N, such as {}",
-           log, SlabIndexOfPath(log).value_or(0), *base, *base, other);
+           "write to {} (--append adds to it), or choose another name",
+           log, SlabIndexOfPath(log).value_or(0), *base, *base);
   return true;
 }
 
-// A new log that ended up without a record is removed, so that the same command with better
-// input can run again. Under the log's lock, so that no writer that opened it since is robbed.
-bool RemoveEmptyNewLog(const char* cmd, const std::string& log) {
-  auto lock = LogLock::Acquire(log, "another writer");
-  if (!lock) {
-    Complain(cmd, "{} holds no record but {}; it was left in place", log, Describe(lock.error()));
-    return false;
-  }
-  for (const auto& [index, path] : ListSlabFiles(log)) {
-    if (std::remove(path.c_str()) != 0) {
-      Complain(cmd, "{} holds no record and cannot be removed: {}: {}", log, path, std::strerror(errno));
-      return false;
-    }
-  }
+// A new log is refused where any slab file of its name is found, not only slab 0: a ring that
+// reused its slab 0 has none, and files a new log's slabs would sit among belong to someone.
+bool RefuseTakenName(const char* cmd, const std::string& log) {
+  const auto slabs = ListSlabFiles(log);
+  if (slabs.empty()) return false;
+  Complain(cmd, "{}: a log of that name already exists ({}); use --append to add to it, or another name", log,
+           slabs.front().second);
   return true;
 }
 
@@ -182,6 +175,14 @@ ExitCode RunWrite(const WriteOptions& opt) {
                slab_bytes, existing ? "the log's slab size" : "--slab-size");
       return ExitCode::kUsage;
     }
+    // A ring slab keeps four pages for its header, catalog and a stream's section ends: below
+    // eight pages it would refuse every record (or nearly).
+    const uint64_t page = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+    if (slab_bytes < 8 * page) {
+      Complain(cmd, "--ring needs slabs of at least 8 pages ({} bytes); {} is {} bytes", 8 * page,
+               existing ? "the log's slab size" : "--slab-size", slab_bytes);
+      return ExitCode::kUsage;
+    }
     wo.ring_slabs = static_cast<uint32_t>(std::min<uint64_t>(slabs, UINT32_MAX));
     wo.one_appender = true;  // this command appends from one thread
   }
@@ -224,63 +225,82 @@ ExitCode RunWrite(const WriteOptions& opt) {
     in.name = opt.input;
   }
 
-  auto writer = Writer::Open(opt.log, wo);
-  if (!writer) {
-    if (!opt.append && writer.error().message.find("already exists") != std::string::npos) {
-      Complain(cmd, "{}; use --append to add to the log", Describe(writer.error()));
-      return ExitCode::kUsage;
-    }
-    return Fail(cmd, writer.error());
-  }
-  CatchStopSignals();
+  if (!opt.append && RefuseTakenName(cmd, opt.log)) return ExitCode::kUsage;
   const Encoding encoding = in.format == InputFormat::kNdjson ? Encoding::kJson
                             : in.format == InputFormat::kLines ? Encoding::kText
                                                                : Encoding::kBinary;
-  StreamTable streams(writer.value().get(), encoding, opt.stream_type);
-  Writer& w = *writer.value();
+  // A new log is made when its first record is ready, so that an empty input, an invalid first
+  // record or an interruption before it leave nothing behind, and nothing is ever removed.
+  std::unique_ptr<Writer> writer;
+  std::optional<StreamTable> streams;
   std::unique_ptr<PeriodicSync> periodic;
-  if (sync_every_ns != 0) periodic = std::make_unique<PeriodicSync>(w, std::chrono::nanoseconds(sync_every_ns));
+  auto open_log = [&]() -> Status {
+    auto opened = Writer::Open(opt.log, wo);
+    if (!opened) return opened.error();
+    writer = std::move(opened.value());
+    streams.emplace(writer.get(), encoding, opt.stream_type);
+    if (sync_every_ns != 0) periodic = std::make_unique<PeriodicSync>(*writer, std::chrono::nanoseconds(sync_every_ns));
+    return Status();
+  };
+  auto open_failed = [&](const Error& e) {
+    if (!opt.append && e.message.find("already exists") != std::string::npos) {
+      Complain(cmd, "{}; use --append to add to the log", Describe(e));
+      return ExitCode::kUsage;
+    }
+    return Fail(cmd, e);
+  };
+  if (opt.append) {
+    if (Status s = open_log(); !s) return open_failed(s.error());
+  }
+  CatchStopSignals();
+  std::optional<Error> open_error;
   uint64_t unsynced_bytes = 0;
   uint64_t stored = 0;
   auto read = ReadRecords(fd, in, [&](const InputRecord& r) -> Status {
-    auto h = streams.Get(r.stream.empty() ? std::string_view(opt.stream) : r.stream);
+    if (writer == nullptr) {
+      if (Status s = open_log(); !s) {
+        open_error = s.error();
+        return s;
+      }
+    }
+    auto h = streams->Get(r.stream.empty() ? std::string_view(opt.stream) : r.stream);
     if (!h) return h.status();
-    if (Status s = w.Append(h.value(), r.payload, r.timestamp); !s) return s;
+    if (Status s = writer->Append(h.value(), r.payload, r.timestamp); !s) return s;
     ++stored;
     if (periodic != nullptr) {
-      if (periodic->failed()) return w.Sync();  // the sticky error, with its file
+      if (periodic->failed()) return writer->Sync();  // the sticky error, with its file
       periodic->Appended();
     }
     unsynced_bytes += r.payload.size();
     if (sync_every_bytes != 0 && unsynced_bytes >= sync_every_bytes) {
       unsynced_bytes = 0;
-      return w.Sync();
+      return writer->Sync();
     }
     return Status();
   });
   if (fd != STDIN_FILENO) ::close(fd);
   if (periodic != nullptr) periodic->Stop();
+  if (open_error) return open_failed(*open_error);
+  if (writer == nullptr) {  // no record came: no log was made
+    if (!read) {
+      const ExitCode rc = Fail(cmd, read.error());
+      Complain(cmd, "the input failed before its first record: no log was created");
+      return rc;
+    }
+    if (StopRequested().load()) {
+      Complain(cmd, "interrupted before the first record: no log was created");
+      return ExitCode::kInterrupted;
+    }
+    Complain(cmd, "the input held no record: no log was created");
+    return ExitCode::kDataProblem;
+  }
   // Whatever happened to the input, every record taken so far is kept and the log closed cleanly.
-  Status closed = w.Close();
+  Status closed = writer->Close();
   ExitCode rc = ExitCode::kOk;
   if (!read) rc = Fail(cmd, read.error());
   if (!closed) {
     const ExitCode close_rc = Fail(cmd, closed.error());
     if (rc == ExitCode::kOk) rc = close_rc;
-  }
-  // Appending, the log was there before and stays. A new log without a record is removed: an
-  // empty input is a mistake worth an exit code, and an invalid first record or an interruption
-  // before any record would otherwise leave a log that blocks the rerun ("already exists").
-  if (!opt.append && stored == 0 && closed) {
-    const bool removed = RemoveEmptyNewLog(cmd, opt.log);
-    if (removed) {
-      const char* why = !read ? "the input failed before its first record"
-                        : StopRequested().load() ? "interrupted before the first record"
-                                                 : "the input held no record";
-      Complain(cmd, "{}: no log was created ({} removed)", why, opt.log);
-    }
-    if (rc != ExitCode::kOk) return rc;
-    return StopRequested().load() ? ExitCode::kInterrupted : ExitCode::kDataProblem;
   }
   if (rc == ExitCode::kOk && StopRequested().load()) {
     Complain(cmd, "interrupted; {} records written and the log closed cleanly", read.value());

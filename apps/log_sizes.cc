@@ -16,12 +16,14 @@ void AddLogSizeOptions(CLI::App* sub, LogSizeOptions* sizes, const std::string& 
       ->capture_default_str();
   sub->add_option("--section-size", sizes->section_size,
                   "Bytes per section " + whose + " (K, M, G suffixes; rounded up to a page)")
-      ->default_str("an eighth of the slab, 1 page to 1M");
+      ->default_str("a 32nd of the slab, 1 page to 1M");
 }
 
 uint64_t SectionSizeForSlab(uint64_t slab_size) {
   const uint64_t page = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
-  return std::min(uint64_t{1} << 20, std::max(page, slab_size / 8 / page * page));
+  // A 32nd: a small slab still holds sections of many streams at once (an eighth left a ring of
+  // 64K slabs with 20 streams keeping a few records per slab); from 32M slabs on, 1M as before.
+  return std::min(uint64_t{1} << 20, std::max(page, slab_size / 32 / page * page));
 }
 
 bool ParseLogSizes(std::string_view command, const LogSizeOptions& sizes, WriterOptions* options) {

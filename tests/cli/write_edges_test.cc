@@ -33,12 +33,20 @@ int64_t RecordsOf(const std::string& log, const std::string& dir) {
 
 TEST_CASE("WriteRefusesALogNamedLikeASlabFileAndNamesTheBaseName") {
   TempDir dir;
-  SUBCASE("a new log") {
-    const RunResult w = RunSlablog({"write", "run_0.slog"}, kTwoRecords, dir.dir());
+  SUBCASE("a new log beside the log it would be a slab of") {
+    REQUIRE(RunSlablog({"write", "run.slog"}, kTwoRecords, dir.dir()).exit_code == 0);
+    const RunResult w = RunSlablog({"write", "run_1.slog"}, kTwoRecords, dir.dir());
     CHECK(w.exit_code == 2);
     CHECK(w.err.find("write to run.slog") != std::string::npos);
-    CHECK(w.err.find("run-0.slog") != std::string::npos);
-    CHECK(FilesIn(dir.dir()).empty());
+    CHECK(FilesIn(dir.dir()) == std::vector<std::string>{"run_0.slog"});
+  }
+  SUBCASE("a name ending in _N where no such log is, is a log of its own") {
+    const RunResult w = RunSlablog({"write", "robot_1.slog"}, kTwoRecords, dir.dir());
+    CHECK(w.exit_code == 0);
+    CHECK(FilesIn(dir.dir()) == std::vector<std::string>{"robot_1_0.slog"});
+    CHECK(RecordsOf("robot_1.slog", dir.dir()) == 2);
+    CHECK(RunSlablog({"write", "--append", "robot_1.slog"}, kTwoRecords, dir.dir()).exit_code == 0);
+    CHECK(RecordsOf("robot_1.slog", dir.dir()) == 4);
   }
   SUBCASE("--append to a slab of an existing log") {
     REQUIRE(RunSlablog({"write", "run.slog"}, kTwoRecords, dir.dir()).exit_code == 0);
@@ -50,11 +58,56 @@ TEST_CASE("WriteRefusesALogNamedLikeASlabFileAndNamesTheBaseName") {
   }
   SUBCASE("a name without an extension, in a directory") {
     fs::create_directory(dir.path("d"));
+    REQUIRE(RunSlablog({"write", "d/cam"}, kTwoRecords, dir.dir()).exit_code == 0);
     const RunResult w = RunSlablog({"write", "d/cam_12"}, kTwoRecords, dir.dir());
     CHECK(w.exit_code == 2);
     CHECK(w.err.find("write to d/cam") != std::string::npos);
-    CHECK(FilesIn(dir.path("d")).empty());
+    CHECK(FilesIn(dir.path("d")) == std::vector<std::string>{"cam_0"});
   }
+}
+
+// A write that stores no record makes no file, so it never has one to remove: files of a log
+// of that name, or named like its slabs, are never touched (a review found an empty write
+// removing a ring whose slab 0 it had reused, and stray run_00.slog files).
+TEST_CASE("WriteWithoutARecordNeverRemovesFilesItDidNotMake") {
+  TempDir dir;
+  SUBCASE("a ring whose slab 0 was reused, written again without --append") {
+    std::string input;
+    for (int i = 0; i < 3000; ++i) input += "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(200, 'x') + "\"}\n";
+    REQUIRE(RunSlablog({"write", "--slab-size", "64K", "--ring", "256K", "ring.slog"}, input, dir.dir()).exit_code == 0);
+    REQUIRE(!fs::exists(dir.path("ring_0.slog")));
+    const auto before = FilesIn(dir.dir());
+    for (const std::string& in : {std::string(), std::string("{oops\n"), kTwoRecords}) {
+      const RunResult w = RunSlablog({"write", "ring.slog"}, in, dir.dir());
+      CHECK(w.exit_code == 2);
+      CHECK(w.err.find("already exists") != std::string::npos);
+      CHECK(FilesIn(dir.dir()) == before);
+    }
+    CHECK(RunSlablog({"verify", "ring.slog"}, "", dir.dir()).exit_code == 0);
+  }
+  SUBCASE("files named like slabs of the base name that belong to no log of it") {
+    REQUIRE(RunSlablog({"write", "other.slog"}, kTwoRecords, dir.dir()).exit_code == 0);
+    fs::copy_file(dir.path("other_0.slog"), dir.path("run_00.slog"));
+    WriteFile(dir.path("run_5.slog"), "x");
+    const RunResult w = RunSlablog({"write", "run.slog"}, "", dir.dir());
+    CHECK(w.exit_code == 2);
+    CHECK(FilesIn(dir.dir()) == std::vector<std::string>{"other_0.slog", "run_00.slog", "run_5.slog"});
+  }
+}
+
+// Rings of small slabs: sections small enough that many streams share a slab, and slabs too
+// small for any record refused at once rather than refusing every record.
+TEST_CASE("WriteRingsOfSmallSlabsKeepManyStreamsAndRefuseTinySlabs") {
+  TempDir dir;
+  std::string input;
+  for (int i = 0; i < 200; ++i) input += "{\"s\":\"s" + std::to_string(i % 20) + "\",\"i\":" + std::to_string(i) + "}\n";
+  REQUIRE(RunSlablog({"write", "--stream-field", "s", "--slab-size", "64K", "--ring", "128K", "r.slog"}, input,
+                     dir.dir()).exit_code == 0);
+  CHECK(RecordsOf("r.slog", dir.dir()) == 200);
+  const RunResult tiny = RunSlablog({"write", "--slab-size", "16K", "--ring", "64K", "t.slog"}, kTwoRecords, dir.dir());
+  CHECK(tiny.exit_code == 2);
+  CHECK(tiny.err.find("at least 8 pages") != std::string::npos);
+  CHECK(!fs::exists(dir.path("t_0.slog")));
 }
 
 TEST_CASE("WriteThatStoresNoRecordLeavesNoLogAndTheRerunWorks") {
