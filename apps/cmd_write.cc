@@ -226,6 +226,11 @@ ExitCode RunWrite(const WriteOptions& opt) {
   }
 
   if (!opt.append && RefuseTakenName(cmd, opt.log)) return ExitCode::kUsage;
+  // Sizes that cannot work are refused now, not when the first record comes.
+  if (Status s = CheckLogSizes(wo); !opt.append && !s) {
+    Complain(cmd, "{}", s.error().message);
+    return ExitCode::kUsage;
+  }
   const Encoding encoding = in.format == InputFormat::kNdjson ? Encoding::kJson
                             : in.format == InputFormat::kLines ? Encoding::kText
                                                                : Encoding::kBinary;

@@ -106,6 +106,11 @@ class StreamHandle {
   detail::StreamState* state_ = nullptr;
 };
 
+// Whether a new log's slab and section sizes work together (a slab holds a section and three
+// pages more, and at least the format's minimum of pages): what Writer::Open checks first, for
+// callers that want to refuse bad sizes before they have a record to write.
+Status CheckLogSizes(const WriterOptions& options);
+
 class Writer {
  public:
   // `base` is the log's base name ("run.slog" gives run_0.slog, run_1.slog, ...). Creating fails

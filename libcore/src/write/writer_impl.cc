@@ -72,16 +72,28 @@ Prefaulter::Access Writer::Impl::PrefaultAccess() const {
   return options.sync_often ? Prefaulter::Access::kRead : Prefaulter::Access::kWrite;
 }
 
+Status CheckLogSizes(const WriterOptions& options) {
+  const uint64_t page = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  const uint64_t section = RoundUp(std::max<uint64_t>(options.section_size, 1), page);
+  const uint64_t slab = RoundUp(std::max<uint64_t>(options.slab_size, 1), page);
+  if (slab < section + 3 * page || slab < kMinSlabPages * page) {
+    return Error{Errc::kInvalidArgument, "", 0,
+                 "slab size " + std::to_string(slab) + " is too small for section size " + std::to_string(section) +
+                     " (needs at least section size + " + std::to_string(3 * page) + ")"};
+  }
+  return Status();
+}
+
 Status Writer::Impl::Create() {
+  if (Status st = CheckLogSizes(options); !st) {
+    Error e = st.error();
+    e.file = base;
+    return e;
+  }
   if (Status st = OpenDirectory(); !st) return st;
   page_size = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
   section_size = RoundUp(std::max<uint64_t>(options.section_size, 1), page_size);
   slab_capacity = RoundUp(std::max<uint64_t>(options.slab_size, 1), page_size);
-  if (slab_capacity < section_size + 3 * page_size || slab_capacity < kMinSlabPages * page_size) {
-    return Fail("slab size " + std::to_string(slab_capacity) + " is too small for section size " +
-                std::to_string(section_size) + " (needs at least section size + " +
-                std::to_string(3 * page_size) + ")");
-  }
   if (options.log_id) {
     log_id = *options.log_id;
   } else {
