@@ -151,8 +151,9 @@ ExitCode RunExport(const ExportOptions& opt) {
   auto opened = Reader::Open(opt.log, ro, &problems);
   if (!opened) return Fail(cmd, opened.error());
   Reader& reader = *opened.value();
-  // No bar when the records go to the terminal too: they would run through it.
-  ProgressLine progress(cmd, isatty(STDOUT_FILENO) ? ProgressShown::kNever : ProgressShown::kIfStderrIsTerminal);
+  // No bar when the records go to the terminal, or into a pipe: what reads it (head, jq) may print
+  // to the same terminal, through the bar. Into a file it is shown.
+  ProgressLine progress(cmd, StdoutIsTerminalOrPipe() ? ProgressShown::kNever : ProgressShown::kIfStderrIsTerminal);
   const LogPosition position(reader.files());
   StdoutBuffer out;
   Emitter emit(&out, opt.array, opt.limit);

@@ -98,9 +98,16 @@ std::string WallTime(int64_t ns) {
   return fmt::format("{}.{:09d}Z", buf, ns % kSecond);
 }
 
+namespace {
+// last - first in seconds; last >= first, and the difference can exceed INT64_MAX (it fits uint64).
+double SpanSeconds(int64_t first_t, int64_t last_t) {
+  return static_cast<double>(static_cast<uint64_t>(last_t) - static_cast<uint64_t>(first_t)) / 1e9;
+}
+}  // namespace
+
 std::string TimeRangeText(int64_t first_t, int64_t last_t) {
   const std::string a = WallTime(first_t), b = WallTime(last_t);
-  const std::string span = fmt::format("({:.3f} s)", static_cast<double>(last_t - first_t) / 1e9);
+  const std::string span = fmt::format("({:.3f} s)", SpanSeconds(first_t, last_t));
   if (a.empty() || b.empty()) return fmt::format("{} .. {} {}", first_t, last_t, span);
   return fmt::format("{} .. {} {}", a, b, span);
 }
@@ -115,7 +122,7 @@ std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optio
   // The times on lines of their own, under the first: together they ran to 180 columns.
   if (first_t && last_t) {
     line += fmt::format("\n          it holds {} .. {} ({:.3f} s)", *first_t, *last_t,
-                        static_cast<double>(*last_t - *first_t) / 1e9);
+                        SpanSeconds(*first_t, *last_t));
     const std::string a = WallTime(*first_t), b = WallTime(*last_t);
     if (!a.empty() && !b.empty()) line += fmt::format("\n          {} .. {}", a, b);
   }

@@ -1,11 +1,13 @@
 #include "progress.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 
 #include "output.h"
 #include "slablog/reader.h"
@@ -39,9 +41,23 @@ void EraseProgressLine() {
   std::fflush(stderr);
 }
 
+bool StdoutIsTerminalOrPipe() {
+  struct stat st {};
+  if (isatty(STDOUT_FILENO) != 0) return true;
+  return fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+namespace {
+// A dumb terminal (TERM=dumb: Emacs' shell, say) has no ESC [ K to erase the bar with.
+bool TerminalCanErase() {
+  const char* term = std::getenv("TERM");
+  return term == nullptr || std::string_view(term) != "dumb";
+}
+}  // namespace
+
 ProgressLine::ProgressLine(std::string command, ProgressShown shown)
     : command_(std::move(command)),
-      enabled_(shown == ProgressShown::kIfStderrIsTerminal && isatty(STDERR_FILENO) != 0),
+      enabled_(shown == ProgressShown::kIfStderrIsTerminal && isatty(STDERR_FILENO) != 0 && TerminalCanErase()),
       start_(std::chrono::steady_clock::now()) {}
 
 ProgressLine::~ProgressLine() { EraseProgressLine(); }

@@ -43,6 +43,10 @@ class ProgressLine {
   bool ever_drawn_ = false;
 };
 
+// True when standard output is a terminal, a pipe or a socket: a bar on stderr could share a
+// terminal with what is printed from it.
+bool StdoutIsTerminalOrPipe();
+
 // Erases the progress line on the terminal, if one is shown: called before any other output, so
 // that no text is left after the bar on its line. Cheap when there is none.
 void EraseProgressLine();

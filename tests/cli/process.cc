@@ -85,7 +85,20 @@ RunResult RunOnTerminal(const std::vector<std::string>& args, const std::string&
   REQUIRE(pid >= 0);
   if (pid == 0) {
     const int null_in = open("/dev/null", O_RDONLY);
-    const int out = options.stdout_on_terminal ? child_side : open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = options.stdout_on_terminal ? child_side : open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (options.stdout_into_pipe) {
+      int fds[2];
+      if (pipe(fds) != 0) _exit(126);
+      if (fork() == 0) {  // the reader: cat into the file
+        dup2(fds[0], 0);
+        dup2(out, 1);
+        close(fds[1]);
+        execl("/bin/cat", "cat", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      close(fds[0]);
+      out = fds[1];
+    }
     if (null_in < 0 || out < 0) _exit(126);
     dup2(null_in, 0);
     dup2(out, 1);

@@ -25,6 +25,7 @@ std::string SourceDir();
 // How RunOnTerminal sets up the terminal side.
 struct TerminalOptions {
   bool stdout_on_terminal = false;  // stdout too (as a user at a shell has it), else to a file
+  bool stdout_into_pipe = false;    // stdout into a pipe read by cat (`slablog ... | cat >/dev/null`)
   // "NAME=value" added to the environment. NO_COLOR is removed and TERM is xterm unless set here.
   std::vector<std::string> env;
 };

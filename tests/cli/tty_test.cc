@@ -100,6 +100,38 @@ TEST_CASE("TtyEveryLongCommandShowsProgressAndErasesIt") {
   }
 }
 
+TEST_CASE("TtyNoBarWhereItCouldShareTheTerminalOrCannotBeErased") {
+  TempDir dir;
+  WriteRobotLog(dir, "run.slog");
+  // export into a pipe: what reads it (head, jq) may print to this terminal, through the bar.
+  TerminalOptions piped;
+  piped.stdout_into_pipe = true;
+  piped.env = {kNoDelay};
+  RunResult r = RunOnTerminal({"export", "run.slog"}, dir.dir(), piped);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("export [") == std::string::npos);
+  CHECK(Lines(r.out).size() == 5000);
+  // Into a file: shown.
+  TerminalOptions file;
+  file.env = {kNoDelay};
+  CHECK(RunOnTerminal({"export", "run.slog"}, dir.dir(), file).err.find("export [") != std::string::npos);
+  // TERM=dumb has no ESC [ K to erase a bar with.
+  TerminalOptions dumb;
+  dumb.env = {kNoDelay, "TERM=dumb"};
+  r = RunOnTerminal({"verify", "run.slog"}, dir.dir(), dumb);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find('\033') == std::string::npos);
+}
+
+TEST_CASE("TtyInfoSpanOfTheWholeTimeRange") {
+  TempDir dir;
+  const std::string in = "{\"topic\":\"a\",\"t\":-9223372036854775808}\n{\"topic\":\"a\",\"t\":9223372036854775807}\n";
+  REQUIRE(RunSlablog({"write", "--stream-field", "topic", "--time-field", "t", "ends.slog"}, in, dir.dir()).exit_code == 0);
+  const RunResult r = RunSlablog({"info", "ends.slog"}, "", dir.dir());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("-9223372036854775808 .. 9223372036854775807 (18446744073.710 s)") != std::string::npos);
+}
+
 TEST_CASE("TtyProblemsAreRedOnlyOnATerminalWithoutNoColor") {
   TempDir dir;
   WriteRobotLog(dir, "run.slog");
