@@ -1,5 +1,6 @@
 #include "progress.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,8 +85,14 @@ void ProgressLine::Draw(uint64_t done, uint64_t total) {
   constexpr int kWidth = 30;
   const int filled = static_cast<int>(f * kWidth);
   const std::string bar = std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kWidth - filled), '.');
-  std::fprintf(stderr, "\r%s [%s] %3d%% %s / %s\033[K", command_.c_str(), bar.c_str(), static_cast<int>(f * 100),
-               HumanBytes(std::min(done, total)).c_str(), HumanBytes(total).c_str());
+  std::string line = fmt::format("{} [{}] {:3d}% {} / {}", command_, bar, static_cast<int>(f * 100),
+                                 HumanBytes(std::min(done, total)), HumanBytes(total));
+  // Never as wide as the terminal: a line that wraps is only erased from its last row up.
+  winsize ws{};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && line.size() >= ws.ws_col) {
+    line.resize(static_cast<size_t>(ws.ws_col) - 1);
+  }
+  std::fprintf(stderr, "\r%s\033[K", line.c_str());
   std::fflush(stderr);
   g_bar_shown = true;
 }
