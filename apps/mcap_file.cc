@@ -5,9 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+
+#include "slablog/format.h"
 
 namespace slablog::cli {
 namespace {
@@ -16,14 +20,37 @@ Error McapIoError(const std::string& file, const std::string& what) {
   return Error{Errc::kIo, file, 0, what + ": " + std::strerror(errno)};
 }
 
+// Whether `path` starts as a slab of a slablog log does (its magic).
+bool IsSlabFile(const std::string& path) {
+  std::array<uint8_t, kSlabMagic.size()> head{};
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  const size_t n = std::fread(head.data(), 1, head.size(), f);
+  std::fclose(f);
+  return n == head.size() && head == kSlabMagic;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<McapFile>> McapFile::Create(const std::string& path, bool replace) {
   if (path == "-") return std::unique_ptr<McapFile>(new McapFile(path, "", STDOUT_FILENO, false));
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
+  if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return Error{Errc::kInvalidArgument, path, 0, "is a directory, not a file to write"};
+    // The rename would put the file in place of a device, a pipe or a link, not write into it.
+    if (!S_ISREG(st.st_mode)) {
+      return Error{Errc::kInvalidArgument, path, 0,
+                   "is not a regular file (a device, pipe or link): not replaced even with --force; use -o - and "
+                   "redirect"};
+    }
     if (!replace) return Error{Errc::kInvalidArgument, path, 0, "already exists (use --force to replace it)"};
+    if (IsSlabFile(path)) {
+      return Error{Errc::kInvalidArgument, path, 0, "is a slab file of a slablog log: not replaced even with --force"};
+    }
+  }
+  // A name that is a log's (run.slog beside run_0.slog) would hide that log from every reader.
+  if (!ListSlabFiles(path).empty()) {
+    return Error{Errc::kInvalidArgument, path, 0, "is the name of a slablog log: choose another name"};
   }
   const std::filesystem::path p(path);
   const std::filesystem::path temp =

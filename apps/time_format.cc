@@ -212,13 +212,22 @@ nlohmann::ordered_json TimeJson(int64_t t, TimeFormat format) {
 
 std::string DumpJson(const nlohmann::ordered_json& j, int indent) {
   std::string text = j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  // The dump escapes the mark's first character.
+  // The dump escapes the mark's first character. One pass, copying: replacing in place was
+  // quadratic (20,000 streams took 6 s).
   const std::string quoted_mark = "\"\\u0001" + SecondsMark().substr(1);
-  for (size_t at = text.find(quoted_mark); at != std::string::npos; at = text.find(quoted_mark, at)) {
+  size_t at = text.find(quoted_mark);
+  if (at == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size());
+  size_t from = 0;
+  for (; at != std::string::npos; at = text.find(quoted_mark, from)) {
     const size_t digits = at + quoted_mark.size();
     const size_t close = text.find('"', digits);
-    text.replace(at, close + 1 - at, text.substr(digits, close - digits));
+    out.append(text, from, at - from).append(text, digits, close - digits);
+    from = close + 1;
   }
+  out.append(text, from, std::string::npos);
+  text = std::move(out);
   return text;
 }
 

@@ -216,6 +216,9 @@ TEST_CASE("McapExportRefusesWhatItCannotWrite") {
   const std::string copper = SourceDir() + "/tests/fixtures/copper/clean/clean.copper";
   WriteFile(dir.path("taken.mcap"), "keep me");
   REQUIRE(RunShell("mkdir adir", dir.dir()).exit_code == 0);
+  // Another log's slab, and a link (to a device: the rename would have replaced the link).
+  REQUIRE(RunSlablog({"write", "o.slog"}, "{\"t\":1}\n", dir.dir()).exit_code == 0);
+  REQUIRE(RunShell("ln -s /dev/null link.mcap", dir.dir()).exit_code == 0);
   const std::vector<Refusal> refusals = {
       {{"export", "--format", "mcap", "b.slog"}, 2, "needs -o FILE"},
       {{"export", "--format", "mcap", "-o", "adir", "b.slog"}, 2, "adir: is a directory"},
@@ -229,6 +232,9 @@ TEST_CASE("McapExportRefusesWhatItCannotWrite") {
       {{"export", "--format", "mcap", "-o", "x.mcap", "missing.slog"}, 3, "missing"},
       {{"export", "--format", "mcap", "--force", "-o", "b_0.slog", "b.slog"}, 2, "b_0.slog: is a file of the log"},
       {{"export", "--format", "mcap", "--time-format", "s", "-o", "x.mcap", "b.slog"}, 2, "MCAP times are nanoseconds"},
+      {{"export", "--format", "mcap", "-o", "b.slog", "b.slog"}, 2, "b.slog: is the name of a slablog log"},
+      {{"export", "--format", "mcap", "--force", "-o", "o_0.slog", "b.slog"}, 2, "o_0.slog: is a slab file"},
+      {{"export", "--format", "mcap", "--force", "-o", "link.mcap", "b.slog"}, 2, "link.mcap: is not a regular file"},
   };
   const std::set<std::string> before = DirNames(dir);
   for (const Refusal& r : refusals) {
