@@ -211,7 +211,13 @@ bool ParseTimeNs(std::string_view text, int64_t* out) {
       text[13] != ':' || !Digits(text, 14, 2, &min) || text[16] != ':' || !Digits(text, 17, 2, &sec)) {
     return false;
   }
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return false;
+  // Days past the month's end (2025-02-31) are refused rather than carried into the next month.
+  static constexpr int kDaysIn[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  if (mon < 1 || mon > 12 || day < 1 || day > kDaysIn[mon - 1] + (mon == 2 && leap ? 1 : 0) || hour > 23 ||
+      min > 59 || sec > 60) {
+    return false;
+  }
   size_t pos = 19;
   int64_t frac = 0;
   if (pos < text.size() && text[pos] == '.') {
@@ -233,6 +239,7 @@ bool ParseTimeNs(std::string_view text, int64_t* out) {
         !Digits(text, pos + 4, 2, &om)) {
       return false;
     }
+    if (oh > 23 || om > 59) return false;
     offset = (text[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
     pos += 6;
   } else {

@@ -233,6 +233,8 @@ TEST_CASE("TimeFieldTakesFloatSecondsRfc3339AndTimeUnit") {
       {{"--time-unit", "s"}, "1764000000", 1764000000000000000},   // an integer in seconds
       {{"--time-unit", "ns"}, "12.5", 13},
       {{"--time-unit", "s"}, "\"2025-11-24T16:00:00Z\"", 1764000000000000000},  // RFC 3339 has its own unit
+      {{}, "\"2024-02-29T00:00:00Z\"", 1709164800000000000},  // a leap day
+      {{}, "\"2000-02-29T23:59:59+23:59\"", 951782459000000000},
       {{"--time-unit", "s"}, "-9223372036.854775808", INT64_MIN},
       {{}, "9223372036.854775807", INT64_MAX},
   };
@@ -266,6 +268,11 @@ TEST_CASE("TimeFieldRefusesBadTimesWithTheLine") {
       {{}, "\"9999-01-01T00:00:00Z\"", "line 2: field 't': '9999-01-01T00:00:00Z' is neither"},
       {{}, "\"2025-11-24T16:00:00\"", "line 2: field 't': '2025-11-24T16:00:00' is neither"},
       {{}, "\"1.\"", "line 2: field 't': '1.' is neither"},
+      // Not carried into the next month or hour (a review found 2025-02-31 stored as 2025-03-03).
+      {{}, "\"2025-02-31T00:00:00Z\"", "line 2: field 't': '2025-02-31T00:00:00Z' is neither"},
+      {{}, "\"2025-02-29T00:00:00Z\"", "line 2: field 't': '2025-02-29T00:00:00Z' is neither"},
+      {{}, "\"2025-04-31T00:00:00Z\"", "line 2: field 't': '2025-04-31T00:00:00Z' is neither"},
+      {{}, "\"2025-11-24T16:00:00+99:99\"", "line 2: field 't': '2025-11-24T16:00:00+99:99' is neither"},
   };
   int n = 0;
   for (const Case& c : cases) {
