@@ -136,7 +136,8 @@ ExitCode RunExport(const ExportOptions& opt) {
                opt.log);
       return ExitCode::kUsage;
     }
-    return CsvExport(opt.log, {opt.streams, since, until, window.any, opt.limit, SplitCsvFields(opt.fields)});
+    return CsvExport(opt.log,
+                     {opt.streams, since, until, window.any, opt.limit, SplitCsvFields(opt.fields), time_format});
   }
   if (copper_log) {
     CopperExportOptions co{opt.streams, since, until, window.any, opt.limit,

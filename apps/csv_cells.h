@@ -2,6 +2,7 @@
 // CR or LF, with its quotes doubled. Rows end in LF (see man slablog.1).
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,22 @@ inline void AppendCsvField(std::string* out, std::string_view text) {
     start = quote + 1;
   }
   out->push_back('"');
+}
+
+// AppendCsvField for output written through a pointer: `text` as one field at p, which has room
+// for 2 * text.size() + 2 chars. Returns the end.
+inline char* PutCsvField(char* p, std::string_view text) {
+  if (!text.empty() && !CsvNeedsQuotes(text)) {
+    std::memcpy(p, text.data(), text.size());
+    return p + text.size();
+  }
+  *p++ = '"';
+  for (char c : text) {
+    *p++ = c;
+    if (c == '"') *p++ = '"';
+  }
+  *p++ = '"';
+  return p;
 }
 
 }  // namespace slablog::cli

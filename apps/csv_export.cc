@@ -9,6 +9,7 @@
 #include "emitter.h"
 #include "output.h"
 #include "problems.h"
+#include "record_json.h"
 #include "slablog/json_text.h"
 #include "slablog/reader.h"
 
@@ -128,6 +129,18 @@ std::string_view ValidUtf8(std::string_view text, std::string* scratch) {
   return *scratch;
 }
 
+// `t` as the t column's text, written into `buf` (kMaxTimeChars): JSON's quotes left off, as no
+// time format writes a comma, a quote or a line end.
+std::string_view CsvTime(char* buf, int64_t t, TimeFormat format) {
+  if (format == TimeFormat::kNs) {
+    return std::string_view(buf, static_cast<size_t>(PutDecimal(buf, buf + kMaxTimeChars, t) - buf));
+  }
+  const char* end = PutTime(buf, t, format);
+  std::string_view text(buf, static_cast<size_t>(end - buf));
+  if (text.size() >= 2 && text.front() == '"') text = text.substr(1, text.size() - 2);
+  return text;
+}
+
 // Writes the header and one row per selected record, at most `max_rows` records.
 ExitCode WriteCsv(const std::string& log, const CsvExportOptions& opt, CsvColumns* columns, uint64_t max_rows) {
   ProblemLog problems(kCsvCmd);
@@ -146,19 +159,16 @@ ExitCode WriteCsv(const std::string& log, const CsvExportOptions& opt, CsvColumn
   JsonFlattener flattener(columns);
   CsvRow row;
   std::string error, scratch;
-  char t_text[24], seq_text[24];
+  char t_text[kMaxTimeChars], seq_text[24];
   uint64_t records = 0, invalid = 0;
   bool more = out.MaybeFlush();
   ForEachCsvRecord(*opened.value(), opt, [&](const CsvStream& s, const RecordView& r) {
     if (records++ >= max_rows) return false;
     row.Start();
     if (stream_column >= 0) row.Set(stream_column, s.name, s.name_plain);
-    if (t_column >= 0) {
-      const auto end = std::to_chars(t_text, t_text + sizeof(t_text), r.timestamp).ptr;
-      row.Set(t_column, std::string_view(t_text, static_cast<size_t>(end - t_text)), true);
-    }
+    if (t_column >= 0) row.Set(t_column, CsvTime(t_text, r.timestamp, opt.time_format), true);
     if (seq_column >= 0) {
-      const auto end = std::to_chars(seq_text, seq_text + sizeof(seq_text), r.index).ptr;
+      const char* end = PutDecimal(seq_text, seq_text + sizeof(seq_text), r.index);
       row.Set(seq_column, std::string_view(seq_text, static_cast<size_t>(end - seq_text)), true);
     }
     if (s.encoding == Encoding::kJson) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "time_format.h"
 
 namespace slablog::cli {
 
@@ -19,6 +20,9 @@ struct CsvExportOptions {
   // The columns, in order (--fields). Empty: stream, t, seq and every data column the selected
   // records hold, found by a first pass over them.
   std::vector<std::string> fields;
+  // The t column (--time-format): kNsString writes the digits of kNs (CSV has no types), kRfc3339
+  // and kSeconds their text without JSON's quotes.
+  TimeFormat time_format = TimeFormat::kNs;
 };
 
 // "t,data.pose.x" -> {"t", "data.pose.x"}; "" -> {}. Empty names are kept (and refused later).

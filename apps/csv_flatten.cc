@@ -14,9 +14,10 @@ namespace od = simdjson::ondemand;
 // shape skips them without a search; past this many they are searched for every time.
 constexpr size_t kMaxCsvNodes = 1000000;
 // Objects nested deeper than this are refused as slablog write refuses them (simdjson's default
-// depth): the walk recurses once per level, and each level's path repeats every key above it.
+// depth): the On-Demand walk recurses once per level, and each level's path repeats every key above it.
 constexpr size_t kMaxCsvDepth = 1024;
-// Children searched one by one up to this many; past it, through a hash map.
+// Past this many fields an object's keys are found through a hash map: a search per key made a
+// pass quadratic (28 s for 100k records with a field per id, 38 s for one record of 100k keys).
 constexpr size_t kLinearChildren = 16;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -116,42 +117,41 @@ int32_t CsvColumns::Add(const std::string& name) {
 }
 
 void CsvRow::AppendTo(std::string* out, size_t columns) const {
+  // Room for the worst case first (every quote doubled), then one pointer writes the row: appended
+  // cell by cell, the checks of room took as long as the JSON's reading.
+  const size_t known = std::min(columns, cells_.size());
+  size_t room = columns;
+  for (size_t c = 0; c < known; ++c) {
+    if (stamps_[c] == stamp_) room += 2 * cells_[c].text.size() + 2;
+  }
+  const size_t start = out->size();
+  out->resize(start + room);
+  char* const begin = out->data() + start;
+  char* p = begin;
   for (size_t c = 0; c < columns; ++c) {
-    if (c > 0) out->push_back(',');
-    if (c >= cells_.size() || stamps_[c] != stamp_) continue;  // no value: an empty cell
+    if (c > 0) *p++ = ',';
+    if (c >= known || stamps_[c] != stamp_) continue;  // no value: an empty cell
     const Cell& cell = cells_[c];
     if (cell.plain) {
-      out->append(cell.text);
+      std::memcpy(p, cell.text.data(), cell.text.size());
+      p += cell.text.size();
     } else {
-      AppendCsvField(out, cell.text);
+      p = PutCsvField(p, cell.text);
     }
   }
+  out->resize(start + static_cast<size_t>(p - begin));
 }
-
-// A path met in a stream's records: "data", "data.pose", "data.pose.x".
-struct JsonFlattener::Node {
-  std::string key;
-  std::string path;
-  bool wanted = true;                    // it or a path below it has a column
-  bool resolved = false;                 // `column` looked up (when the first value came)
-  int32_t column = -1;
-  std::vector<std::unique_ptr<Node>> children;  // in order of first appearance
-  std::unordered_map<std::string, Node*> by_key;  // children by key, once there are many
-};
 
 JsonFlattener::JsonFlattener(CsvColumns* columns) : columns_(columns) {}
 JsonFlattener::~JsonFlattener() = default;
 
-JsonFlattener::Node* JsonFlattener::Child(Node* parent, size_t position, std::string_view key) {
+JsonFlattener::Node* JsonFlattener::FindChild(Node* parent, std::string_view key) {
   auto& children = parent->children;
-  // Records of one stream usually repeat their fields in the same order.
-  if (position < children.size() && children[position]->key == key) return children[position].get();
   if (children.size() <= kLinearChildren) {
     for (auto& child : children) {
       if (child->key == key) return child.get();
     }
   } else {
-    // Many fields (maps keyed by ids): a search per key would make a pass quadratic.
     if (parent->by_key.empty()) {
       for (auto& child : children) parent->by_key.emplace(child->key, child.get());
     }
@@ -171,14 +171,6 @@ JsonFlattener::Node* JsonFlattener::Child(Node* parent, size_t position, std::st
   children.push_back(std::move(node));
   if (!parent->by_key.empty()) parent->by_key.emplace(children.back()->key, children.back().get());
   return children.back().get();
-}
-
-void JsonFlattener::Set(Node* node, std::string_view text, bool plain, CsvRow* row) {
-  if (!node->resolved) {
-    node->column = columns_->Resolve(node->path);
-    node->resolved = true;
-  }
-  if (node->column >= 0) row->Set(node->column, text, plain);
 }
 
 template <typename V>
@@ -269,6 +261,9 @@ bool JsonFlattener::Flatten(uint32_t stream_id, std::string_view json, CsvRow* r
     Set(root.get(), "", true, row);
     return true;
   }
+  size_t offset = 0;
+  const QuickResult quick = QuickFlatten(json, root.get(), row, &offset);
+  if (quick == QuickResult::kTaken) return true;
   padded_.resize(json.size() + simdjson::SIMDJSON_PADDING);
   std::memcpy(padded_.data(), json.data(), json.size());
   od::document doc;
@@ -287,6 +282,10 @@ bool JsonFlattener::Flatten(uint32_t stream_id, std::string_view json, CsvRow* r
   if (!e && nested && doc.current_location().get(more) == simdjson::SUCCESS) e = simdjson::TRAILING_CONTENT;
   if (e) {
     *error = simdjson::error_message(e);
+    return false;
+  }
+  if (quick == QuickResult::kInvalid) {  // On-Demand passed over the bad part unchecked
+    *error = "invalid JSON at byte " + std::to_string(offset) + " of the record";
     return false;
   }
   return true;

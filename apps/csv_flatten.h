@@ -56,7 +56,7 @@ class CsvRow {
   void Start() { ++stamp_; }
   void Set(int32_t column, std::string_view text, bool plain) {
     const auto c = static_cast<size_t>(column);
-    if (c >= cells_.size()) {
+    if (c >= cells_.size()) [[unlikely]] {
       cells_.resize(c + 1);
       stamps_.resize(c + 1, 0);
     }
@@ -76,13 +76,13 @@ class CsvRow {
   uint64_t stamp_ = 0;
 };
 
-// Parses records with simdjson's On-Demand API and sets their values' cells. Remembers, per
-// stream, the fields met and in which order, so a record shaped like the one before it finds each
-// column with one comparison of its key.
-// TODO(csv): On-Demand is compiled here for the build's baseline CPU (x86-64: simdjson's portable
-// "fallback" kernel; only its structural scan dispatches at run time), about 1.5 us a record of
-// the bench's kind: far below 1 GB/s of CSV. Compiling this walk under simdjson's haswell/icelake
-// target regions with a run-time choice is the next step. #16
+// Sets the cells of records' values. Remembers, per stream, the fields met and in which order, so
+// a record shaped like the one before it finds each column with one comparison of its key.
+// A record is first read by QuickWalk (csv_quick_walk.cc), a one-pass reader of the usual case
+// that validates all it accepts; a record it does not take (an escaped string, deep nesting,
+// anything invalid) is read again by simdjson's On-Demand API, which has the last word and the
+// error message. On-Demand alone cost ~0.7 us a record of the bench's kind: compiled for the
+// baseline x86-64 CPU it runs simdjson's portable "fallback" kernel.
 class JsonFlattener {
  public:
   explicit JsonFlattener(CsvColumns* columns);
@@ -92,12 +92,42 @@ class JsonFlattener {
   bool Flatten(uint32_t stream_id, std::string_view json, CsvRow* row, std::string* error);
 
  private:
-  struct Node;
-  Node* Child(Node* parent, size_t position, std::string_view key);
+  // A path met in a stream's records: "data", "data.pose", "data.pose.x".
+  struct Node {
+    std::string key;
+    std::string path;
+    bool wanted = true;    // it or a path below it has a column
+    bool resolved = false;  // `column` looked up (when the first value came)
+    int32_t column = -1;
+    std::vector<std::unique_ptr<Node>> children;  // in order of first appearance
+    std::unordered_map<std::string, Node*> by_key;  // children by key, once there are many
+  };
+  class QuickWalk;
+  enum class QuickResult : uint8_t {
+    kTaken,     // valid, and its cells are set
+    kInvalid,   // not JSON: `offset` is where the walk stopped
+    kOnDemand,  // its cells need On-Demand (escapes, nesting past QuickWalk's depth)
+  };
+  QuickResult QuickFlatten(std::string_view json, Node* root, CsvRow* row, size_t* offset);
+
+  // The child of `parent` at `key`, made when new; null past kMaxCsvNodes. Inline for the usual
+  // case, the key where it was in the record before.
+  Node* Child(Node* parent, size_t position, std::string_view key) {
+    auto& children = parent->children;
+    if (position < children.size() && children[position]->key == key) return children[position].get();
+    return FindChild(parent, key);
+  }
+  Node* FindChild(Node* parent, std::string_view key);
   template <typename V>
   simdjson::error_code Value(V& v, Node* node, CsvRow* row);
   simdjson::error_code Object(simdjson::ondemand::object& object, Node* node, CsvRow* row);
-  void Set(Node* node, std::string_view text, bool plain, CsvRow* row);
+  void Set(Node* node, std::string_view text, bool plain, CsvRow* row) {
+    if (!node->resolved) {
+      node->column = columns_->Resolve(node->path);
+      node->resolved = true;
+    }
+    if (node->column >= 0) row->Set(node->column, text, plain);
+  }
 
   CsvColumns* columns_;
   simdjson::ondemand::parser parser_;

@@ -61,6 +61,10 @@ char* PutSigned(char* p, char* end, int64_t v) {
 
 }  // namespace
 
+// Out of line for other files (CSV); AppendRecordJson keeps its inlined copies.
+char* PutDecimal(char* p, char* end, int64_t v) { return PutSigned(p, end, v); }
+char* PutDecimal(char* p, char* end, uint64_t v) { return PutUnsigned(p, end, v); }
+
 void AppendRecordJson(std::string* s, const JsonStreamLabel& stream, const RecordView& r, TimeFormat time_format) {
   const std::string& quoted_name = stream.quoted_name;
   // Everything before the data is written through one pointer into room made once: appended

@@ -200,6 +200,69 @@ TEST_CASE("CsvLeavesOutARecordThatIsNotJson") {
   CHECK(r.err.find("record 2 of stream j is not valid JSON") != std::string::npos);
 }
 
+// Records the quick reader (csv_quick_walk.cc) must refuse, each next to a valid one: every
+// invalid one is reported and left out, as On-Demand alone did, and the valid ones read alike.
+TEST_CASE("CsvQuickReaderAcceptsNoInvalidJson") {
+  const std::vector<std::string> invalid = {
+      "{\"a\":01}",     "{\"a\":1.}",        "{\"a\":-}",       "{\"a\":1e}",      "{\"a\":.5}",
+      "{\"a\":+1}",     "{\"a\":tru}",       "{\"a\":nul}",     "{\"a\":True}",    "{\"a\":1,}",
+      "{\"a\" 1}",      "{\"a\":1 \"b\":2}", "{a:1}",            "{\"a\":1}}",      "{\"a\":[1,]}",
+      "{\"a\":[1 2]}",  "{\"a\":\"x}",       "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", "{\"\xc3\":1}",
+      "{\"a\":{\"b\":1}", "[",               "",                  "{\"a\":1} x",     "{\"a\":\"\xed\xa0\x80\"}"};
+  TempDir dir;
+  {
+    auto w = Writer::Open(dir.path("q.slog"), SmallOptions());
+    REQUIRE(w.has_value());
+    auto h = w.value()->OpenStream({"j", Encoding::kJson, 0});
+    REQUIRE(h.has_value());
+    for (const std::string& r : invalid) {
+      REQUIRE(w.value()->Append(h.value(), "{\"a\":1}", 5).ok());
+      // An empty record is exported as null (valid): only the others are refused.
+      REQUIRE(w.value()->Append(h.value(), r.empty() ? " " : r, 5).ok());
+    }
+    REQUIRE(w.value()->Close().ok());
+  }
+  RunResult r = RunSlablog({"export", "--format", "csv", "--fields", "seq,data.a", "q.slog"}, "", dir.dir());
+  CHECK(r.exit_code == 1);
+  std::string expected = "seq,data.a\n";
+  for (size_t i = 0; i < invalid.size(); ++i) {
+    expected += std::to_string(2 * i) + ",1\n";
+    INFO("record ", invalid[i]);
+    CHECK(r.err.find("record " + std::to_string(2 * i + 1) + " of stream j is not valid JSON") != std::string::npos);
+  }
+  CHECK(r.out == expected);
+}
+
+// What the quick reader takes and what it leaves to On-Demand (escapes) give the same cells.
+TEST_CASE("CsvCellsOfEscapedAndPlainStringsAgree") {
+  TempDir dir;
+  WriteJsonLog(dir, {"{\"s\":\"a,b\",\"u\":\"caf\xc3\xa9\",\"e\":\"\",\"n\":null,\"x\" : [ 1 , {\"y\":2} ] }",
+                     "{\"s\":\"a\\u002cb\",\"u\":\"caf\\u00e9\",\"e\":\"\",\"n\":null,\"x\":[1,{\"y\":2}]}"});
+  CHECK(CsvOf(dir, {"--fields", "data.v.s,data.v.u,data.v.e,data.v.n,data.v.x", "c.slog"}) ==
+        "data.v.s,data.v.u,data.v.e,data.v.n,data.v.x\n"
+        "\"a,b\",caf\xc3\xa9,\"\",,\"[ 1 , {\"\"y\"\":2} ]\"\n"
+        "\"a,b\",caf\xc3\xa9,\"\",,\"[1,{\"\"y\"\":2}]\"\n");
+}
+
+// --time-format applies to the t column; its text is not quoted (it holds no comma).
+TEST_CASE("CsvTimeColumnFollowsTimeFormat") {
+  TempDir dir;
+  WriteJsonLog(dir, {"1", "2"});
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"ns", "t\n1\n2\n"},
+      {"ns-string", "t\n1\n2\n"},
+      {"rfc3339", "t\n1970-01-01T00:00:00.000000001Z\n1970-01-01T00:00:00.000000002Z\n"},
+      {"s", "t\n0.000000001\n0.000000002\n"}};
+  for (const auto& [format, expected] : cases) {
+    INFO("--time-format ", format);
+    CHECK(CsvOf(dir, {"--fields", "t", "--time-format", format, "c.slog"}) == expected);
+  }
+  // Without --fields too (the first pass reads the columns, the second writes the times).
+  const auto lines = Lines(CsvOf(dir, {"--time-format", "rfc3339", "c.slog"}));
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[1] == "j,1970-01-01T00:00:00.000000001Z,0,1,1");
+}
+
 TEST_CASE("CsvStopsQuietlyWhenItsReaderGoesAway") {
   TempDir dir;
   std::string input;
