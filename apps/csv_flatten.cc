@@ -166,6 +166,8 @@ JsonFlattener::Node* JsonFlattener::FindChild(Node* parent, std::string_view key
   ++nodes_;
   auto node = std::make_unique<Node>();
   node->key = std::string(key);
+  node->raw_key = std::none_of(key.begin(), key.end(),
+                               [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
   node->path = std::move(path);
   node->wanted = wanted;
   children.push_back(std::move(node));

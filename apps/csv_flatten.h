@@ -95,6 +95,7 @@ class JsonFlattener {
   // A path met in a stream's records: "data", "data.pose", "data.pose.x".
   struct Node {
     std::string key;
+    bool raw_key = false;  // `key` is its JSON text too: no quote, backslash or control byte
     std::string path;
     bool wanted = true;    // it or a path below it has a column
     bool resolved = false;  // `column` looked up (when the first value came)

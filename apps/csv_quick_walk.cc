@@ -11,6 +11,7 @@
 // passes over an array's or an unwanted field's text without checking all of it ([1,] went
 // through). A record whose cells need On-Demand (an escaped string to unescape, deeper nesting)
 // is read again by it (csv_flatten.cc).
+#include <cstdint>
 #include <cstring>
 
 #include "csv_flatten.h"
@@ -127,6 +128,8 @@ class JsonFlattener::QuickWalk {
   bool String(std::string_view* text, bool* comma, bool* escaped) {
     const char* start = ++p_;
     bool ascii = true;
+    // Eight bytes at a time while none of them needs a look: most strings end in the byte loop.
+    while (end_ - p_ >= 8 && !NeedsLook(p_)) p_ += 8;
     for (; p_ < end_; ++p_) {
       const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') break;
@@ -143,6 +146,18 @@ class JsonFlattener::QuickWalk {
     *text = std::string_view(start, static_cast<size_t>(p_ - start));
     ++p_;
     return ascii || IsUtf8(*text);
+  }
+
+  // Whether any of the 8 bytes at p is a quote, a backslash, a comma, a control or a non-ASCII
+  // byte (SWAR: a byte's high bit is set in `zero` where the byte was 0 after the XOR).
+  static bool NeedsLook(const char* p) {
+    constexpr uint64_t kOnes = 0x0101010101010101, kHighs = 0x8080808080808080;
+    uint64_t x;
+    std::memcpy(&x, p, 8);
+    auto zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+    const uint64_t below_space = (x - kOnes * 0x20) & ~x & kHighs;
+    return ((x & kHighs) | below_space | zero(x ^ (kOnes * '"')) | zero(x ^ (kOnes * '\\')) |
+            zero(x ^ (kOnes * ','))) != 0;
   }
 
   // The escape at p_ ('\\'); p_ is left on its last char. A \\u surrogate's pair is checked
@@ -164,6 +179,21 @@ class JsonFlattener::QuickWalk {
     }
   }
 
+  // The child at `position` when the key at p_ is its key, quotes included, and p_ is moved past
+  // it: a key met before was checked then, so its bytes are not checked again. Only for keys that
+  // hold no quote, backslash or control byte (On-Demand's unescaped keys may).
+  Node* SameKey(Node* node, size_t position) {
+    if (position >= node->children.size()) return nullptr;
+    Node* child = node->children[position].get();
+    const std::string& key = child->key;
+    if (!child->raw_key || static_cast<size_t>(end_ - p_) < key.size() + 2 || p_[key.size() + 1] != '"' ||
+        std::memcmp(p_ + 1, key.data(), key.size()) != 0) {
+      return nullptr;
+    }
+    p_ += key.size() + 2;
+    return child;
+  }
+
   bool Object(Node* node, int depth) {
     ++p_;
     SkipSpace();
@@ -174,17 +204,30 @@ class JsonFlattener::QuickWalk {
     }
     for (size_t position = 0;; ++position) {
       if (p_ == end_ || *p_ != '"') return false;
-      std::string_view key;
-      bool comma = false, escaped = false;
-      if (!String(&key, &comma, &escaped)) return false;
-      if (escaped && node != nullptr) escaped_cell_ = true;  // the key must be unescaped: On-Demand's
+      Node* child = nullptr;
+      if (node != nullptr && !escaped_cell_) {
+        child = SameKey(node, position);
+        if (child == nullptr) {
+          std::string_view key;
+          bool comma = false, escaped = false;
+          if (!String(&key, &comma, &escaped)) return false;
+          // An escaped key is never looked up (its column is named by its unescaped text), nor
+          // any field after a value On-Demand must give: it finds their columns, in order.
+          if (escaped) {
+            escaped_cell_ = true;
+          } else {
+            child = flattener_->Child(node, position, key);
+          }
+        }
+      } else {
+        std::string_view key;
+        bool comma = false, escaped = false;
+        if (!String(&key, &comma, &escaped)) return false;
+      }
       SkipSpace();
       if (p_ == end_ || *p_ != ':') return false;
       ++p_;
       SkipSpace();
-      // An escaped key is never looked up (its column is named by its unescaped text), nor any
-      // field after a value On-Demand must give: it finds their columns, in the record's order.
-      Node* child = node != nullptr && !escaped_cell_ ? flattener_->Child(node, position, key) : nullptr;
       // A field no column wants is still checked, as On-Demand checks the whole record.
       if (!Value(child != nullptr && child->wanted ? child : nullptr, depth + 1)) return false;
       SkipSpace();
