@@ -54,7 +54,7 @@ class CsvColumns {
 class CsvRow {
  public:
   void Start() { ++stamp_; }
-  void Set(int32_t column, std::string_view text, bool plain) {
+  [[gnu::always_inline]] void Set(int32_t column, std::string_view text, bool plain) {
     const auto c = static_cast<size_t>(column);
     if (c >= cells_.size()) [[unlikely]] {
       cells_.resize(c + 1);
@@ -122,7 +122,8 @@ class JsonFlattener {
   template <typename V>
   simdjson::error_code Value(V& v, Node* node, CsvRow* row);
   simdjson::error_code Object(simdjson::ondemand::object& object, Node* node, CsvRow* row);
-  void Set(Node* node, std::string_view text, bool plain, CsvRow* row) {
+  // Inlined by force: GCC left it a call, a tenth of the time of a row.
+  [[gnu::always_inline]] void Set(Node* node, std::string_view text, bool plain, CsvRow* row) {
     if (!node->resolved) {
       node->column = columns_->Resolve(node->path);
       node->resolved = true;
