@@ -96,13 +96,11 @@ Result<uint64_t> FindCsvColumns(const std::string& log, const CsvExportOptions& 
   auto opened = OpenForCsv(log, opt, nullptr);
   if (!opened) return opened.error();
   JsonFlattener flattener(columns);
-  CsvRow row;
   std::string error;
   uint64_t records = 0;
   ForEachCsvRecord(*opened.value(), opt, [&](const CsvStream& s, const RecordView& r) {
-    row.Start();
     if (s.encoding == Encoding::kJson) {
-      (void)flattener.Flatten(r.stream_id, PayloadText(r), &row, &error);
+      (void)flattener.Flatten(r.stream_id, PayloadText(r), nullptr, &error);
     } else {
       columns->Resolve("data");
     }

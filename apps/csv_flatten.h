@@ -78,17 +78,17 @@ class CsvRow {
 
 // Sets the cells of records' values. Remembers, per stream, the fields met and in which order, so
 // a record shaped like the one before it finds each column with one comparison of its key.
-// A record is first read by QuickWalk (csv_quick_walk.cc), a one-pass reader of the usual case
-// that validates all it accepts; a record it does not take (an escaped string, deep nesting,
-// anything invalid) is read again by simdjson's On-Demand API, which has the last word and the
-// error message. Compiled for the baseline x86-64 CPU, On-Demand runs simdjson's portable
+// A record is first read by QuickWalk (csv_quick_walk.cc), a one-pass reader that validates it;
+// a record whose cells it cannot give (an escaped string or key, deep nesting) or that it finds
+// invalid is read again by simdjson's On-Demand API, for those cells or for the error message. Compiled for the baseline x86-64 CPU, On-Demand runs simdjson's portable
 // "fallback" kernel; see csv_quick_walk.cc for what the walk saves.
 class JsonFlattener {
  public:
   explicit JsonFlattener(CsvColumns* columns);
   ~JsonFlattener();
-  // Sets the cells of `json`, a record of stream `stream_id`, in `row`. The cells' text is valid
-  // until the next call. False with `error` set when the record is not valid JSON.
+  // Sets the cells of `json`, a record of stream `stream_id`, in `row` (null: the columns are
+  // only found, as the first pass does). The cells' text is valid until the next call. False with
+  // `error` set when the record is not valid JSON.
   bool Flatten(uint32_t stream_id, std::string_view json, CsvRow* row, std::string* error);
 
  private:
@@ -128,7 +128,7 @@ class JsonFlattener {
       node->column = columns_->Resolve(node->path);
       node->resolved = true;
     }
-    if (node->column >= 0) row->Set(node->column, text, plain);
+    if (node->column >= 0 && row != nullptr) row->Set(node->column, text, plain);
   }
 
   CsvColumns* columns_;
