@@ -80,8 +80,9 @@ class CsvRow {
 // a record shaped like the one before it finds each column with one comparison of its key.
 // A record is first read by QuickWalk (csv_quick_walk.cc), a one-pass reader that validates it;
 // a record whose cells it cannot give (an escaped string or key, deep nesting) or that it finds
-// invalid is read again by simdjson's On-Demand API, for those cells or for the error message. Compiled for the baseline x86-64 CPU, On-Demand runs simdjson's portable
-// "fallback" kernel; see csv_quick_walk.cc for what the walk saves.
+// invalid is read again by simdjson's On-Demand API, for those cells or for the error message.
+// Compiled for the baseline x86-64 CPU, On-Demand runs simdjson's portable "fallback" kernel; see
+// csv_quick_walk.cc for what the walk saves.
 class JsonFlattener {
  public:
   explicit JsonFlattener(CsvColumns* columns);
