@@ -156,6 +156,20 @@ SlabWalker::Event SlabWalker::StartSlab() {
     const uint64_t next = FindSlabMagic(all, pos_ + 1);
     // Zeros after a slab are padding (a writer killed while trimming, or a shorter slab).
     if (!AllZero(all.subspan(pos_, next - pos_))) {
+      // A writer that holds the log zeroes a reused slab file's header first and writes its magic
+      // last (a ring reusing its oldest slab): a live walk that maps the file in between meets a
+      // slab on its way to being a later one, whose bytes it reads in order under their own name.
+      // Passed over and counted, as a renamed one is below. (No writer holds a crashed log: never
+      // taken there.)
+      if (live_ && pos_ == 0 && SlabIndexOfPath(file()) &&
+          AllZero(here.first(std::min<size_t>(here.size(), kSlabMagic.size())))) {
+        ++summary_.ring_overtaken;
+        ++ring_gaps_;
+        ring_gap_from_.reset();
+        pos_ = all.size();
+        file_had_slab_ = true;
+        return Event::kDone;
+      }
       Report(pos_, next - pos_, CorruptionKind::kBadFileHeader,
              pos_ == 0 ? "not a slablog file: no slab header at the start"
                        : "no slab header where the next slab should start; " +
