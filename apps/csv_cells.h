@@ -2,7 +2,9 @@
 // CR or LF, with its quotes doubled. Rows end in LF (see man slablog.1).
 #pragma once
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -51,5 +53,32 @@ inline char* PutCsvField(char* p, std::string_view text) {
   *p++ = '"';
   return p;
 }
+
+// Rows written through a pointer into room made ahead. Unlike std::string::resize, making room
+// does not fill it with zeros first: that wrote each row's worst case (twice its record) once
+// more than the row itself.
+class CsvText {
+ public:
+  // Room for `n` more chars at the end: write into it, then Commit where the writing ended.
+  char* Room(size_t n) {
+    if (capacity_ - size_ < n) Grow(n);
+    return data_.get() + size_;
+  }
+  void Commit(const char* end) { size_ = static_cast<size_t>(end - data_.get()); }
+  void Push(char c) { *Room(1) = c, ++size_; }
+  void clear() { size_ = 0; }
+  std::string_view view() const { return {data_.get(), size_}; }
+
+ private:
+  void Grow(size_t n) {
+    const size_t capacity = std::max({2 * capacity_, size_ + n, size_t{1} << 16});
+    std::unique_ptr<char[]> data(new char[capacity]);  // not zeroed
+    if (size_ > 0) std::memcpy(data.get(), data_.get(), size_);
+    data_ = std::move(data);
+    capacity_ = capacity;
+  }
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0, capacity_ = 0;
+};
 
 }  // namespace slablog::cli

@@ -13,9 +13,7 @@ namespace od = simdjson::ondemand;
 // Paths met but not wanted (not named by --fields) are remembered too, so a record of the usual
 // shape skips them without a search; past this many they are searched for every time.
 constexpr size_t kMaxCsvNodes = 1000000;
-// Objects nested deeper than this are refused as slablog write refuses them (simdjson's default
-// depth): the On-Demand walk recurses once per level, and each level's path repeats every key above it.
-constexpr size_t kMaxCsvDepth = 1024;
+
 // Past this many fields an object's keys are found through a hash map: a search per key made a
 // pass quadratic (28 s for 100k records with a field per id, 38 s for one record of 100k keys).
 constexpr size_t kLinearChildren = 16;
@@ -116,7 +114,7 @@ int32_t CsvColumns::Add(const std::string& name) {
   return column;
 }
 
-void CsvRow::AppendTo(std::string* out, size_t columns) const {
+void CsvRow::AppendTo(CsvText* out, size_t columns) const {
   // Room for the worst case first (every quote doubled), then one pointer writes the row: appended
   // cell by cell, the checks of room took as long as the JSON's reading.
   const size_t known = std::min(columns, cells_.size());
@@ -124,10 +122,7 @@ void CsvRow::AppendTo(std::string* out, size_t columns) const {
   for (size_t c = 0; c < known; ++c) {
     if (stamps_[c] == stamp_) room += 2 * cells_[c].text.size() + 2;
   }
-  const size_t start = out->size();
-  out->resize(start + room);
-  char* const begin = out->data() + start;
-  char* p = begin;
+  char* p = out->Room(room);
   for (size_t c = 0; c < columns; ++c) {
     if (c > 0) *p++ = ',';
     if (c >= known || stamps_[c] != stamp_) continue;  // no value: an empty cell
@@ -139,7 +134,7 @@ void CsvRow::AppendTo(std::string* out, size_t columns) const {
       p = PutCsvField(p, cell.text);
     }
   }
-  out->resize(start + static_cast<size_t>(p - begin));
+  out->Commit(p);
 }
 
 JsonFlattener::JsonFlattener(CsvColumns* columns) : columns_(columns) {}
@@ -250,22 +245,137 @@ simdjson::error_code JsonFlattener::Object(od::object& object, Node* node, CsvRo
   return simdjson::SUCCESS;
 }
 
-bool JsonFlattener::Flatten(uint32_t stream_id, std::string_view json, CsvRow* row, std::string* error) {
-  std::unique_ptr<Node>& root = roots_[stream_id];
-  if (root == nullptr) {
-    root = std::make_unique<Node>();
-    root->path = "data";
-    root->wanted = columns_->Wanted("data");
+JsonFlattener::StreamState& JsonFlattener::State(uint32_t stream_id) {
+  if (last_stream_ != nullptr && stream_id == last_stream_id_) return *last_stream_;
+  std::unique_ptr<StreamState>& state = streams_[stream_id];
+  if (state == nullptr) {
+    state = std::make_unique<StreamState>();
+    state->root = std::make_unique<Node>();
+    state->root->path = "data";
+    state->root->wanted = columns_->Wanted("data");
   }
-  depth_ = 0;
-  if (!root->wanted) return true;
-  if (json.empty()) {  // export's NDJSON shows an empty json record as null
-    Set(root.get(), "", true, row);
+  last_stream_id_ = stream_id;
+  last_stream_ = state.get();
+  return *state;
+}
+
+void JsonFlattener::MakeSources(Shape* shape, size_t width) {
+  if (shape->width == SIZE_MAX) {  // the fixed columns, looked up once
+    stream_column_ = columns_->Resolve("stream");
+    t_column_ = columns_->Resolve("t");
+    seq_column_ = columns_->Resolve("seq");
+  }
+  shape->sources.assign(width, Shape::kEmpty);
+  auto put = [&](int32_t column, int32_t source) {
+    if (column >= 0 && static_cast<size_t>(column) < width) shape->sources[static_cast<size_t>(column)] = source;
+  };
+  put(stream_column_, Shape::kStream);
+  put(t_column_, Shape::kT);
+  put(seq_column_, Shape::kSeq);
+  // In slot order, so that of a key given twice the last value counts, as in Flatten's rows.
+  for (size_t k = 0; k < shape->slots.size(); ++k) {
+    Node* node = shape->slots[k].node;
+    if (node == nullptr) continue;
+    if (!node->resolved) {
+      node->column = columns_->Resolve(node->path);
+      node->resolved = true;
+    }
+    put(node->column, static_cast<int32_t>(k));
+  }
+  shape->width = width;
+  const std::vector<int32_t>& src = shape->sources;
+  shape->direct = width == shape->slots.size() + 3 && src[0] == Shape::kStream && src[1] == Shape::kT &&
+                  src[2] == Shape::kSeq;
+  for (size_t c = 3; shape->direct && c < width; ++c) shape->direct = src[c] == static_cast<int32_t>(c - 3);
+}
+
+namespace {
+
+char* PutText(char* to, std::string_view text) {
+  std::memcpy(to, text.data(), text.size());
+  return to + text.size();
+}
+
+// t's or seq's text, from its buffer of FixedCells::kBufferSize, copied whole: a copy of a fixed
+// size is a few moves, not a call.
+char* PutFixed(char* to, std::string_view text) {
+  std::memcpy(to, text.data(), JsonFlattener::FixedCells::kBufferSize);
+  return to + text.size();
+}
+
+}  // namespace
+
+bool JsonFlattener::AppendShapedRow(uint32_t stream_id, std::string_view json, const FixedCells& fixed,
+                                    size_t width, CsvText* out) {
+  StreamState& state = State(stream_id);
+  Shape& shape = state.shape;
+  if (!shape.valid) return false;
+  if (shape.width != width) MakeSources(&shape, width);
+  // Room for the worst case (every char of every cell a quote, doubled) and the 16-byte copies'
+  // overshoot, then one pointer writes the row.
+  const size_t room = width + 2 * fixed.stream.size() + 2 + fixed.t.size() + fixed.seq.size() + 2 * json.size() +
+                      2 * shape.slots.size() + FixedCells::kBufferSize;
+  char* p = out->Room(room);
+  if (shape.direct) {
+    p = fixed.stream_plain ? PutText(p, fixed.stream) : PutCsvField(p, fixed.stream);
+    *p++ = ',';
+    p = PutFixed(p, fixed.t);
+    *p++ = ',';
+    p = PutFixed(p, fixed.seq);
+    p = MatchShapeInto(json, shape, p);
+    if (p == nullptr) return false;  // nothing committed
+    out->Commit(p);
     return true;
   }
+  if (cells_.size() < shape.slots.size()) cells_.resize(shape.slots.size());
+  if (!MatchShape(json, shape, cells_.data())) return false;
+  const int32_t* sources = shape.sources.data();
+  for (size_t c = 0; c < width; ++c) {
+    if (c > 0) *p++ = ',';
+    const int32_t source = sources[c];
+    if (source >= 0) {
+      p = PutShapeCell(p, cells_[static_cast<size_t>(source)]);
+    } else if (source == Shape::kT) {
+      p = PutText(p, fixed.t);
+    } else if (source == Shape::kSeq) {
+      p = PutText(p, fixed.seq);
+    } else if (source == Shape::kStream) {
+      p = fixed.stream_plain ? PutText(p, fixed.stream) : PutCsvField(p, fixed.stream);
+    }
+  }
+  out->Commit(p);
+  return true;
+}
+
+bool JsonFlattener::Flatten(uint32_t stream_id, std::string_view json, CsvRow* row, std::string* error) {
+  StreamState& state = State(stream_id);
+  Node* const root = state.root.get();
+  depth_ = 0;
+  // A record is read whole even when no column wants its values: whether it is valid JSON must
+  // not depend on the columns asked for.
+  if (json.empty()) {  // export's NDJSON shows an empty json record as null
+    Set(root, "", true, row);
+    return true;
+  }
+  // Columns are all that the first pass wants, and a record laid out as the one before it has
+  // no new ones.
+  if (row == nullptr && state.shape.valid) {
+    if (cells_.size() < state.shape.slots.size()) cells_.resize(state.shape.slots.size());
+    if (MatchShape(json, state.shape, cells_.data())) return true;
+  }
   size_t offset = 0;
-  const QuickResult quick = QuickFlatten(json, root.get(), row, &offset);
+  const QuickResult quick = QuickFlatten(json, root, row, &offset, &state.shape);
   if (quick == QuickResult::kTaken) return true;
+  // The walk judges every record whole, values no column wants included; On-Demand, which
+  // passes over those unchecked, only unescapes the cells of the valid ones.
+  if (quick == QuickResult::kInvalid) {
+    *error = "invalid JSON at byte " + std::to_string(offset) + " of the record";
+    return false;
+  }
+  if (quick == QuickResult::kTooDeep) {
+    *error = "nested deeper than " + std::to_string(kMaxCsvDepth) + " levels (as slablog write refuses)";
+    return false;
+  }
   padded_.resize(json.size() + simdjson::SIMDJSON_PADDING);
   std::memcpy(padded_.data(), json.data(), json.size());
   od::document doc;
@@ -277,17 +387,13 @@ bool JsonFlattener::Flatten(uint32_t stream_id, std::string_view json, CsvRow* r
     const size_t start = std::min(json.size(), json.find_first_not_of(" \t\r\n"));
     if (TokenOf(doc) != TrimToken(json.substr(start))) e = simdjson::TRAILING_CONTENT;
   }
-  if (!e) e = Value(doc, root.get(), row);
+  if (!e) e = Value(doc, root, row);
   const char* more = nullptr;
   // Past the end of an object or array: nothing may follow it.
   const bool nested = type == od::json_type::object || type == od::json_type::array;
   if (!e && nested && doc.current_location().get(more) == simdjson::SUCCESS) e = simdjson::TRAILING_CONTENT;
   if (e) {
     *error = simdjson::error_message(e);
-    return false;
-  }
-  if (quick == QuickResult::kInvalid) {  // On-Demand passed over the bad part unchecked
-    *error = "invalid JSON at byte " + std::to_string(offset) + " of the record";
     return false;
   }
   return true;

@@ -22,10 +22,14 @@ class StdoutBuffer {
   // Writes out what is buffered once it is large. False once standard output is closed (EPIPE).
   bool MaybeFlush() { return buf_.size() < kBlock || Flush(); }
   bool Flush();
+  // Writes what is buffered, then `text` straight from where it is (a worker's rows). False
+  // once standard output is closed.
+  bool Write(std::string_view text);
   bool closed() const { return closed_; }
   bool failed() const { return failed_; }
 
  private:
+  void WriteAll(std::string_view text);
   static constexpr size_t kBlock = size_t{1} << 20;
   std::string buf_;
   bool closed_ = false;

@@ -7,6 +7,8 @@
 #include "mcap_file.h"
 #include "output.h"
 #include "problems.h"
+#include "progress.h"
+#include "record_selector.h"
 #include "slablog/reader.h"
 #include "stop_signal.h"
 
@@ -84,32 +86,18 @@ ExitCode McapExport(const McapExportOptions& opt) {
   McapWriter writer(&file, wo);
   if (Status st = writer.Start(); !st) return McapStatusExit(file, st.error());
   McapChannels channels(&writer);
-  std::map<uint32_t, bool> wanted;
   static constexpr std::string_view kNull = "null";
-  Item item;
-  while (reader.Next(&item)) {
+  // The bar only when the MCAP goes to a file: into a pipe or a terminal, see cmd_export.cc.
+  ProgressLine progress(kMcapCmd, opt.output == "-" && StdoutIsTerminalOrPipe() ? ProgressShown::kNever
+                                                                              : ProgressShown::kIfStderrIsTerminal);
+  const RecordSelection selection{opt.streams, opt.since, opt.until};
+  RecordSelector selector(&reader, selection, &progress);
+  for (const RecordView* record = selector.Next(); record != nullptr; record = selector.Next()) {
     if (StopRequested().load()) {
       Complain(kMcapCmd, "interrupted: {} not written", opt.output);
       return ExitCode::kInterrupted;
     }
-    if (item.kind == ItemKind::kSection) {
-      const SectionInfo& s = *item.section;
-      const uint32_t id = s.open.stream_id;
-      if (id == kCatalogStream) continue;
-      auto w = wanted.find(id);
-      if (w == wanted.end()) {
-        const CatalogEntry* e = reader.stream(id);
-        w = wanted.emplace(id, MatchesAnyGlob(opt.streams, e != nullptr ? e->name : "#" + std::to_string(id))).first;
-      }
-      // A closed section whose time range is outside the filter is never read.
-      const bool out_of_range =
-          s.close && s.close->frame_count > 0 && (s.close->last_t < opt.since || s.close->first_t > opt.until);
-      if (!w->second || out_of_range) reader.SkipSection();
-      continue;
-    }
-    if (item.kind != ItemKind::kRecord) continue;
-    const RecordView& r = item.record;
-    if (r.timestamp < opt.since || r.timestamp > opt.until) continue;
+    const RecordView& r = *record;
     if (r.timestamp < 0) {
       Complain(kMcapCmd, "{}: offset {}: record {} of stream {} has time {}, before 1970: MCAP times are unsigned",
                r.slab != nullptr ? r.slab->file : opt.log, r.offset, r.index, r.stream_id, r.timestamp);

@@ -61,6 +61,22 @@ char* PutSigned(char* p, char* end, int64_t v) {
 
 }  // namespace
 
+std::string_view TimeDigits::Put(char* buf, int64_t t) {
+  constexpr uint64_t kBlock = 100000000;
+  if (t < static_cast<int64_t>(kBlock)) {  // negative or short: as PutDecimal writes it
+    return std::string_view(buf, static_cast<size_t>(PutSigned(buf, buf + kMaxTimeChars, t) - buf));
+  }
+  const auto v = static_cast<uint64_t>(t);
+  const uint64_t upper = v / kBlock;
+  if (upper_size_ == 0 || upper != upper_) {
+    upper_size_ = static_cast<size_t>(PutUnsigned(upper_text_, upper_text_ + sizeof(upper_text_), upper) - upper_text_);
+    upper_ = upper;
+  }
+  std::memcpy(buf, upper_text_, sizeof(upper_text_));  // all 16: a fixed size is no call
+  char* end = PutEightDigits(buf + upper_size_, static_cast<uint32_t>(v % kBlock));
+  return std::string_view(buf, static_cast<size_t>(end - buf));
+}
+
 // Out of line for other files (CSV); AppendRecordJson keeps its inlined copies.
 char* PutDecimal(char* p, char* end, int64_t v) { return PutSigned(p, end, v); }
 char* PutDecimal(char* p, char* end, uint64_t v) { return PutUnsigned(p, end, v); }

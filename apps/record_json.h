@@ -17,6 +17,20 @@ void AppendInt(std::string* out, int64_t v);
 // std::to_chars for the 19 digits of a nanosecond time.
 char* PutDecimal(char* p, char* end, int64_t v);
 char* PutDecimal(char* p, char* end, uint64_t v);
+// The decimal text of times as export meets them, each close to the one before: the digits
+// above the last eight are kept from the time before (they change every 0.1 s of nanoseconds),
+// so a 19-digit time costs eight digits' work.
+class TimeDigits {
+ public:
+  // `t`'s digits, written into `buf` (kMaxTimeChars).
+  std::string_view Put(char* buf, int64_t t);
+
+ private:
+  uint64_t upper_ = 0;  // t / 10^8 of the time before, when upper_size_ > 0
+  char upper_text_[16] = {};
+  size_t upper_size_ = 0;
+};
+
 struct JsonStreamLabel;
 void AppendRecordJson(std::string* out, const JsonStreamLabel& stream, const RecordView& r,
                       TimeFormat time_format = TimeFormat::kNs);

@@ -276,4 +276,53 @@ TEST_CASE("CsvStopsQuietlyWhenItsReaderGoesAway") {
   CHECK(lines[2] == "rc=0");
 }
 
+// Records only a library caller can store (slablog write refuses them), in a json stream "s".
+void WriteLibraryRecords(const TempDir& dir, const std::string& log, const std::vector<std::string>& payloads) {
+  auto w = Writer::Open(dir.path(log), WriterOptions{});
+  REQUIRE(w);
+  auto h = w.value()->OpenStream({"s", Encoding::kJson, 0});
+  REQUIRE(h);
+  int64_t t = 1;
+  for (const std::string& p : payloads) REQUIRE(w.value()->Append(h.value(), p, t++).ok());
+  REQUIRE(w.value()->Close().ok());
+}
+
+std::string Nested(int levels) { return std::string(static_cast<size_t>(levels), '[') + std::string(static_cast<size_t>(levels), ']'); }
+
+// Whether a record is valid JSON does not depend on the columns asked for: a bad part that no
+// column wants is still found (the first pass used to drop it silently, exit 0).
+TEST_CASE("CsvJudgesARecordTheSameWhateverTheColumns") {
+  TempDir dir;
+  const std::string deep = "{\"id\":7,\"b\":" + Nested(1024) + "}";  // 1025 levels with the record's own
+  WriteLibraryRecords(dir, "g.slog", {"{\"id\":6}", deep, "{\"id\":8,\"lone\":\"\\ud800\"}",
+                                      "{\"id\":9,\"low\":\"\\udc00x\"}", "{\"id\":10,\"q\":[1,]}"});
+  for (const std::vector<std::string>& fields : std::vector<std::vector<std::string>>{
+           {}, {"--fields", "data.id"}, {"--fields", "data.id,data.b,data.lone"}, {"--fields", "stream,t"}}) {
+    std::vector<std::string> args = {"export", "--format", "csv"};
+    args.insert(args.end(), fields.begin(), fields.end());
+    args.push_back("g.slog");
+    const RunResult r = RunSlablog(args, "", dir.dir());
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    const auto rows = Lines(r.out);
+    CHECK(rows.size() == 2);  // the header and record 0's row: the four others left out
+    CHECK(r.err.find("offset") != std::string::npos);
+    CHECK(r.err.find("nested deeper than 1024") != std::string::npos);
+    for (const char* record : {"record 1 ", "record 2 ", "record 3 ", "record 4 "}) CHECK(r.err.find(record) != std::string::npos);
+  }
+}
+
+// 1024 levels are valid, as slablog write takes them; a surrogate pair is a character.
+TEST_CASE("CsvTakesRecordsNestedTo1024LevelsAndPairedSurrogates") {
+  TempDir dir;
+  WriteJsonLog(dir, {Nested(1023), "\"\\ud83e\\udd16\""});  // each under {"ts":..,"v":..}: 1024 levels
+  const RunResult r = RunSlablog({"export", "--format", "csv", "c.slog"}, "", dir.dir());
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  const auto rows = Lines(r.out);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[1].find("," + Nested(1023)) != std::string::npos);  // the array as its JSON text
+  CHECK(rows[2].substr(rows[2].size() - 4) == "\xf0\x9f\xa4\x96");
+}
+
 }  // namespace slablog::test

@@ -72,6 +72,8 @@ TEST_CASE("TtyEveryLongCommandShowsProgressAndErasesIt") {
   };
   for (const Case& c : {Case{"verify", {"verify", "run.slog"}},
                         Case{"export", {"export", "run.slog"}},
+                        Case{"export", {"export", "--format", "csv", "run.slog"}},
+                        Case{"export", {"export", "--format", "mcap", "--force", "-o", "out.mcap", "run.slog"}},
                         Case{"split", {"split", "run.slog", "-o", "pieces"}},
                         Case{"merge", {"merge", "merged.slog", "run.slog"}},
                         Case{"recover", {"recover", "run.slog", "saved.slog"}}}) {
