@@ -9,6 +9,7 @@
 #include "csv_cells.h"
 #include "csv_rows.h"
 #include "emitter.h"
+#include "json_out.h"
 #include "ordered_work.h"
 #include "output.h"
 #include "problems.h"
@@ -32,7 +33,8 @@ class CsvStreams {
       const CatalogEntry* e = reader.stream(id);
       CsvStream& s = entry.stream;
       s.id = id;
-      s.name = e != nullptr ? e->name : "#" + std::to_string(id);
+      std::string scratch;  // a name that is not UTF-8 as NDJSON export shows it
+      s.name = e != nullptr ? std::string(ValidUtf8(e->name, &scratch)) : "#" + std::to_string(id);
       s.name_plain = !s.name.empty() && !CsvNeedsQuotes(s.name);
       s.encoding = e != nullptr ? e->encoding : Encoding::kBinary;
       entry.known = e != nullptr;

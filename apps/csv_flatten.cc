@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "csv_cells.h"
+#include "json_scan.h"
 
 namespace slablog::cli {
 namespace {
@@ -17,33 +18,6 @@ constexpr size_t kMaxCsvNodes = 1000000;
 // Past this many fields an object's keys are found through a hash map: a search per key made a
 // pass quadratic (28 s for 100k records with a field per id, 38 s for one record of 100k keys).
 constexpr size_t kLinearChildren = 16;
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// JSON's number grammar, checked by hand: On-Demand hands out a number's token without checking
-// it, and converting it (get_double) would cost time and refuse integers past 64 bits.
-bool IsJsonNumber(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  if (i < n && s[i] == '-') ++i;
-  if (i == n || !IsDigit(s[i])) return false;
-  if (s[i++] != '0') {
-    while (i < n && IsDigit(s[i])) ++i;
-  }
-  if (i < n && s[i] == '.') {
-    const size_t digits = ++i;
-    while (i < n && IsDigit(s[i])) ++i;
-    if (i == digits) return false;
-  }
-  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
-    const size_t digits = i;
-    while (i < n && IsDigit(s[i])) ++i;
-    if (i == digits) return false;
-  }
-  return i == n;
-}
 
 // A token as On-Demand gives it, without the whitespace that may follow it.
 std::string_view TrimToken(std::string_view token) {

@@ -3,28 +3,12 @@
 #include <fmt/format.h>
 
 #include "csv_cells.h"
+#include "json_out.h"
 #include "record_json.h"
 #include "slablog/json_text.h"
 
 namespace slablog::cli {
 namespace {
-
-// Text that is not UTF-8 gets U+FFFD for its bad bytes, as export's NDJSON does.
-std::string_view ValidUtf8(std::string_view text, std::string* scratch) {
-  if (IsUtf8(text)) return text;
-  scratch->clear();
-  for (size_t i = 0; i < text.size();) {
-    const size_t n = Utf8Length(text, i);
-    if (n == 0) {
-      scratch->append("\xEF\xBF\xBD");
-      ++i;
-    } else {
-      scratch->append(text.substr(i, n));
-      i += n;
-    }
-  }
-  return *scratch;
-}
 
 // `t` as the t column's text, written into `buf` (kMaxTimeChars): JSON's quotes left off, as no
 // time format writes a comma, a quote or a line end.

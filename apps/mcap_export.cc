@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "json_out.h"
 #include "mcap_file.h"
 #include "output.h"
 #include "problems.h"
@@ -43,8 +44,9 @@ class McapChannels {
     const CatalogEntry* e = reader.stream(stream_id);
     // Named and typed as NDJSON export does: a stream not in the catalog is "#ID", binary.
     const Encoding encoding = e != nullptr ? e->encoding : Encoding::kBinary;
-    Result<uint16_t> id =
-        writer_->AddChannel(e != nullptr ? e->name : "#" + std::to_string(stream_id), McapMessageEncoding(encoding));
+    std::string scratch;  // MCAP topics are UTF-8: a name that is not gets U+FFFD, as in NDJSON
+    Result<uint16_t> id = writer_->AddChannel(
+        e != nullptr ? ValidUtf8(e->name, &scratch) : "#" + std::to_string(stream_id), McapMessageEncoding(encoding));
     if (!id) return id.error();
     return channels_.emplace(stream_id, Channel{id.value(), encoding}).first->second;
   }
