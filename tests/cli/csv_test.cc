@@ -326,3 +326,24 @@ TEST_CASE("CsvTakesRecordsNestedTo1024LevelsAndPairedSurrogates") {
 }
 
 }  // namespace slablog::test
+
+namespace slablog::test {
+namespace {
+
+// A stream name that is not UTF-8 (only a library caller can give one) is shown as NDJSON shows
+// it, with U+FFFD for the bad byte: CSV is UTF-8 text.
+TEST_CASE("CsvStreamNamesThatAreNotUtf8GetReplacementCharacters") {
+  TempDir dir;
+  auto w = Writer::Open(dir.path("n.slog"), WriterOptions{});
+  REQUIRE(w);
+  auto h = w.value()->OpenStream({"s\xff", Encoding::kJson, 0});
+  REQUIRE(h);
+  REQUIRE(w.value()->Append(h.value(), std::string("{\"a\":1}"), 5).ok());
+  REQUIRE(w.value()->Close().ok());
+  const RunResult r = RunSlablog({"export", "--format", "csv", "n.slog"}, "", dir.dir());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "stream,t,seq,data.a\ns\xEF\xBF\xBD,5,0,1\n");
+}
+
+}  // namespace
+}  // namespace slablog::test
