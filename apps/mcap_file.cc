@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "partial_files.h"
 #include "slablog/format.h"
 
 namespace slablog::cli {
@@ -53,8 +54,12 @@ Result<std::unique_ptr<McapFile>> McapFile::Create(const std::string& path, bool
     return Error{Errc::kInvalidArgument, path, 0, "is the name of a slablog log: choose another name"};
   }
   const std::filesystem::path p(path);
-  const std::filesystem::path temp =
-      p.parent_path() / ("." + p.filename().string() + ".partial-" + std::to_string(::getpid()));
+  const std::string prefix = PartialPrefix(p.filename().string());
+  // An export killed outright (SIGKILL, a power cut) never ran its destructor.
+  RemoveAbandonedPartials(p.parent_path(), prefix);
+  const std::filesystem::path temp = p.parent_path() / (prefix + std::to_string(::getpid()));
+  // One under this very PID is left by a dead process whose PID this one was given.
+  (void)::unlink(temp.c_str());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) return McapIoError(path, "cannot create " + temp.string());
   return std::unique_ptr<McapFile>(new McapFile(path, temp.string(), fd, replace));

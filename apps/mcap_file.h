@@ -14,7 +14,8 @@ namespace slablog::cli {
 class McapFile : public McapSink {
  public:
   // Fails (kInvalidArgument) when `path` is a directory, or exists and `replace` is false; kIo
-  // when the temporary file cannot be made (a missing directory, no permission).
+  // when the temporary file cannot be made (a missing directory, no permission). Temporary files
+  // of earlier exports to `path` whose process is dead (killed outright) are removed.
   static Result<std::unique_ptr<McapFile>> Create(const std::string& path, bool replace);
   ~McapFile() override;  // removes the temporary file unless published
 

@@ -1,7 +1,6 @@
 #include "new_logs.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "partial_files.h"
 #include "slablog/format.h"
 #include "slablog/log_lock.h"
 
@@ -32,25 +32,6 @@ Status RemoveSlabsFrom(const std::string& base, uint32_t first) {
     if (index >= first && unlink(path.c_str()) != 0) return IoError(path, "cannot remove");
   }
   return Status();
-}
-
-// Files of a log that an earlier split or merge, killed before it could clean up, was writing
-// under the same final name: ".NAME.partial-PID_N.EXT" (or a slab still named ...EXT.new) whose
-// PID no longer runs. A live one (a split running now) is left alone.
-void RemoveAbandonedPartials(const fs::path& dir_path, const std::string& prefix) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_path.empty() ? fs::path(".") : dir_path, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.compare(0, prefix.size(), prefix) != 0) continue;
-    const size_t digits_end = name.find_first_not_of("0123456789", prefix.size());
-    if (digits_end == prefix.size() || digits_end == std::string::npos || name[digits_end] != '_' ||
-        digits_end - prefix.size() > 9) {
-      continue;
-    }
-    const auto pid = static_cast<pid_t>(std::stol(name.substr(prefix.size(), digits_end - prefix.size())));
-    if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
-    (void)unlink(entry.path().c_str());
-  }
 }
 
 }  // namespace
@@ -101,7 +82,9 @@ Result<std::string> NewLogs::Add(const std::string& final_base) {
                  std::string("cannot create ") + path.filename().string() + " here: " + std::strerror(errno)};
   }
   const std::string ext = path.extension().string();
-  const std::string prefix = "." + path.stem().string() + ".partial-";
+  // Files of a log that an earlier split or merge, killed before it could clean up, was writing
+  // under the same final name (".NAME.partial-PID_N.EXT", or a slab still named ...EXT.new).
+  const std::string prefix = PartialPrefix(path.stem().string());
   RemoveAbandonedPartials(path.parent_path(), prefix);
   const std::string temp = (path.parent_path() / (prefix + std::to_string(getpid()) + ext)).string();
   logs_.push_back(Pending{temp, final_base, 0});

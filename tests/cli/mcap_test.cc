@@ -4,8 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -19,6 +21,7 @@ namespace slablog::test {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 // A log with json, text and binary streams: times past 2^53, empty records, records of about
 // 1 MB (each fills a chunk of its own), and enough small ones for many chunks more.
@@ -203,6 +206,13 @@ std::set<std::string> DirNames(const TempDir& dir) {
   return names;
 }
 
+// Records of about 100 bytes, {"v":N,"pad":"xx..."}: 3,000 of them fill several 64K slabs.
+std::string PaddedRecords(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += "{\"v\":" + std::to_string(i) + ",\"pad\":\"" + std::string(60, 'x') + "\"}\n";
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("McapExportRefusesWhatItCannotWrite") {
@@ -278,6 +288,23 @@ TEST_CASE("McapExportToAFullDiskOrAClosedPipe") {
     CHECK(DirNames(dir).count("n.mcap") == 0);
     for (const std::string& name : DirNames(dir)) CHECK(name.find("partial") == std::string::npos);
   }
+}
+
+TEST_CASE("McapOutputRemovesTheTemporaryFileOfAnExportKilledOutright") {
+  // SIGKILL or a power cut leaves .out.mcap.partial-PID behind: the next export to out.mcap
+  // removes it once that PID is gone, and leaves a running export's alone (this test's own
+  // process stands in for one).
+  TempDir dir;
+  REQUIRE(RunSlablog({"write", "in.slog"}, PaddedRecords(10), dir.dir()).exit_code == 0);
+  const std::string dead_pid = Lines(RunShell("echo $$").out).at(0);
+  const std::string dead = dir.path(".out.mcap.partial-" + dead_pid);
+  const std::string running = dir.path(".out.mcap.partial-" + std::to_string(getpid()));
+  WriteFile(dead, "left by a killed export");
+  WriteFile(running, "being written");
+  CHECK(RunSlablog({"export", "--format", "mcap", "-o", "out.mcap", "in.slog"}, "", dir.dir()).exit_code == 0);
+  CHECK_FALSE(fs::exists(dead));
+  CHECK(fs::exists(running));
+  CHECK(ReadFile(dir.path("out.mcap")).substr(1, 4) == "MCAP");
 }
 
 }  // namespace slablog::test
