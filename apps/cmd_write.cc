@@ -19,6 +19,7 @@
 #include "output.h"
 #include "log_sizes.h"
 #include "record_input.h"
+#include "slab_names.h"
 #include "stop_signal.h"
 #include "slablog/format.h"
 #include "slablog/log_lock.h"
@@ -113,13 +114,13 @@ class PeriodicSync {
 // that slab or that file: refused, naming what to use. Other names ending in _N (robot_1.slog)
 // are free: readers take them as the log robot_1_0.slog, ... when no such file exists.
 bool RefuseSlabName(const char* cmd, const std::string& log) {
-  const auto base = BaseOfSlabPath(log);
-  if (!base) return false;
+  const auto slab = SlabNameOf(log);
+  if (!slab) return false;
   std::error_code ec;
-  if (!std::filesystem::exists(log, ec) && ListSlabFiles(*base).empty()) return false;
+  if (!std::filesystem::exists(log, ec) && slab->files.empty()) return false;
   Complain(cmd, "{} is the name of slab {} of the log {}, which is how every other command reads it; "
            "write to {} (--append adds to it), or choose another name",
-           log, SlabIndexOfPath(log).value_or(0), *base, *base);
+           log, slab->index, slab->base, slab->base);
   return true;
 }
 

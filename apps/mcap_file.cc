@@ -5,13 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "partial_files.h"
+#include "slab_names.h"
 #include "slablog/format.h"
 
 namespace slablog::cli {
@@ -21,38 +23,47 @@ Error McapIoError(const std::string& file, const std::string& what) {
   return Error{Errc::kIo, file, 0, what + ": " + std::strerror(errno)};
 }
 
-// Whether `path` starts as a slab of a slablog log does (its magic).
-bool IsSlabFile(const std::string& path) {
-  std::array<uint8_t, kSlabMagic.size()> head{};
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  const size_t n = std::fread(head.data(), 1, head.size(), f);
-  std::fclose(f);
-  return n == head.size() && head == kSlabMagic;
+// A name like a slab file's (run_5.slog) is left to the log it would be a slab of (run.slog)
+// whenever a file of that log is found that is not an MCAP file: a damaged slab (its magic lost),
+// or a slab the log has yet to make. Files of that name that are all MCAP files (earlier exports,
+// take_1.mcap beside take_2.mcap) claim nothing.
+std::optional<SlabName> LogClaiming(const std::string& path) {
+  auto slab = SlabNameOf(path);
+  if (!slab) return std::nullopt;
+  for (const std::string& file : slab->files) {
+    if (!FileStartsWith(file, kMcapMagic)) return slab;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
 Result<std::unique_ptr<McapFile>> McapFile::Create(const std::string& path, bool replace) {
   if (path == "-") return std::unique_ptr<McapFile>(new McapFile(path, "", STDOUT_FILENO, false));
+  // The refusals --force does not lift come first, so that no message suggests it in vain.
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return Error{Errc::kInvalidArgument, path, 0, "is a directory, not a file to write"};
-    // The rename would put the file in place of a device, a pipe or a link, not write into it.
-    if (!S_ISREG(st.st_mode)) {
-      return Error{Errc::kInvalidArgument, path, 0,
-                   "is not a regular file (a device, pipe or link): not replaced even with --force; use -o - and "
-                   "redirect"};
-    }
-    if (!replace) return Error{Errc::kInvalidArgument, path, 0, "already exists (use --force to replace it)"};
-    if (IsSlabFile(path)) {
-      return Error{Errc::kInvalidArgument, path, 0, "is a slab file of a slablog log: not replaced even with --force"};
-    }
+  const bool exists = ::lstat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) return Error{Errc::kInvalidArgument, path, 0, "is a directory, not a file to write"};
+  // The rename would put the file in place of a device, a pipe or a link, not write into it.
+  if (exists && !S_ISREG(st.st_mode)) {
+    return Error{Errc::kInvalidArgument, path, 0,
+                 "is not a regular file (a device, pipe or link): not replaced even with --force; use -o - and "
+                 "redirect"};
+  }
+  if (exists && StartsAsSlab(path)) {
+    return Error{Errc::kInvalidArgument, path, 0, "is a slab file of a slablog log: not replaced even with --force"};
+  }
+  if (const auto log = LogClaiming(path)) {
+    return Error{Errc::kInvalidArgument, path, 0,
+                 fmt::format("is the name of slab {} of the log {}, which is how every command reads it: not "
+                             "written even with --force; choose another name",
+                             log->index, log->base)};
   }
   // A name that is a log's (run.slog beside run_0.slog) would hide that log from every reader.
   if (!ListSlabFiles(path).empty()) {
     return Error{Errc::kInvalidArgument, path, 0, "is the name of a slablog log: choose another name"};
   }
+  if (exists && !replace) return Error{Errc::kInvalidArgument, path, 0, "already exists (use --force to replace it)"};
   const std::filesystem::path p(path);
   const std::string prefix = PartialPrefix(p.filename().string());
   // An export killed outright (SIGKILL, a power cut) never ran its destructor.

@@ -13,9 +13,12 @@ namespace slablog::cli {
 
 class McapFile : public McapSink {
  public:
-  // Fails (kInvalidArgument) when `path` is a directory, or exists and `replace` is false; kIo
-  // when the temporary file cannot be made (a missing directory, no permission). Temporary files
-  // of earlier exports to `path` whose process is dead (killed outright) are removed.
+  // Fails (kInvalidArgument) when `path` is a directory, exists and `replace` is false, or, even
+  // when `replace` is true: is not a regular file (a device, pipe or link), begins as a slab file
+  // does, is named as a slab of a log that exists (run_5.slog beside run_0.slog: see
+  // slab_names.h) or is a log's base name (run.slog). kIo when the temporary file cannot be made
+  // (a missing directory, no permission). Temporary files of earlier exports to `path` whose
+  // process is dead (killed outright) are removed.
   static Result<std::unique_ptr<McapFile>> Create(const std::string& path, bool replace);
   ~McapFile() override;  // removes the temporary file unless published
 

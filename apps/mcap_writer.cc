@@ -10,8 +10,6 @@
 namespace slablog::cli {
 namespace {
 
-constexpr std::string_view kMcapMagic("\x89MCAP0\r\n", 8);
-
 enum class Op : uint8_t {
   kHeader = 0x01, kFooter = 0x02, kChannel = 0x04, kMessage = 0x05, kChunk = 0x06,
   kMessageIndex = 0x07, kChunkIndex = 0x08, kStatistics = 0x0B, kSummaryOffset = 0x0E, kDataEnd = 0x0F,

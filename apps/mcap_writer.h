@@ -16,6 +16,9 @@
 
 namespace slablog::cli {
 
+// What an MCAP file begins and ends with.
+inline constexpr std::string_view kMcapMagic("\x89MCAP0\r\n", 8);
+
 // Where the file's bytes go, in order, with no seeking: an MCAP file is written front to back.
 class McapSink {
  public:

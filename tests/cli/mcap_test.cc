@@ -290,6 +290,54 @@ TEST_CASE("McapExportToAFullDiskOrAClosedPipe") {
   }
 }
 
+TEST_CASE("McapOutputNeverReplacesADamagedSlabOfALog") {
+  // A slab whose first sector was lost no longer starts as a slab does: its name still says
+  // whose it is.
+  TempDir dir;
+  REQUIRE(RunSlablog({"write", "in.slog"}, PaddedRecords(10), dir.dir()).exit_code == 0);
+  REQUIRE(RunSlablog({"write", "--slab-size", "64K", "run.slog"}, PaddedRecords(3000), dir.dir()).exit_code == 0);
+  REQUIRE(fs::exists(dir.path("run_1.slog")));
+  ZeroBytes(dir.path("run_1.slog"), 0, 8);
+  const std::string before = ReadFile(dir.path("run_1.slog"));
+  const RunResult e =
+      RunSlablog({"export", "--format", "mcap", "-o", "run_1.slog", "--force", "in.slog"}, "", dir.dir());
+  CHECK(e.exit_code == 2);
+  CHECK(e.err.find("run_1.slog: is the name of slab 1 of the log run.slog") != std::string::npos);
+  CHECK(ReadFile(dir.path("run_1.slog")) == before);
+}
+
+TEST_CASE("McapOutputIsNotNamedAsTheNextSlabOfALog") {
+  // Otherwise the log would verify with a problem, refuse --append, and its writer would fail at
+  // its next slab.
+  TempDir dir;
+  REQUIRE(RunSlablog({"write", "in.slog"}, PaddedRecords(10), dir.dir()).exit_code == 0);
+  REQUIRE(RunSlablog({"write", "run.slog"}, PaddedRecords(10), dir.dir()).exit_code == 0);
+  for (const char* name : {"run_1.slog", "run_7.slog"}) {
+    INFO(name);
+    const RunResult e = RunSlablog({"export", "--format", "mcap", "-o", name, "--force", "in.slog"}, "", dir.dir());
+    CHECK(e.exit_code == 2);
+    CHECK(e.err.find("not written even with --force") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path(name)));
+  }
+  CHECK(RunSlablog({"verify", "run.slog"}, "", dir.dir()).exit_code == 0);
+}
+
+TEST_CASE("McapOutputsNamedLikeSlabsBesideOtherMcapFilesAreWritten") {
+  // take_1.mcap beside take_2.mcap are two exports, not a log: each is written, and replaced with --force.
+  TempDir dir;
+  REQUIRE(RunSlablog({"write", "in.slog"}, PaddedRecords(10), dir.dir()).exit_code == 0);
+  CHECK(RunSlablog({"export", "--format", "mcap", "-o", "take_1.mcap", "in.slog"}, "", dir.dir()).exit_code == 0);
+  CHECK(RunSlablog({"export", "--format", "mcap", "-o", "take_2.mcap", "in.slog"}, "", dir.dir()).exit_code == 0);
+  CHECK(RunSlablog({"export", "--format", "mcap", "-o", "take_2.mcap", "--force", "in.slog"}, "", dir.dir())
+            .exit_code == 0);
+  CHECK(ReadFile(dir.path("take_2.mcap")).substr(1, 4) == "MCAP");
+  // A file of another kind under such a name is refused, whatever it is: it is not guessed at.
+  WriteFile(dir.path("take_3.mcap"), "notes");
+  const RunResult e = RunSlablog({"export", "--format", "mcap", "-o", "take_4.mcap", "in.slog"}, "", dir.dir());
+  CHECK(e.exit_code == 2);
+  CHECK(e.err.find("slab 4 of the log take.mcap") != std::string::npos);
+}
+
 TEST_CASE("McapOutputRemovesTheTemporaryFileOfAnExportKilledOutright") {
   // SIGKILL or a power cut leaves .out.mcap.partial-PID behind: the next export to out.mcap
   // removes it once that PID is gone, and leaves a running export's alone (this test's own
