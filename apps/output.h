@@ -67,10 +67,6 @@ std::string CompressedLine(uint64_t sections, uint64_t stored, uint64_t raw);
 std::string RingLine(uint64_t slabs_reused, uint64_t partial_records, std::optional<int64_t> first_t,
                      std::optional<int64_t> last_t);
 
-// A time as integer nanoseconds ("1764000000000000000", "-5") or RFC 3339
-// ("2025-11-24T16:00:00Z", "2025-11-24T17:00:00.25+01:00"). False on anything else.
-bool ParseTimeNs(std::string_view text, int64_t* out);
-
 // A positive duration in nanoseconds: numbers with units, as in "90s", "5m", "1h30m", "250ms"
 // (units ns, us, ms, s, m, h, d). False on anything else, zero, or overflow.
 bool ParseDurationNs(std::string_view text, int64_t* out);

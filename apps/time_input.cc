@@ -1,8 +1,9 @@
 #include "time_input.h"
 
-#include <cstring>
-
-#include "output.h"
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
 
 namespace slablog::cli {
 namespace {
@@ -72,7 +73,117 @@ const char* UnitName(TimeUnit unit, bool has_fraction_or_exponent) {
   }
 }
 
+bool Digits(std::string_view s, size_t at, size_t n, int* out) {
+  if (at + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (!IsDigit(s[i])) return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDaysIn[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  return kDaysIn[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+// An RFC 3339 fraction's digits ("5" is half a second) in nanoseconds, rounded to the nearest as
+// NumberToNs rounds, so 1000000000 when they round up to a whole second. A half rounds away from
+// zero: up after 1970, down before it (the time is then negative and the fraction adds to it).
+int64_t FractionNs(std::string_view digits, bool before_1970) {
+  int64_t ns = 0;
+  for (size_t i = 0; i < 9; ++i) ns = ns * 10 + (i < digits.size() ? digits[i] - '0' : 0);
+  if (digits.size() <= 9) return ns;
+  const char first_dropped = digits[9];
+  const bool more = digits.find_first_not_of('0', 10) != std::string_view::npos;
+  return first_dropped > '5' || (first_dropped == '5' && (more || !before_1970)) ? ns + 1 : ns;
+}
+
 }  // namespace
+
+bool ParseTimeNs(std::string_view text, int64_t* out) {
+  if (text.empty()) return false;
+  // Integer nanoseconds.
+  const size_t sign = text[0] == '-' ? 1 : 0;
+  if (sign < text.size() && text.find_first_not_of("0123456789", sign) == std::string_view::npos) {
+    errno = 0;
+    const long long v = std::strtoll(std::string(text).c_str(), nullptr, 10);
+    if (errno != 0) return false;
+    *out = v;
+    return true;
+  }
+  // RFC 3339: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
+  int year, mon, day, hour, min, sec;
+  if (!Digits(text, 0, 4, &year) || text.size() < 20 || text[4] != '-' || !Digits(text, 5, 2, &mon) ||
+      text[7] != '-' || !Digits(text, 8, 2, &day) ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !Digits(text, 11, 2, &hour) ||
+      text[13] != ':' || !Digits(text, 14, 2, &min) || text[16] != ':' || !Digits(text, 17, 2, &sec)) {
+    return false;
+  }
+  // Days past the month's end (2025-02-31) are refused rather than carried into the next month.
+  if (mon < 1 || mon > 12 || day < 1 || day > DaysInMonth(year, mon) || hour > 23 || min > 59 || sec > 60) {
+    return false;
+  }
+  size_t pos = 19;
+  std::string_view fraction;
+  if (pos < text.size() && text[pos] == '.') {
+    const size_t start = ++pos;
+    while (pos < text.size() && IsDigit(text[pos])) ++pos;
+    fraction = text.substr(start, pos - start);
+    if (fraction.empty()) return false;
+  }
+  int64_t offset = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int oh, om;
+    if (!Digits(text, pos + 1, 2, &oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
+        !Digits(text, pos + 4, 2, &om)) {
+      return false;
+    }
+    if (oh > 23 || om > 59) return false;
+    offset = (text[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    pos += 6;
+  } else {
+    return false;
+  }
+  if (pos != text.size()) return false;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = std::min(sec, 59);
+  int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset;
+  if (sec == 60) {
+    // RFC 3339 allows second 60 only for a leap second, which ends a UTC month's last day (the
+    // offset may move it to another local hour). POSIX time has no such second: it is the next
+    // day's first, as timegm makes it. Elsewhere it is refused rather than carried.
+    const auto at = static_cast<time_t>(secs);
+    std::tm utc{};
+    if (gmtime_r(&at, &utc) == nullptr || utc.tm_hour != 23 || utc.tm_min != 59 ||
+        utc.tm_mday != DaysInMonth(utc.tm_year + 1900, utc.tm_mon + 1)) {
+      return false;
+    }
+    ++secs;
+  }
+  int64_t frac = FractionNs(fraction, secs < 0);
+  // Years past 2262 or before 1677 do not fit int64 nanoseconds. Before 1970 the fraction is
+  // taken from the next second up, so that the earliest time that fits (1677-09-21T00:12:43.145224192Z)
+  // is not refused on the way.
+  if (secs < 0 && frac > 0) {
+    ++secs;
+    frac -= 1'000'000'000;
+  }
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(secs, int64_t{1'000'000'000}, &ns) || __builtin_add_overflow(ns, frac, &ns)) return false;
+  *out = ns;
+  return true;
+}
 
 bool ParseTimeUnit(std::string_view text, TimeUnit* out) {
   if (text == "s") *out = TimeUnit::kSeconds;

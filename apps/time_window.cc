@@ -3,6 +3,7 @@
 #include "copper_cli.h"
 #include "log_copy.h"
 #include "output.h"
+#include "time_input.h"
 
 namespace slablog::cli {
 namespace {

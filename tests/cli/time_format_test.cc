@@ -237,6 +237,18 @@ TEST_CASE("TimeFieldTakesFloatSecondsRfc3339AndTimeUnit") {
       {{}, "\"2000-02-29T23:59:59+23:59\"", 951782459000000000},
       {{"--time-unit", "s"}, "-9223372036.854775808", INT64_MIN},
       {{}, "9223372036.854775807", INT64_MAX},
+      // RFC 3339 fractions below a nanosecond round as numbers do, before 1970 too.
+      {{}, "\"2025-11-24T16:00:00.0000000009Z\"", 1764000000000000001},
+      {{}, "\"2025-11-24T16:00:00.00000000049Z\"", 1764000000000000000},
+      {{}, "\"1970-01-01T00:00:00.0000000005Z\"", 1},                    // a half, away from zero
+      {{}, "\"1969-12-31T23:59:59.9999999999Z\"", 0},
+      {{}, "\"1969-12-31T23:59:59.0000000005Z\"", -1000000000},          // -0.9999999995 s
+      {{}, "\"1969-12-31T23:59:59.00000000050001Z\"", -999999999},
+      {{}, "\"1677-09-21T00:12:43.1452241924Z\"", INT64_MIN},
+      // A leap second is the next day's first second, as in POSIX time, in any offset.
+      {{}, "\"2016-12-31T23:59:60Z\"", 1483228800000000000},
+      {{}, "\"2016-12-31T15:59:60.5-08:00\"", 1483228800500000000},
+      {{}, "\"2025-11-30T23:59:60Z\"", 1764547200000000000},
   };
   int n = 0;
   for (const Case& c : cases) {
@@ -273,6 +285,11 @@ TEST_CASE("TimeFieldRefusesBadTimesWithTheLine") {
       {{}, "\"2025-02-29T00:00:00Z\"", "line 2: field 't': '2025-02-29T00:00:00Z' is neither"},
       {{}, "\"2025-04-31T00:00:00Z\"", "line 2: field 't': '2025-04-31T00:00:00Z' is neither"},
       {{}, "\"2025-11-24T16:00:00+99:99\"", "line 2: field 't': '2025-11-24T16:00:00+99:99' is neither"},
+      // Second 60 only as a leap second: 23:59:60 UTC on a month's last day.
+      {{}, "\"2025-11-24T12:34:60Z\"", "line 2: field 't': '2025-11-24T12:34:60Z' is neither"},
+      {{}, "\"2025-11-24T23:59:60Z\"", "line 2: field 't': '2025-11-24T23:59:60Z' is neither"},
+      {{}, "\"2016-12-31T23:59:60+01:00\"", "line 2: field 't': '2016-12-31T23:59:60+01:00' is neither"},
+      {{}, "\"2262-04-11T23:47:16.8547758075Z\"", "line 2: field 't': '2262-04-11T23:47:16.8547758075Z' is neither"},
   };
   int n = 0;
   for (const Case& c : cases) {
@@ -289,6 +306,23 @@ TEST_CASE("TimeFieldRefusesBadTimesWithTheLine") {
   w = RunSlablog({"write", "--time-unit", "ms", "v.slog"}, "{}\n", dir.dir());
   CHECK(w.exit_code == 2);
   CHECK(w.err.find("--time-unit needs --time-field") != std::string::npos);
+}
+
+// The same time written as RFC 3339 and as a number is stored the same, to the nanosecond; and
+// --since and --until read RFC 3339 with the same parser.
+TEST_CASE("TimeFieldRfc3339FractionsPastNineDigitsRoundAsNumbersDo") {
+  TempDir dir;
+  REQUIRE(WriteTimes(dir.dir(), "t.slog", {"\"2025-11-24T16:00:00.0000000009Z\"", "1764000000.0000000009"}).exit_code ==
+          0);
+  const std::vector<int64_t> times = StoredTimes(dir.dir(), "t.slog");
+  REQUIRE(times.size() == 2);
+  CHECK(times[0] == times[1]);
+  const RunResult since =
+      RunSlablog({"export", "--since", "2025-11-24T16:00:00.0000000009Z", "t.slog"}, "", dir.dir());
+  CHECK(Lines(since.out).size() == 2);
+  const RunResult leap = RunSlablog({"export", "--since", "2025-11-24T12:34:60Z", "t.slog"}, "", dir.dir());
+  CHECK(leap.exit_code == 2);
+  CHECK(leap.err.find("--since takes nanoseconds, an RFC 3339 time") != std::string::npos);
 }
 
 }  // namespace slablog::test
