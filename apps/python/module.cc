@@ -9,6 +9,7 @@
 #include "log_state.h"
 #include "py_errors.h"
 #include "record_iterator.h"
+#include "time_input.h"
 #include "slablog/reader.h"
 
 namespace py = pybind11;
@@ -131,4 +132,10 @@ PYBIND11_MODULE(_native, m) {
       .def("streams", &NativeLog::Streams)
       .def("_records", &NativeLog::Records)
       .def("close", &NativeLog::Close);
+  // slablog.time_ns's strings, read by the very parser --since and write --time-field use.
+  m.def("_parse_time_ns", [](const std::string& text) -> py::object {
+    int64_t ns = 0;
+    if (!slablog::cli::ParseTimeNs(text, &ns)) return py::none();
+    return py::int_(ns);
+  }, py::arg("text"), "integer nanoseconds or RFC 3339 text as int64 nanoseconds, or None");
 }

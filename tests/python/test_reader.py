@@ -193,6 +193,18 @@ class Filters(LogTestCase):
         with self.assertRaises(TypeError):
             log.records(since=1.5)
 
+    def test_time_strings_are_read_as_the_cli_reads_them(self):
+        # One parser for both: offsets and days out of range, times outside int64 and :60 other
+        # than a leap second are refused; fractions past nine digits round to the nearest.
+        for bad in ("2025-11-24T16:00:00+99:99", "2025-11-24T16:00:00+24:00", "9999-12-31T23:59:59Z",
+                    "2025-11-24T12:34:60Z", "99999999999999999999"):
+            with self.subTest(bad=bad), self.assertRaisesRegex(ValueError, "RFC 3339"):
+                slablog.time_ns(bad)
+        self.assertEqual(slablog.time_ns("2025-11-24T16:00:00.0000000009Z"), T0 + 1)
+        self.assertEqual(slablog.time_ns("1969-12-31T23:59:59.9999999999Z"), 0)
+        self.assertEqual(slablog.time_ns("2016-12-31T23:59:60Z"), 1483228800 * 10**9)
+        self.assertEqual(slablog.time_ns("-5"), -5)
+
     def test_huge_times_are_clamped_not_overflowed(self):
         self.assertEqual(len(list(slablog.open(self.mixed).records(since=-(10**30), until=10**30))), 391)
 

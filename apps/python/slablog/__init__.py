@@ -13,7 +13,6 @@ live view makes touching it fail with SIGBUS, and a view kept from a ring log th
 is still reusing may later show the newer bytes written there; ``copy=True`` gives bytes.)
 """
 
-import calendar
 import datetime
 import os
 import re
@@ -29,7 +28,6 @@ Record = _native.Record
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
-_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)")
 # Payload modes and problem policies, in the order of record_iterator.h's enums.
 _PAYLOAD_VIEW, _PAYLOAD_BYTES, _PAYLOAD_DECODE = 0, 1, 2
 _PROBLEM_POLICIES = {"warn": 0, "raise": 1, "quiet": 2}
@@ -37,8 +35,9 @@ _PROBLEM_POLICIES = {"warn": 0, "raise": 1, "quiet": 2}
 
 def time_ns(value, what="time"):
     """Nanoseconds since the Unix epoch from an int (taken as nanoseconds), a string of digits,
-    an RFC 3339 string (``2025-11-24T16:00:00.5Z``, as ``slablog export --since`` takes) or an
-    aware ``datetime``. None stays None."""
+    an RFC 3339 string (``2025-11-24T16:00:00.5Z``, read by the code ``slablog export --since``
+    reads it with, so the same strings are refused and round alike) or an aware ``datetime``.
+    None stays None."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -52,26 +51,11 @@ def time_ns(value, what="time"):
         ns = (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
         return ns + getattr(value, "nanosecond", 0)  # pandas.Timestamp carries nanoseconds
     if isinstance(value, str):
-        if re.fullmatch(r"-?\d+", value):
-            return int(value)
-        m = _RFC3339.fullmatch(value)
-        if m:
-            year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-            if 1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60:
-                try:
-                    secs = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-                    datetime.date(year, month, day)  # rejects 2025-02-30
-                except ValueError:
-                    pass
-                else:
-                    frac = int(((m.group(7) or "") + "000000000")[:9])
-                    zone = m.group(8)
-                    if zone not in ("Z", "z"):
-                        sign = -1 if zone[0] == "-" else 1
-                        secs -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-                    return secs * 1_000_000_000 + frac
-        raise ValueError(f"{what} takes nanoseconds or an RFC 3339 time such as "
-                         f"2025-11-24T16:00:00Z: not {value!r}")
+        ns = _native._parse_time_ns(value)
+        if ns is None:
+            raise ValueError(f"{what} takes nanoseconds or an RFC 3339 time such as "
+                             f"2025-11-24T16:00:00Z: not {value!r} (or out of range)")
+        return ns
     raise TypeError(f"{what}: expected nanoseconds, an RFC 3339 string or a datetime, "
                     f"not {type(value).__name__}")
 
