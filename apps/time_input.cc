@@ -1,8 +1,6 @@
 #include "time_input.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
 #include <ctime>
 
 namespace slablog::cli {
@@ -105,15 +103,9 @@ int64_t FractionNs(std::string_view digits, bool before_1970) {
 }  // namespace
 
 bool ParseTimeNs(std::string_view text, int64_t* out) {
-  if (text.empty()) return false;
-  // Integer nanoseconds.
-  const size_t sign = text[0] == '-' ? 1 : 0;
-  if (sign < text.size() && text.find_first_not_of("0123456789", sign) == std::string_view::npos) {
-    errno = 0;
-    const long long v = std::strtoll(std::string(text).c_str(), nullptr, 10);
-    if (errno != 0) return false;
-    *out = v;
-    return true;
+  // Integer nanoseconds, by the number grammar write --time-field uses.
+  if (DecimalParts parts; SplitDecimal(text, &parts)) {
+    return !parts.has_fraction_or_exponent && NumberToNs(text, TimeUnit::kNanos, out).empty();
   }
   // RFC 3339: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
   int year, mon, day, hour, min, sec;
