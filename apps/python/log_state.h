@@ -18,6 +18,9 @@ struct LogState {
   bool single_file = false;
   bool closed = false;
   PyObject* problems = nullptr;  // a list, owned (Problem objects are appended as they are met)
+  // "file\0offset\0kind\0detail" of each problem in `problems`: a second pass over the log
+  // meets the same damage, which is listed once.
+  std::unordered_set<std::string> problems_seen;
   // Iterators still open: close() ends them, releasing their Reader and its mappings.
   std::unordered_set<RecordIterState*> iterators;
 

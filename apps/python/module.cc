@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <map>
 
 #include "file_mapping.h"
@@ -35,10 +36,23 @@ class NativeLog {
     files_ = reader->files();
   }
 
-  const std::string& path() const { return state_->path; }
-  const std::vector<std::string>& files() const { return files_; }
-  py::object problems() const { return py::reinterpret_borrow<py::object>(state_->problems); }
-  bool closed() const { return state_->closed; }
+  // pybind11 gives a Log made by Log.__new__ without __init__ raw memory from this operator
+  // new when one of its methods is called: zeroed, its state_ is empty, and State() raises
+  // rather than read garbage (that crashed the interpreter).
+  static void* operator new(size_t size) {
+    void* p = ::operator new(size);
+    std::memset(p, 0, size);
+    return p;
+  }
+  static void operator delete(void* p) { ::operator delete(p); }
+
+  const std::string& path() const { return State().path; }
+  const std::vector<std::string>& files() const {
+    State();
+    return files_;
+  }
+  py::object problems() const { return py::reinterpret_borrow<py::object>(State().problems); }
+  bool closed() const { return State().closed; }
 
   // Every stream with its record count: closed sections are counted from their close blocks
   // without reading them, open ones by reading their records.
@@ -88,14 +102,18 @@ class NativeLog {
   // Ends every pass still under way (their next step raises ValueError). Payload views already
   // handed out stay valid: each keeps the mapping it points into.
   void Close() {
-    state_->closed = true;
+    State().closed = true;
     for (RecordIterState* it : state_->iterators) CloseRecordIterator(it);
     state_->iterators.clear();
   }
 
  private:
+  LogState& State() const {
+    if (state_ == nullptr) throw py::type_error("slablog._native.Log was not initialised: use slablog.open()");
+    return *state_;
+  }
   void CheckOpen() const {
-    if (state_->closed) throw py::value_error("the log was closed");
+    if (State().closed) throw py::value_error("the log was closed");
   }
 
   std::unique_ptr<Reader> Open(Reporter* reporter) {
@@ -125,13 +143,17 @@ PYBIND11_MODULE(_native, m) {
   }
   py::class_<NativeLog>(m, "Log")
       .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("single_file") = false)
-      .def_property_readonly("path", &NativeLog::path)
-      .def_property_readonly("files", &NativeLog::files)
-      .def_property_readonly("problems", &NativeLog::problems)
-      .def_property_readonly("closed", &NativeLog::closed)
-      .def("streams", &NativeLog::Streams)
-      .def("_records", &NativeLog::Records)
-      .def("close", &NativeLog::Close);
+      // Every method takes the Log by reference: on an object made by Log.__new__ without
+      // __init__ (no C++ object behind it) pybind11 then raises, where a member function pointer
+      // was called on null and crashed the interpreter.
+      .def_property_readonly("path", [](const NativeLog& self) { return self.path(); })
+      .def_property_readonly("files", [](const NativeLog& self) { return self.files(); })
+      .def_property_readonly("problems", [](const NativeLog& self) { return self.problems(); })
+      .def_property_readonly("closed", [](const NativeLog& self) { return self.closed(); })
+      .def("streams", [](NativeLog& self) { return self.Streams(); })
+      .def("_records", [](NativeLog& self, std::vector<std::string> streams, int64_t since, int64_t until, int payload,
+                          int problems) { return self.Records(std::move(streams), since, until, payload, problems); })
+      .def("close", [](NativeLog& self) { self.Close(); });
   // slablog.time_ns's strings, read by the very parser --since and write --time-field use.
   m.def("_parse_time_ns", [](const std::string& text) -> py::object {
     int64_t ns = 0;

@@ -124,11 +124,14 @@ bool FlushProblems(RecordIterState* st) {
   std::vector<Corruption> pending;
   pending.swap(st->reporter.pending);
   for (const Corruption& c : pending) {
-    PyObject* problem = NewProblem(c);
-    if (problem == nullptr) return false;
-    const int rc = PyList_Append(st->log->problems, problem);
-    Py_DECREF(problem);
-    if (rc < 0) return false;
+    std::string key = c.file + '\0' + std::to_string(c.offset) + '\0' + CorruptionKindName(c.kind) + '\0' + c.detail;
+    if (st->log->problems_seen.insert(std::move(key)).second) {
+      PyObject* problem = NewProblem(c);
+      if (problem == nullptr) return false;
+      const int rc = PyList_Append(st->log->problems, problem);
+      Py_DECREF(problem);
+      if (rc < 0) return false;
+    }
     const std::string where = c.file + ": offset " + std::to_string(c.offset) + ": " + CorruptionKindName(c.kind) +
                               ": " + c.detail;
     if (st->options.problems == ProblemPolicy::kRaise) {

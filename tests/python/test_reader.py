@@ -274,6 +274,22 @@ class DamagedAndForeignInput(LogTestCase):
         with self.assertRaises(ValueError):
             log.records(problems="ignore")
 
+    def test_problems_are_listed_once_however_many_passes(self):
+        path, file, _ = self.damaged_copy()
+        log = slablog.open(path)
+        for _ in range(3):
+            sum(1 for _ in log.records(problems="quiet"))
+        self.assertEqual(len(log.problems), 1)
+        self.assertEqual(log.problems[0].file, file)
+
+    def test_native_log_made_without_init_raises_not_crashes(self):
+        from slablog import _native
+        log = _native.Log.__new__(_native.Log)
+        for use in (lambda: log.path, lambda: log.files, lambda: log.problems, log.streams, log.close,
+                    lambda: log._records([], 0, 1, 0, 0)):
+            with self.assertRaises(TypeError):
+                use()
+
     def test_missing_file(self):
         with self.assertRaises(slablog.NotFoundError) as cm:
             slablog.open(self.path("nope.slog"))
