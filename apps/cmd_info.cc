@@ -184,14 +184,9 @@ void PrintJson(const Reader& reader, const LogTotals& totals, const ProblemLog& 
   PrintJsonReport(j);
 }
 
-ExitCode InfoOfLog(const InfoOptions& opt, const std::string& log) {
-  TimeFormat time_format = TimeFormat::kNs;
-  if (!ParseTimeFormatOption("info", opt.time_format, &time_format)) return ExitCode::kUsage;
-  if (IsCopperLog(log)) {
-    std::optional<copper::CopperType> type;
-    if (!ParseCopperTypeOption("info", opt.copperlist_type, &type)) return ExitCode::kUsage;
-    return CopperInfo(log, opt.json, type ? &*type : nullptr, time_format);
-  }
+ExitCode InfoOfLog(const InfoOptions& opt, const std::string& log, TimeFormat time_format,
+                   const std::optional<copper::CopperType>& copper_type) {
+  if (IsCopperLog(log)) return CopperInfo(log, opt.json, copper_type ? &*copper_type : nullptr, time_format);
   ProblemLog problems("info");
   ReaderOptions ro;
   ro.records = false;
@@ -214,12 +209,17 @@ ExitCode InfoOfLog(const InfoOptions& opt, const std::string& log) {
 
 // As verify: a block per log, or one JSON line per log when several were named.
 ExitCode RunInfo(const InfoOptions& opt) {
+  // The options are checked once, before any log: a bad one is said once, not once per log.
+  TimeFormat time_format = TimeFormat::kNs;
+  if (!ParseTimeFormatOption("info", opt.time_format, &time_format)) return ExitCode::kUsage;
+  std::optional<copper::CopperType> copper_type;
+  if (!ParseCopperTypeOption("info", opt.copperlist_type, &copper_type)) return ExitCode::kUsage;
   const std::vector<std::string> logs = DistinctLogs(opt.logs);
   ExitCode rc = ExitCode::kOk;
   for (size_t i = 0; i < logs.size(); ++i) {
     if (i > 0 && !opt.json) Print("\n");
     SetJsonReportLog(opt.logs.size() > 1 ? &logs[i] : nullptr);
-    rc = WorseExitCode(rc, InfoOfLog(opt, logs[i]));
+    rc = WorseExitCode(rc, InfoOfLog(opt, logs[i], time_format, copper_type));
   }
   SetJsonReportLog(nullptr);
   return rc;

@@ -39,12 +39,9 @@ nlohmann::ordered_json ProblemJson(const Corruption& c) {
   return p;
 }
 
-ExitCode VerifyLog(const VerifyCliOptions& opt, const std::string& log) {
-  if (IsCopperLog(log)) {
-    std::optional<copper::CopperType> type;
-    if (!ParseCopperTypeOption("verify", opt.copperlist_type, &type)) return ExitCode::kUsage;
-    return CopperVerify(log, opt.json, opt.quiet, type ? &*type : nullptr);
-  }
+ExitCode VerifyLog(const VerifyCliOptions& opt, const std::string& log,
+                   const std::optional<copper::CopperType>& copper_type) {
+  if (IsCopperLog(log)) return CopperVerify(log, opt.json, opt.quiet, copper_type ? &*copper_type : nullptr);
   ProblemLog problems("verify", /*print=*/!opt.json && !opt.quiet);
   ProgressLine bar("verify", opt.quiet ? ProgressShown::kNever : ProgressShown::kIfStderrIsTerminal);
   VerifyOptions vo;
@@ -117,12 +114,15 @@ ExitCode VerifyLog(const VerifyCliOptions& opt, const std::string& log) {
 // Each log in turn, its report printed before the next is read: a block per log in text (each
 // names its log), one line per log in --json when several were named.
 ExitCode RunVerify(const VerifyCliOptions& opt) {
+  // Checked once, before any log: a bad option is said once, not once per log.
+  std::optional<copper::CopperType> copper_type;
+  if (!ParseCopperTypeOption("verify", opt.copperlist_type, &copper_type)) return ExitCode::kUsage;
   const std::vector<std::string> logs = DistinctLogs(opt.logs);
   ExitCode rc = ExitCode::kOk;
   for (size_t i = 0; i < logs.size(); ++i) {
     if (i > 0 && !opt.json && !opt.quiet) Print("\n");
     SetJsonReportLog(opt.logs.size() > 1 ? &logs[i] : nullptr);
-    rc = WorseExitCode(rc, VerifyLog(opt, logs[i]));
+    rc = WorseExitCode(rc, VerifyLog(opt, logs[i], copper_type));
   }
   SetJsonReportLog(nullptr);
   return rc;

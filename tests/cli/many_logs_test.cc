@@ -165,3 +165,25 @@ TEST_CASE("ManyLogsInfoTextAndJson") {
 }
 
 }  // namespace slablog::test
+
+namespace slablog::test {
+
+// A bad option is said once, before any log is read, however many logs are named.
+TEST_CASE("ManyLogsABadOptionIsSaidOnce") {
+  TempDir dir;
+  for (const char* log : {"a.slog", "b.slog"}) {
+    REQUIRE(RunSlablog({"write", log}, "{\"x\":1}\n", dir.dir()).exit_code == 0);
+  }
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"info", "--time-format", "bogus", "a.slog", "b.slog"},
+                                             {"info", "--copperlist-type", "nope", "a.slog", "b.slog"},
+                                             {"verify", "--copperlist-type", "nope", "a.slog", "b.slog"}}) {
+    const RunResult r = RunSlablog(args, "", dir.dir());
+    CAPTURE(args[1]);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(Lines(r.err).size() == 1);
+  }
+}
+
+}  // namespace slablog::test
