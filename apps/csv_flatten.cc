@@ -334,8 +334,7 @@ bool JsonFlattener::Flatten(uint32_t stream_id, std::string_view json, CsvRow* r
   // Columns are all that the first pass wants, and a record laid out as the one before it has
   // no new ones.
   if (row == nullptr && state.shape.valid) {
-    if (cells_.size() < state.shape.slots.size()) cells_.resize(state.shape.slots.size());
-    if (MatchShape(json, state.shape, cells_.data())) return true;
+    if (MatchShape(json, state.shape, nullptr)) return true;
   }
   size_t offset = 0;
   const QuickResult quick = QuickFlatten(json, root, row, &offset, &state.shape);

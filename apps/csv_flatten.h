@@ -170,7 +170,7 @@ class JsonFlattener {
   StreamState& State(uint32_t stream_id);
   void MakeSources(Shape* shape, size_t width);
   // Whether `json` has `shape`'s layout, its values valid; `cells` (shape.slots.size() of them)
-  // then hold their text.
+  // then hold their text. With `cells` null the values are only checked (the first pass).
   bool MatchShape(std::string_view json, const Shape& shape, Shape::Cell* cells);
   // MatchShape for a direct shape: writes ",CELL" for each value at `out` as it is read (room as
   // AppendShapedRow makes it). Returns the end, or null when the record does not match.

@@ -376,6 +376,7 @@ JsonFlattener::QuickResult JsonFlattener::QuickFlatten(std::string_view json, No
 
 bool JsonFlattener::MatchShape(std::string_view json, const Shape& shape, Shape::Cell* cells) {
   QuickWalk walk(this, json, nullptr);
+  if (cells == nullptr) return walk.Match(shape, [](size_t, const Shape::Cell&) {});
   return walk.Match(shape, [cells](size_t k, const Shape::Cell& cell) { cells[k] = cell; });
 }
 
