@@ -1,6 +1,9 @@
 // Damage injected into real logs, one test per reader error branch (LevelDB log_test style): each
 // asserts the records that still come back, the kind reported, and the bytes dropped.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -201,6 +204,53 @@ TEST_CASE("MissingSlab") {
   CHECK_MESSAGE(!duplicate, r.reporter.Describe());
   CHECK_FALSE(r.summary.writer_active);
   CheckSubsequence(f, r);
+}
+
+TEST_CASE("ASlabFileThatLostItsFirstSectorIsReportedByNameWhileAnyProcessLocksTheLog") {
+  // A lock on a slab file (a writer's, or `flock -x` on one) makes a log look live, and a live
+  // ring's writer may take over a slab file under a reader. One that still has its name was not
+  // taken over: its damage is reported with its file and offset exactly as without the lock.
+  TempDir dir;
+  const std::string base = dir.path("y.slog");
+  WriterOptions options = SmallOptions();
+  size_t damaged_slab = 2;
+  SUBCASE("a ring") { options.ring_slabs = 8; }
+  SUBCASE("the oldest slab of a ring") {
+    options.ring_slabs = 8;
+    damaged_slab = 0;
+  }
+  SUBCASE("not a ring") {}
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 4000; ++i) records.emplace_back("s", std::to_string(i) + std::string(static_cast<size_t>(100 + i % 50), 'x'));
+  WriteLog(base, options, records);
+  const auto files = ListSlabFiles(base);
+  REQUIRE(files.size() >= 6);
+  const std::string damaged = files[damaged_slab].second;
+  ZeroBytes(damaged, 0, 512);  // one sector lost
+  const ReadResult unlocked = ReadAll(base);
+  // Held as a writer holds its slab files.
+  const int fd = ::open(files.back().second.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(flock(fd, LOCK_EX) == 0);
+  const ReadResult locked = ReadAll(base);
+  ::close(fd);
+  CHECK(locked.opened == unlocked.opened);
+  CHECK(locked.open_error == unlocked.open_error);
+  if (damaged_slab == 0) {
+    // The first file is what the log is judged by: no log without its header.
+    CHECK(!locked.opened);
+    CHECK(locked.open_error.find(damaged) != std::string::npos);
+    return;
+  }
+  CHECK(locked.summary.writer_active);
+  bool named = false;
+  for (const auto& e : locked.reporter.events) {
+    named |= e.file == damaged && e.offset == 0 && e.kind == CorruptionKind::kBadFileHeader;
+  }
+  CHECK_MESSAGE(named, locked.reporter.Describe());
+  CHECK(locked.reporter.Describe() == unlocked.reporter.Describe());
+  CHECK(locked.records == unlocked.records);
+  CHECK(locked.summary.ring_overtaken == 0);
 }
 
 TEST_CASE("DuplicatedSlab") {

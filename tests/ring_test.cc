@@ -2,7 +2,9 @@
 // keeps exactly its newest records in a bounded number of files, reads as a log whose streams
 // start at their oldest section left, and survives a writer killed in the middle of a wrap.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -263,6 +265,72 @@ namespace slablog::test {
 // slab, and the stream goes on in the next one as if the ring had reused them. The slab's catalog
 // says where each stream stood when it began (stream positions): from there on, sections missing
 // were lost, and verify says so.
+TEST_CASE("ARingSlabFileTakenOverUnderAReaderIsPassedOverOnlyOnceItsNameNoLongerLeadsToIt") {
+  // What a ring's writer does to a slab file it reuses while a reader has it mapped, in order:
+  // renames it (to the later slab's temporary name), then zeroes its header and writes the new
+  // one. A reader that reaches the file at any step after the rename passes it over, and reports
+  // nothing; the same bytes under the file's own name are damage, reported.
+  const uint64_t seed = TestSeed();
+  std::vector<std::pair<std::string, std::string>> records;
+  for (uint64_t i = 0; i < 12000; ++i) records.emplace_back("a", RingPayload(seed, i, 9));
+  std::string state;
+  SUBCASE("its header zeroed") { state = "zeroed"; }
+  SUBCASE("only the new header's magic there") { state = "magic"; }
+  SUBCASE("the new header there but its magic") { state = "all but magic"; }
+  SUBCASE("the new header there") { state = "new"; }
+  for (const bool renamed : {true, false}) {
+    CAPTURE(renamed);
+    TempDir dir;
+    const std::string base = dir.path("r.slog");
+    WriteLog(base, RingOptions(8), records);
+    const auto files = ListSlabFiles(base);
+    REQUIRE(files.size() == 8);
+    const std::string later = ReadFile(files.back().second).substr(0, kSlabHeaderSize);
+    std::string head(kSlabHeaderSize, '\0');
+    if (state == "magic") head.replace(0, kSlabMagic.size(), later, 0, kSlabMagic.size());
+    if (state == "all but magic") head.replace(kSlabMagic.size(), std::string::npos, later, kSlabMagic.size());
+    if (state == "new") head = later;
+    // A writer holds the log (its newest slab's file).
+    const int lock = ::open(files.back().second.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(lock >= 0);
+    REQUIRE(flock(lock, LOCK_EX) == 0);
+    CollectingReporter reporter;
+    auto reader = Reader::Open(base, ReaderOptions{}, &reporter);
+    REQUIRE(reader);
+    std::string taken = files[3].second;
+    if (renamed) {
+      const std::string temp = SlabPath(base, 40) + ".new";
+      REQUIRE(::rename(taken.c_str(), temp.c_str()) == 0);
+      taken = temp;
+    }
+    const int fd = ::open(taken.c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()));
+    ::close(fd);
+    Item item;
+    uint64_t read = 0, prev = 0;
+    while (reader.value()->Next(&item)) {
+      if (item.kind != ItemKind::kRecord) continue;
+      const std::string payload(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size());
+      const uint64_t k = NumberOf(payload);
+      if (read++ > 0) CHECK(k > prev);
+      CHECK(payload == RingPayload(seed, k, 9));
+      prev = k;
+    }
+    ::close(lock);
+    const LogSummary& summary = reader.value()->summary();
+    if (renamed) {
+      CHECK_MESSAGE(reporter.events.empty(), reporter.Describe());
+      CHECK(summary.ring_overtaken == 1);
+    } else {
+      bool named = false;
+      for (const auto& e : reporter.events) named |= e.file == files[3].second;
+      CHECK_MESSAGE(named, reporter.Describe());
+      CHECK(summary.ring_overtaken == 0);
+    }
+  }
+}
+
 TEST_CASE("SectionsLostAtTheEndOfARingsOldestSlabAreAHoleNotTheRingsReuse") {
   TempDir dir;
   const std::string base = dir.path("ring.slog");

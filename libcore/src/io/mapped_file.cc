@@ -31,6 +31,8 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     path_ = std::move(other.path_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    device_ = other.device_;
+    inode_ = other.inode_;
     lock_fd_ = std::exchange(other.lock_fd_, -1);
     guard_ = std::exchange(other.guard_, -1);
   }
@@ -45,6 +47,12 @@ void MappedFile::Release() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
   data_ = nullptr;
   lock_fd_ = -1;
+}
+
+bool MappedFile::StillAtItsPath() const {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) return errno != ENOENT && errno != ENOTDIR;
+  return static_cast<uint64_t>(st.st_dev) == device_ && static_cast<uint64_t>(st.st_ino) == inode_;
 }
 
 const std::atomic<uint64_t>* MappedFile::fault_word() const { return fault_guard::FaultWord(guard_); }
@@ -107,6 +115,8 @@ Result<MappedFile> MappedFile::Open(const std::string& path, bool hold_trim_lock
   }
   MappedFile f;
   f.path_ = path;
+  f.device_ = static_cast<uint64_t>(st.st_dev);
+  f.inode_ = static_cast<uint64_t>(st.st_ino);
   // Shared, before the size is read: a writer shortening the file at close waits for no one and
   // skips the trim instead; one that is shortening it now finishes first.
   if (hold_trim_lock && LockForTrim(fd, false, true) && fstat(fd, &st) == 0) f.lock_fd_ = dup(fd);

@@ -33,6 +33,10 @@ class MappedFile {
 
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
+  // Whether path() still names the file that was mapped: false once it was renamed away or
+  // replaced (a ring's writer renames a slab file it reuses before it changes any byte of it).
+  // True when it cannot be told (a lookup failing otherwise than for a missing name).
+  bool StillAtItsPath() const;
 
   // Reads of the map never die by SIGBUS (fault_guard.h): a page that cannot be read (the file
   // was cut short under the map, or the disk failed) reads as zeros. This is the offset of the
@@ -47,6 +51,8 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  uint64_t device_ = 0;  // the file mapped (StillAtItsPath)
+  uint64_t inode_ = 0;
   int lock_fd_ = -1;
   int guard_ = -1;  // the fault_guard slot of the map
 };

@@ -174,22 +174,17 @@ struct Reader::Impl {
     ReportDropped(c, stream, kind, offset, bytes,
                   why + " (" + std::to_string(fragments) + " fragments read)");
   }
-  // Data of the stream was lost here: its record in progress is dropped, and the MIDDLE and LAST
-  // frames that would have continued it are dropped quietly after it.
-  // Whether the slab file `path` of a live ring no longer starts with the header its name gives:
-  // its writer reused it for a later slab since it was mapped (slablog.5, Rings).
+  // Whether the slab file `path` of a live ring was taken over by its writer for a later slab
+  // since it was mapped (slablog.5, Rings; TakenOverSinceMapped).
   bool SlabReusedSince(const std::string& path) {
     if (!walker.summary().ring || !walker.live()) return false;
-    const auto named = SlabIndexOfPath(path);
-    if (!named) return false;
+    if (overtaken_files.count(path) != 0) return true;  // (a file taken over stays so)
     for (size_t i = 0; i < files.size(); ++i) {
       // (Most calls are for the file of the last one: records of a live ring, GuardLiveRing.)
       const MappedFile& f = files[(i + last_checked) % files.size()];
       if (f.path() != path) continue;
       last_checked = (i + last_checked) % files.size();
-      const auto bytes = f.bytes();
-      const auto header = DecodeSlabHeader(bytes.first(std::min<size_t>(bytes.size(), kSlabHeaderSize)));
-      const bool reused = !header || header->slab_index != *named;
+      const bool reused = TakenOverSinceMapped(f, CopySlabHeader(f.bytes(), 0));
       // Counted once per file (the walker counts those it passes over before entering them).
       if (reused && overtaken_files.insert(path).second) {
         ++walker.summary().ring_overtaken;
@@ -200,6 +195,8 @@ struct Reader::Impl {
     return false;
   }
 
+  // Data of the stream was lost here: its record in progress is dropped, and the MIDDLE and LAST
+  // frames that would have continued it are dropped quietly after it.
   void DropAcrossLoss(StreamCursor& c, uint32_t stream, CorruptionKind kind, const std::string& why) {
     AbandonRecord(c, stream, kind, why);
     c.assembler.set_quiet_orphans(true);
@@ -764,9 +761,12 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
                                              Reporter* reporter) {
   Result<LogFiles> files = Error{Errc::kNotFound, std::string(path), 0, ""};
   std::vector<MappedFile> mapped;
-  // A slab file listed but gone by now was taken by a ring for a later slab (or deleted): left
-  // out, the walk sees its index missing, as if the listing had not found it. When the last one
-  // listed is gone, a fast ring went past the whole listing: the log is listed again.
+  SlabHeaderCopy head;  // the first file's
+  // A slab file listed but gone by now, or taken over since (TakenOverSinceMapped), was taken by a
+  // ring for a later slab (or deleted): left out, the walk sees its index missing, as if the
+  // listing had not found it. When the last one listed is gone, or a taken-over first file has no
+  // slab magic left to judge the log by, a fast ring went past the whole listing: the log is
+  // listed again.
   for (int attempt = 0;; ++attempt) {
     files = ResolveLogFiles(path, options.single_file);
     if (!files) return files.error();
@@ -777,10 +777,13 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
     bool last_gone = false;
     for (size_t i = 0; i < files->paths.size(); ++i) {
       const std::string& p = files->paths[i];
+      const bool last = i + 1 == files->paths.size();
       // Only a log's last slab is ever shortened (by the writer closing it, or truncate).
-      auto m = MappedFile::Open(p, /*hold_trim_lock=*/i + 1 == files->paths.size());
-      if (!m && m.error().code == Errc::kNotFound && i + 1 < files->paths.size()) continue;
-      if (!m && m.error().code == Errc::kNotFound && attempt < 16 && !files->base.empty()) {
+      auto m = MappedFile::Open(p, /*hold_trim_lock=*/last);
+      const bool gone = m ? TakenOverSinceMapped(m.value(), CopySlabHeader(m->bytes(), 0))
+                          : m.error().code == Errc::kNotFound;
+      if (gone && !last) continue;
+      if (gone && attempt < 16 && !files->base.empty()) {
         last_gone = true;
         break;
       }
@@ -792,29 +795,18 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
     if (last_gone) continue;
     files->paths = std::move(kept);
     if (!files->indexes.empty()) files->indexes = std::move(kept_indexes);
+    head = CopySlabHeader(mapped.front().bytes(), 0);
+    if (!HasSlabMagic(head.view()) && attempt < 16 && TakenOverSinceMapped(mapped.front(), head)) continue;
     break;
   }
-  // A live ring may be reusing its oldest slab's file right now: renamed, its header zeroed or
-  // already the later slab's. Such a first file is left out when the next one is a ring slab and
-  // a writer holds the log.
-  while (mapped.size() > 1 && !files->indexes.empty()) {
-    const auto first = DecodeSlabHeader(mapped[0].bytes().first(std::min<size_t>(mapped[0].bytes().size(), kSlabHeaderSize)));
-    const auto next = DecodeSlabHeader(mapped[1].bytes().first(std::min<size_t>(mapped[1].bytes().size(), kSlabHeaderSize)));
-    if ((first && first->slab_index == files->indexes[0]) || !next || (next->flags & kSlabFlagRing) == 0) break;
-    // Only while a writer holds the log: otherwise that first slab is damaged, and reported.
-    if (std::none_of(files->paths.begin(), files->paths.end(), [](const std::string& p) { return WriterActive(p); })) break;
-    mapped.erase(mapped.begin());
-    files->paths.erase(files->paths.begin());
-    files->indexes.erase(files->indexes.begin());
-  }
   // Without even a slab magic at its start, the first file is not a slablog log at all.
-  if (!HasSlabMagic(mapped.front().bytes())) {
+  if (!HasSlabMagic(head.view())) {
     return Error{Errc::kCorruption, files->paths.front(), 0,
                  mapped.front().bytes().empty() ? "file is empty: not a slablog log"
                                                 : "not a slablog log (no slab header at offset 0)"};
   }
   // A log of another format version is not damaged: this slablog cannot read it.
-  if (auto unsupported = UnsupportedSlab(mapped.front().bytes())) {
+  if (auto unsupported = UnsupportedSlab(head.view())) {
     return Error{Errc::kUnsupported, files->paths.front(), 0, *unsupported};
   }
   // Locks first, then a second look for slabs past the last one listed: a log that grew while it

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <string>
 
@@ -47,6 +48,26 @@ bool AllZero(std::span<const uint8_t> bytes) {
     if (std::memcmp(bytes.data() + i, kZeros, sizeof(kZeros)) != 0) return false;
   }
   return std::memcmp(bytes.data() + i, kZeros, bytes.size() - i) == 0;
+}
+
+SlabHeaderCopy CopySlabHeader(std::span<const uint8_t> file, uint64_t at) {
+  SlabHeaderCopy copy;
+  if (at < file.size()) {
+    copy.size = std::min<size_t>(kSlabHeaderSize, file.size() - at);
+    std::memcpy(copy.bytes.data(), file.data() + at, copy.size);
+  }
+  return copy;
+}
+
+bool TakenOverSinceMapped(const MappedFile& f, const SlabHeaderCopy& head) {
+  const std::optional<uint32_t> named = SlabIndexOfPath(f.path());
+  if (!named) return false;
+  const std::optional<SlabHeader> header = DecodeSlabHeader(head.view());
+  if (header && header->slab_index == *named) return false;
+  // The copy's loads before the name is looked up: a name that still leads to the file then
+  // says that no reuse had begun when the copy was made.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return !f.StillAtItsPath();
 }
 
 SlabWalker::SlabWalker(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index,
@@ -151,25 +172,24 @@ SlabWalker::Event SlabWalker::StartSlab() {
       return Event::kDone;
     }
   }
-  const std::span<const uint8_t> here = all.subspan(pos_);
-  if (!HasSlabMagic(here)) {
+  // Judged on one copy of its bytes (CopySlabHeader).
+  const SlabHeaderCopy head = CopySlabHeader(all, pos_);
+  // A slab file the ring's writer took over for a later slab while the walk was on its way to
+  // it: renamed, then its header zeroed and rewritten. Its bytes are the later slab's, which the
+  // walk meets in order under their own name: passed over, and counted. Only a file that really
+  // was (TakenOverSinceMapped), and only while a writer holds the log (none holds a crashed one):
+  // damage is reported below whoever holds a lock.
+  if (live_ && pos_ == 0 && TakenOverSinceMapped(mapped_file(), head)) {
+    ++summary_.ring_overtaken;
+    NoteRingGap();
+    pos_ = all.size();
+    file_had_slab_ = true;
+    return Event::kDone;
+  }
+  if (!HasSlabMagic(head.view())) {
     const uint64_t next = FindSlabMagic(all, pos_ + 1);
     // Zeros after a slab are padding (a writer killed while trimming, or a shorter slab).
     if (!AllZero(all.subspan(pos_, next - pos_))) {
-      // A writer that holds the log zeroes a reused slab file's header first and writes its magic
-      // last (a ring reusing its oldest slab): a live walk that maps the file in between meets a
-      // slab on its way to being a later one, whose bytes it reads in order under their own name.
-      // Passed over and counted, as a renamed one is below. (No writer holds a crashed log: never
-      // taken there.)
-      if (live_ && pos_ == 0 && SlabIndexOfPath(file()) &&
-          AllZero(here.first(std::min<size_t>(here.size(), kSlabMagic.size())))) {
-        ++summary_.ring_overtaken;
-        ++ring_gaps_;
-        ring_gap_from_.reset();
-        pos_ = all.size();
-        file_had_slab_ = true;
-        return Event::kDone;
-      }
       Report(pos_, next - pos_, CorruptionKind::kBadFileHeader,
              pos_ == 0 ? "not a slablog file: no slab header at the start"
                        : "no slab header where the next slab should start; " +
@@ -179,9 +199,9 @@ SlabWalker::Event SlabWalker::StartSlab() {
     pos_ = next;
     return Event::kDone;
   }
-  auto header = DecodeSlabHeader(here);
+  const std::optional<SlabHeader> header = DecodeSlabHeader(head.view());
   std::string problem;
-  if (auto unsupported = UnsupportedSlab(here)) {
+  if (auto unsupported = UnsupportedSlab(head.view())) {
     problem = *unsupported;
   } else if (!header) {
     problem = "slab header is damaged (crc, a field out of range, or a reserved field not zero)";
@@ -206,23 +226,7 @@ SlabWalker::Event SlabWalker::StartSlab() {
                " follows a cleanly closed slab)");
     ended_ = false;
   }
-  if ((header->flags & kSlabFlagRing) != 0) {
-    summary_.ring = true;
-    // A slab file whose name says another slab, while a writer holds the log, was reused by the
-    // ring while this walk was on its way to it (renamed, then given its new header): its bytes
-    // are a later slab's, which the walk meets in order under their own name. Passed over, and
-    // counted. (In a log no writer holds, the ring's synced names and headers never disagree: it
-    // is read, and a duplicate or out-of-order index reported as such, below.)
-    const auto named = live_ && pos_ == 0 ? SlabIndexOfPath(file()) : std::nullopt;
-    if (named && *named != header->slab_index) {
-      ++summary_.ring_overtaken;
-      ++ring_gaps_;
-      ring_gap_from_.reset();
-      pos_ = all.size();
-      file_had_slab_ = true;
-      return Event::kDone;
-    }
-  }
+  if ((header->flags & kSlabFlagRing) != 0) summary_.ring = true;
   if (expected_index_ && header->slab_index > *expected_index_ && (header->flags & kSlabFlagRing) != 0) {
     // Reused by the ring for later slabs: its writer names each slab durably before the next, so
     // none missing before a ring slab was lost otherwise (man slablog.5, Rings).
@@ -376,15 +380,12 @@ void SlabWalker::LeaveSlab(std::optional<uint64_t> end_marker) {
            "ring slab " + std::to_string(slab_.header.slab_index) + " has no catalog section, which every slab "
            "begins with: its sections were lost (a power cut?), and later slabs follow");
   }
-  if (live_ && (slab_.header.flags & kSlabFlagRing) != 0) {
-    // Its writer may have reused the slab while the walk was in it: the sections the walk did not
-    // reach are then gone, and where they were it found zeros, or the later slab's headers,
-    // which do not verify here. (Its header is zeroed before any other byte is changed.)
-    const auto now = DecodeSlabHeader(bytes().subspan(slab_.file_offset, std::min<uint64_t>(kSlabHeaderSize, bytes().size() - slab_.file_offset)));
-    if (!now || now->slab_index != slab_.header.slab_index) {
-      ++ring_gaps_;
-      ring_gap_from_.reset();
-    }
+  if (live_ && (slab_.header.flags & kSlabFlagRing) != 0 && slab_.file_offset == 0 &&
+      TakenOverSinceMapped(mapped_file(), CopySlabHeader(bytes(), 0))) {
+    // Its writer reused the slab while the walk was in it: the sections the walk did not reach
+    // are gone, and where they were it found zeros, or the later slab's headers, which do not
+    // verify here. (Its header is zeroed before any other byte is changed.)
+    NoteRingGap();
   }
   ReleasePages(slab_.file_offset, slab_end_);
   if (end_marker) {

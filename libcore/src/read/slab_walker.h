@@ -3,6 +3,7 @@
 // headers are reported, and the walk resynchronises at the next header it can trust.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -153,5 +154,22 @@ class CorruptionSink {
 };
 
 bool AllZero(std::span<const uint8_t> bytes);
+
+// One copy of the slab header bytes at `at` (fewer at the end of the file). A writer may be
+// changing them under the map: every judgement on a header is made on one copy, or two looks at
+// the map could see two different headers (zeros, then the magic of a header being written).
+struct SlabHeaderCopy {
+  std::array<uint8_t, kSlabHeaderSize> bytes{};
+  size_t size = 0;
+  std::span<const uint8_t> view() const { return {bytes.data(), size}; }
+};
+SlabHeaderCopy CopySlabHeader(std::span<const uint8_t> file, uint64_t at);
+
+// Whether the slab file `f`, copied from as `head` (its first bytes), was taken over by its
+// ring's writer for a later slab since it was mapped: `head` is not the header its name gives,
+// and its name no longer leads to the file mapped. (The writer renames a file it reuses before
+// it changes any byte of it: a header not the name's, under a name that still leads to the file,
+// was that way before any reuse began, and is damage.)
+bool TakenOverSinceMapped(const MappedFile& f, const SlabHeaderCopy& head);
 
 }  // namespace slablog
