@@ -16,15 +16,30 @@ using detail::StreamState;
 
 uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
+namespace {
+
+// Stores the `n` encoded bytes of a header, which begin with its `magic` bytes, at `at` in a map
+// readers share, the magic last: a reader of the live log sees zeros where the magic goes (no
+// header yet) until the header is whole, never a header that fails its CRC.
+void StoreMagicLast(uint8_t* at, const uint8_t* encoded, size_t n, size_t magic) {
+  std::memcpy(at + magic, encoded + magic, n - magic);
+  std::atomic_thread_fence(std::memory_order_release);
+  std::memcpy(at, encoded, magic);
+}
+
+}  // namespace
+
 void PublishHeader(uint8_t* at, const LogId& id, const SectionOpen& open, const SectionClose* close) {
   uint8_t header[kSectionHeaderSize] = {};
   EncodeSectionOpen(id, open, std::span<uint8_t, 32>(header, 32));
   if (close != nullptr) EncodeSectionClose(id, *close, std::span<uint8_t, kSectionHeaderSize>(header));
-  // The magic goes last: a reader of the live log sees zeros (no section yet) until the header is
-  // whole, never a header that fails its CRC.
-  std::memcpy(at + 4, header + 4, kSectionHeaderSize - 4);
-  std::atomic_thread_fence(std::memory_order_release);
-  std::memcpy(at, header, 4);
+  StoreMagicLast(at, header, kSectionHeaderSize, kSectionMagic.size());
+}
+
+void PublishSlabHeader(uint8_t* at, const SlabHeader& h) {
+  uint8_t header[kSlabHeaderSize];
+  EncodeSlabHeader(h, std::span<uint8_t, kSlabHeaderSize>(header));
+  StoreMagicLast(at, header, kSlabHeaderSize, kSlabMagic.size());
 }
 
 int64_t WallClockNs() {
@@ -133,7 +148,7 @@ Status Writer::Impl::NewSlabLocked() {
   header.slab_index = index;
   header.capacity = slab_capacity;
   header.created_ns = options.created_ns.value_or(WallClockNs());
-  EncodeSlabHeader(header, std::span<uint8_t, kSlabHeaderSize>(file.value()->data(), kSlabHeaderSize));
+  PublishSlabHeader(file.value()->data(), header);
   if (options.ring_slabs != 0) {
     // A ring's slab names are durable one after another (its header first): a reader then takes
     // any slab missing before a ring slab for one the ring reused, never for one a power cut

@@ -167,6 +167,8 @@ struct Writer::Impl {
 uint64_t RoundUp(uint64_t v, uint64_t to);
 // Writes a section header (and its close block, if given) at `at`, magic last.
 void PublishHeader(uint8_t* at, const LogId& id, const SectionOpen& open, const SectionClose* close);
+// Writes a slab header at `at` (a slab's first byte), magic last.
+void PublishSlabHeader(uint8_t* at, const SlabHeader& h);
 int64_t WallClockNs();
 // A new log's id, from getrandom(2).
 Result<LogId> RandomLogId();
