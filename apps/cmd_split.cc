@@ -215,7 +215,7 @@ void Splitter::BySize(uint64_t size) {
   WriterOptions options = piece_options_;
   // A piece is one slab that never grows past `size`; sections small enough that a piece with
   // several streams still fills up.
-  const uint64_t page = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  const uint64_t page = SystemPageSize();
   options.slab_size = size / page * page;
   options.max_slabs = 1;
   options.section_size = std::min(options.section_size, std::max(page, options.slab_size / 8 / page * page));

@@ -142,6 +142,9 @@ ExitCode RunWrite(const WriteOptions& opt) {
   wo.sync = opt.sync == "none" ? SyncPolicy::kManual
                                : opt.sync == "slab" ? SyncPolicy::kEverySlab : SyncPolicy::kOnClose;
   wo.append = opt.append;
+  // Appending, the section size not given is the default for the log's own slabs, not for
+  // --slab-size's: the writer picks it once it has read the log.
+  if (opt.append && opt.sizes.section_size.empty()) wo.section_size = 0;
   wo.recycle = opt.recycle;
   // Appending, the log's own slabs count: their size, and whether it is a ring.
   std::optional<SlabHeader> existing;
@@ -178,7 +181,7 @@ ExitCode RunWrite(const WriteOptions& opt) {
     }
     // A ring slab keeps four pages for its header, catalog and a stream's section ends: below
     // eight pages it would refuse every record (or nearly).
-    const uint64_t page = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+    const uint64_t page = existing ? existing->page_size : SystemPageSize();
     if (slab_bytes < 8 * page) {
       Complain(cmd, "--ring needs slabs of at least 8 pages ({} bytes); {} is {} bytes", 8 * page,
                existing ? "the log's slab size" : "--slab-size", slab_bytes);

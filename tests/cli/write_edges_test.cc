@@ -169,4 +169,25 @@ TEST_CASE("WriteSmallSlabsWithoutSectionSizeGetSectionsThatFit") {
   CHECK(given.err.find("too small for section size 1048576") != std::string::npos);
 }
 
+// An append without --section-size gets the sections a new log of the log's slabs gets (a
+// 32nd of the slab), not a size derived from the default --slab-size and cut down to fit: a
+// review found 64K slabs written with 4K sections and appended with 16K ones.
+TEST_CASE("WriteAppendGetsTheSectionsANewLogOfItsSlabsGets") {
+  TempDir dir;
+  std::string input;
+  for (int i = 0; i < 3000; ++i) input += "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(40, 'x') + "\"}\n";
+  REQUIRE(RunSlablog({"write", "--slab-size", "64K", "run.slog"}, input, dir.dir()).exit_code == 0);
+  REQUIRE(RunSlablog({"write", "--append", "run.slog"}, input, dir.dir()).exit_code == 0);
+  const RunResult dump = RunSlablog({"dump", "run.slog"}, "", dir.dir());
+  REQUIRE(dump.exit_code == 0);
+  int sections = 0;
+  for (const std::string& line : Lines(dump.out)) {
+    if (line.find("'default'") == std::string::npos || line.find("section @") == std::string::npos) continue;
+    ++sections;
+    CHECK_MESSAGE(line.find(" size 4096 ") != std::string::npos, line);
+  }
+  CHECK(sections > 100);  // both writes' sections
+  CHECK(RecordsOf("run.slog", dir.dir()) == 6000);
+}
+
 }  // namespace slablog::test

@@ -28,11 +28,12 @@ enum class SyncPolicy : uint8_t {
 
 struct WriterOptions {
   uint64_t slab_size = uint64_t{64} << 20;    // bytes preallocated per slab file
-  uint64_t section_size = uint64_t{1} << 20;  // bytes per section, rounded up to a page
+  // Bytes per section, rounded up to a page; 0: DefaultSectionSize of the log's slab size.
+  uint64_t section_size = uint64_t{1} << 20;
   SyncPolicy sync = SyncPolicy::kOnClose;
   // Add to an existing, cleanly closed log instead of creating one. Its slab size and page size
-  // are kept; slab_size is then ignored, and section_size made smaller if the log's slabs are too
-  // small for it.
+  // are kept; slab_size is then ignored, and a section_size too large for the log's slabs is
+  // replaced by DefaultSectionSize of its slab size.
   bool append = false;
   // At most this many slab files (0: no limit). An Append or OpenStream that would need another
   // fails with Errc::kFull and writes nothing, so the log stays whole and at most
@@ -105,6 +106,15 @@ class StreamHandle {
   explicit StreamHandle(detail::StreamState* state) : state_(state) {}
   detail::StreamState* state_ = nullptr;
 };
+
+// The page size a new log is written with: the system's, or kMinPageSize where that is larger.
+uint64_t SystemPageSize();
+
+// The section size when none is chosen (WriterOptions::section_size 0): a 32nd of the slab,
+// rounded down to a page, at least one page and at most 1 MiB. A small slab then holds sections
+// of many streams at once, any slab the format allows (four pages or more) gets sections that
+// fit, and slabs of 32 MiB or more keep the 1 MiB they always had.
+uint64_t DefaultSectionSize(uint64_t slab_size, uint64_t page_size);
 
 // Whether a new log's slab and section sizes work together (a slab holds a section and three
 // pages more, and at least the format's minimum of pages): what Writer::Open checks first, for

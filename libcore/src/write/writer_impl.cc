@@ -87,28 +87,60 @@ Prefaulter::Access Writer::Impl::PrefaultAccess() const {
   return options.sync_often ? Prefaulter::Access::kRead : Prefaulter::Access::kWrite;
 }
 
-Status CheckLogSizes(const WriterOptions& options) {
-  const uint64_t page = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
-  const uint64_t section = RoundUp(std::max<uint64_t>(options.section_size, 1), page);
-  const uint64_t slab = RoundUp(std::max<uint64_t>(options.slab_size, 1), page);
-  if (slab < section + 3 * page || slab < kMinSlabPages * page) {
+uint64_t SystemPageSize() {
+  return std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+}
+
+uint64_t DefaultSectionSize(uint64_t slab_size, uint64_t page_size) {
+  // A 32nd: a small slab still holds sections of many streams at once (an eighth left a ring of
+  // 64K slabs with 20 streams keeping a few records per slab); from 32M slabs on, 1M as before.
+  return std::min(uint64_t{1} << 20, std::max(page_size, slab_size / 32 / page_size * page_size));
+}
+
+uint64_t SectionSizeOf(uint64_t wanted, uint64_t slab, uint64_t page) {
+  return wanted == 0 ? DefaultSectionSize(slab, page) : RoundUp(wanted, page);
+}
+
+bool SectionFitsSlab(uint64_t section, uint64_t slab, uint64_t page) {
+  return slab >= section + 3 * page && slab >= kMinSlabPages * page;
+}
+
+namespace {
+
+// A new log's sizes as it will be written, or why they cannot work together.
+Result<LogSizes> NewLogSizes(const WriterOptions& options) {
+  LogSizes sizes;
+  sizes.page = SystemPageSize();
+  sizes.slab = RoundUp(std::max<uint64_t>(options.slab_size, 1), sizes.page);
+  sizes.section = SectionSizeOf(options.section_size, sizes.slab, sizes.page);
+  if (!SectionFitsSlab(sizes.section, sizes.slab, sizes.page)) {
     return Error{Errc::kInvalidArgument, "", 0,
-                 "slab size " + std::to_string(slab) + " is too small for section size " + std::to_string(section) +
-                     " (needs at least section size + " + std::to_string(3 * page) + ")"};
+                 "slab size " + std::to_string(sizes.slab) + " is too small for section size " +
+                     std::to_string(sizes.section) + " (needs at least section size + " +
+                     std::to_string(3 * sizes.page) + ")"};
   }
+  return sizes;
+}
+
+}  // namespace
+
+Status CheckLogSizes(const WriterOptions& options) {
+  auto sizes = NewLogSizes(options);
+  if (!sizes) return sizes.error();
   return Status();
 }
 
 Status Writer::Impl::Create() {
-  if (Status st = CheckLogSizes(options); !st) {
-    Error e = st.error();
+  auto sizes = NewLogSizes(options);
+  if (!sizes) {
+    Error e = sizes.error();
     e.file = base;
     return e;
   }
   if (Status st = OpenDirectory(); !st) return st;
-  page_size = std::max<uint64_t>(kMinPageSize, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
-  section_size = RoundUp(std::max<uint64_t>(options.section_size, 1), page_size);
-  slab_capacity = RoundUp(std::max<uint64_t>(options.slab_size, 1), page_size);
+  page_size = sizes.value().page;
+  section_size = sizes.value().section;
+  slab_capacity = sizes.value().slab;
   if (options.log_id) {
     log_id = *options.log_id;
   } else {

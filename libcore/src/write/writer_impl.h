@@ -20,6 +20,19 @@
 
 namespace slablog {
 
+// A log's page, slab and section sizes, in bytes, as it is written.
+struct LogSizes {
+  uint64_t page = 0;
+  uint64_t slab = 0;
+  uint64_t section = 0;
+};
+
+// The section size of a log of `slab`-byte slabs: `wanted` rounded up to the page, or, for 0,
+// DefaultSectionSize. The one rule of new logs and of appends.
+uint64_t SectionSizeOf(uint64_t wanted, uint64_t slab, uint64_t page);
+// Whether a slab of `slab` bytes holds a section of `section` besides its fixed pages.
+bool SectionFitsSlab(uint64_t section, uint64_t slab, uint64_t page);
+
 struct Writer::Impl {
   // This writer is the log's only one from Open to Close (slablog/log_lock.h).
   LogLock log_lock;

@@ -52,13 +52,14 @@ Status Writer::Impl::Resume() {
   log_id = *summary.log_id;
   page_size = summary.page_size;
   slab_capacity = summary.slab_capacity;
-  section_size = RoundUp(std::max<uint64_t>(options.section_size, 1), page_size);
-  // The slab size is the log's, not a choice made now: sections too large for its slabs (the
-  // default 1 MiB in a log of 64 KiB slabs) are made to fit rather than refused.
-  if (slab_capacity < section_size + 3 * page_size) {
-    section_size = std::max(page_size, slab_capacity / 4 / page_size * page_size);
+  section_size = SectionSizeOf(options.section_size, slab_capacity, page_size);
+  // The slab size is the log's, not a choice made now: a section too large for its slabs (one
+  // chosen for the default 64M slabs, in a log of 64K ones) gives way to the default for them,
+  // the size a new log of these slabs gets.
+  if (!SectionFitsSlab(section_size, slab_capacity, page_size)) {
+    section_size = DefaultSectionSize(slab_capacity, page_size);
   }
-  if (slab_capacity < section_size + 3 * page_size) {
+  if (!SectionFitsSlab(section_size, slab_capacity, page_size)) {
     return Fail("section size " + std::to_string(section_size) + " does not fit the log's slabs of " +
                 std::to_string(slab_capacity) + " bytes");
   }
