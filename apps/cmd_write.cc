@@ -109,34 +109,19 @@ class PeriodicSync {
   std::thread thread_;
 };
 
-// A name that is a slab file of a log that exists (run_0.slog beside run.slog's other slabs), or a
-// file that exists, would be written as run_0_0.slog, ... while every reading command takes it as
-// that slab or that file: refused, naming what to use. Other names ending in _N (robot_1.slog)
-// are free: readers take them as the log robot_1_0.slog, ... when no such file exists.
-bool RefuseSlabName(const char* cmd, const std::string& log) {
-  const auto slab = SlabNameOf(log);
-  if (!slab) return false;
-  std::error_code ec;
-  if (!std::filesystem::exists(log, ec) && slab->files.empty()) return false;
-  Complain(cmd, "{} is the name of slab {} of the log {}, which is how every other command reads it; "
-           "write to {} (--append adds to it), or choose another name",
-           log, slab->index, slab->base, slab->base);
-  return true;
-}
-
-// A new log is refused where any slab file of its name is found, not only slab 0: a ring that
-// reused its slab 0 has none, and files a new log's slabs would sit among belong to someone.
-bool RefuseTakenName(const char* cmd, const std::string& log) {
-  const auto slabs = ListSlabFiles(log);
-  if (slabs.empty()) return false;
-  Complain(cmd, "{}: a log of that name already exists ({}); use --append to add to it, or another name", log,
-           slabs.front().second);
-  return true;
+// A new log refused for its name (CheckNewLogName, or a slab file found taken): exit 2, with the
+// way to add to the log when that is what the name is.
+ExitCode RefuseName(const char* cmd, const Error& e) {
+  const bool exists = e.message.find("already exists") != std::string::npos;
+  Complain(cmd, "{}{}", Describe(e), exists ? "; use --append to add to it, or choose another name" : "");
+  return ExitCode::kUsage;
 }
 
 ExitCode RunWrite(const WriteOptions& opt) {
   const char* cmd = "write";
-  if (RefuseSlabName(cmd, opt.log)) return ExitCode::kUsage;
+  // Checked now for a quick answer, and by Writer::Open again once it holds the log's lock,
+  // however long the first record takes to come.
+  if (Status free = opt.append ? Status() : CheckNewLogName(opt.log); !free) return RefuseName(cmd, free.error());
   WriterOptions wo;
   if (!ParseLogSizes(cmd, opt.sizes, &wo)) return ExitCode::kUsage;
   wo.sync = opt.sync == "none" ? SyncPolicy::kManual
@@ -229,7 +214,6 @@ ExitCode RunWrite(const WriteOptions& opt) {
     in.name = opt.input;
   }
 
-  if (!opt.append && RefuseTakenName(cmd, opt.log)) return ExitCode::kUsage;
   // Sizes that cannot work are refused now, not when the first record comes.
   if (Status s = CheckLogSizes(wo); !opt.append && !s) {
     Complain(cmd, "{}", s.error().message);
@@ -252,10 +236,7 @@ ExitCode RunWrite(const WriteOptions& opt) {
     return Status();
   };
   auto open_failed = [&](const Error& e) {
-    if (!opt.append && e.message.find("already exists") != std::string::npos) {
-      Complain(cmd, "{}; use --append to add to the log", Describe(e));
-      return ExitCode::kUsage;
-    }
+    if (!opt.append && e.code == Errc::kInvalidArgument) return RefuseName(cmd, e);
     return Fail(cmd, e);
   };
   if (opt.append) {

@@ -15,8 +15,11 @@ std::vector<std::string> DistinctLogs(const std::vector<std::string>& args) {
   for (const std::string& arg : args) {
     std::string log = arg;
     std::error_code ec;
-    if (auto base = BaseOfSlabPath(arg); base && std::filesystem::is_regular_file(arg, ec)) {
-      // Only a file that is one of the base's slabs: a log may be named camera_2.slog itself.
+    // Only a file that is one of the base's slabs: a log may be named camera_2.slog itself. A
+    // slab that is also the base name of slab files is passed on as given, for the reader to
+    // refuse naming both logs, rather than read as one of them.
+    if (auto base = BaseOfSlabPath(arg);
+        base && std::filesystem::is_regular_file(arg, ec) && ListSlabFiles(arg).empty()) {
       for (const auto& [index, path] : ListSlabFiles(*base)) {
         if (std::filesystem::equivalent(path, arg, ec)) log = *base;
       }

@@ -13,7 +13,8 @@ namespace slablog::cli {
 // The logs `args` name, each once, in the order first named: a slab file of a larger log
 // (run_1.slog of run.slog) stands for that log, under its base name, so that the output of
 // `find -name '*.slog'`, which lists every slab file, checks each log once. Anything else
-// (a missing file, a directory, a file of joined slabs) is passed on as it was given.
+// (a missing file, a directory, a file of joined slabs, a slab whose name is also another
+// log's base name) is passed on as it was given.
 std::vector<std::string> DistinctLogs(const std::vector<std::string>& args);
 
 // The exit code for several logs: the highest of theirs (0 ok < 1 data problem < 2 usage <

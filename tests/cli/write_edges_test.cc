@@ -2,8 +2,14 @@
 // small slabs without --section-size.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
+#include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "../testutil.h"
 #include "process.h"
@@ -21,6 +27,17 @@ std::vector<std::string> FilesIn(const std::string& dir) {
   for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::string Padded(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += "{\"v\":" + std::to_string(i) + ",\"pad\":\"" + std::string(60, 'x') + "\"}\n";
+  return out;
+}
+
+std::string ReadAllOf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 int64_t RecordsOf(const std::string& log, const std::string& dir) {
@@ -188,6 +205,97 @@ TEST_CASE("WriteAppendGetsTheSectionsANewLogOfItsSlabsGets") {
   }
   CHECK(sections > 100);  // both writes' sections
   CHECK(RecordsOf("run.slog", dir.dir()) == 6000);
+}
+
+// The name is checked when write starts and the log made at the first record, maybe hours later:
+// a ring made meanwhile (its slab 0 reused, so no slab 0 to collide with) must not get a second
+// log's slab 0, which made every reader take the ring's slabs for another log's (review r17, F1).
+TEST_CASE("WriteWaitingForItsFirstRecordIsRefusedWhenARingTookTheNameMeanwhile") {
+  TempDir dir;
+  int waiting_status = 0;
+  {
+    PipedSlablog waiting({"write", "ring.slog"}, dir.dir());
+    const RunResult ring =
+        RunSlablog({"write", "--ring", "256K", "--slab-size", "64K", "ring.slog"}, Padded(20000), dir.dir());
+    REQUIRE(ring.exit_code == 0);
+    REQUIRE(!fs::exists(dir.path("ring_0.slog")));  // the ring reused its slab 0
+    waiting.Send("{\"late\":1}\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // read, and refused
+    waiting_status = waiting.Stop(SIGINT);
+  }
+  CHECK(WIFEXITED(waiting_status));
+  CHECK(WEXITSTATUS(waiting_status) == 2);
+  const RunResult v = RunSlablog({"verify", "ring.slog"}, "", dir.dir());
+  CHECK_MESSAGE(v.exit_code == 0, v.err);
+  CHECK(!fs::exists(dir.path("ring_0.slog")));
+}
+
+// No name ever leads readers to two logs (review r17, F2): robot.slog, which would grow a slab
+// named robot_1.slog, is refused beside the log robot_1.slog, as robot_1.slog is beside robot.slog.
+TEST_CASE("WriteNeverGivesOneNameToTwoLogs") {
+  TempDir dir;
+  SUBCASE("a new log beside a log named like one of its slabs") {
+    REQUIRE(RunSlablog({"write", "robot_1.slog"}, "{\"mine\":1}\n", dir.dir()).exit_code == 0);
+    const RunResult w = RunSlablog({"write", "--slab-size", "64K", "robot.slog"}, Padded(3000), dir.dir());
+    CHECK(w.exit_code == 2);
+    CHECK(w.err.find("the log robot_1.slog (robot_1_0.slog)") != std::string::npos);
+    CHECK(FilesIn(dir.dir()) == std::vector<std::string>{"robot_1_0.slog"});
+    CHECK(RecordsOf("robot_1.slog", dir.dir()) == 1);
+  }
+  // Logs made so before the rule: the log robot_1.slog keeps taking appends under its own name;
+  // robot.slog may not grow into its name.
+  SUBCASE("logs that already share a name, each appended to") {
+    fs::create_directory(dir.path("d"));
+    REQUIRE(RunSlablog({"write", "robot_1.slog"}, "{\"mine\":1}\n", dir.path("d")).exit_code == 0);
+    REQUIRE(RunSlablog({"write", "--slab-size", "64K", "robot.slog"}, kTwoRecords, dir.dir()).exit_code == 0);
+    fs::rename(dir.path("d/robot_1_0.slog"), dir.path("robot_1_0.slog"));
+    const RunResult mine = RunSlablog({"write", "--append", "robot_1.slog"}, "{\"mine\":2}\n", dir.dir());
+    CHECK_MESSAGE(mine.exit_code == 0, mine.err);
+    CHECK(RecordsOf("robot_1.slog", dir.dir()) == 2);
+    const RunResult grow = RunSlablog({"write", "--append", "robot.slog"}, Padded(3000), dir.dir());
+    CHECK(grow.exit_code == 2);
+    CHECK(grow.err.find("robot_1_0.slog") != std::string::npos);
+    CHECK(!fs::exists(dir.path("robot_1.slog")));
+    CHECK(RecordsOf("robot.slog", dir.dir()) == 2);
+  }
+}
+
+// A file and a log of one name: readers refuse, naming both, rather than read one silently; a
+// many-log verify checks the other log once and reports the ambiguous name.
+TEST_CASE("ReadersRefuseANameThatIsAFileAndALogNamingBoth") {
+  TempDir dir;
+  fs::create_directory(dir.path("d"));
+  REQUIRE(RunSlablog({"write", "robot_1.slog"}, "{\"mine\":1}\n", dir.path("d")).exit_code == 0);
+  REQUIRE(RunSlablog({"write", "--slab-size", "64K", "robot.slog"}, Padded(3000), dir.dir()).exit_code == 0);
+  REQUIRE(fs::exists(dir.path("robot_1.slog")));  // robot.slog's slab 1
+  fs::rename(dir.path("d/robot_1_0.slog"), dir.path("robot_1_0.slog"));
+  for (const char* cmd : {"info", "verify", "export"}) {
+    INFO(cmd);
+    const RunResult r = RunSlablog({cmd, "robot_1.slog"}, "", dir.dir());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("slab 1 of the log robot.slog") != std::string::npos);
+    CHECK(r.err.find("robot_1_0.slog") != std::string::npos);
+  }
+  const RunResult all = RunShell("slablog verify --json *.slog", dir.dir());
+  CHECK(all.exit_code == 2);
+  const auto lines = Lines(all.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(nlohmann::json::parse(lines[0])["log"] == "robot.slog");
+  CHECK(nlohmann::json::parse(lines[0])["records"] == 3000);
+  CHECK(nlohmann::json::parse(lines[1])["log"] == "robot_1.slog");
+  CHECK(nlohmann::json::parse(lines[1])["ok"] == false);
+}
+
+// A file at the log's name would hide the new log from every reader, which open the file
+// (review r17, F12): refused, the file untouched, no slab made.
+TEST_CASE("WriteRefusesANewLogWhereAFileOfItsNameIs") {
+  TempDir dir;
+  WriteFile(dir.path("a.slog"), "precious\n");
+  const RunResult w = RunSlablog({"write", "a.slog"}, kTwoRecords, dir.dir());
+  CHECK(w.exit_code == 2);
+  CHECK(w.err.find("a.slog: a file of this name exists") != std::string::npos);
+  CHECK(FilesIn(dir.dir()) == std::vector<std::string>{"a.slog"});
+  CHECK(ReadAllOf(dir.path("a.slog")) == "precious\n");
 }
 
 }  // namespace slablog::test

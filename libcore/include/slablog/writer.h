@@ -121,10 +121,20 @@ uint64_t DefaultSectionSize(uint64_t slab_size, uint64_t page_size);
 // callers that want to refuse bad sizes before they have a record to write.
 Status CheckLogSizes(const WriterOptions& options);
 
+// Whether `base` is free for a new log (Errc::kInvalidArgument when not): no file of that name
+// (readers would open it instead), no slab file of it (a log of that name, or a ring that
+// reused its slab 0), not a slab name of a log that exists (run_1.slog beside run.slog's slabs),
+// and no log named like one of its slabs (run_1.slog, files run_1_0.slog, ..., beside a new
+// run.slog). Then no name ever leads readers to two logs. Writer::Open checks it once it holds
+// the log's lock; callers may check it first to refuse before they have a record to write.
+Status CheckNewLogName(const std::string& base);
+
 class Writer {
  public:
   // `base` is the log's base name ("run.slog" gives run_0.slog, run_1.slog, ...). Creating fails
-  // if the first slab already exists; appending fails unless the log was closed cleanly.
+  // unless CheckNewLogName(base) passes; appending fails unless the log was closed cleanly, or
+  // when `base` names a slab of another log, or a log that is named like one of the slabs it
+  // would grow exists.
   static Result<std::unique_ptr<Writer>> Open(std::string base, const WriterOptions& options);
 
   Writer(const Writer&) = delete;

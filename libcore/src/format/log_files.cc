@@ -84,6 +84,23 @@ std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view bas
   return FillListingGaps(base, std::move(out));
 }
 
+std::optional<std::string> FindLogNamedLikeASlab(std::string_view base, uint32_t from) {
+  const NameParts p = Split(base);
+  const std::string prefix = p.stem + "_";
+  std::error_code ec;
+  const std::filesystem::path dir = p.dir.empty() ? "." : p.dir;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    // STEM_N_M.EXT: a slab of the log STEM_N.EXT, which is slab N of `base`.
+    const std::string path = p.dir + name;
+    const auto log = BaseOfSlabPath(path);
+    if (!log || !SlabIndexOfPath(path) || BaseOfSlabPath(*log) != std::string(base)) continue;
+    if (SlabIndexOfPath(*log).value_or(0) >= from) return path;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::pair<uint32_t, std::string>> FillListingGaps(std::string_view base,
                                                               std::vector<std::pair<uint32_t, std::string>> listed) {
   // A directory listed while a writer adds slabs may miss any number of the entries made during
@@ -153,14 +170,27 @@ Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
   }
   if (exists && single_file) return LogFiles{{p}, std::nullopt, "", 0, {}};
   if (exists) {
+    // A file that is also the base name of slab files names two logs: refused rather than one
+    // picked (robot_1.slog, a slab of robot.slog, beside the log robot_1_0.slog, ...).
+    const auto own = ListSlabFiles(p);
     // A slab of a larger log opens the whole log, provided the file is one of its slabs.
+    std::optional<LogFiles> larger;
     if (auto base = BaseOfSlabPath(p)) {
       auto slabs = ListSlabFiles(*base);
       const bool member = std::any_of(slabs.begin(), slabs.end(), [&](const auto& s) {
         return s.second == p;
       });
-      if (member) return NamedSlabs(*base, std::move(slabs));
+      if (member) larger = NamedSlabs(*base, std::move(slabs));
     }
+    if (!own.empty()) {
+      const std::string file = larger ? "slab " + std::to_string(SlabIndexOfPath(p).value_or(0)) + " of the log " +
+                                            larger->base
+                                      : "the file " + p;
+      return Error{Errc::kInvalidArgument, p, 0,
+                   "names two logs, " + file + " and the log of the slab files " + own.front().second +
+                       ", ...: refused rather than one picked; rename one of them"};
+    }
+    if (larger) return std::move(*larger);
     return LogFiles{{p}, std::nullopt, "", 0, {}};
   }
   auto slabs = ListSlabFiles(p);

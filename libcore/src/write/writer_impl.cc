@@ -137,6 +137,9 @@ Status Writer::Impl::Create() {
     e.file = base;
     return e;
   }
+  // Under the log's lock, however long ago a caller checked: a ring made meanwhile (its slab 0
+  // reused, so no slab 0 to collide with) must not get a second log's slab 0.
+  if (Status st = CheckNewLogName(base); !st) return st;
   if (Status st = OpenDirectory(); !st) return st;
   page_size = sizes.value().page;
   section_size = sizes.value().section;

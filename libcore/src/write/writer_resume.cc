@@ -14,17 +14,23 @@
 namespace slablog {
 
 Status Writer::Impl::Resume() {
+  // Only slab files named after `base` itself grow: a single file of joined slabs cannot, and
+  // new slabs of a slab's name (run_0.slog) would be files no reader takes as that log's.
+  auto named = ResolveLogFiles(base, false);
+  if (!named) return named.error();
+  if (named.value().base.empty()) {
+    return Fail("cannot append to " + base + ": it is a single file, not slab files named after a base name");
+  }
+  if (named.value().base != base) {
+    return Fail("cannot append to " + base + ": it is the name of slab " +
+                std::to_string(SlabIndexOfPath(base).value_or(0)) + " of the log " + named.value().base +
+                ", which is how readers take it; append to " + named.value().base);
+  }
   ReaderOptions ro;
   ro.records = false;
   auto opened = Reader::Open(base, ro, nullptr);
   if (!opened) return opened.error();
   Reader& reader = *opened.value();
-  if (reader.files().size() > 1 || BaseOfSlabPath(reader.files().front())) {
-    // Named slabs: fine. A single file of joined slabs cannot grow new slab files.
-  } else {
-    return Fail("cannot append to " + reader.files().front() +
-                ": it is a single file, not slab files named after a base name");
-  }
   std::map<uint32_t, uint64_t> next_seq;
   uint32_t last_flags = 0;  // the last slab's header flags
   Item item;
@@ -64,6 +70,11 @@ Status Writer::Impl::Resume() {
                 std::to_string(slab_capacity) + " bytes");
   }
   first_slab = summary.last_slab_index;
+  // Logs named so are refused while this one exists (CheckNewLogName), but one may predate that.
+  if (auto other = FindLogNamedLikeASlab(base, first_slab + 1)) {
+    return Fail("cannot append: the log " + BaseOfSlabPath(*other).value_or("") + " (" + *other +
+                ") has the name of a slab this log would grow, which would hide it from its readers");
+  }
   if (options.ring_slabs != 0) {
     // The slabs before the last are the ring's oldest, all closed: the first to be reused.
     if (auto files = ResolveLogFiles(base, false)) {

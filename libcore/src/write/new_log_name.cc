@@ -1,0 +1,39 @@
+// Whether a name is free for a new log: one name never leads readers to two logs, and a new log
+// never hides a file, or is hidden by one.
+#include <sys/stat.h>
+
+#include "log_files.h"
+#include "slablog/writer.h"
+
+namespace slablog {
+
+Status CheckNewLogName(const std::string& base) {
+  auto refuse = [&](const std::string& message) { return Error{Errc::kInvalidArgument, base, 0, message}; };
+  struct stat st {};
+  if (::stat(base.c_str(), &st) == 0) {
+    // Readers open a file of the base name itself, never the slab files beside it.
+    return refuse(std::string(S_ISDIR(st.st_mode) ? "a directory" : "a file") +
+                  " of this name exists, which every reader would open instead of the new log; "
+                  "choose another name");
+  }
+  if (const auto slabs = ListSlabFiles(base); !slabs.empty()) {
+    // Any slab, not only slab 0: a ring that reused its slab 0 has none.
+    return refuse("a log of that name already exists (" + slabs.front().second + ")");
+  }
+  if (const auto larger = BaseOfSlabPath(base)) {
+    // run_1.slog beside run.slog: readers take it as run.slog's slab 1, now or once it grows.
+    if (const auto slabs = ListSlabFiles(*larger); !slabs.empty()) {
+      return refuse("this is the name of slab " + std::to_string(SlabIndexOfPath(base).value_or(0)) +
+                    " of the log " + *larger + " (" + slabs.front().second +
+                    ", ...), which is how readers take it; write to " + *larger + ", or choose another name");
+    }
+  }
+  if (const auto other = FindLogNamedLikeASlab(base, 0)) {
+    return refuse("the log " + BaseOfSlabPath(*other).value_or("") + " (" + *other +
+                  ") has the name of one of this log's slabs, which would hide it from its readers; "
+                  "choose another name");
+  }
+  return Status();
+}
+
+}  // namespace slablog
