@@ -205,7 +205,7 @@ TEST_CASE("ALockFileThisUserMayNotWriteIsStillLocked") {
   REQUIRE(chmod(dir.dir().c_str(), 0755) == 0);
   const std::string base = dir.path("root.slog");
   { REQUIRE(LogLock::Acquire(base, "a writer")); }
-  WriteFile(LogLock::PathOf(base), "");  // as a crashed writer leaves it: root's, 0644
+  WriteFile(LogLock::PathOf(base), LogLock::kLockFileMark);  // as a crashed writer leaves it: root's, 0644
   REQUIRE(chmod(LogLock::PathOf(base).c_str(), 0644) == 0);
   auto lock_as_nobody = [&] {
     const pid_t pid = fork();
@@ -224,6 +224,40 @@ TEST_CASE("ALockFileThisUserMayNotWriteIsStillLocked") {
   auto held = LogLock::Acquire(base, "a writer");
   REQUIRE(held);
   CHECK(lock_as_nobody() == 2);  // and held, it is refused as held, not as unreadable
+}
+
+// The lock file's name may be a user's file (run.slog.lock): the writer locks it as it is and
+// leaves it, bytes and all; it removes only a lock file slablog made (review r17, F12).
+TEST_CASE("AFileAtTheLockFileNameThatSlablogDidNotMakeIsNeverRemoved") {
+  TempDir dir;
+  const std::string base = dir.path("run.slog");
+  const std::string lock = LogLock::PathOf(base);
+  SUBCASE("there before the writer") {
+    WriteFile(lock, "precious\n");
+    auto w = Writer::Open(base, SmallOptions());
+    REQUIRE(w);
+    auto second = Writer::Open(base, SmallOptions());  // still the log's lock
+    CHECK_FALSE(second);
+    auto h = w.value()->OpenStream({"s", Encoding::kBinary, 0});
+    REQUIRE(h);
+    REQUIRE(w.value()->Append(h.value(), "x", 1).ok());
+    REQUIRE(w.value()->Close().ok());
+    w.value().reset();
+    CHECK(ReadFile(lock) == "precious\n");
+  }
+  SUBCASE("put in the lock file's place while the writer held it") {
+    auto held = LogLock::Acquire(base, "a writer");
+    REQUIRE(held);
+    std::filesystem::remove(lock);
+    WriteFile(lock, "precious\n");
+    held.value().Release();
+    CHECK(ReadFile(lock) == "precious\n");
+  }
+  SUBCASE("a lock file a crashed writer left is slablog's, and goes") {
+    WriteFile(lock, LogLock::kLockFileMark);
+    { REQUIRE(LogLock::Acquire(base, "a writer")); }
+    CHECK_FALSE(std::filesystem::exists(lock));
+  }
 }
 
 }  // namespace slablog::test

@@ -3,7 +3,9 @@
 // held until it closes; truncate holds it for its whole repair. The holder removes the file as it
 // lets go (a process that opened it meanwhile sees, once it has the lock, that the name no longer
 // leads to it, and tries again), so no lock file stays next to a closed log; one a crash left is
-// harmless, its lock gone with the process.
+// harmless, its lock gone with the process. Only a lock file slablog made is ever removed: one
+// this holder created, or one holding kLockFileMark (a crashed holder's). A file of that name
+// that someone else made is locked as it is and left in place, its bytes untouched.
 #pragma once
 
 #include <string>
@@ -18,9 +20,13 @@ class LogLock {
   // for the message ("another writer", "a writer"). Fails with kInvalidArgument if it is held.
   static Result<LogLock> Acquire(const std::string& base, const std::string& holder);
   static std::string PathOf(const std::string& base) { return base + ".lock"; }
+  // What a lock file slablog makes holds: the mark that it may be removed.
+  static constexpr const char* kLockFileMark = "slablog lock file: removed by the writer that holds it\n";
 
   LogLock() = default;
-  LogLock(LogLock&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
+  LogLock(LogLock&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)), owned_(other.owned_) {
+    other.fd_ = -1;
+  }
   LogLock& operator=(LogLock&& other) noexcept;
   LogLock(const LogLock&) = delete;
   LogLock& operator=(const LogLock&) = delete;
@@ -30,9 +36,10 @@ class LogLock {
   void Release();
 
  private:
-  LogLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  LogLock(int fd, std::string path, bool owned) : fd_(fd), path_(std::move(path)), owned_(owned) {}
   int fd_ = -1;
   std::string path_;
+  bool owned_ = false;  // slablog's lock file: removed on Release
 };
 
 }  // namespace slablog

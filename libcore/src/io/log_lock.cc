@@ -10,18 +10,54 @@
 
 namespace slablog {
 
+namespace {
+
+// Opens the lock file, creating it if it is not there; `*created` says whether this call made it.
+int OpenLockFile(const std::string& path, bool* created, int* open_err) {
+  for (;;) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    *created = fd >= 0;
+    if (fd >= 0 || errno != EEXIST) {
+      *open_err = errno;
+      return fd;
+    }
+    fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    *open_err = errno;
+    // flock needs no write access: a lock file this user may not write (left by another user's
+    // writer that crashed) is locked read-only.
+    if (fd < 0 && *open_err == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // open_err stays
+    if (fd >= 0 || *open_err != ENOENT) return fd;
+    // Removed by its holder between the two opens: made again.
+  }
+}
+
+// Whether the file holds slablog's mark, and nothing else: a lock file a crashed holder left.
+bool HoldsLockMark(int fd) {
+  const std::string mark = LogLock::kLockFileMark;
+  std::string bytes(mark.size() + 1, '\0');
+  const ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
+  return n == static_cast<ssize_t>(mark.size()) && bytes.compare(0, mark.size(), mark) == 0;
+}
+
+bool SameFile(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+}  // namespace
+
 Result<LogLock> LogLock::Acquire(const std::string& base, const std::string& holder) {
   const std::string path = PathOf(base);
   // The holder removes the file when it lets go, so the file locked may have been removed (or
   // replaced) between open and flock: then it is not the log's lock, and it is tried again.
   for (;;) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    // flock needs no write access: a lock file this user may not write (left by another user's
-    // writer that crashed) is locked read-only.
-    int open_err = errno;
-    if (fd < 0 && open_err == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // open_err stays
+    bool created = false;
+    int open_err = 0;
+    const int fd = OpenLockFile(path, &created, &open_err);
     if (fd < 0) {
       return Error{Errc::kIo, path, 0, std::string("cannot open the log's lock file: ") + std::strerror(open_err)};
+    }
+    // Marked at once, so that a holder that dies leaves a file the next one knows it may remove.
+    if (created) {
+      const std::string mark = kLockFileMark;
+      (void)!::pwrite(fd, mark.data(), mark.size(), 0);
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
@@ -33,9 +69,9 @@ Result<LogLock> LogLock::Acquire(const std::string& base, const std::string& hol
       return Error{Errc::kIo, path, 0, std::string("cannot lock the log's lock file: ") + std::strerror(err)};
     }
     struct stat locked {}, named {};
-    if (::fstat(fd, &locked) == 0 && ::stat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
-        locked.st_ino == named.st_ino) {
-      return LogLock(fd, path);
+    if (::fstat(fd, &locked) == 0 && ::stat(path.c_str(), &named) == 0 && SameFile(locked, named)) {
+      // A file someone else put there is used as it is and never removed (a user's run.slog.lock).
+      return LogLock(fd, path, created || HoldsLockMark(fd));
     }
     ::close(fd);
   }
@@ -46,6 +82,7 @@ LogLock& LogLock::operator=(LogLock&& other) noexcept {
     Release();
     fd_ = other.fd_;
     path_ = std::move(other.path_);
+    owned_ = other.owned_;
     other.fd_ = -1;
   }
   return *this;
@@ -54,7 +91,11 @@ LogLock& LogLock::operator=(LogLock&& other) noexcept {
 void LogLock::Release() {
   if (fd_ < 0) return;
   // Removed while still locked: whoever opens it meanwhile finds it gone once it has the lock.
-  ::unlink(path_.c_str());
+  // Only while the name still leads to it: a file put in its place is someone else's.
+  struct stat locked {}, named {};
+  if (owned_ && ::fstat(fd_, &locked) == 0 && ::stat(path_.c_str(), &named) == 0 && SameFile(locked, named)) {
+    ::unlink(path_.c_str());
+  }
   ::close(fd_);  // closing the only descriptor releases the flock
   fd_ = -1;
 }
