@@ -288,6 +288,10 @@ ExitCode RunWrite(const WriteOptions& opt) {
   Status closed = writer->Close();
   ExitCode rc = ExitCode::kOk;
   if (!read) rc = Fail(cmd, read.error());
+  if (!read && read.error().code == Errc::kFull) {
+    Complain(cmd, "stopped after {} records, which the log keeps (closed cleanly); the rest of the input was not written",
+             stored);
+  }
   if (!closed) {
     const ExitCode close_rc = Fail(cmd, closed.error());
     if (rc == ExitCode::kOk) rc = close_rc;

@@ -298,4 +298,23 @@ TEST_CASE("WriteRefusesANewLogWhereAFileOfItsNameIs") {
   CHECK(ReadAllOf(dir.path("a.slog")) == "precious\n");
 }
 
+// Slabs that held the first streams' catalog may be too small for that of many streams: the
+// write stops there as for an invalid record (exit 1, not 2: the sizes ran out for this input),
+// says how many records the log keeps, and the log is whole (review r17, F11).
+TEST_CASE("WriteWhoseSlabsTurnOutTooSmallForItsStreamsStopsSayingWhatItKept") {
+  TempDir dir;
+  std::string input;
+  for (int i = 0; i < 1000; ++i) input += "{\"s\":\"stream" + std::to_string(i % 200) + "\",\"i\":" + std::to_string(i) + "}\n";
+  const RunResult w = RunSlablog({"write", "--stream-field", "s", "--slab-size", "16K", "many.slog"}, input, dir.dir());
+  CHECK(w.exit_code == 1);
+  CHECK(w.err.find("too small for this many streams") != std::string::npos);
+  const size_t at = w.err.find("stopped after ");
+  REQUIRE(at != std::string::npos);
+  const int64_t kept = std::stoll(w.err.substr(at + 14));
+  CHECK(kept > 0);
+  CHECK(kept < 1000);
+  CHECK(RecordsOf("many.slog", dir.dir()) == kept);
+  CHECK(RunSlablog({"verify", "many.slog"}, "", dir.dir()).exit_code == 0);
+}
+
 }  // namespace slablog::test

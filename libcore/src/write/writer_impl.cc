@@ -423,19 +423,22 @@ Status Writer::Impl::RollSectionLocked(StreamState& s, uint64_t min_bytes, bool 
   min_bytes = std::max(min_bytes, page_size);
   // The slab's last page stays free for the end marker.
   auto room = [&] { return slab_capacity - page_size - current().pos; };
+  // Every slab begins with the catalog of every stream: slabs that hold a few streams' may be
+  // too small for the catalog of many and a section. Errc::kFull, as for a log at max_slabs: the
+  // sizes ran out for this input, the records before are whole and the log closes cleanly.
+  auto too_small = [&] {
+    return Error{Errc::kFull, base, 0,
+                 "slab size " + std::to_string(slab_capacity) + " cannot hold the catalog of " +
+                     std::to_string(streams.size()) + " streams and a section of " + std::to_string(min_bytes) +
+                     " bytes: the slabs are too small for this many streams"};
+  };
   if (room() < min_bytes) {
-    if (!allow_new_slab) {
-      return Fail("slab size " + std::to_string(slab_capacity) + " cannot hold a section of " +
-                  std::to_string(min_bytes) + " bytes");
-    }
+    if (!allow_new_slab) return too_small();
     if (Status st = NewSlabLocked(); !st) return st;
     // Rolling the catalog: the new slab's snapshot gave it a section, which it goes on in (the
     // caller checks its room). Another one opened over it would leave it open for good.
     if (s.section != nullptr) return Status();
-    if (room() < min_bytes) {
-      return Fail("slab size " + std::to_string(slab_capacity) + " cannot hold a section of " +
-                  std::to_string(min_bytes) + " bytes after its catalog");
-    }
+    if (room() < min_bytes) return too_small();
   }
   const uint64_t size = SectionSizeFor(s, min_bytes, room());
   Slab& slab = current();
