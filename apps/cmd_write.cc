@@ -19,7 +19,6 @@
 #include "output.h"
 #include "log_sizes.h"
 #include "record_input.h"
-#include "slab_names.h"
 #include "stop_signal.h"
 #include "slablog/format.h"
 #include "slablog/log_lock.h"
