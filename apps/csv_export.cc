@@ -125,6 +125,7 @@ Result<uint64_t> FindCsvColumns(const std::string& log, const CsvExportOptions& 
                              [&](size_t worker, CsvBatch& batch) { finders[worker]->Find(&batch); });
   return ForEachCsvBatch(*opened.value(), opt, MaxRecords(opt), {progress, 0, 2}, work, [&](CsvBatch& batch) {
     for (const std::string& name : batch.new_columns) columns->Resolve(name);
+    if (batch.columns_overflowed) columns->SetOverflowed();
     return !columns->overflowed();
   });
 }

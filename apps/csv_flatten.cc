@@ -128,8 +128,10 @@ JsonFlattener::Node* JsonFlattener::FindChild(Node* parent, std::string_view key
   }
   std::string path = parent->path + "." + std::string(key);
   const bool wanted = columns_->Wanted(path);
-  if (nodes_ >= kMaxCsvNodes) {
-    if (wanted) columns_->Resolve(path);  // growing: past the limit, this marks the overflow
+  // Past the limit only named columns' paths are still made (a few): growing columns are then
+  // refused whole, as a cell left out would be lost silently.
+  if (nodes_ >= kMaxCsvNodes && (columns_->growing() || !wanted)) {
+    if (columns_->growing()) columns_->SetOverflowed();
     return nullptr;
   }
   ++nodes_;

@@ -43,6 +43,9 @@ class CsvColumns {
   // No more columns are added: the second pass writes the ones the first found.
   void Freeze() { growing_ = false; }
   bool overflowed() const { return overflowed_; }
+  // Too many fields were met to give each its column (another worker's columns, or paths past
+  // JsonFlattener's limit): the export must be refused, not cut short.
+  void SetOverflowed() { overflowed_ = true; }
 
  private:
   int32_t Add(const std::string& name);
@@ -98,7 +101,8 @@ class JsonFlattener {
 
   // The cells of a row that do not come from its record.
   struct FixedCells {
-    // t and seq are written in buffers of this size, read whole (kMaxTimeChars and more).
+    // t's and seq's text lie in buffers with at least this many bytes from where the text starts
+    // (at least kMaxTimeChars), all read.
     static constexpr size_t kBufferSize = 32;
     std::string_view stream;
     bool stream_plain = false;  // the stream's name needs no quotes
@@ -140,7 +144,7 @@ class JsonFlattener {
       uint32_t gap_begin = 0;  // the bytes before the value: gaps[gap_begin, + gap_size)
       uint32_t gap_size = 0;
       Kind kind = Kind::kNumber;
-      uint8_t depth = 0;      // an array's, for QuickWalk's depth limit
+      uint16_t depth = 0;     // an array's, for QuickWalk's depth limit (up to kMaxCsvDepth)
       Node* node = nullptr;   // null: a value no column wants, checked only
     };
     // A value's cell: its text in the record, without a string's quotes.

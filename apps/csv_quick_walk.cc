@@ -198,7 +198,7 @@ class JsonFlattener::QuickWalk {
                : *p_ == '['                             ? Shape::Kind::kArray
                : (*p_ == 't' || *p_ == 'f' || *p_ == 'n') ? Shape::Kind::kWord
                                                         : Shape::Kind::kNumber;
-      s.depth = static_cast<uint8_t>(depth);
+      s.depth = static_cast<uint16_t>(depth);
       s.node = node;
       shape_->slots.push_back(s);
     }

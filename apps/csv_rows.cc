@@ -32,6 +32,7 @@ void CsvBatch::Clear() {
   rows.clear();
   complaints.clear();
   new_columns.clear();
+  columns_overflowed = false;
 }
 
 void CsvBatch::Add(const CsvStream& stream, const RecordView& r) {
@@ -71,6 +72,7 @@ void CsvColumnFinder::Find(CsvBatch* batch) {
   }
   const std::vector<std::string>& names = columns_.names();
   batch->new_columns.assign(names.begin() + static_cast<std::ptrdiff_t>(known), names.end());
+  batch->columns_overflowed = columns_.overflowed();
 }
 
 CsvRowMaker::CsvRowMaker(CsvColumns* columns, TimeFormat time_format)
@@ -85,8 +87,10 @@ CsvRowMaker::CsvRowMaker(CsvColumns* columns, TimeFormat time_format)
 void CsvRowMaker::Make(CsvBatch* batch) {
   const size_t width = columns_->size();
   CsvText& out = batch->rows;
+  // Twice kBufferSize: a time's text may start past its buffer's start (CsvTime drops a quote),
+  // and PutFixed reads kBufferSize bytes from where the text starts.
   static_assert(JsonFlattener::FixedCells::kBufferSize >= kMaxTimeChars);
-  char t_text[JsonFlattener::FixedCells::kBufferSize], seq_text[JsonFlattener::FixedCells::kBufferSize];
+  char t_text[2 * JsonFlattener::FixedCells::kBufferSize] = {}, seq_text[2 * JsonFlattener::FixedCells::kBufferSize] = {};
   for (const CsvBatch::Record& r : batch->records()) {
     const CsvStream& s = batch->stream(r);
     const std::string_view payload = batch->payload(r);

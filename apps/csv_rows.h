@@ -58,6 +58,7 @@ class CsvBatch {
   CsvText rows;                          // the second pass's rows, each ending in LF
   std::vector<std::string> complaints;   // a message per record that is not valid JSON
   std::vector<std::string> new_columns;  // the first pass's columns, in order of first appearance
+  bool columns_overflowed = false;       // the worker met more fields than columns can be
 
  private:
   std::vector<CsvStream> streams_;

@@ -347,3 +347,64 @@ TEST_CASE("CsvStreamNamesThatAreNotUtf8GetReplacementCharacters") {
 
 }  // namespace
 }  // namespace slablog::test
+
+// Found by a review of the parallel, layout-matching CSV export.
+namespace slablog::test {
+namespace {
+
+std::string NestedObjects(int levels, const std::string& inner) {
+  std::string s;
+  for (int i = 0; i < levels; ++i) s += "{\"a\":";
+  return s + inner + std::string(static_cast<size_t>(levels), '}');
+}
+
+// A record nested past 1024 levels is refused when read alone, but taken when the record
+// before it in its stream has its layout with an array slot deeper than 255 (Shape::Slot::depth
+// is a uint8_t: 300 wraps to 44, and Match's Array(44) allows 980 more levels).
+TEST_CASE("CsvDepthLimitDoesNotDependOnThePreviousRecord") {
+  TempDir dir;
+  const std::string deep = NestedObjects(300, std::string(800, '[') + std::string(800, ']'));  // 1100 levels
+  WriteLibraryRecords(dir, "alone.slog", {deep});
+  WriteLibraryRecords(dir, "after.slog", {NestedObjects(300, "[1]"), deep});
+  const RunResult alone = RunSlablog({"export", "--format", "csv", "alone.slog"}, "", dir.dir());
+  CHECK(alone.exit_code == 1);
+  CHECK(alone.err.find("nested deeper than 1024") != std::string::npos);
+  const RunResult after = RunSlablog({"export", "--format", "csv", "after.slog"}, "", dir.dir());
+  INFO(after.err);
+  CHECK(after.exit_code == 1);
+  CHECK(Lines(after.out).size() == 2);
+  CHECK(after.err.find("record 1 ") != std::string::npos);
+}
+
+// More than kMaxColumns (10000) distinct fields inside one batch overflow only the worker's
+// own CsvColumns; the merge never sees the overflow, so the export keeps the first 10000 columns,
+// drops the rest silently and exits 0 (before the parallel first pass: "more than 10000 distinct
+// fields; choose columns with --fields", exit 2).
+TEST_CASE("CsvTooManyColumnsInOneBatchIsRefused") {
+  TempDir dir;
+  std::string record = "{";
+  for (int i = 0; i < 10001; ++i) record += (i > 0 ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  record += "}";
+  WriteLibraryRecords(dir, "wide.slog", {record});
+  const RunResult r = RunSlablog({"export", "--format", "csv", "wide.slog"}, "", dir.dir());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("distinct fields") != std::string::npos);
+}
+
+// With a quoted time format the t cell's text starts one byte into its buffer, and laid-out rows
+// copy it a fixed 32 bytes at a time: the buffer must hold them (the ASan build, which this
+// suite also runs, read one byte past it).
+TEST_CASE("CsvQuotedTimeFormatsOnLaidOutRows") {
+  TempDir dir;
+  WriteLibraryRecords(dir, "t.slog", {"{\"a\":1}", "{\"a\":2}", "{\"a\":3}"});
+  for (const char* format : {"ns-string", "rfc3339"}) {
+    INFO(format);
+    const RunResult r = RunSlablog({"export", "--format", "csv", "--time-format", format, "t.slog"}, "", dir.dir());
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(Lines(r.out).size() == 4);
+  }
+}
+
+}  // namespace
+}  // namespace slablog::test

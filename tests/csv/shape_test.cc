@@ -103,7 +103,11 @@ Rows MakeRows(CsvColumns* columns, const std::vector<std::pair<uint32_t, std::st
   for (const auto& [id, json] : records) {
     const std::string padded = json + std::string(16, '\0');  // as CsvBatch pads payloads
     const std::string_view record(padded.data(), json.size());
-    const JsonFlattener::FixedCells fixed{id == 0 ? "s0" : "s,1", id == 0, "17", "4"};
+    // t's and seq's text in buffers of 2 * kBufferSize, as PutFixed reads kBufferSize bytes.
+    static const char t_text[2 * JsonFlattener::FixedCells::kBufferSize] = "17",
+                      seq_text[2 * JsonFlattener::FixedCells::kBufferSize] = "4";
+    const JsonFlattener::FixedCells fixed{id == 0 ? "s0" : "s,1", id == 0, std::string_view(t_text, 2),
+                                          std::string_view(seq_text, 1)};
     if (shapes && flattener.AppendShapedRow(id, record, fixed, columns->size(), &out)) {
       out.Push('\n');
       rows.valid.push_back(true);
@@ -188,7 +192,9 @@ TEST_CASE("CsvLayoutsAreMatchedForMostRecordsOfAStreamOfOneLayout") {
     const std::string json = "{\"topic\":\"imu\",\"t\":" + std::to_string(1000 + i) + ",\"x\":0." + std::to_string(r.Below(1000)) +
                              ",\"ok\":" + (i % 2 ? "true" : "false") + ",\"tag\":\"a,b\"}" + std::string(16, '\0');
     const std::string_view record(json.data(), json.size() - 16);
-    const JsonFlattener::FixedCells fixed{"s", true, "1", "2"};
+    static const char t_text[2 * JsonFlattener::FixedCells::kBufferSize] = "1",
+                      seq_text[2 * JsonFlattener::FixedCells::kBufferSize] = "2";
+    const JsonFlattener::FixedCells fixed{"s", true, std::string_view(t_text, 1), std::string_view(seq_text, 1)};
     if (flattener.AppendShapedRow(0, record, fixed, columns.size(), &out)) {
       ++matched;
     } else {
