@@ -65,6 +65,16 @@ bool NewLogs::Taken(const std::string& final_base) const {
 Result<std::string> NewLogs::Add(const std::string& final_base) {
   const std::string first = SlabPath(final_base, 0);
   if (Taken(final_base)) return Error{Errc::kInvalidArgument, first, 0, "two outputs would have this name"};
+  // Outputs are named only when they are all written (Publish), so Writer::Open's name rule sees
+  // their temporary names: it is applied here to the names they will have, and to each other
+  // (split's pieces of streams cam and cam_1 would be one log's name and its slab's).
+  for (const Pending& p : logs_) {
+    if (BaseOfSlabPath(final_base) == p.final_base || BaseOfSlabPath(p.final_base) == final_base) {
+      return Error{Errc::kInvalidArgument, final_base, 0,
+                   "is named like a slab of another output (" + p.final_base + "), or they like one of its: readers "
+                   "could not tell them apart"};
+    }
+  }
   std::error_code ec;
   for (const std::string& p : protected_) {
     if (fs::equivalent(first, p, ec)) {
@@ -74,6 +84,7 @@ Result<std::string> NewLogs::Add(const std::string& final_base) {
   if (!force_ && Exists(first)) {
     return Error{Errc::kInvalidArgument, first, 0, "already exists (use --force to replace it)"};
   }
+  if (Status free = CheckNewLogName(final_base, force_); !free) return free.error();
   const fs::path path(final_base);
   // Said of the directory, before a hidden temporary name could appear in the message.
   const std::string dir = path.parent_path().empty() ? "." : path.parent_path().string();
@@ -109,6 +120,10 @@ Status NewLogs::Publish() {
     auto lock = LogLock::Acquire(p.final_base, "a writer");
     if (!lock) return lock.error();
     locks.push_back(std::move(lock.value()));
+  }
+  // Again under the locks: a log named like one of theirs may have been made meanwhile.
+  for (const Pending& p : logs_) {
+    if (Status free = CheckNewLogName(p.final_base, force_); !free) return free.error();
   }
   for (Pending& p : logs_) p.slabs = 0;
   for (Pending& p : logs_) {

@@ -127,7 +127,9 @@ Status CheckLogSizes(const WriterOptions& options);
 // and no log named like one of its slabs (run_1.slog, files run_1_0.slog, ..., beside a new
 // run.slog). Then no name ever leads readers to two logs. Writer::Open checks it once it holds
 // the log's lock; callers may check it first to refuse before they have a record to write.
-Status CheckNewLogName(const std::string& base);
+// `replacing`: the log of that name, if any, is to be replaced (split, merge, compress --force):
+// only the rules about other logs' names apply.
+Status CheckNewLogName(const std::string& base, bool replacing = false);
 
 class Writer {
  public:

@@ -29,7 +29,8 @@ NameParts Split(std::string_view path) {
 }
 
 std::optional<uint32_t> ParseIndex(std::string_view digits) {
-  if (digits.empty() || digits.size() > 9) return std::nullopt;
+  // A slab's number is written without leading zeros: run_01.slog is no slab of run.slog.
+  if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
   uint32_t v = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
   if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;

@@ -14,7 +14,9 @@ namespace {
 
 // Opens the lock file, creating it if it is not there; `*created` says whether this call made it.
 int OpenLockFile(const std::string& path, bool* created, int* open_err) {
-  for (;;) {
+  // The name exists but cannot be opened: a symbolic link that leads nowhere (or a file removed
+  // and made again by others, every time): a bounded number of tries, then the error.
+  for (int tries = 0;; ++tries) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     *created = fd >= 0;
     if (fd >= 0 || errno != EEXIST) {
@@ -26,13 +28,17 @@ int OpenLockFile(const std::string& path, bool* created, int* open_err) {
     // flock needs no write access: a lock file this user may not write (left by another user's
     // writer that crashed) is locked read-only.
     if (fd < 0 && *open_err == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // open_err stays
-    if (fd >= 0 || *open_err != ENOENT) return fd;
+    if (fd >= 0 || *open_err != ENOENT || tries >= 100) return fd;
     // Removed by its holder between the two opens: made again.
   }
 }
 
-// Whether the file holds slablog's mark, and nothing else: a lock file a crashed holder left.
+// Whether the file holds slablog's mark, and nothing else, or nothing at all: a lock file a
+// crashed holder left (versions before the mark left them empty, and so does a holder killed
+// between making the file and marking it).
 bool HoldsLockMark(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) return true;
   const std::string mark = LogLock::kLockFileMark;
   std::string bytes(mark.size() + 1, '\0');
   const ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
@@ -52,6 +58,10 @@ Result<LogLock> LogLock::Acquire(const std::string& base, const std::string& hol
     int open_err = 0;
     const int fd = OpenLockFile(path, &created, &open_err);
     if (fd < 0) {
+      struct stat link {};
+      if (open_err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+        return Error{Errc::kIo, path, 0, "the log's lock file is a symbolic link that leads nowhere; nothing was changed"};
+      }
       return Error{Errc::kIo, path, 0, std::string("cannot open the log's lock file: ") + std::strerror(open_err)};
     }
     // Marked at once, so that a holder that dies leaves a file the next one knows it may remove.

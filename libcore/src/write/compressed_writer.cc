@@ -20,6 +20,7 @@
 #include "crc32c.h"
 #include "io_faults.h"
 #include "mapped_file.h"
+#include "new_log_name.h"
 #include "slablog/log_lock.h"
 #include "writer_impl.h"
 
@@ -362,9 +363,12 @@ Result<std::unique_ptr<CompressedWriter>> CompressedWriter::Create(std::string b
   auto lock = LogLock::Acquire(impl->base, "a writer");
   if (!lock) return lock.error();
   impl->lock = std::move(*lock);
-  if (!ListSlabFiles(impl->base).empty()) {
-    return Error{Errc::kInvalidArgument, impl->base, 0, "a log of that name already exists"};
-  }
+  // As a Writer's new log (writer.cc): one name never leads to two logs. The log above's lock is
+  // held only while this is checked: slab 0 is named only at Close, and that log, once it
+  // exists, refuses to grow a slab of this name (Resume, CheckNewLogName).
+  auto above = LockLogNamedAbove(impl->base);
+  if (!above) return above.error();
+  if (Status s = CheckNewLogName(impl->base); !s) return s.error();
   auto id = RandomLogId();
   if (!id) return id.error();
   impl->log_id = *id;

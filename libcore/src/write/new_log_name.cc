@@ -2,21 +2,32 @@
 // never hides a file, or is hidden by one.
 #include <sys/stat.h>
 
+#include "new_log_name.h"
+
 #include "log_files.h"
 #include "slablog/writer.h"
 
 namespace slablog {
 
-Status CheckNewLogName(const std::string& base) {
+Result<std::optional<LogLock>> LockLogNamedAbove(const std::string& base) {
+  const auto above = BaseOfSlabPath(base);
+  if (!above) return std::optional<LogLock>();
+  auto lock = LogLock::Acquire(*above, "a writer of the log " + *above + ", whose slab " + base + " would be,");
+  if (!lock) return lock.error();
+  return std::optional<LogLock>(std::move(lock.value()));
+}
+
+Status CheckNewLogName(const std::string& base, bool replacing) {
   auto refuse = [&](const std::string& message) { return Error{Errc::kInvalidArgument, base, 0, message}; };
   struct stat st {};
-  if (::stat(base.c_str(), &st) == 0) {
+  if (!replacing && ::stat(base.c_str(), &st) == 0) {
     // Readers open a file of the base name itself, never the slab files beside it.
     return refuse(std::string(S_ISDIR(st.st_mode) ? "a directory" : "a file") +
                   " of this name exists, which every reader would open instead of the new log; "
                   "choose another name");
   }
-  if (const auto slabs = ListSlabFiles(base); !slabs.empty()) {
+  if (const auto slabs = replacing ? std::vector<std::pair<uint32_t, std::string>>() : ListSlabFiles(base);
+      !slabs.empty()) {
     // Any slab, not only slab 0: a ring that reused its slab 0 has none.
     return refuse("a log of that name already exists (" + slabs.front().second + ")");
   }

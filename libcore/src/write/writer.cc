@@ -5,6 +5,7 @@
 
 
 #include "mapped_file.h"
+#include "new_log_name.h"
 #include "stream_state.h"
 #include "writer_impl.h"
 
@@ -55,6 +56,14 @@ Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptio
     auto recycler = SlabRecycler::Open(options.recycle, impl->base);
     if (!recycler) return recycler.error();
     impl->recycler = std::move(recycler.value());
+  }
+  // A new log named like a slab of another (run_1.slog) also takes that log's lock while it is
+  // made: a writer making run.slog at the same instant would otherwise pass its own check too.
+  std::optional<LogLock> parent_lock;
+  if (!options.append) {
+    auto parent = LockLogNamedAbove(impl->base);
+    if (!parent) return parent.error();
+    parent_lock = std::move(parent.value());
   }
   Status s = options.append ? impl->Resume() : impl->Create();
   if (!s) return s.error();
