@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace slablog::cli {
 
@@ -65,6 +66,10 @@ class CsvText {
     return data_.get() + size_;
   }
   void Commit(const char* end) { size_ = static_cast<size_t>(end - data_.get()); }
+  // Room for `n` more chars made at once, not grown into by doubling (and copying).
+  void Reserve(size_t n) {
+    if (capacity_ - size_ < n) Grow(n);
+  }
   void Push(char c) { *Room(1) = c, ++size_; }
   void clear() { size_ = 0; }
   std::string_view view() const { return {data_.get(), size_}; }
@@ -79,6 +84,17 @@ class CsvText {
   }
   std::unique_ptr<char[]> data_;
   size_t size_ = 0, capacity_ = 0;
+
+ public:
+  CsvText() = default;
+  CsvText(CsvText&& other) noexcept
+      : data_(std::move(other.data_)), size_(std::exchange(other.size_, 0)), capacity_(std::exchange(other.capacity_, 0)) {}
+  CsvText& operator=(CsvText&& other) noexcept {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    return *this;
+  }
 };
 
 }  // namespace slablog::cli

@@ -1,13 +1,18 @@
 #include "csv_export.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "csv_cells.h"
 #include "csv_rows.h"
+#include "csv_spool.h"
 #include "emitter.h"
 #include "json_out.h"
 #include "ordered_work.h"
@@ -69,9 +74,10 @@ struct CsvPass {
   ProgressLine* progress;
   unsigned pass, passes;
 };
-template <typename Take>
+// start(batch) is called on each batch before it is filled.
+template <typename Take, typename Start>
 uint64_t ForEachCsvBatch(Reader& reader, const CsvExportOptions& opt, uint64_t max_records, CsvPass pass,
-                         OrderedWork<CsvBatch>& work, Take&& take) {
+                         OrderedWork<CsvBatch>& work, Take&& take, Start&& start) {
   const RecordSelection selection{opt.streams, opt.since, opt.until};
   RecordSelector selector(&reader, selection, pass.progress, pass.pass, pass.passes);
   CsvStreams streams;
@@ -80,6 +86,7 @@ uint64_t ForEachCsvBatch(Reader& reader, const CsvExportOptions& opt, uint64_t m
   uint64_t records = 0;
   CsvBatch* batch = &work.Next(taken);
   batch->Clear();
+  start(*batch);
   while (more && records < max_records) {
     const RecordView* r = selector.Next();
     if (r == nullptr) break;
@@ -90,6 +97,7 @@ uint64_t ForEachCsvBatch(Reader& reader, const CsvExportOptions& opt, uint64_t m
       work.Submit();
       batch = &work.Next(taken);
       batch->Clear();
+      start(*batch);
     }
   }
   if (!batch->empty()) {
@@ -127,22 +135,36 @@ Result<uint64_t> FindCsvColumns(const std::string& log, const CsvExportOptions& 
     for (const std::string& name : batch.new_columns) columns->Resolve(name);
     if (batch.columns_overflowed) columns->SetOverflowed();
     return !columns->overflowed();
-  });
+  }, [](CsvBatch&) {});
 }
 
-// Writes the header and one row per selected record, at most `max_rows` records.
+void WriteCsvHeader(const CsvColumns& columns, StdoutBuffer* out) {
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (c > 0) out->text().push_back(',');
+    AppendCsvField(&out->text(), columns.names()[c]);
+  }
+  out->text().push_back('\n');
+}
+
+// Reports a batch's invalid records, but for the first `*skip` (said by an attempt before).
+void SayComplaints(const CsvBatch& batch, uint64_t* skip) {
+  for (const std::string& complaint : batch.complaints) {
+    if (*skip > 0) {
+      --*skip;
+    } else {
+      PrintError(kCsvCmd, complaint);
+    }
+  }
+}
+
+// Writes the header and one row per selected record, at most `max_rows` records. The first
+// `complaints_said` invalid records were reported before (by a spooled attempt).
 ExitCode WriteCsv(const std::string& log, const CsvExportOptions& opt, CsvColumns* columns, uint64_t max_rows,
-                  ProgressLine* progress) {
-  ProblemLog problems(kCsvCmd);
+                  ProgressLine* progress, ProblemLog& problems, uint64_t complaints_said) {
   auto opened = OpenForCsv(log, opt, &problems);
   if (!opened) return Fail(kCsvCmd, opened.error());
   StdoutBuffer out;
-  const size_t width = columns->size();
-  for (size_t c = 0; c < width; ++c) {
-    if (c > 0) out.text().push_back(',');
-    AppendCsvField(&out.text(), columns->names()[c]);
-  }
-  out.text().push_back('\n');
+  WriteCsvHeader(*columns, &out);
   bool more = out.Flush();
   const size_t threads = CsvWorkerThreads();
   std::vector<std::unique_ptr<CsvRowMaker>> makers;
@@ -154,11 +176,104 @@ ExitCode WriteCsv(const std::string& log, const CsvExportOptions& opt, CsvColumn
   uint64_t invalid = 0;
   if (more) {
     const CsvPass pass{progress, opt.fields.empty() ? 1u : 0u, opt.fields.empty() ? 2u : 1u};
-    ForEachCsvBatch(*opened.value(), opt, max_rows, pass, work, [&](CsvBatch& batch) {
-      for (const std::string& complaint : batch.complaints) PrintError(kCsvCmd, complaint);
-      invalid += batch.complaints.size();
-      return out.Write(batch.rows.view());
-    });
+    ForEachCsvBatch(
+        *opened.value(), opt, max_rows, pass, work,
+        [&](CsvBatch& batch) {
+          SayComplaints(batch, &complaints_said);
+          invalid += batch.complaints.size();
+          return out.Write(batch.rows.view());
+        },
+        [](CsvBatch&) {});
+  }
+  Emitter emit(&out, false, 0);
+  ExitCode rc = FinishExport(kCsvCmd, &emit, out, problems);
+  if (rc == ExitCode::kOk && invalid > 0 && !out.closed()) rc = ExitCode::kDataProblem;
+  return rc;
+}
+
+// Takes the columns a batch's maker added (beyond the columns it started from) into `columns`,
+// in order. True when its rows are rows of `columns`: the columns it made them in are their
+// first ones. Not so when batches taken after it was handed out added other columns first.
+bool MergeCsvColumns(const CsvBatch& batch, CsvColumns* columns) {
+  for (const std::string& name : batch.new_columns) columns->Resolve(name);
+  if (batch.columns_overflowed) columns->SetOverflowed();
+  const size_t start = batch.known_columns->size();
+  const std::vector<std::string>& names = columns->names();
+  if (start + batch.new_columns.size() > names.size()) return false;  // past the column limit
+  return std::equal(batch.new_columns.begin(), batch.new_columns.end(),
+                    names.begin() + static_cast<std::ptrdiff_t>(start));
+}
+
+// Export without --fields, reading the log once. Each batch's rows are made in columns that
+// start as those known when it was handed out and grow with the fields it meets; they are
+// held in `spool` until the last record is read, then written after the header, a row made
+// before later columns were found padded with empty cells. A batch whose columns were
+// overtaken (batches before it, still at work when it was handed out, found other fields
+// first) is made again by the reading thread: rare, as a log's columns settle in its first
+// batches. nullopt when the spool fails (its disk nearly full): nothing was written, and the
+// caller makes the rows in two passes, the first `*complaints_said` invalid records reported.
+std::optional<ExitCode> SpooledCsv(const std::string& log, const CsvExportOptions& opt, CsvSpool* spool,
+                                   ProgressLine* progress, ProblemLog& problems, uint64_t* complaints_said) {
+  auto opened = OpenForCsv(log, opt, &problems);
+  if (!opened) return Fail(kCsvCmd, opened.error());
+  CsvColumns columns = CsvColumns::Growing();
+  auto known = std::make_shared<const std::vector<std::string>>(columns.names());
+  const size_t threads = CsvWorkerThreads();
+  std::vector<std::unique_ptr<CsvRowMaker>> makers;
+  for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
+    makers.push_back(std::make_unique<CsvRowMaker>(opt.time_format));
+  }
+  CsvRowMaker remaker(opt.time_format);
+  OrderedWork<CsvBatch> work(threads, CsvBatchSlots(threads),
+                             [&](size_t worker, CsvBatch& batch) { makers[worker]->Make(&batch); });
+  // Runs of batches by the width their rows start from, with where each run ends in the spool:
+  // rows narrower than the final columns lie before the end of the last narrow run.
+  std::vector<std::pair<size_t, uint64_t>> widths;
+  uint64_t invalid = 0;
+  bool spooled = true;
+  ForEachCsvBatch(
+      *opened.value(), opt, MaxRecords(opt), {progress, 0, 1}, work,
+      [&](CsvBatch& batch) {
+        size_t start = batch.known_columns->size();
+        if (!MergeCsvColumns(batch, &columns) && !columns.overflowed()) {
+          batch.known_columns = std::make_shared<const std::vector<std::string>>(columns.names());
+          start = columns.size();
+          remaker.Make(&batch);
+          (void)MergeCsvColumns(batch, &columns);  // it starts from every column: none are new
+        }
+        if (columns.overflowed()) return false;
+        if (columns.size() != known->size()) known = std::make_shared<const std::vector<std::string>>(columns.names());
+        uint64_t none_said = 0;
+        SayComplaints(batch, &none_said);
+        *complaints_said += batch.complaints.size();
+        invalid += batch.complaints.size();
+        if (!spool->Append(&batch.rows)) {
+          spooled = false;
+          return false;
+        }
+        if (widths.empty() || widths.back().first != start) widths.emplace_back(start, 0);
+        widths.back().second = spool->size();
+        return true;
+      },
+      [&](CsvBatch& batch) { batch.known_columns = known; });
+  if (!spooled) return std::nullopt;
+  if (columns.overflowed()) {
+    Complain(kCsvCmd, "the records hold more than {} distinct fields; choose columns with --fields",
+             CsvColumns::kMaxColumns);
+    return ExitCode::kUsage;
+  }
+  uint64_t narrow_end = 0;
+  for (const auto& [start, end] : widths) {
+    if (start < columns.size()) narrow_end = end;
+  }
+  StdoutBuffer out;
+  WriteCsvHeader(columns, &out);
+  const bool copied = out.Flush() && spool->CopyPadded(&out, 0, narrow_end, columns.size()) &&
+                      spool->Copy(&out, narrow_end, spool->size());
+  if (!copied && !out.closed()) {
+    Complain(kCsvCmd, "cannot read back the rows held in a temporary file in {}: {}", CsvSpool::Directory(),
+             std::strerror(errno));
+    return ExitCode::kIo;
   }
   Emitter emit(&out, false, 0);
   ExitCode rc = FinishExport(kCsvCmd, &emit, out, problems);
@@ -183,8 +298,10 @@ ExitCode CsvExport(const std::string& log, const CsvExportOptions& opt) {
   // No bar when the rows go to the terminal or into a pipe (see cmd_export.cc).
   ProgressLine progress(kCsvCmd,
                         StdoutIsTerminalOrPipe() ? ProgressShown::kNever : ProgressShown::kIfStderrIsTerminal);
+  ProblemLog problems(kCsvCmd);
   CsvColumns columns;
   uint64_t max_rows = MaxRecords(opt);
+  uint64_t complaints_said = 0;
   if (!opt.fields.empty()) {
     std::string error;
     if (!CsvColumns::Named(opt.fields, &columns, &error)) {
@@ -192,6 +309,13 @@ ExitCode CsvExport(const std::string& log, const CsvExportOptions& opt) {
       return ExitCode::kUsage;
     }
   } else {
+    // Damage is reported once, should the spooled attempt give way to two passes.
+    problems.OncePerPlace();
+    // A file size limit (ulimit -f) would kill the export when the spool reached it; ignored,
+    // the write fails (EFBIG) and the rows are made in two passes instead.
+    std::signal(SIGXFSZ, SIG_IGN);
+    CsvSpool spool;
+    if (auto rc = SpooledCsv(log, opt, &spool, &progress, problems, &complaints_said)) return *rc;
     columns = CsvColumns::Growing();
     auto found = FindCsvColumns(log, opt, &columns, &progress);
     if (!found) return Fail(kCsvCmd, found.error());
@@ -203,7 +327,7 @@ ExitCode CsvExport(const std::string& log, const CsvExportOptions& opt) {
     columns.Freeze();
     max_rows = found.value();
   }
-  return WriteCsv(log, opt, &columns, max_rows, &progress);
+  return WriteCsv(log, opt, &columns, max_rows, &progress, problems, complaints_said);
 }
 
 }  // namespace slablog::cli

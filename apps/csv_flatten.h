@@ -37,6 +37,11 @@ class CsvColumns {
   const std::vector<std::string>& names() const { return names_; }
   // The column of `name`, or -1. Growing columns add it (-1 once kMaxColumns are taken).
   int32_t Resolve(const std::string& name);
+  // The column of `name`, or -1: never added.
+  int32_t Find(const std::string& name) const {
+    const auto it = index_.find(name);
+    return it != index_.end() ? it->second : -1;
+  }
   // Whether values at `path` or below it have a column (always, for growing columns).
   bool Wanted(const std::string& path) const { return growing_ || wanted_paths_.count(path) > 0; }
   bool growing() const { return growing_; }

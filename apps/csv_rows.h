@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -54,10 +55,16 @@ class CsvBatch {
   const std::string& file(const Record& r) const { return files_[r.file]; }
   std::string_view payload(const Record& r) const { return std::string_view(payloads_).substr(r.payload, r.size); }
 
+  // For a maker with columns of its own (a spooled export): the columns known when the batch
+  // was handed over, all found in earlier batches. Its rows start from them.
+  std::shared_ptr<const std::vector<std::string>> known_columns;
+
   // Made by the worker.
-  CsvText rows;                          // the second pass's rows, each ending in LF
+  CsvText rows;                          // the rows, each ending in LF
   std::vector<std::string> complaints;   // a message per record that is not valid JSON
-  std::vector<std::string> new_columns;  // the first pass's columns, in order of first appearance
+  // The columns it met that were not known before (the first pass's; a spooled export's beyond
+  // known_columns), in order of first appearance.
+  std::vector<std::string> new_columns;
   bool columns_overflowed = false;       // the worker met more fields than columns can be
 
  private:
@@ -83,21 +90,35 @@ class CsvColumnFinder {
   std::string error_;
 };
 
-// The second pass's worker: the rows of its batches.
+// The rows of batches. Either in columns fixed before the first row (named by --fields, or
+// found by a first pass), shared by the workers, which only read them; or in columns of its
+// own, which start as each batch's known_columns and grow as it meets new fields: a row is
+// then as wide as the columns were when it was made, and the export pads it (CsvSpool).
 class CsvRowMaker {
  public:
   // `columns` is frozen (or named) and outlives the maker.
   CsvRowMaker(CsvColumns* columns, TimeFormat time_format);
+  // Columns of its own.
+  explicit CsvRowMaker(TimeFormat time_format);
+  // Replaces the batch's rows, complaints and new columns with its own.
   void Make(CsvBatch* batch);
 
  private:
+  // Makes the maker's own columns `known` (as they are, or extended: a flattener remembers
+  // each field's column, so columns other than these are started over with a new one).
+  void StartFrom(const std::shared_ptr<const std::vector<std::string>>& known);
+  void ResolveFixedColumns();
+
+  CsvColumns own_columns_;
   CsvColumns* columns_;
+  std::shared_ptr<const std::vector<std::string>> started_from_;
   TimeFormat time_format_;
-  int32_t stream_column_, t_column_, seq_column_, data_column_;
-  JsonFlattener flattener_;
+  int32_t stream_column_ = -1, t_column_ = -1, seq_column_ = -1, data_column_ = -1;
+  std::unique_ptr<JsonFlattener> flattener_;
   CsvRow row_;
   TimeDigits time_digits_;
   std::string error_, scratch_;
+  size_t last_rows_size_ = 0;
 };
 
 }  // namespace slablog::cli
