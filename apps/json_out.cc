@@ -6,22 +6,6 @@
 
 namespace slablog::cli {
 
-std::string_view ValidUtf8(std::string_view text, std::string* scratch) {
-  if (IsUtf8(text)) return text;
-  scratch->clear();
-  for (size_t i = 0; i < text.size();) {
-    const size_t n = Utf8Length(text, i);
-    if (n == 0) {
-      scratch->append("\xEF\xBF\xBD");
-      ++i;
-    } else {
-      scratch->append(text.substr(i, n));
-      i += n;
-    }
-  }
-  return *scratch;
-}
-
 void StdoutBuffer::WriteAll(std::string_view text) {
   size_t done = 0;
   while (!closed_ && done < text.size()) {

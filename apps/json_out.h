@@ -14,9 +14,7 @@ namespace slablog::cli {
 using slablog::AppendBase64;
 using slablog::AppendJsonString;
 
-// `text` when it is UTF-8, else its copy in `scratch` with U+FFFD for each bad byte, as export's
-// NDJSON shows such text: for CSV cells and MCAP topics, which must be UTF-8 too.
-std::string_view ValidUtf8(std::string_view text, std::string* scratch);
+using slablog::ValidUtf8;
 
 // Collects output and writes it to standard output in large blocks with write(2).
 class StdoutBuffer {

@@ -13,6 +13,9 @@ namespace slablog {
 size_t Utf8Length(std::string_view s, size_t i);
 // Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
 bool IsUtf8(std::string_view s);
+// `text` when it is UTF-8, else its copy in `scratch` with U+FFFD for each byte that is not, as
+// AppendJsonString writes it: for text that must be UTF-8 but is not JSON (CSV cells, MCAP topics).
+std::string_view ValidUtf8(std::string_view text, std::string* scratch);
 // Appends `text` as a JSON string (quotes included); bytes that are not valid UTF-8 become U+FFFD.
 void AppendJsonString(std::string* out, std::string_view text);
 // Appends `bytes` as a JSON string of standard base64 (with padding).

@@ -1,8 +1,12 @@
 // JSON text for bulk output, shared by libcore (Copper entries as JSON) and the CLI.
 #include "slablog/json_text.h"
 
+#include <algorithm>
+
 namespace slablog {
 namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD, for each byte that is not UTF-8
 
 }  // namespace
 
@@ -44,6 +48,17 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
+std::string_view ValidUtf8(std::string_view text, std::string* scratch) {
+  if (IsUtf8(text)) return text;
+  scratch->clear();
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = Utf8Length(text, i);
+    scratch->append(n == 0 ? kReplacement : text.substr(i, n));
+    i += std::max<size_t>(n, 1);
+  }
+  return *scratch;
+}
+
 void AppendJsonString(std::string* out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
@@ -57,13 +72,8 @@ void AppendJsonString(std::string* out, std::string_view text) {
     out->append(text.data() + run, i - run);
     if (c >= 0x80) {
       const size_t n = Utf8Length(text, i);
-      if (n == 0) {
-        out->append("\xEF\xBF\xBD");
-        ++i;
-      } else {
-        out->append(text.data() + i, n);
-        i += n;
-      }
+      out->append(n == 0 ? kReplacement : text.substr(i, n));
+      i += std::max<size_t>(n, 1);
     } else {
       switch (c) {
         case '"': out->append("\\\""); break;
