@@ -118,7 +118,15 @@ bool CsvSpool::ForEachBlock(uint64_t begin, uint64_t end, Take&& take) const {
 }
 
 bool CsvSpool::Copy(StdoutBuffer* out, uint64_t begin, uint64_t end) const {
-  return ForEachBlock(begin, end, [out](std::string_view block) { return out->Write(block); }) && out->Flush();
+  const uint64_t in_memory = std::min(end, memory_size_);
+  if (begin < in_memory &&
+      !ForEachBlock(begin, in_memory, [out](std::string_view block) { return out->Write(block); })) {
+    return false;
+  }
+  begin = std::max(begin, memory_size_);
+  if (begin >= end) return out->Flush();
+  bool read_failed = false;
+  return out->WriteFromFile(fd_, begin - memory_size_, end - begin, &read_failed) && out->Flush();
 }
 
 bool CsvSpool::CopyPadded(StdoutBuffer* out, uint64_t begin, uint64_t end, size_t width) const {

@@ -27,6 +27,10 @@ class StdoutBuffer {
   // Writes what is buffered, then `text` straight from where it is (a worker's rows). False
   // once standard output is closed.
   bool Write(std::string_view text);
+  // Writes what is buffered, then `length` bytes of file `fd` from `offset`, copied by the
+  // kernel where it can (sendfile). False once standard output is closed; `*read_failed` set
+  // when the file could not be read.
+  bool WriteFromFile(int fd, uint64_t offset, uint64_t length, bool* read_failed);
   bool closed() const { return closed_; }
   bool failed() const { return failed_; }
 
