@@ -11,6 +11,7 @@
 #include "partial_files.h"
 #include "slablog/format.h"
 #include "slablog/log_lock.h"
+#include "slablog/new_log_lock.h"
 
 namespace slablog::cli {
 namespace fs = std::filesystem;
@@ -116,12 +117,17 @@ Status NewLogs::Publish() {
   // A writer of a log under one of the final names (an append, or a new log made meanwhile)
   // would lose what it writes to the renames: its lock is taken for them, and refused if held.
   std::vector<LogLock> locks;
+  std::vector<std::string> finals;
   for (const Pending& p : logs_) {
     auto lock = LogLock::Acquire(p.final_base, "a writer");
     if (!lock) return lock.error();
     locks.push_back(std::move(lock.value()));
+    finals.push_back(p.final_base);
   }
-  // Again under the locks: a log named like one of theirs may have been made meanwhile.
+  // Again, and under the lock every new log's name is made under until the renames are done: a
+  // log named like one of theirs may have been made meanwhile, or be about to be.
+  auto naming = NewLogLock::Acquire(finals);
+  if (!naming) return naming.error();
   for (const Pending& p : logs_) {
     if (Status free = CheckNewLogName(p.final_base, force_); !free) return free.error();
   }
@@ -151,6 +157,7 @@ Status NewLogs::Publish() {
       if (Status st = RemoveSlabsFrom(p.final_base, p.slabs); !st) return st;
     }
   }
+  naming.value().Release();
   // The renames are durable before the command says the logs exist.
   std::vector<std::string> dirs;
   for (const Pending& p : logs_) {

@@ -33,7 +33,7 @@ struct CompressedWriterOptions {
 
 class CompressedWriter {
  public:
-  // Fails if a slab of `base` exists or its lock is held.
+  // Fails if `base` is not free for a new log (CheckNewLogName) or its lock is held.
   static Result<std::unique_ptr<CompressedWriter>> Create(std::string base,
                                                           const CompressedWriterOptions& options);
   ~CompressedWriter();  // without Close(): removes what it wrote
@@ -43,7 +43,8 @@ class CompressedWriter {
   // Defines a stream; ids are given in order from 1, as Writer does.
   Result<uint32_t> AddStream(const std::string& name, Encoding encoding, uint32_t type);
   Status Append(uint32_t stream, std::span<const uint8_t> payload, int64_t timestamp);
-  // Writes what is waiting, the end marker, syncs, and names the slab files.
+  // Writes what is waiting, the end marker, syncs, and names the slab files: under NewLogLock,
+  // once CheckNewLogName passes again (a log made since Create may have taken the name).
   Status Close();
 
   struct Stats {

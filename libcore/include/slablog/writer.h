@@ -126,9 +126,11 @@ Status CheckLogSizes(const WriterOptions& options);
 // reused its slab 0), not a slab name of a log that exists (run_1.slog beside run.slog's slabs),
 // and no log named like one of its slabs (run_1.slog, files run_1_0.slog, ..., beside a new
 // run.slog). Then no name ever leads readers to two logs. Writer::Open checks it once it holds
-// the log's lock; callers may check it first to refuse before they have a record to write.
+// the log's lock, under NewLogLock; callers may check it first to refuse before they have a
+// record to write.
 // `replacing`: the log of that name, if any, is to be replaced (split, merge, compress --force):
 // only the rules about other logs' names apply.
+// The check and the making of the name are one step only under NewLogLock (new_log_lock.h).
 Status CheckNewLogName(const std::string& base, bool replacing = false);
 
 class Writer {

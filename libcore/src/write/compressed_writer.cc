@@ -20,8 +20,8 @@
 #include "crc32c.h"
 #include "io_faults.h"
 #include "mapped_file.h"
-#include "new_log_name.h"
 #include "slablog/log_lock.h"
+#include "slablog/new_log_lock.h"
 #include "writer_impl.h"
 
 namespace slablog {
@@ -363,11 +363,9 @@ Result<std::unique_ptr<CompressedWriter>> CompressedWriter::Create(std::string b
   auto lock = LogLock::Acquire(impl->base, "a writer");
   if (!lock) return lock.error();
   impl->lock = std::move(*lock);
-  // As a Writer's new log (writer.cc): one name never leads to two logs. The log above's lock is
-  // held only while this is checked: slab 0 is named only at Close, and that log, once it
-  // exists, refuses to grow a slab of this name (Resume, CheckNewLogName).
-  auto above = LockLogNamedAbove(impl->base);
-  if (!above) return above.error();
+  // Checked now to refuse before any work, and again as the slabs are named (Close): nothing
+  // of this log has a name meanwhile, so a log named like it or like one of its slabs can
+  // still be made.
   if (Status s = CheckNewLogName(impl->base); !s) return s.error();
   auto id = RandomLogId();
   if (!id) return id.error();
@@ -464,7 +462,11 @@ Status CompressedWriter::Close() {
   auto finish = [&]() -> Status {
     if (Status s = w.CatalogFirst(); !s) return s;
     if (Status s = w.FinishSlab(true); !s) return s;
-    // Named only now, in slab order, each one complete and synced.
+    // Named only now, in slab order, each one complete and synced; the name checked again, under
+    // the lock every new log's name is made under (a Writer's slab 0, split and merge outputs).
+    auto naming = NewLogLock::Acquire({w.base});
+    if (!naming) return naming.error();
+    if (Status s = CheckNewLogName(w.base); !s) return s;
     for (uint32_t i = 0; i < w.written.size(); ++i) {
       const std::string final_name = SlabPath(w.base, i);
       if (::renameat2(AT_FDCWD, w.written[i].c_str(), AT_FDCWD, final_name.c_str(), RENAME_NOREPLACE) != 0) {

@@ -2,20 +2,10 @@
 // never hides a file, or is hidden by one.
 #include <sys/stat.h>
 
-#include "new_log_name.h"
-
 #include "log_files.h"
 #include "slablog/writer.h"
 
 namespace slablog {
-
-Result<std::optional<LogLock>> LockLogNamedAbove(const std::string& base) {
-  const auto above = BaseOfSlabPath(base);
-  if (!above) return std::optional<LogLock>();
-  auto lock = LogLock::Acquire(*above, "a writer of the log " + *above + ", whose slab " + base + " would be,");
-  if (!lock) return lock.error();
-  return std::optional<LogLock>(std::move(lock.value()));
-}
 
 Status CheckNewLogName(const std::string& base, bool replacing) {
   auto refuse = [&](const std::string& message) { return Error{Errc::kInvalidArgument, base, 0, message}; };

@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <mutex>
 
-
 #include "mapped_file.h"
-#include "new_log_name.h"
+#include "slablog/new_log_lock.h"
 #include "stream_state.h"
 #include "writer_impl.h"
 
@@ -57,15 +56,16 @@ Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptio
     if (!recycler) return recycler.error();
     impl->recycler = std::move(recycler.value());
   }
-  // A new log named like a slab of another (run_1.slog) also takes that log's lock while it is
-  // made: a writer making run.slog at the same instant would otherwise pass its own check too.
-  std::optional<LogLock> parent_lock;
+  // A new log's name is checked and its slab 0 made under the directory's NewLogLock: a writer
+  // making run_1.slog (or run.slog) at the same instant would otherwise pass its own check too.
+  NewLogLock naming;
   if (!options.append) {
-    auto parent = LockLogNamedAbove(impl->base);
-    if (!parent) return parent.error();
-    parent_lock = std::move(parent.value());
+    auto locked = NewLogLock::Acquire({impl->base});
+    if (!locked) return locked.error();
+    naming = std::move(locked.value());
   }
   Status s = options.append ? impl->Resume() : impl->Create();
+  naming.Release();
   if (!s) return s.error();
   return std::unique_ptr<Writer>(new Writer(std::move(impl)));
 }

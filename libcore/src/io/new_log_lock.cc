@@ -1,0 +1,110 @@
+#include "slablog/new_log_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <tuple>
+
+#include "mapped_file.h"
+
+namespace slablog {
+
+namespace {
+
+struct OpenDirectory {
+  dev_t dev;
+  ino_t ino;
+  int fd;
+  std::string name;
+};
+
+void CloseAll(const std::vector<OpenDirectory>& dirs) {
+  for (const OpenDirectory& d : dirs) ::close(d.fd);
+}
+
+// Waits for the lock with LOCK_NB and short sleeps rather than a blocking flock: a holder that
+// never lets go (a stopped process) then costs an error that says so, not a hang.
+Status LockWithin(const OpenDirectory& dir, std::chrono::steady_clock::time_point deadline) {
+  auto pause = std::chrono::microseconds(50);
+  for (;;) {
+    if (::flock(dir.fd, LOCK_EX | LOCK_NB) == 0) return Status();
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (err != EWOULDBLOCK) {
+      return Error{Errc::kIo, dir.name, 0,
+                   std::string("cannot lock the directory (flock) to make a new log's name in it: ") +
+                       std::strerror(err) + "; nothing was changed"};
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error{Errc::kIo, dir.name, 0,
+                   "another process has been making a new log in this directory for " +
+                       std::to_string(NewLogLock::kWaitSeconds) +
+                       " s (the directory is flock-ed); nothing was changed"};
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace
+
+Result<NewLogLock> NewLogLock::Acquire(const std::vector<std::string>& bases) {
+  std::vector<OpenDirectory> dirs;
+  for (const std::string& base : bases) {
+    const std::string name = DirectoryOf(base);
+    const int fd = ::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+      Error e = IoError(name, "cannot open the directory to make a new log's name in it", errno);
+      if (fd >= 0) ::close(fd);
+      CloseAll(dirs);
+      return e;
+    }
+    dirs.push_back(OpenDirectory{st.st_dev, st.st_ino, fd, name});
+  }
+  // One descriptor per directory (two would lock each other out: flock locks belong to the open
+  // file, not to the process), locked in (device, inode) order by every caller.
+  auto key = [](const OpenDirectory& d) { return std::tie(d.dev, d.ino); };
+  std::sort(dirs.begin(), dirs.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  std::vector<OpenDirectory> unique;
+  for (const OpenDirectory& d : dirs) {
+    if (!unique.empty() && key(unique.back()) == key(d)) {
+      ::close(d.fd);
+    } else {
+      unique.push_back(d);
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
+  for (const OpenDirectory& d : unique) {
+    if (Status s = LockWithin(d, deadline); !s) {
+      CloseAll(unique);  // closing releases the locks already taken
+      return s.error();
+    }
+  }
+  std::vector<int> fds;
+  for (const OpenDirectory& d : unique) fds.push_back(d.fd);
+  return NewLogLock(std::move(fds));
+}
+
+NewLogLock& NewLogLock::operator=(NewLogLock&& other) noexcept {
+  if (this != &other) {
+    Release();
+    fds_ = std::move(other.fds_);
+    other.fds_.clear();
+  }
+  return *this;
+}
+
+void NewLogLock::Release() {
+  for (const int fd : fds_) ::close(fd);  // the only descriptor of each: the flock goes with it
+  fds_.clear();
+}
+
+}  // namespace slablog
