@@ -119,7 +119,7 @@ Status NewLogs::Publish() {
   std::vector<LogLock> locks;
   std::vector<std::string> finals;
   for (const Pending& p : logs_) {
-    auto lock = LogLock::Acquire(p.final_base, "a writer");
+    auto lock = LogLock::Acquire(p.final_base, "a writer (or a truncate)");
     if (!lock) return lock.error();
     locks.push_back(std::move(lock.value()));
     finals.push_back(p.final_base);

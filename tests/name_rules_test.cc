@@ -156,4 +156,21 @@ TEST_CASE("ALogNamedWithLeadingZerosDoesNotBlockTheShorterName") {
   CHECK_MESSAGE(w.exit_code == 0, w.err);
 }
 
+// --force lifted the rule that a file of the new log's very name refuses it: merge --force made
+// out_0.slog beside the plain file out.slog, which every reader of out.slog opens instead.
+// --force replaces a log's slab files, never that file.
+TEST_CASE("ForceNeverPutsALogBehindAFileOfItsName") {
+  TempDir dir;
+  REQUIRE(RunSlablog({"write", "a.slog"}, "{\"a\":1}\n", dir.dir()).exit_code == 0);
+  WriteFile(dir.path("out.slog"), "not a log\n");
+  const RunResult merged = RunSlablog({"merge", "--force", "out.slog", "a.slog"}, "", dir.dir());
+  CHECK(merged.exit_code == 2);
+  CHECK_MESSAGE(!fs::exists(dir.path("out_0.slog")), merged.err);
+  fs::create_directory(dir.path("p"));
+  WriteFile(dir.path("p/a.default.slog"), "not a log\n");
+  const RunResult split = RunSlablog({"split", "--force", "-o", "p", "a.slog"}, "", dir.dir());
+  CHECK(split.exit_code == 2);
+  CHECK_MESSAGE(!fs::exists(dir.path("p/a.default_0.slog")), split.err);
+}
+
 }  // namespace slablog::test

@@ -128,8 +128,9 @@ Status CheckLogSizes(const WriterOptions& options);
 // run.slog). Then no name ever leads readers to two logs. Writer::Open checks it once it holds
 // the log's lock, under NewLogLock; callers may check it first to refuse before they have a
 // record to write.
-// `replacing`: the log of that name, if any, is to be replaced (split, merge, compress --force):
-// only the rules about other logs' names apply.
+// `replacing`: the log of that name, if any, is to be replaced (split --force, merge --force):
+// its own slab files do not make the name taken. Every other rule applies: a file named `base`
+// itself is no slab of that log, stays when the log is replaced, and would still hide it.
 // The check and the making of the name are one step only under NewLogLock (new_log_lock.h).
 Status CheckNewLogName(const std::string& base, bool replacing = false);
 

@@ -413,7 +413,8 @@ Result<TruncateResult> Truncate(std::string_view path, const TruncateOptions& op
   // Not for a dry run, which changes nothing and may look at a log in a read-only directory.
   LogLock lock;
   if (!options.dry_run) {
-    auto taken = LogLock::Acquire(log_files->base.empty() ? std::string(path) : log_files->base, "a writer");
+    auto taken = LogLock::Acquire(log_files->base.empty() ? std::string(path) : log_files->base,
+                                  "a writer (or another truncate)");
     if (!taken) {
       Error e = taken.error();
       if (e.code == Errc::kInvalidArgument) e.message += "; truncate repairs only a log whose writer has stopped";

@@ -360,7 +360,7 @@ Result<std::unique_ptr<CompressedWriter>> CompressedWriter::Create(std::string b
   auto impl = std::make_unique<Impl>();
   impl->base = std::move(base);
   impl->options = options;
-  auto lock = LogLock::Acquire(impl->base, "a writer");
+  auto lock = LogLock::Acquire(impl->base, "another writer (or a truncate)");
   if (!lock) return lock.error();
   impl->lock = std::move(*lock);
   // Checked now to refuse before any work, and again as the slabs are named (Close): nothing

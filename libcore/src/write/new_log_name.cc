@@ -10,8 +10,9 @@ namespace slablog {
 Status CheckNewLogName(const std::string& base, bool replacing) {
   auto refuse = [&](const std::string& message) { return Error{Errc::kInvalidArgument, base, 0, message}; };
   struct stat st {};
-  if (!replacing && ::stat(base.c_str(), &st) == 0) {
-    // Readers open a file of the base name itself, never the slab files beside it.
+  if (::stat(base.c_str(), &st) == 0) {
+    // Readers open a file of the base name itself, never the slab files beside it; replacing
+    // the log replaces its slab files, never this file, which would still hide the new log.
     return refuse(std::string(S_ISDIR(st.st_mode) ? "a directory" : "a file") +
                   " of this name exists, which every reader would open instead of the new log; "
                   "choose another name");
