@@ -173,4 +173,28 @@ TEST_CASE("ForceNeverPutsALogBehindAFileOfItsName") {
   CHECK_MESSAGE(!fs::exists(dir.path("p/a.default_0.slog")), split.err);
 }
 
+// A lock file reached through a user's symbolic link, to an empty file: taken for an empty lock
+// file a crashed slablog left, and the link removed as the lock was let go.
+TEST_CASE("ASymlinkAtTheLockFileNameIsNeverRemoved") {
+  TempDir dir;
+  const std::string base = dir.path("s.slog");
+  REQUIRE(RunSlablog({"write", base}, "{\"a\":1}\n").exit_code == 0);
+  WriteFile(dir.path("mine"), "");
+  REQUIRE(::symlink("mine", LogLock::PathOf(base).c_str()) == 0);
+  REQUIRE(RunSlablog({"write", "--append", base}, "{\"a\":2}\n").exit_code == 0);
+  CHECK_MESSAGE(fs::is_symlink(fs::symlink_status(LogLock::PathOf(base))), "the user's s.slog.lock link was removed");
+  CHECK(fs::exists(dir.path("mine")));
+}
+
+// A power cut after the lock file was made but before its mark reached the disk leaves the
+// mark's length of zeros: no mark, so no writer ever removed it.
+TEST_CASE("AZeroFilledLockFileAPowerCutLeftIsRemovedByTheNextWriter") {
+  TempDir dir;
+  const std::string base = dir.path("z.slog");
+  REQUIRE(RunSlablog({"write", base}, "{\"a\":1}\n").exit_code == 0);
+  WriteFile(LogLock::PathOf(base), std::string(std::string(LogLock::kLockFileMark).size(), '\0'));
+  REQUIRE(RunSlablog({"write", "--append", base}, "{\"a\":2}\n").exit_code == 0);
+  CHECK_MESSAGE(!fs::exists(LogLock::PathOf(base)), "a zero-filled z.slog.lock stays for good");
+}
+
 }  // namespace slablog::test

@@ -4,8 +4,10 @@
 // lets go (a process that opened it meanwhile sees, once it has the lock, that the name no longer
 // leads to it, and tries again), so no lock file stays next to a closed log; one a crash left is
 // harmless, its lock gone with the process. Only a lock file slablog made is ever removed: one
-// this holder created, or one holding kLockFileMark (a crashed holder's). A file of that name
-// that someone else made is locked as it is and left in place, its bytes untouched.
+// this holder created, or one holding kLockFileMark, nothing, or zeros no longer than the mark
+// (a crashed holder's), under that name only (never a symbolic link, or a file linked under
+// another name too). A file of that name that someone else made is locked as it is and left in
+// place, its bytes untouched.
 #pragma once
 
 #include <string>

@@ -33,16 +33,19 @@ int OpenLockFile(const std::string& path, bool* created, int* open_err) {
   }
 }
 
-// Whether the file holds slablog's mark, and nothing else, or nothing at all: a lock file a
-// crashed holder left (versions before the mark left them empty, and so does a holder killed
-// between making the file and marking it).
+// Whether the file holds slablog's mark and nothing else, or nothing at all, or zeros no longer
+// than the mark: a lock file a crashed holder left. Versions before the mark left them empty;
+// so does a holder killed between making the file and marking it, and a power cut then may
+// leave the mark's length of zeros (the size reached the disk, the bytes did not).
 bool HoldsLockMark(int fd) {
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) return true;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
   const std::string mark = LogLock::kLockFileMark;
   std::string bytes(mark.size() + 1, '\0');
   const ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
-  return n == static_cast<ssize_t>(mark.size()) && bytes.compare(0, mark.size(), mark) == 0;
+  if (n < 0 || n > static_cast<ssize_t>(mark.size())) return false;
+  bytes.resize(static_cast<size_t>(n));
+  return bytes == mark || bytes.find_first_not_of('\0') == std::string::npos;
 }
 
 bool SameFile(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
@@ -80,8 +83,12 @@ Result<LogLock> LogLock::Acquire(const std::string& base, const std::string& hol
     }
     struct stat locked {}, named {};
     if (::fstat(fd, &locked) == 0 && ::stat(path.c_str(), &named) == 0 && SameFile(locked, named)) {
-      // A file someone else put there is used as it is and never removed (a user's run.slog.lock).
-      return LogLock(fd, path, created || HoldsLockMark(fd));
+      // A file someone else put there is used as it is and never removed (a user's run.slog.lock),
+      // nor is a symbolic link there, whatever it leads to, or a file with other names: a user's
+      // too (O_EXCL makes neither).
+      struct stat link {};
+      const bool plain = ::lstat(path.c_str(), &link) == 0 && SameFile(locked, link) && link.st_nlink == 1;
+      return LogLock(fd, path, created || (plain && HoldsLockMark(fd)));
     }
     ::close(fd);
   }
@@ -101,9 +108,10 @@ LogLock& LogLock::operator=(LogLock&& other) noexcept {
 void LogLock::Release() {
   if (fd_ < 0) return;
   // Removed while still locked: whoever opens it meanwhile finds it gone once it has the lock.
-  // Only while the name still leads to it: a file put in its place is someone else's.
+  // Only while the name is still that file, itself: a file (or a symbolic link) put in its place
+  // is someone else's.
   struct stat locked {}, named {};
-  if (owned_ && ::fstat(fd_, &locked) == 0 && ::stat(path_.c_str(), &named) == 0 && SameFile(locked, named)) {
+  if (owned_ && ::fstat(fd_, &locked) == 0 && ::lstat(path_.c_str(), &named) == 0 && SameFile(locked, named)) {
     ::unlink(path_.c_str());
   }
   ::close(fd_);  // closing the only descriptor releases the flock
