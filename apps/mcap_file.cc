@@ -50,6 +50,13 @@ Result<std::unique_ptr<McapFile>> McapFile::Create(const std::string& path, bool
                  "is not a regular file (a device, pipe or link): not replaced even with --force; use -o - and "
                  "redirect"};
   }
+  // Any NAME.lock is the lock file of the log NAME: replaced while a writer holds it, the next
+  // writer would lock the MCAP file instead, and two writers would have that log at once.
+  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".lock") == 0) {
+    return Error{Errc::kInvalidArgument, path, 0,
+                 "is named as a log's lock file (NAME.lock, of the log NAME): not written even with --force; "
+                 "choose another name"};
+  }
   if (exists && StartsAsSlab(path)) {
     return Error{Errc::kInvalidArgument, path, 0, "is a slab file of a slablog log: not replaced even with --force"};
   }

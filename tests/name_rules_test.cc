@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -195,6 +196,22 @@ TEST_CASE("AZeroFilledLockFileAPowerCutLeftIsRemovedByTheNextWriter") {
   WriteFile(LogLock::PathOf(base), std::string(std::string(LogLock::kLockFileMark).size(), '\0'));
   REQUIRE(RunSlablog({"write", "--append", base}, "{\"a\":2}\n").exit_code == 0);
   CHECK_MESSAGE(!fs::exists(LogLock::PathOf(base)), "a zero-filled z.slog.lock stays for good");
+}
+
+// export -o run.slog.lock --force replaced a live writer's lock file with the MCAP file: the next
+// writer of run.slog locked that file instead, and two writers had run.slog at once.
+TEST_CASE("AnExportIsNeverWrittenAsALogsLockFile") {
+  TempDir dir;
+  const std::string base = dir.path("run.slog");
+  REQUIRE(RunSlablog({"write", base}, "{\"a\":1}\n").exit_code == 0);
+  auto held = LogLock::Acquire(base, "a writer");
+  REQUIRE(held);
+  struct stat before {}, after {};
+  REQUIRE(::stat(LogLock::PathOf(base).c_str(), &before) == 0);
+  const RunResult e = RunSlablog({"export", base, "--format", "mcap", "--force", "-o", LogLock::PathOf(base)});
+  CHECK(e.exit_code == 2);
+  REQUIRE(::stat(LogLock::PathOf(base).c_str(), &after) == 0);
+  CHECK_MESSAGE(before.st_ino == after.st_ino, "run.slog.lock was replaced: ", e.err);
 }
 
 }  // namespace slablog::test
