@@ -30,18 +30,16 @@ void CloseAll(const std::vector<OpenDirectory>& dirs) {
 }
 
 // Waits for the lock with LOCK_NB and short sleeps rather than a blocking flock: a holder that
-// never lets go (a stopped process) then costs an error that says so, not a hang.
-Status LockWithin(const OpenDirectory& dir, std::chrono::steady_clock::time_point deadline) {
+// never lets go (a stopped process) then costs an error that says so, not a hang. False when the
+// file system cannot lock a directory at all (flock on NFS takes a byte-range lock, which a
+// directory opened to read cannot have: EBADF; some FUSE file systems: ENOLCK, EOPNOTSUPP).
+Result<bool> LockWithin(const OpenDirectory& dir, std::chrono::steady_clock::time_point deadline) {
   auto pause = std::chrono::microseconds(50);
   for (;;) {
-    if (::flock(dir.fd, LOCK_EX | LOCK_NB) == 0) return Status();
+    if (::flock(dir.fd, LOCK_EX | LOCK_NB) == 0) return true;
     const int err = errno;
     if (err == EINTR) continue;
-    if (err != EWOULDBLOCK) {
-      return Error{Errc::kIo, dir.name, 0,
-                   std::string("cannot lock the directory (flock) to make a new log's name in it: ") +
-                       std::strerror(err) + "; nothing was changed"};
-    }
+    if (err != EWOULDBLOCK) return false;
     if (std::chrono::steady_clock::now() >= deadline) {
       return Error{Errc::kIo, dir.name, 0,
                    "another process has been making a new log in this directory for " +
@@ -62,10 +60,11 @@ Result<NewLogLock> NewLogLock::Acquire(const std::vector<std::string>& bases) {
     const int fd = ::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat st {};
     if (fd < 0 || ::fstat(fd, &st) != 0) {
-      Error e = IoError(name, "cannot open the directory to make a new log's name in it", errno);
+      // A directory this user may write but not read (mode -wx): names are made there unlocked,
+      // as on a file system that cannot lock one (below). Making the log itself says what is
+      // wrong with a directory that is not there.
       if (fd >= 0) ::close(fd);
-      CloseAll(dirs);
-      return e;
+      continue;
     }
     dirs.push_back(OpenDirectory{st.st_dev, st.st_ino, fd, name});
   }
@@ -82,14 +81,22 @@ Result<NewLogLock> NewLogLock::Acquire(const std::vector<std::string>& bases) {
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
+  std::vector<int> fds;
   for (const OpenDirectory& d : unique) {
-    if (Status s = LockWithin(d, deadline); !s) {
+    auto locked = LockWithin(d, deadline);
+    if (!locked) {
       CloseAll(unique);  // closing releases the locks already taken
-      return s.error();
+      return locked.error();
+    }
+    if (locked.value()) {
+      fds.push_back(d.fd);
+    } else {
+      // Cannot be locked there: the name is checked and made unlocked, which leaves only the
+      // race the lock closes (two processes making run.slog and run_1.slog at the same instant)
+      // open, rather than refusing every new log on such a file system.
+      ::close(d.fd);
     }
   }
-  std::vector<int> fds;
-  for (const OpenDirectory& d : unique) fds.push_back(d.fd);
   return NewLogLock(std::move(fds));
 }
 
