@@ -234,3 +234,48 @@ TEST_CASE("StreamsOpenedWhenTheSlabIsFullLeaveNoCatalogSectionOpen") {
 }
 
 }  // namespace slablog::test
+
+namespace slablog::test {
+
+// A record's first fragment goes into its stream's open section, which may lie in an older slab
+// than the newest: the slab pinned while the record is written must be that one. Pinned from the
+// newest slab on, the ring reused the older slab for the record's later fragments, and the
+// record, appended without an error, was gone (KilledRingWriterMidWrap, stream 3, ~1 run in 100).
+TEST_CASE("ARingNeverReusesTheOlderSlabOfARecordsFirstFragmentWhileTheRecordIsWritten") {
+  TempDir dir;
+  const std::string base = dir.path("r.slog");
+  WriterOptions o = SmallOptions();  // 64 KiB slabs: 6 sections of 8 KiB and a 4 KiB tail
+  o.ring_slabs = 3;
+  o.background_prefault = false;
+  auto w = Writer::Open(base, o);
+  REQUIRE(w);
+  Writer& wr = *w.value();
+  REQUIRE(wr.page_size() == 4096);  // the layout below counts 4 KiB pages
+  auto a = wr.OpenStream({"A", Encoding::kBinary, 0}).value();
+  auto b = wr.OpenStream({"B", Encoding::kBinary, 0}).value();
+  // Each of B's records fills a section of its own: six of them fill a slab but for its tail.
+  const size_t whole_section = o.section_size - kSectionHeaderSize - kFrameHeaderSize;
+  uint64_t n = 0;
+  const auto fill_b = [&](uint32_t until_slab_count, int more) {
+    while (wr.slab_count() < until_slab_count) REQUIRE(wr.Append(b, Pay('B', 1, n++, whole_section), 1).ok());
+    for (int i = 0; i < more; ++i) REQUIRE(wr.Append(b, Pay('B', 1, n++, whole_section), 1).ok());
+  };
+  fill_b(2, 0);                                          // B's 7th record began slab 1
+  REQUIRE(wr.Append(a, Pay('A', 1, 0, 100), 0).ok());    // A's section: in slab 1
+  fill_b(4, 5);  // slab 0 reused for slab 3 (slab 1, not yet the oldest, was not looked at),
+                 // whose sections B then fills: only its 4 KiB tail is left
+  REQUIRE(wr.slab_count() == 4);
+  // A's record starts in its section in slab 1 and needs a new slab before it is whole: the ring
+  // must take slab 2, not slab 1.
+  const std::string big = Pay('A', 1, 1, 20000);
+  REQUIRE(wr.Append(a, big, 0).ok());
+  REQUIRE(wr.slab_count() == 5);
+  REQUIRE(wr.Close().ok());
+  const ReadResult r = ReadAll(base);
+  CHECK_MESSAGE(r.reporter.events.empty(), r.reporter.Describe());
+  const auto recs = r.OfStream("A");
+  REQUIRE_MESSAGE(!recs.empty(), "stream A: its record of 20000 bytes, appended without an error, is gone");
+  CHECK(recs.back().payload == big);
+}
+
+}  // namespace slablog::test

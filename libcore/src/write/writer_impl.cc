@@ -605,7 +605,13 @@ Status Writer::Impl::AppendRecord(StreamState& s, std::span<const uint8_t> paylo
     size_t* from;
     ~Unpin() { *from = SIZE_MAX; }
   } unpin{&fragments_from};
-  if (move_on) {
+  // The pin covers the newest slab on. A first fragment put in the stream's section in an older
+  // slab would be outside it: the ring could reuse that slab for the later fragments, and the
+  // record, appended without an error, would be gone. So in a ring the record starts in a new
+  // section (the older slab's section is closed, as when the ring asks the stream to move on).
+  const bool section_in_older_slab =
+      options.ring_slabs != 0 && s.section != nullptr && s.slab + 1 < slabs.size();
+  if (move_on || section_in_older_slab) {
     if (Status st = RollSectionLocked(s, page_size, true); !st) return st;
   }
   while (!payload.empty() || index == 0) {
