@@ -174,6 +174,8 @@ class Writer {
   Status Close();
 
   const LogId& log_id() const;
+  // The slabs begun so far (the newest one's index + 1; a ring's reused ones count). Any thread
+  // may call it, appends going on meanwhile.
   uint32_t slab_count() const;
   uint64_t page_size() const;
 

@@ -21,7 +21,7 @@ Writer::~Writer() {
 }
 
 const LogId& Writer::log_id() const { return impl_->log_id; }
-uint32_t Writer::slab_count() const { return impl_->first_slab + static_cast<uint32_t>(impl_->slabs.size()); }
+uint32_t Writer::slab_count() const { return impl_->slabs_begun.load(std::memory_order_acquire); }
 uint64_t Writer::page_size() const { return impl_->page_size; }
 
 Result<std::unique_ptr<Writer>> Writer::Open(std::string base, const WriterOptions& options) {

@@ -200,6 +200,7 @@ Status Writer::Impl::NewSlabLocked() {
   }
   if (Status st = file.value()->Publish(); !st) return st;
   slabs.push_back(Slab{std::move(file.value()), page_size, 0, false, false, header.flags, {}});
+  slabs_begun.store(index + 1, std::memory_order_release);
   dir_dirty = true;
   if (slabs.size() >= 2) RetireIfDoneLocked(slabs.size() - 2);
 

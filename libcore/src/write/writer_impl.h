@@ -88,6 +88,8 @@ struct Writer::Impl {
   bool close_done = false;      // Close() has returned (close_result is its outcome)
   uint32_t first_slab = 0;       // index of slabs[0] (non-zero when appending)
   std::deque<Slab> slabs;        // slabs[i] has index first_slab + i; a deque keeps references
+  // first_slab + slabs.size(), for Writer::slab_count() from threads that do not hold `mu`.
+  std::atomic<uint32_t> slabs_begun{0};
   detail::StreamState catalog;   // stream 0
   std::vector<std::unique_ptr<detail::StreamState>> streams;
   std::unordered_map<std::string, detail::StreamState*> by_name;

@@ -107,6 +107,7 @@ Status Writer::Impl::Resume() {
   // in front of sections that survived, and readers would stop at it (man slablog.5, G3).
   if (Status st = file.value()->Sync(); !st) return NoteIo(st);
   slabs.push_back(Slab{std::move(file.value()), summary.end_marker_offset, 0, false, false, last_flags, {}});
+  slabs_begun.store(first_slab + 1, std::memory_order_release);
 
   catalog.entry.stream_id = kCatalogStream;
   catalog.next_seq = next_seq[kCatalogStream];
