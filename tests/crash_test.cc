@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -34,14 +35,17 @@ std::string Payload(uint64_t seed, int stream, uint64_t index) {
 
 std::string StreamName(int s) { return "s" + std::to_string(s); }
 
+// Records of one stream whose slab counts Progress keeps (more than a trial appends).
+constexpr uint64_t kTrackedRecords = uint64_t{1} << 15;
+
 // Records each stream of the child has appended (Append returned), in memory shared with the
 // parent: the parent kills the child once enough are in, and all of those must survive the kill.
 struct Progress {
   std::atomic<uint64_t> appended[kStreams];
-  // Payload bytes appended over all streams, and that count when each stream's last append
-  // returned: how much was appended after a stream's newest record (which a ring may reuse).
-  std::atomic<uint64_t> bytes{0};
-  std::atomic<uint64_t> bytes_at_last[kStreams];
+  std::atomic<uint64_t> started[kStreams];  // records given to Append (returned or not)
+  // Writer::slab_count() just before record i of stream s was given to Append: in a ring, what
+  // tells which slabs may hold the records (RecordsTheRingKeeps).
+  uint32_t slabs_before[kStreams][kTrackedRecords];
   uint64_t Total() const {
     uint64_t n = 0;
     for (const auto& a : appended) n += a.load();
@@ -66,8 +70,9 @@ struct Progress {
       if (!h) _exit(4);
       for (uint64_t i = 0;; ++i) {
         const std::string payload = Payload(seed, s, i);
+        if (i < kTrackedRecords) progress->slabs_before[s][i] = w.value()->slab_count();
+        progress->started[s].store(i + 1);
         if (!w.value()->Append(h.value(), payload, static_cast<int64_t>(i)).ok()) _exit(5);
-        progress->bytes_at_last[s].store(progress->bytes.fetch_add(payload.size()) + payload.size());
         progress->appended[s].store(i + 1);
       }
     });
@@ -92,14 +97,22 @@ void CheckPrefixes(const ReadResult& r, uint64_t seed) {
 // up to a few thousand (dozens of slabs).
 uint64_t KillPoint(std::mt19937_64& rng) { return 1 + rng() % (uint64_t{1} << (rng() % 13)); }
 
+// Where a stream of a killed writer stood.
+struct StreamAtKill {
+  uint64_t appended = 0;   // records whose Append had returned
+  bool in_flight = false;  // the next one's Append had begun
+  // Progress::slabs_before of the records appended (of the first kTrackedRecords of them).
+  std::vector<uint32_t> slabs_before;
+};
+
 // The log a writer killed once it has appended at least `kill_after` records (over all streams)
 // leaves; with `recycle`, written into the slab files of that retired log. `appended` gets how
-// many records of each stream the writer had appended when it died.
+// many records of each stream the writer had appended when it died, `at_kill` more of that.
 std::string KilledLog(const TempDir& dir, uint64_t seed, uint64_t kill_after,
                       const std::string& recycle = "",
                       uint64_t section_size = SmallOptions().section_size,
                       std::array<uint64_t, kStreams>* appended = nullptr, uint32_t ring = 0,
-                      std::array<uint64_t, kStreams>* bytes_after = nullptr) {
+                      std::array<StreamAtKill, kStreams>* at_kill = nullptr) {
   const std::string base = dir.path("crash" + std::to_string(seed) + ".slog");
   void* shared =
       mmap(nullptr, sizeof(Progress), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -124,8 +137,14 @@ std::string KilledLog(const TempDir& dir, uint64_t seed, uint64_t kill_after,
   if (appended != nullptr) {
     for (size_t s = 0; s < kStreams; ++s) (*appended)[s] = progress->appended[s].load();
   }
-  if (bytes_after != nullptr) {
-    for (size_t s = 0; s < kStreams; ++s) (*bytes_after)[s] = progress->bytes.load() - progress->bytes_at_last[s].load();
+  if (at_kill != nullptr) {
+    for (size_t s = 0; s < kStreams; ++s) {
+      StreamAtKill& k = (*at_kill)[s];
+      k.appended = progress->appended[s].load();
+      k.in_flight = progress->started[s].load() > k.appended;
+      const uint32_t* tracked = progress->slabs_before[s];
+      k.slabs_before.assign(tracked, tracked + std::min(k.appended, kTrackedRecords));
+    }
   }
   munmap(shared, sizeof(Progress));
   REQUIRE_MESSAGE(!exited, "the writer of ", base, " ended by itself (status ", status, ") after ",
@@ -330,26 +349,83 @@ TEST_CASE("VerifyWhileAWriterWritesAndCloses") {
 }  // namespace slablog::test
 
 namespace slablog::test {
+namespace {
+
+// The lowest slab index from which every slab up to the newest named one is still in the log:
+// what a ring left of its slabs in one piece (a slab it was making from an older one's file,
+// named NAME.new meanwhile, took that one away; a kept slab may stand before a gap).
+uint32_t UnbrokenFrom(const std::string& base) {
+  const auto files = ListSlabFiles(base);
+  REQUIRE(!files.empty());
+  uint32_t from = files.back().first;
+  for (auto it = files.rbegin() + 1; it != files.rend() && it->first + 1 == from; ++it) from = it->first;
+  return from;
+}
+
+// Which of a stream's appended records a killed ring writer's log must hold, by the ring's rules
+// (man slablog.5, Rings): the ring reuses a slab only as it begins another, never one an open
+// section holds; it hands out every section in its newest slab; and a record written in
+// fragments begins in a new section there, none of whose slabs is reused before the record is
+// whole. So a record lies in the slabs from the newest one of when the Append that opened its
+// (first) section began, on: if all of those are in the log, the record must be read. A section
+// holds whole frames of the records before it back to the one whose Append may have opened it,
+// as many as fit; `section_size` bounds it. And the newest record, whole in one frame, is in
+// its stream's open section unless the next Append, begun, closed it.
+std::vector<bool> RecordsTheRingKeeps(uint64_t seed, int stream, const StreamAtKill& k,
+                                      uint32_t unbroken_from, uint64_t section_size) {
+  std::vector<bool> keeps(k.appended, false);
+  if (k.appended == 0) return keeps;
+  const uint64_t room = section_size - kSectionHeaderSize;
+  // Each record's frame, or 0 for one written in fragments.
+  std::vector<uint64_t> frame(k.appended);
+  for (uint64_t i = 0; i < k.appended; ++i) {
+    const uint64_t bytes = kFrameHeaderSize + Payload(seed, stream, i).size();
+    frame[i] = bytes <= room ? bytes : 0;
+  }
+  keeps.back() = !k.in_flight && frame.back() != 0;
+  for (uint64_t i = 0; i < k.appended; ++i) {
+    // The earliest record whose Append may have opened the section record i begins in.
+    uint64_t opener = i;
+    for (uint64_t bytes = frame[i]; frame[opener] != 0 && opener > 0 && bytes <= room;) {
+      --opener;
+      bytes += frame[opener];
+    }
+    if (opener >= k.slabs_before.size()) continue;  // not tracked
+    if (k.slabs_before[opener] - 1 >= unbroken_from) keeps[i] = true;
+  }
+  return keeps;
+}
+
+}  // namespace
 
 TEST_CASE("KilledRingWriterMidWrap") {
   // Four threads append into a ring of six 64 KiB slabs (streams + 2: a slab is always free to
   // reuse), wrapping every few hundred records,
   // and the process is killed at a random instant: often while a slab is being reused. The log
-  // must hold, for every stream, records in order and intact, the newest one appended among
-  // them (unless so much was appended since that the ring may have reused it), and nothing
-  // reported but a frame torn at a stream's end.
+  // must hold, for every stream, records in order and intact, among them every one the ring's
+  // rules kept (RecordsTheRingKeeps), and nothing reported but a frame torn at a stream's end.
   constexpr uint32_t kRingSlabs = kStreams + 2;
+  const uint64_t section_size = SmallOptions().section_size;
   TempDir dir;
   const uint64_t base_seed = TestSeed() + 900;
   std::mt19937_64 rng(base_seed);
-  uint64_t wraps = 0, records = 0, newest_checked = 0;
+  uint64_t wraps = 0, records = 0, newest_checked = 0, kept_checked = 0;
   for (uint64_t trial = 0; trial < 12 * TestScale(); ++trial) {
     const uint64_t seed = base_seed + trial;
     CAPTURE(seed);
-    std::array<uint64_t, kStreams> appended{}, bytes_after{};
-    const std::string base = KilledLog(dir, seed, 500 + rng() % 6000, "", SmallOptions().section_size, &appended,
-                                       kRingSlabs, &bytes_after);
+    std::array<StreamAtKill, kStreams> at_kill{};
+    const std::string base =
+        KilledLog(dir, seed, 500 + rng() % 6000, "", section_size, nullptr, kRingSlabs, &at_kill);
     CHECK(ListSlabFiles(base).size() <= kRingSlabs);
+    // Judged on the files as the kill left them (truncate below changes no slab's name).
+    const uint32_t unbroken_from = UnbrokenFrom(base);
+    std::array<std::vector<bool>, kStreams> keeps;
+    for (int s = 0; s < kStreams; ++s) {
+      const size_t si = static_cast<size_t>(s);
+      keeps[si] = RecordsTheRingKeeps(seed, s, at_kill[si], unbroken_from, section_size);
+      if (!keeps[si].empty() && keeps[si].back()) ++newest_checked;
+      kept_checked += static_cast<uint64_t>(std::count(keeps[si].begin(), keeps[si].end(), true));
+    }
     ReadResult r = ReadAll(base);
     REQUIRE_MESSAGE(r.opened, r.open_error);
     for (const Corruption& c : r.reporter.events) CHECK_MESSAGE(c.kind == CorruptionKind::kTornTail, r.reporter.Describe());
@@ -357,27 +433,26 @@ TEST_CASE("KilledRingWriterMidWrap") {
     records += r.records.size();
     auto check = [&](const ReadResult& got) {
       for (int s = 0; s < kStreams; ++s) {
-        const auto recs = got.OfStream(StreamName(s));
-        // A stream's newest record must be there unless the other streams appended since at
-        // least what fills all but the ring's newest two slabs: then the ring may have reused it.
-        const bool kept = bytes_after[static_cast<size_t>(s)] < (kRingSlabs - 2) * (32u << 10);
-        const uint64_t want = kept ? appended[static_cast<size_t>(s)] : 0;
-        newest_checked += want > 0 ? 1 : 0;
-        if (recs.empty()) {
-          CHECK_MESSAGE(want == 0, "stream ", s, ": ", want, " records appended, none read");
-          continue;
-        }
+        const std::vector<bool>& keep = keeps[static_cast<size_t>(s)];
+        std::vector<bool> read(keep.size(), false);
         uint64_t prev = 0;
+        const auto recs = got.OfStream(StreamName(s));
         for (size_t i = 0; i < recs.size(); ++i) {
           const std::string& p = recs[i].payload;
           const size_t colon = p.find(':');
           const uint64_t k = std::stoull(p.substr(colon + 1, p.find(':', colon + 1) - colon - 1));
           if (i > 0 && k <= prev) FAIL("stream ", s, " record ", k, " after ", prev);
           if (p != Payload(seed, s, k)) FAIL("stream ", s, " record ", k, " differs");
+          if (k < read.size()) read[k] = true;
           prev = k;
         }
-        CHECK_MESSAGE(prev + 1 >= want, "stream ", s, ": the newest record appended, ", want - 1,
-                      ", is not there (newest read ", prev, ")");
+        for (size_t k = 0; k < keep.size(); ++k) {
+          if (keep[k] && !read[k]) {
+            FAIL_CHECK("stream ", s, ": record ", k, " of ", keep.size(), " appended, which the ring kept, is not read (",
+                       recs.size(), " read; slabs from ", unbroken_from, " on are all there)");
+            break;
+          }
+        }
       }
     };
     check(r);
@@ -389,7 +464,7 @@ TEST_CASE("KilledRingWriterMidWrap") {
     check(ReadAll(base));
   }
   MESSAGE("slabs reused over all trials: ", wraps, "; records read: ", records,
-          "; streams whose newest record had to be there: ", newest_checked);
+          "; records the ring had to keep: ", kept_checked, ", the newest of ", newest_checked, " streams among them");
   CHECK(wraps > 12 * TestScale());
   CHECK(newest_checked > 12 * TestScale() * 2);
 }
