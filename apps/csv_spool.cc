@@ -23,15 +23,25 @@ constexpr uint64_t kMemoryBytes = uint64_t{16} << 20;
 // others write to as well.
 constexpr uint64_t kCheckEvery = uint64_t{64} << 20;
 
+// `fd`, or a copy of it above the standard descriptors: run with standard output or error
+// closed, the file would take its number, and the rows or complaints written there would go
+// into the file (between the rows held in it) instead of failing.
+int AboveStandardDescriptors(int fd) {
+  if (fd < 0 || fd > STDERR_FILENO) return fd;
+  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  ::close(fd);
+  return moved;
+}
+
 int OpenNamelessFile(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return fd;
+  if (fd >= 0) return AboveStandardDescriptors(fd);
   // A file system without O_TMPFILE: a named file, unlinked before anything is written to it.
   std::string name = dir + "/.slablog-csv-XXXXXX";
   fd = ::mkostemp(name.data(), O_CLOEXEC);
   if (fd < 0) return -1;
   ::unlink(name.c_str());
-  return fd;
+  return AboveStandardDescriptors(fd);
 }
 
 }  // namespace

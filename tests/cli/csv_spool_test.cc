@@ -134,4 +134,26 @@ TEST_CASE("CsvSpooledRowsFollowTheFilters") {
   }
 }
 
+// The spool's file never takes the number of a closed standard descriptor: with standard
+// output closed the rows went into the file and the export exited 0, and with standard error
+// closed the complaints went into it, between the rows. Either way is as two passes make it.
+TEST_CASE("CsvSpoolFileIsNoStandardDescriptor") {
+  TempDir dir;
+  WriteGrowingLog(dir.path("g.slog"), 20000);
+  const std::string twice_env = "SLABLOG_CSV_MEMORY=0 TMPDIR=" + dir.path("none");
+  const RunResult whole = CsvWith(dir, "SLABLOG_CSV_MEMORY=0", "");
+  REQUIRE(whole.exit_code == 1);
+  REQUIRE(ComplaintLines(whole.err).size() == 21);
+
+  const RunResult no_out = RunShell("SLABLOG_CSV_MEMORY=0 slablog export --format csv g.slog >&-", dir.dir());
+  const RunResult no_out_twice = RunShell(twice_env + " slablog export --format csv g.slog >&-", dir.dir());
+  CHECK(no_out_twice.exit_code == 3);
+  CHECK(no_out.exit_code == no_out_twice.exit_code);
+  CHECK(no_out.err.find("cannot write to standard output") != std::string::npos);
+
+  const RunResult no_err = RunShell("SLABLOG_CSV_MEMORY=0 slablog export --format csv g.slog 2>&-", dir.dir());
+  CHECK(no_err.exit_code == 1);
+  CHECK(no_err.out == whole.out);
+}
+
 }  // namespace slablog::test
