@@ -1,6 +1,7 @@
 #include "csv_spool.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -84,10 +85,22 @@ bool CsvSpool::RoomLeft(size_t more) {
   const uint64_t free = uint64_t{fs.f_bavail} * fs.f_frsize;
   const uint64_t keep = std::min<uint64_t>(total / 20, uint64_t{1} << 30);
   // Room for this write and the next kCheckEvery bytes, the reserve kept.
-  if (free < keep + more + kCheckEvery) return false;
+  const uint64_t growth = more + kCheckEvery;
+  uint64_t needed = keep + growth;
+  // Standard output into a file here will take every row held (padding not counted) while the
+  // file still holds them: with room left only for the spool, the export would fail there
+  // where two passes fit.
+  if (OutputSharesFileSystem()) needed += memory_size_ + file_size_ + growth;
+  if (free < needed) return false;
   checked_ = true;
   checked_at_ = file_size_ + more;
   return true;
+}
+
+bool CsvSpool::OutputSharesFileSystem() const {
+  struct stat out {}, file {};
+  return ::fstat(STDOUT_FILENO, &out) == 0 && S_ISREG(out.st_mode) && ::fstat(fd_, &file) == 0 &&
+         out.st_dev == file.st_dev;
 }
 
 bool CsvSpool::WriteToFile(std::string_view rows) {

@@ -20,7 +20,8 @@ class CsvSpool {
  public:
   // Rows up to `memory_bytes` are held in memory, the rest in a file in Directory(), which
   // refuses to grow past `file_bytes`, or past what would leave its file system less than a
-  // twentieth of its size (at most 1 GiB) free.
+  // twentieth of its size (at most 1 GiB) free, and, when standard output is a file there too,
+  // less than that and room for every row held.
   explicit CsvSpool(uint64_t memory_bytes = DefaultMemoryBytes(), uint64_t file_bytes = UINT64_MAX)
       : memory_bytes_(memory_bytes), file_bytes_(file_bytes) {}
   CsvSpool(const CsvSpool&) = delete;
@@ -50,6 +51,8 @@ class CsvSpool {
  private:
   bool WriteToFile(std::string_view rows);
   bool RoomLeft(size_t more);
+  // Standard output is a file on the spool file's file system.
+  bool OutputSharesFileSystem() const;
   // Hands the bytes of [begin, end) to take(block) in blocks, in order (false stops). False on
   // a read error or a stop.
   template <typename Take>

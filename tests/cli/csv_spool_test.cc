@@ -156,4 +156,36 @@ TEST_CASE("CsvSpoolFileIsNoStandardDescriptor") {
   CHECK(no_err.out == whole.out);
 }
 
+// Standard output into a file on the spool's file system needs as much room as the rows held:
+// a spool that left only its reserve free made the export fail there (exit 3, its output cut
+// short) where two passes fit. Here both lie on a file system of 100 MiB with 56 MB of rows;
+// it is mounted in a namespace of the test's own, so the test is skipped where none can be had.
+TEST_CASE("CsvSpoolLeavesRoomForTheOutputOnItsFileSystem") {
+  TempDir dir;
+  {
+    auto w = Writer::Open(dir.path("g.slog"), WriterOptions{});
+    REQUIRE(w);
+    auto a = w.value()->OpenStream({"a", Encoding::kJson, 0});
+    REQUIRE(a);
+    const std::string text(200, 'x');
+    for (int i = 0; i < 250000; ++i) {
+      REQUIRE(w.value()->Append(a.value(), "{\"i\":" + std::to_string(i) + ",\"s\":\"" + text + "\"}", i).ok());
+    }
+    REQUIRE(w.value()->Close().ok());
+  }
+  const RunResult whole = CsvWith(dir, "", "> whole.csv");
+  REQUIRE(whole.exit_code == 0);
+  const RunResult mounted = RunShell(
+      "mkdir small && unshare -rm sh -c 'mount -t tmpfs -o size=100m tmpfs small || exit 99; "
+      "SLABLOG_CSV_MEMORY=0 TMPDIR=small slablog export --format csv g.slog > small/out.csv; echo $?; "
+      "cmp -s small/out.csv whole.csv && echo same; exit 0'",
+      dir.dir());
+  if (mounted.exit_code != 0) {
+    MESSAGE("no file system of the test's own to be had: skipped (" << mounted.err << ")");
+    return;
+  }
+  CHECK(mounted.out == "0\nsame\n");
+  CHECK(mounted.err == "");
+}
+
 }  // namespace slablog::test
