@@ -231,6 +231,11 @@ std::optional<ExitCode> SpooledCsv(const std::string& log, const CsvExportOption
   std::vector<std::pair<size_t, uint64_t>> widths;
   uint64_t invalid = 0;
   bool spooled = true;
+  // A file size limit (ulimit -f) would kill the export when the spool reached it; ignored
+  // while the rows are held, the write fails (EFBIG) and the rows are made in two passes
+  // instead. Not past that: standard output past the limit ends the export as it ends any
+  // other, and as with --fields.
+  const auto file_size_signal = std::signal(SIGXFSZ, SIG_IGN);
   ForEachCsvBatch(
       *opened.value(), opt, MaxRecords(opt), {progress, 0, 1}, work,
       [&](CsvBatch& batch) {
@@ -256,6 +261,7 @@ std::optional<ExitCode> SpooledCsv(const std::string& log, const CsvExportOption
         return true;
       },
       [&](CsvBatch& batch) { batch.known_columns = known; });
+  std::signal(SIGXFSZ, file_size_signal);
   if (!spooled) return std::nullopt;
   if (columns.overflowed()) {
     Complain(kCsvCmd, "the records hold more than {} distinct fields; choose columns with --fields",
@@ -311,9 +317,6 @@ ExitCode CsvExport(const std::string& log, const CsvExportOptions& opt) {
   } else {
     // Damage is reported once, should the spooled attempt give way to two passes.
     problems.OncePerPlace();
-    // A file size limit (ulimit -f) would kill the export when the spool reached it; ignored,
-    // the write fails (EFBIG) and the rows are made in two passes instead.
-    std::signal(SIGXFSZ, SIG_IGN);
     CsvSpool spool;
     if (auto rc = SpooledCsv(log, opt, &spool, &progress, problems, &complaints_said)) return *rc;
     columns = CsvColumns::Growing();

@@ -188,4 +188,23 @@ TEST_CASE("CsvSpoolLeavesRoomForTheOutputOnItsFileSystem") {
   CHECK(mounted.err == "");
 }
 
+// A file size limit is ignored only while the spool holds the rows: standard output past it
+// ends the export by SIGXFSZ, as it ends any other (and export with --fields), not with exit 3.
+TEST_CASE("CsvOutputPastAFileSizeLimitEndsAsWithFields") {
+  TempDir dir;
+  WriteGrowingLog(dir.path("g.slog"), 20000);
+  const RunResult whole = CsvWith(dir, "", "");
+  const std::string header = Lines(whole.out).at(0);
+  auto limited = [&](const std::string& env, const std::string& args) {
+    return RunShell("(ulimit -f 256; " + env + " slablog export --format csv " + args + " g.slog > o.csv); echo $?",
+                    dir.dir());
+  };
+  const RunResult named = limited("", "--fields '" + header + "'");
+  CHECK(named.out == "153\n");  // 128 + SIGXFSZ
+  for (const std::string& env : std::vector<std::string>{"", "SLABLOG_CSV_MEMORY=0", "SLABLOG_CSV_MEMORY=0 TMPDIR=" + dir.path("none")}) {
+    INFO(env);
+    CHECK(limited(env, "").out == named.out);
+  }
+}
+
 }  // namespace slablog::test
