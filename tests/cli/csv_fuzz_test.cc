@@ -248,7 +248,10 @@ std::string RandomFilter(Rng& rng, size_t records) {
     case 1: return "-s 's1*'";
     case 2: return "--since " + std::to_string(10 * Below(rng, records)) + " --until " +
                    std::to_string(10 * Below(rng, records) + 50000);
-    case 3: return "--time-format rfc3339";
+    case 3: {
+      static const char* const kFormats[] = {"ns-string", "rfc3339", "s"};
+      return std::string("--time-format ") + kFormats[Below(rng, std::size(kFormats))];
+    }
     default: return "";
   }
 }
