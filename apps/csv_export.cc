@@ -146,10 +146,11 @@ void WriteCsvHeader(const CsvColumns& columns, StdoutBuffer* out) {
   out->text().push_back('\n');
 }
 
-// Reports a batch's invalid records, but for the first `*skip` (said by an attempt before).
+// Reports a batch's invalid records, but for the first `*skip` (said by an attempt before; null:
+// none).
 void SayComplaints(const CsvBatch& batch, uint64_t* skip) {
   for (const std::string& complaint : batch.complaints) {
-    if (*skip > 0) {
+    if (skip != nullptr && *skip > 0) {
       --*skip;
     } else {
       PrintError(kCsvCmd, complaint);
@@ -248,8 +249,7 @@ std::optional<ExitCode> SpooledCsv(const std::string& log, const CsvExportOption
         }
         if (columns.overflowed()) return false;
         if (columns.size() != known->size()) known = std::make_shared<const std::vector<std::string>>(columns.names());
-        uint64_t none_said = 0;
-        SayComplaints(batch, &none_said);
+        SayComplaints(batch, nullptr);
         *complaints_said += batch.complaints.size();
         invalid += batch.complaints.size();
         if (!spool->Append(&batch.rows)) {

@@ -286,12 +286,9 @@ bool JsonFlattener::AppendShapedRow(uint32_t stream_id, std::string_view json, c
   StreamState& state = State(stream_id);
   Shape& shape = state.shape;
   if (!shape.valid) return false;
-  if (shape.width != width) {
-    MakeSources(&shape, width);
-    // A value whose column was added only now (growing columns) would fall outside the row:
-    // Flatten sets it.
-    if (columns_->size() > width) return false;
-  }
+  // Adds no column, growing columns included: a shape is valid only after a walk that set (so
+  // looked up) every slot's value.
+  if (shape.width != width) MakeSources(&shape, width);
   // Room for the worst case (every char of every cell a quote, doubled) and the 16-byte copies'
   // overshoot, then one pointer writes the row.
   const size_t room = width + 2 * fixed.stream.size() + 2 + fixed.t.size() + fixed.seq.size() + 2 * json.size() +

@@ -77,7 +77,6 @@ bool CsvSpool::Append(CsvText* rows) {
 }
 
 bool CsvSpool::RoomLeft(size_t more) {
-  if (file_size_ + more > file_bytes_) return false;
   if (checked_ && file_size_ + more < checked_at_ + kCheckEvery) return true;
   struct statvfs fs {};
   if (::fstatvfs(fd_, &fs) != 0) return false;

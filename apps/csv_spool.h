@@ -18,12 +18,10 @@ namespace slablog::cli {
 
 class CsvSpool {
  public:
-  // Rows up to `memory_bytes` are held in memory, the rest in a file in Directory(), which
-  // refuses to grow past `file_bytes`, or past what would leave its file system less than a
-  // twentieth of its size (at most 1 GiB) free, and, when standard output is a file there too,
-  // less than that and room for every row held.
-  explicit CsvSpool(uint64_t memory_bytes = DefaultMemoryBytes(), uint64_t file_bytes = UINT64_MAX)
-      : memory_bytes_(memory_bytes), file_bytes_(file_bytes) {}
+  // Rows up to DefaultMemoryBytes() are held in memory, the rest in a file in Directory(),
+  // which refuses to grow past what would leave its file system less than a twentieth of its
+  // size (at most 1 GiB) free, and room for standard output when that is a file there too.
+  CsvSpool() : memory_bytes_(DefaultMemoryBytes()) {}
   CsvSpool(const CsvSpool&) = delete;
   CsvSpool& operator=(const CsvSpool&) = delete;
   ~CsvSpool();
@@ -58,7 +56,7 @@ class CsvSpool {
   template <typename Take>
   bool ForEachBlock(uint64_t begin, uint64_t end, Take&& take) const;
 
-  uint64_t memory_bytes_, file_bytes_;
+  uint64_t memory_bytes_;
   std::vector<CsvText> held_;  // the first rows, in memory
   uint64_t memory_size_ = 0;
   int fd_ = -1;
