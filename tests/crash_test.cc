@@ -12,6 +12,8 @@
 #include <chrono>
 #include <filesystem>
 #include <new>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "slablog/recovery.h"
@@ -46,6 +48,8 @@ struct Progress {
   // Writer::slab_count() just before record i of stream s was given to Append: in a ring, what
   // tells which slabs may hold the records (RecordsTheRingKeeps).
   uint32_t slabs_before[kStreams][kTrackedRecords];
+  // And just after its Append returned: no slab newer than that one's newest holds any of it.
+  uint32_t slabs_after[kStreams][kTrackedRecords];
   uint64_t Total() const {
     uint64_t n = 0;
     for (const auto& a : appended) n += a.load();
@@ -73,6 +77,7 @@ struct Progress {
         if (i < kTrackedRecords) progress->slabs_before[s][i] = w.value()->slab_count();
         progress->started[s].store(i + 1);
         if (!w.value()->Append(h.value(), payload, static_cast<int64_t>(i)).ok()) _exit(5);
+        if (i < kTrackedRecords) progress->slabs_after[s][i] = w.value()->slab_count();
         progress->appended[s].store(i + 1);
       }
     });
@@ -101,8 +106,9 @@ uint64_t KillPoint(std::mt19937_64& rng) { return 1 + rng() % (uint64_t{1} << (r
 struct StreamAtKill {
   uint64_t appended = 0;   // records whose Append had returned
   bool in_flight = false;  // the next one's Append had begun
-  // Progress::slabs_before of the records appended (of the first kTrackedRecords of them).
-  std::vector<uint32_t> slabs_before;
+  // Progress::slabs_before and slabs_after of the records appended (of the first
+  // kTrackedRecords of them).
+  std::vector<uint32_t> slabs_before, slabs_after;
 };
 
 // The log a writer killed once it has appended at least `kill_after` records (over all streams)
@@ -144,6 +150,8 @@ std::string KilledLog(const TempDir& dir, uint64_t seed, uint64_t kill_after,
       k.in_flight = progress->started[s].load() > k.appended;
       const uint32_t* tracked = progress->slabs_before[s];
       k.slabs_before.assign(tracked, tracked + std::min(k.appended, kTrackedRecords));
+      const uint32_t* after = progress->slabs_after[s];
+      k.slabs_after.assign(after, after + std::min(k.appended, kTrackedRecords));
     }
   }
   munmap(shared, sizeof(Progress));
@@ -351,15 +359,19 @@ TEST_CASE("VerifyWhileAWriterWritesAndCloses") {
 namespace slablog::test {
 namespace {
 
-// The lowest slab index from which every slab up to the newest named one is still in the log:
-// what a ring left of its slabs in one piece (a slab it was making from an older one's file,
-// named NAME.new meanwhile, took that one away; a kept slab may stand before a gap).
-uint32_t UnbrokenFrom(const std::string& base) {
-  const auto files = ListSlabFiles(base);
-  REQUIRE(!files.empty());
-  uint32_t from = files.back().first;
-  for (auto it = files.rbegin() + 1; it != files.rend() && it->first + 1 == from; ++it) from = it->first;
-  return from;
+// The indexes of the slabs still in the log (a slab the ring was making from an older one's
+// file, named NAME.new meanwhile, took that one away; a kept slab may stand before a gap).
+std::set<uint32_t> SlabsThere(const std::string& base) {
+  std::set<uint32_t> there;
+  for (const auto& [index, path] : ListSlabFiles(base)) there.insert(index);
+  REQUIRE(!there.empty());
+  return there;
+}
+
+std::string Listed(const std::set<uint32_t>& indexes) {
+  std::string out;
+  for (const uint32_t i : indexes) out += (out.empty() ? "" : " ") + std::to_string(i);
+  return out;
 }
 
 // Which of a stream's appended records a killed ring writer's log must hold, by the ring's rules
@@ -367,12 +379,13 @@ uint32_t UnbrokenFrom(const std::string& base) {
 // section holds; it hands out every section in its newest slab; and a record written in
 // fragments begins in a new section there, none of whose slabs is reused before the record is
 // whole. So a record lies in the slabs from the newest one of when the Append that opened its
-// (first) section began, on: if all of those are in the log, the record must be read. A section
+// (first) section began, to the newest one of when its own Append returned: if all of those are
+// in the log (a slab kept before a gap, too), the record must be read. A section
 // holds whole frames of the records before it back to the one whose Append may have opened it,
 // as many as fit; `section_size` bounds it. And the newest record, whole in one frame, is in
 // its stream's open section unless the next Append, begun, closed it.
 std::vector<bool> RecordsTheRingKeeps(uint64_t seed, int stream, const StreamAtKill& k,
-                                      uint32_t unbroken_from, uint64_t section_size) {
+                                      const std::set<uint32_t>& there, uint64_t section_size) {
   std::vector<bool> keeps(k.appended, false);
   if (k.appended == 0) return keeps;
   const uint64_t room = section_size - kSectionHeaderSize;
@@ -390,8 +403,12 @@ std::vector<bool> RecordsTheRingKeeps(uint64_t seed, int stream, const StreamAtK
       --opener;
       bytes += frame[opener];
     }
-    if (opener >= k.slabs_before.size()) continue;  // not tracked
-    if (k.slabs_before[opener] - 1 >= unbroken_from) keeps[i] = true;
+    if (i >= k.slabs_after.size()) continue;  // not tracked (nor, then, is `opener`)
+    bool all_there = true;
+    for (uint32_t slab = k.slabs_before[opener] - 1; all_there && slab < k.slabs_after[i]; ++slab) {
+      all_there = there.count(slab) != 0;
+    }
+    keeps[i] = keeps[i] || all_there;
   }
   return keeps;
 }
@@ -418,11 +435,11 @@ TEST_CASE("KilledRingWriterMidWrap") {
         KilledLog(dir, seed, 500 + rng() % 6000, "", section_size, nullptr, kRingSlabs, &at_kill);
     CHECK(ListSlabFiles(base).size() <= kRingSlabs);
     // Judged on the files as the kill left them (truncate below changes no slab's name).
-    const uint32_t unbroken_from = UnbrokenFrom(base);
+    const std::set<uint32_t> there = SlabsThere(base);
     std::array<std::vector<bool>, kStreams> keeps;
     for (int s = 0; s < kStreams; ++s) {
       const size_t si = static_cast<size_t>(s);
-      keeps[si] = RecordsTheRingKeeps(seed, s, at_kill[si], unbroken_from, section_size);
+      keeps[si] = RecordsTheRingKeeps(seed, s, at_kill[si], there, section_size);
       if (!keeps[si].empty() && keeps[si].back()) ++newest_checked;
       kept_checked += static_cast<uint64_t>(std::count(keeps[si].begin(), keeps[si].end(), true));
     }
@@ -449,7 +466,7 @@ TEST_CASE("KilledRingWriterMidWrap") {
         for (size_t k = 0; k < keep.size(); ++k) {
           if (keep[k] && !read[k]) {
             FAIL_CHECK("stream ", s, ": record ", k, " of ", keep.size(), " appended, which the ring kept, is not read (",
-                       recs.size(), " read; slabs from ", unbroken_from, " on are all there)");
+                       recs.size(), " read; slabs there: ", Listed(there), ")");
             break;
           }
         }
