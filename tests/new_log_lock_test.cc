@@ -2,6 +2,8 @@
 // named like slabs of one log are all made at once, an append is never refused for them, and
 // every path that names a new log (write, compress, split, merge) waits for that lock.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "cli/process.h"
+#include "io_faults.h"
 #include "slablog/compressed_writer.h"
 #include "slablog/format.h"
 #include "slablog/new_log_lock.h"
@@ -165,6 +168,70 @@ TEST_CASE("EveryCommandNamesItsNewLogUnderTheDirectoryLock") {
     CHECK_MESSAGE(result.exit_code == 0, result.err);
     CHECK(fs::exists(dir.path(c.made)));
   }
+}
+
+namespace {
+
+// For the test below: the first directory NewLogLock tries cannot be locked (as on NFS); every
+// other one is locked by someone else, never let go. When a later one is tried, the first one's
+// descriptor is closed: its number is taken at once, as another thread of the process would.
+struct PassedOver {
+  std::string dir;         // the directory that cannot be locked
+  int fd = -1;             // the descriptor NewLogLock had open on it
+  int reused = -1;         // the same number, open on /dev/null since
+};
+PassedOver g_passed_over;
+
+int DescriptorOf(const std::string& dir) {
+  const fs::path wanted = fs::canonical(dir);
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(entry.path(), ec) == wanted) return std::stoi(entry.path().filename().string());
+  }
+  return -1;
+}
+
+int OneDirectoryCannotBeLockedTheOthersAreHeld(io_faults::Op op, const char* path) {
+  if (op != io_faults::Op::kFlockDirectory) return 0;
+  PassedOver& p = g_passed_over;
+  if (p.dir.empty()) {
+    p.dir = path;
+    p.fd = DescriptorOf(path);
+  }
+  if (p.dir == path) return ENOLCK;
+  if (p.reused < 0 && p.fd >= 0) {
+    std::vector<int> others;  // lower numbers free meanwhile are taken first
+    for (int i = 0; i < 4096 && p.reused < 0; ++i) {
+      const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) break;
+      if (fd == p.fd) {
+        p.reused = fd;
+      } else {
+        others.push_back(fd);
+      }
+    }
+    for (const int fd : others) ::close(fd);
+  }
+  return EWOULDBLOCK;
+}
+
+}  // namespace
+
+// NewLogLock closed the descriptor of a directory it could not lock, then, when a later
+// directory's lock was not had in time, closed every descriptor it had opened: that number again,
+// which by then may be another thread's (a writer's slab, and the lock on it).
+TEST_CASE("ADirectoryPassedOverIsClosedOnlyOnceWhenALaterOneIsNotLockedInTime") {
+  TempDir one, two;
+  g_passed_over = PassedOver{};
+  io_faults::SetHook(&OneDirectoryCannotBeLockedTheOthersAreHeld);
+  auto naming = NewLogLock::Acquire({one.path("a.slog"), two.path("b.slog")});  // waits kWaitSeconds
+  io_faults::SetHook(nullptr);
+  CHECK_FALSE(naming);
+  REQUIRE_MESSAGE(g_passed_over.fd >= 0, "no descriptor open on ", g_passed_over.dir);
+  REQUIRE_MESSAGE(g_passed_over.reused >= 0, "descriptor ", g_passed_over.fd, " was not closed in time to be taken");
+  CHECK_MESSAGE(::fcntl(g_passed_over.reused, F_GETFD) != -1,
+                "descriptor ", g_passed_over.reused, ", closed by NewLogLock and open again since, was closed again");
+  ::close(g_passed_over.reused);
 }
 
 }  // namespace slablog::test

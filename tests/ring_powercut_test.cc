@@ -110,6 +110,7 @@ const char* OpName(io_faults::Op op) {
     case io_faults::Op::kFtruncate: return "ftruncate";
     case io_faults::Op::kFallocate: return "fallocate";
     case io_faults::Op::kSyncfs: return "syncfs";
+    case io_faults::Op::kFlockDirectory: return "flock-dir";
   }
   return "?";
 }
@@ -117,7 +118,10 @@ const char* OpName(io_faults::Op op) {
 int Hook(io_faults::Op op, const char* path) {
   if (g_model == nullptr) return 0;
   Model& m = *g_model;
-  if (op == io_faults::Op::kFtruncate || op == io_faults::Op::kFallocate) return 0;
+  // (A directory's flock writes nothing: no cut is taken before it.)
+  if (op == io_faults::Op::kFtruncate || op == io_faults::Op::kFallocate || op == io_faults::Op::kFlockDirectory) {
+    return 0;
+  }
   if (std::uniform_real_distribution<double>(0, 1)(m.rng) < m.cut_in_hook) {
     TakeCut(std::string("before ") + OpName(op) + " " + fs::path(path).filename().string());
   }

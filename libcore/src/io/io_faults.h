@@ -1,7 +1,8 @@
 // Fault injection for the system calls whose failure can lose written data (fdatasync, fsync of a
 // directory, ftruncate, fallocate): tests set a process-wide hook that makes them fail with a
 // chosen errno, to check that the writer never reports success after one failed, or that watches
-// when truncate syncs. Without a hook the cost is one relaxed atomic load per call; the append
+// when truncate syncs. Also flock on a directory (NewLogLock), whose failures other than
+// EWOULDBLOCK (NFS, some FUSE file systems) no local file system gives. Without a hook the cost is one relaxed atomic load per call; the append
 // path makes none of these calls.
 #pragma once
 
@@ -11,7 +12,7 @@
 
 namespace slablog::io_faults {
 
-enum class Op : uint8_t { kFdatasync, kFsyncDirectory, kFtruncate, kFallocate, kSyncfs };
+enum class Op : uint8_t { kFdatasync, kFsyncDirectory, kFtruncate, kFallocate, kSyncfs, kFlockDirectory };
 
 // Returns 0 to let the call run, or the errno it fails with (without being made). `path` names
 // the file (or directory) the call is for.

@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "io_faults.h"
 #include "mapped_file.h"
 
 namespace slablog {
@@ -25,8 +26,11 @@ struct OpenDirectory {
   std::string name;
 };
 
+// Closes the descriptors still open (fd -1: closed already, its number perhaps another thread's).
 void CloseAll(const std::vector<OpenDirectory>& dirs) {
-  for (const OpenDirectory& d : dirs) ::close(d.fd);
+  for (const OpenDirectory& d : dirs) {
+    if (d.fd >= 0) ::close(d.fd);
+  }
 }
 
 // Waits for the lock with LOCK_NB and short sleeps rather than a blocking flock: a holder that
@@ -36,7 +40,10 @@ void CloseAll(const std::vector<OpenDirectory>& dirs) {
 Result<bool> LockWithin(const OpenDirectory& dir, std::chrono::steady_clock::time_point deadline) {
   auto pause = std::chrono::microseconds(50);
   for (;;) {
-    if (::flock(dir.fd, LOCK_EX | LOCK_NB) == 0) return true;
+    if (io_faults::Checked(io_faults::Op::kFlockDirectory, dir.name,
+                           [&] { return ::flock(dir.fd, LOCK_EX | LOCK_NB); }) == 0) {
+      return true;
+    }
     const int err = errno;
     if (err == EINTR) continue;
     if (err != EWOULDBLOCK) return false;
@@ -82,7 +89,7 @@ Result<NewLogLock> NewLogLock::Acquire(const std::vector<std::string>& bases) {
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
   std::vector<int> fds;
-  for (const OpenDirectory& d : unique) {
+  for (OpenDirectory& d : unique) {
     auto locked = LockWithin(d, deadline);
     if (!locked) {
       CloseAll(unique);  // closing releases the locks already taken
@@ -95,6 +102,7 @@ Result<NewLogLock> NewLogLock::Acquire(const std::vector<std::string>& bases) {
       // race the lock closes (two processes making run.slog and run_1.slog at the same instant)
       // open, rather than refusing every new log on such a file system.
       ::close(d.fd);
+      d.fd = -1;
     }
   }
   return NewLogLock(std::move(fds));
