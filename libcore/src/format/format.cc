@@ -7,8 +7,19 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "decode_hooks.h"
 
 namespace slablog {
+
+namespace decode_hooks {
+namespace detail {
+std::atomic<Hook> g_after_section_crc_checked{nullptr};
+}  // namespace detail
+void SetAfterSectionCrcChecked(Hook hook) {
+  detail::g_after_section_crc_checked.store(hook, std::memory_order_release);
+}
+}  // namespace decode_hooks
+
 namespace {
 
 using coding::Load;
@@ -164,6 +175,7 @@ std::optional<SectionOpen> DecodeSectionOpen(const LogId& id, std::span<const ui
   }
   if (std::memcmp(&magic, kSectionMagic.data(), kSectionMagic.size()) != 0) return std::nullopt;
   if (Load<uint32_t>(p + 4) != crc32c::Extend(LogSeed(id), p + 8, 24)) return std::nullopt;
+  decode_hooks::AfterSectionCrcChecked(p);
   const uint32_t flags = Load<uint32_t>(p + 12);
   if (flags != 0 && flags != kSectionFlagZstd) return std::nullopt;
   SectionOpen s;
