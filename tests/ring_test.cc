@@ -16,6 +16,7 @@
 #include <chrono>
 #include <thread>
 
+#include "decode_hooks.h"
 #include "slablog/recovery.h"
 #include "testutil.h"
 
@@ -265,6 +266,89 @@ namespace slablog::test {
 // slab, and the stream goes on in the next one as if the ring had reused them. The slab's catalog
 // says where each stream stood when it began (stream positions): from there on, sections missing
 // were lost, and verify says so.
+namespace {
+
+// The ring's writer, reached from the middle of a reader's look at a section header (between the
+// check of its CRC and the loads of its fields, decode_hooks.h): reuses the file for slabs until
+// it has written a later slab's section header over the one being looked at.
+struct WrapUnderALook {
+  Writer* writer = nullptr;
+  StreamHandle stream{};
+  uint64_t seed = 0;
+  uint64_t next = 0;                  // the next record to append
+  uint32_t until_slabs = 0;           // appends until the writer has made this many slabs
+  std::atomic<bool> armed{false};     // the next look (of any thread) is the one
+  bool done = false;
+  bool AppendNext() {
+    const uint64_t n = next++;
+    return writer->Append(stream, RingPayload(seed, n, 9), static_cast<int64_t>(n)).ok();
+  }
+};
+WrapUnderALook g_wrap;
+
+void WrapTheRingNow(const uint8_t*) {
+  if (!g_wrap.armed.exchange(false)) return;
+  while (g_wrap.writer->slab_count() < g_wrap.until_slabs) {
+    if (!g_wrap.AppendNext()) return;
+  }
+  g_wrap.done = true;
+}
+
+}  // namespace
+
+TEST_CASE("AReaderOfALiveRingTakesASectionHeaderAsItWasWhenItsCrcWasChecked") {
+  // A ring's writer may take a slab file over at any instant of a reader's look at one of its
+  // section headers, also between the check of the header's CRC and the loads of its fields. What
+  // the reader takes is the header it checked: the later slab's header written over it since
+  // gives a section number past those of the slabs that follow (read next, they would be sections
+  // appearing again, a false alarm), and its stream may not even be the one checked.
+  TempDir dir;
+  const std::string base = dir.path("live.slog");
+  g_wrap.seed = TestSeed();
+  g_wrap.next = 0;
+  g_wrap.done = false;
+  auto opened = Writer::Open(base, RingOptions(3));
+  REQUIRE(opened);
+  Writer& w = *opened.value();
+  g_wrap.writer = &w;
+  g_wrap.stream = w.OpenStream({"a", Encoding::kBinary, 0}).value();
+  while (w.slab_count() < 6) REQUIRE(g_wrap.AppendNext());
+  // Slabs 3 to 5 on disk. Reused for slab 6, slab 3's file gets, where its first section of "a"
+  // was, slab 6's first one.
+  g_wrap.until_slabs = 7;
+  ReaderOptions one_thread;
+  one_thread.threads = 1;  // no helper thread looks at the headers
+  CollectingReporter reporter;
+  auto reader = Reader::Open(base, one_thread, &reporter);
+  REQUIRE(reader);
+  REQUIRE(reader.value()->summary().writer_active);
+  decode_hooks::SetAfterSectionCrcChecked(&WrapTheRingNow);
+  Item item;
+  uint64_t read = 0, prev = 0;
+  bool in_order = true, intact = true;
+  while (reader.value()->Next(&item)) {
+    // Slab 3's catalog section is met: the next look is at its first section of "a".
+    if (item.kind == ItemKind::kSection && item.slab->header.slab_index == 3 &&
+        item.section->open.stream_id == kCatalogStream) {
+      g_wrap.armed = true;
+    }
+    if (item.kind != ItemKind::kRecord) continue;
+    const std::string payload(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size());
+    const uint64_t k = NumberOf(payload);
+    in_order &= read++ == 0 || k > prev;
+    intact &= payload == RingPayload(g_wrap.seed, k, 9);
+    prev = k;
+  }
+  decode_hooks::SetAfterSectionCrcChecked(nullptr);
+  REQUIRE(g_wrap.done);  // the writer did reuse slab 3's file under the look
+  CHECK_FALSE(std::filesystem::exists(SlabPath(base, 3)));
+  CHECK_MESSAGE(reporter.events.empty(), reporter.Describe());
+  CHECK(in_order);
+  CHECK(intact);
+  CHECK(read > 0);
+  REQUIRE(w.Close().ok());
+}
+
 TEST_CASE("ARingSlabFileTakenOverUnderAReaderIsPassedOverOnlyOnceItsNameNoLongerLeadsToIt") {
   // What a ring's writer does to a slab file it reuses while a reader has it mapped, in order:
   // renames it (to the later slab's temporary name), then zeroes its header and writes the new

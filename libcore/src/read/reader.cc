@@ -401,7 +401,7 @@ void Reader::Impl::PlanCatchUp(const OpenSectionRead& open) {
   OpenSectionRead& c = catch_up.emplace(open);
   c.section.slab = &c.slab;
   c.section.close = DecodeSectionClose(SectionKey(*walker.summary().log_id, c.slab.header),
-                                       file.subspan(open.section.offset, kSectionHeaderSize));
+                                       CopySectionHeader(file, open.section.offset).view());
   // As the walker checks a close block it meets.
   if (c.section.close && c.section.close->filled > c.section.open.size - kSectionHeaderSize) {
     Report(c.slab.file, c.slab.header.slab_index, c.section.offset, 0, c.section.open.stream_id,

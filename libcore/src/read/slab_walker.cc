@@ -59,6 +59,24 @@ SlabHeaderCopy CopySlabHeader(std::span<const uint8_t> file, uint64_t at) {
   return copy;
 }
 
+SectionHeaderCopy CopySectionHeader(std::span<const uint8_t> file, uint64_t at) {
+  constexpr size_t kMagic = sizeof(uint32_t);
+  static_assert(kSectionMagic.size() == kMagic);
+  SectionHeaderCopy copy;
+  const uint8_t* p = file.data() + at;
+  // (Headers are page-aligned, so the magic's word is too.)
+  if (reinterpret_cast<uintptr_t>(p) % alignof(uint32_t) == 0) {
+    auto& word = *reinterpret_cast<uint32_t*>(const_cast<uint8_t*>(p));
+    const uint32_t magic = std::atomic_ref<uint32_t>(word).load(std::memory_order_acquire);
+    std::memcpy(copy.bytes.data(), &magic, kMagic);
+  } else {
+    std::memcpy(copy.bytes.data(), p, kMagic);
+    std::atomic_thread_fence(std::memory_order_acquire);
+  }
+  std::memcpy(copy.bytes.data() + kMagic, p + kMagic, kSectionHeaderSize - kMagic);
+  return copy;
+}
+
 bool TakenOverSinceMapped(const MappedFile& f, const SlabHeaderCopy& head) {
   const std::optional<uint32_t> named = SlabIndexOfPath(f.path());
   if (!named) return false;
@@ -293,7 +311,8 @@ bool SlabWalker::NextSectionInSlab() {
   const uint64_t page = slab_.header.page_size;
   while (section_pos_ + kSectionHeaderSize <= slab_end_) {
     const uint64_t at = section_pos_;
-    const auto header = bytes().subspan(at, kSectionHeaderSize);
+    const SectionHeaderCopy head = CopySectionHeader(bytes(), at);  // judged on one copy
+    const std::span<const uint8_t> header = head.view();
     const auto open = DecodeSectionOpen(id, header);
     if (!open) {
       // A zero magic ahead of other bytes is a header being published (writers store the magic

@@ -165,6 +165,19 @@ struct SlabHeaderCopy {
 };
 SlabHeaderCopy CopySlabHeader(std::span<const uint8_t> file, uint64_t at);
 
+// One copy of the section header at `at`, which `file` holds whole. A ring's writer may take the
+// file over under the map at any moment and write a later slab's header where this one is: every
+// judgement on a section header is made on one copy, so that the fields a reader takes are those
+// whose CRC it checked. (Loaded again from the map, they could be the later slab's, whose section
+// numbers come after those of the slabs the walk reads next.) The magic is loaded first, with
+// acquire order: writers store it last, with release order, so behind a magic that is set the
+// copy holds the whole header, and a header being published reads as not there yet, not damaged.
+struct SectionHeaderCopy {
+  alignas(8) std::array<uint8_t, kSectionHeaderSize> bytes{};
+  std::span<const uint8_t> view() const { return bytes; }
+};
+SectionHeaderCopy CopySectionHeader(std::span<const uint8_t> file, uint64_t at);
+
 // Whether the slab file `f`, copied from as `head` (its first bytes), was taken over by its
 // ring's writer for a later slab since it was mapped: `head` is not the header its name gives,
 // and its name no longer leads to the file mapped. (The writer renames a file it reuses before
