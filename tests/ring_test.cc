@@ -6,17 +6,20 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <new>
 #include <random>
 #include <chrono>
 #include <thread>
 
 #include "decode_hooks.h"
+#include "mapped_file.h"
 #include "slablog/recovery.h"
 #include "testutil.h"
 
@@ -347,6 +350,92 @@ TEST_CASE("AReaderOfALiveRingTakesASectionHeaderAsItWasWhenItsCrcWasChecked") {
   CHECK(intact);
   CHECK(read > 0);
   REQUIRE(w.Close().ok());
+}
+
+namespace {
+
+// Whether a process waits for a lock on the file `path` (a "->" line of /proc/locks for its inode).
+bool SomeoneWaitsToLock(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  const std::string inode = ":" + std::to_string(st.st_ino) + " ";
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    if (line.find("->") != std::string::npos && line.find(inode) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("ARingIsReadAsLiveWhenAFileItListedIsTakenOverWhileItIsOpened") {
+  // A ring's writer can go past every slab a reader listed while the reader opens the log (the
+  // reader descheduled for a moment): by the time their locks are looked at, none of their names
+  // leads to a file, and the slabs after them can be reused too, so no slab is found past the
+  // listing. The files it took over since the reader mapped them say that a writer was at work:
+  // the log is read as live, and those files are passed over, never read as damage.
+  const uint64_t seed = TestSeed();
+  std::vector<std::pair<std::string, std::string>> records;
+  for (uint64_t i = 0; i < 3000; ++i) records.emplace_back("a", RingPayload(seed, i, 9));
+  TempDir dir;
+  const std::string base = dir.path("r.slog");
+  WriteLog(base, RingOptions(3), records);
+  const auto files = ListSlabFiles(base);
+  REQUIRE(files.size() == 3);
+  const uint32_t later = files.back().first + 1;
+  // Reader::Open is held as it maps the last slab listed (MappedFile::Open waits for its trim
+  // lock).
+  const int hold = ::open(files.back().second.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(hold >= 0);
+  REQUIRE(LockForTrim(hold, /*exclusive=*/true, /*wait=*/false));
+  ReaderOptions one_thread;
+  one_thread.threads = 1;
+  CollectingReporter reporter;
+  Result<std::unique_ptr<Reader>> reader = Error{Errc::kNotFound, "", 0, ""};
+  std::thread opener([&] { reader = Reader::Open(base, one_thread, &reporter); });
+  bool held = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!(held = SomeoneWaitsToLock(files.back().second)) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  // Meanwhile the writer takes the oldest slab's file over (mapped by then) for its next slab, as
+  // RecycleOwnSlabLocked does: renamed to the new slab's temporary name, then its new header.
+  // (Not named yet: no slab past the listing is there to be found.)
+  const std::string taken = SlabPath(base, later) + ".new";
+  bool took_over = false;
+  if (held && ::rename(files.front().second.c_str(), taken.c_str()) == 0) {
+    std::string head = ReadFile(files.back().second).substr(0, kSlabHeaderSize);
+    auto header = DecodeSlabHeader({reinterpret_cast<const uint8_t*>(head.data()), head.size()});
+    const int fd = ::open(taken.c_str(), O_WRONLY | O_CLOEXEC);
+    if (header && fd >= 0) {
+      header->slab_index = later;
+      auto* bytes = reinterpret_cast<uint8_t*>(head.data());
+      EncodeSlabHeader(*header, std::span<uint8_t, kSlabHeaderSize>(bytes, kSlabHeaderSize));
+      took_over = ::pwrite(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size());
+    }
+    if (fd >= 0) ::close(fd);
+  }
+  UnlockForTrim(hold);
+  ::close(hold);
+  opener.join();  // (no REQUIRE before: the thread must be joined)
+  REQUIRE(held);
+  REQUIRE(took_over);
+  REQUIRE(reader);
+  CHECK(reader.value()->summary().writer_active);
+  Item item;
+  uint64_t read = 0, prev = 0;
+  while (reader.value()->Next(&item)) {
+    if (item.kind != ItemKind::kRecord) continue;
+    const std::string payload(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size());
+    const uint64_t k = NumberOf(payload);
+    if (read++ > 0) CHECK(k > prev);
+    CHECK(payload == RingPayload(seed, k, 9));
+    prev = k;
+  }
+  CHECK_MESSAGE(reporter.events.empty(), reporter.Describe());
+  CHECK(reader.value()->summary().ring_overtaken == 1);
+  CHECK(read > 0);
 }
 
 TEST_CASE("ARingSlabFileTakenOverUnderAReaderIsPassedOverOnlyOnceItsNameNoLongerLeadsToIt") {

@@ -814,6 +814,13 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
   // before slabs a writer finished and closed in between.
   bool live = false;
   for (const std::string& p : files->paths) live = live || WriterActive(p);
+  // So did a log a file of which was taken from its name since it was mapped. A ring's writer can
+  // go past every slab listed while the log is opened (a reader descheduled for a moment is
+  // enough): their names then lead to nothing a lock can be looked at on, and the slabs right
+  // after them may be reused too, which the second look then does not find. Taken for a log no
+  // writer holds, the walk would read the later slabs' bytes in those files as damage. (After the
+  // locks: a file still at its name now was at it when its lock was looked at.)
+  for (const MappedFile& m : mapped) live = live || !m.StillAtItsPath();
   if (!files->base.empty()) {
     for (uint32_t next = files->next_index;; ++next) {
       auto m = MappedFile::Open(SlabPath(files->base, next), /*hold_trim_lock=*/true);
