@@ -224,8 +224,17 @@ TEST_CASE("ReadersOfARingBeingWrittenSeeEachStreamInOrderAndNeverAProblem") {
     }
   });
   uint64_t passes = 0, records = 0, overtaken = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (std::chrono::steady_clock::now() < deadline && passes < 200 * TestScale()) {
+  // Passes go on for 3 s or 200 of them, and past that, up to 60 s, until the writer has gone
+  // round the ring 20 times: on a busy machine it can get so little time that the readers finish
+  // before it reused anything under them.
+  const auto start = std::chrono::steady_clock::now();
+  const auto enough_passes = [&] {
+    return std::chrono::steady_clock::now() >= start + std::chrono::seconds(3) || passes >= 200 * TestScale();
+  };
+  const auto enough_laps = [&] {
+    return w.slab_count() > 3 * 20 || std::chrono::steady_clock::now() >= start + std::chrono::seconds(60);
+  };
+  while (!(enough_passes() && enough_laps())) {
     ReaderOptions ro;
     ro.threads = 1 + passes % 2;
     // Every other pass dawdles (a pause every 64 records), so that the writer reuses slabs the
