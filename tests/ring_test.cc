@@ -558,4 +558,73 @@ TEST_CASE("SectionsLostAtTheEndOfARingsOldestSlabAreAHoleNotTheRingsReuse") {
   CHECK_FALSE(t);  // a hole: truncate points to recover
 }
 
+// Only a file renamed to another slab name of its log says a ring's writer took it over while
+// the log was opened. A dead log (here: crashed, with a page lost in its last open section) one of
+// whose files another process removes or moves elsewhere at that moment (a retention job dropping
+// the oldest slab, an archiver) is still read as dead: taken for one a writer holds, the walk's
+// leniency for a live log (no search past a hole of an open section, torn tails counted as in
+// progress, ...) would hide its damage and lose the intact records after the hole.
+TEST_CASE("ADeadLogWhoseOldestSlabFileIsRemovedOrMovedWhileItIsOpenedStillHasItsDamageReported") {
+  const uint64_t seed = TestSeed();
+  std::vector<std::pair<std::string, std::string>> records;
+  for (uint64_t i = 0; i < 1500; ++i) records.emplace_back("a", RingPayload(seed, i, 9));
+  TempDir dir;
+  std::filesystem::create_directories(dir.path("crash"));
+  const std::string base = WriteCrashedLog(dir.path("w.slog"), dir.path("crash"), SmallOptions(), records);
+  const auto files = ListSlabFiles(base);
+  REQUIRE(files.size() >= 3);
+  // A power cut lost one frame's bytes in the middle of the last slab's open section; intact
+  // frames follow it.
+  std::vector<FrameLoc> open_frames;
+  for (const FrameLoc& f : Frames(base)) {
+    if (f.file == files.back().second && !f.section_closed && f.stream == "a") open_frames.push_back(f);
+  }
+  REQUIRE(open_frames.size() >= 3);
+  const FrameLoc lost = open_frames[open_frames.size() / 2];
+  ZeroBytes(lost.file, lost.offset, lost.offset + kFrameHeaderSize + lost.length);
+  ReaderOptions one_thread;
+  one_thread.threads = 1;
+  const ReadResult alone = ReadAll(base, one_thread);
+  REQUIRE_FALSE(alone.summary.writer_active);
+  REQUIRE(alone.reporter.Has(CorruptionKind::kMissingData));
+
+  // The same reading, while another process removes the oldest slab file, or moves it to another
+  // directory, as the reader opens the log (held at the last slab's trim lock, as in
+  // ARingIsReadAsLiveWhenAFileItListedIsTakenOverWhileItIsOpened).
+  bool move = false;
+  SUBCASE("removed") {}
+  SUBCASE("moved elsewhere") { move = true; }
+  std::filesystem::create_directories(dir.path("archive"));
+  const int hold = ::open(files.back().second.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(hold >= 0);
+  REQUIRE(LockForTrim(hold, /*exclusive=*/true, /*wait=*/false));
+  CollectingReporter reporter;
+  Result<std::unique_ptr<Reader>> reader = Error{Errc::kNotFound, "", 0, ""};
+  std::thread opener([&] { reader = Reader::Open(base, one_thread, &reporter); });
+  bool held = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!(held = SomeoneWaitsToLock(files.back().second)) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const std::string& oldest = files.front().second;
+  const bool removed =
+      held && (move ? ::rename(oldest.c_str(), dir.path("archive/w_0.slog").c_str()) : ::unlink(oldest.c_str())) == 0;
+  UnlockForTrim(hold);
+  ::close(hold);
+  opener.join();
+  REQUIRE(held);
+  REQUIRE(removed);
+  REQUIRE(reader);
+  uint64_t read = 0;
+  Item item;
+  while (reader.value()->Next(&item)) read += item.kind == ItemKind::kRecord ? 1 : 0;
+  MESSAGE("alone: ", alone.records.size(), " records, events:\n", alone.reporter.Describe(),
+          "with the oldest file ", move ? "moved" : "removed", " meanwhile: ", read, " records, writer_active ",
+          reader.value()->summary().writer_active, ", in_progress ", reader.value()->summary().in_progress,
+          ", events:\n", reporter.Describe());
+  CHECK_FALSE(reader.value()->summary().writer_active);
+  CHECK(reporter.Has(CorruptionKind::kMissingData));
+  CHECK(read == alone.records.size());
+}
+
 }  // namespace slablog::test

@@ -55,6 +55,12 @@ bool MappedFile::StillAtItsPath() const {
   return static_cast<uint64_t>(st.st_dev) == device_ && static_cast<uint64_t>(st.st_ino) == inode_;
 }
 
+bool MappedFile::IsFileAt(const std::string& path) const {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_dev) == device_ &&
+         static_cast<uint64_t>(st.st_ino) == inode_;
+}
+
 const std::atomic<uint64_t>* MappedFile::fault_word() const { return fault_guard::FaultWord(guard_); }
 
 std::optional<uint64_t> MappedFile::fault_offset() const {
@@ -183,7 +189,7 @@ Status WritableSlab::Map() {
 namespace {
 
 // Where a slab is made before Publish() gives it its name; readers never list it.
-std::string TempPathOf(const std::string& path) { return path + ".new"; }
+std::string TempPathOf(const std::string& path) { return path + std::string(kSlabTempSuffix); }
 
 Status RefuseExisting(const std::string& path) {
   struct stat st {};

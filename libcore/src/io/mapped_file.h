@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "slablog/status.h"
@@ -15,6 +16,10 @@
 namespace slablog {
 
 Error IoError(const std::string& file, const std::string& what, int err);
+
+// Added to a slab's name while its writer makes it (a new file, or one a ring takes over):
+// readers never list such a name.
+inline constexpr std::string_view kSlabTempSuffix = ".new";
 
 class MappedFile {
  public:
@@ -37,6 +42,8 @@ class MappedFile {
   // replaced (a ring's writer renames a slab file it reuses before it changes any byte of it).
   // True when it cannot be told (a lookup failing otherwise than for a missing name).
   bool StillAtItsPath() const;
+  // Whether `path` names the file that was mapped (false when it cannot be looked up).
+  bool IsFileAt(const std::string& path) const;
 
   // Reads of the map never die by SIGBUS (fault_guard.h): a page that cannot be read (the file
   // was cut short under the map, or the disk failed) reads as zeros. This is the offset of the

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <optional>
@@ -45,6 +46,43 @@ struct StreamCursor {
   // on a live log to read the rest of it (Reader::Impl::PlanCatchUp).
   std::optional<OpenSectionRead> open_end;
 };
+
+// Whether `m` is found in its directory under another slab name of its log (or that name with
+// kSlabTempSuffix, the writer's name for a slab it is making).
+bool FoundUnderAnotherSlabNameOfItsLog(const MappedFile& m) {
+  const std::string& path = m.path();
+  const size_t slash = path.rfind('/');
+  const std::string own_name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const std::optional<std::string> own_base = BaseOfSlabPath(own_name);
+  const std::optional<uint32_t> own_index = SlabIndexOfPath(own_name);
+  if (!own_base || !own_index) return false;
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.ends_with(kSlabTempSuffix)) name.resize(name.size() - kSlabTempSuffix.size());
+    const std::optional<uint32_t> index = SlabIndexOfPath(name);
+    if (!index || *index == *own_index || BaseOfSlabPath(name) != own_base) continue;
+    if (m.IsFileAt(it->path().string())) return true;
+  }
+  return false;
+}
+
+// Whether the mapped slab file `m`, gone from its name, was taken over by its ring's writer since
+// it was mapped. The writer renames a file it reuses to a later slab's name of the same log (first
+// with kSlabTempSuffix after it), and nothing else gives a file of a log another slab name of that log: a
+// file deleted, or moved elsewhere (a retention job dropping the oldest slab, an archiver), says
+// nothing of a writer, and a crashed log whose file goes so while it is opened must still have its
+// damage reported. Looks through the file's directory: only ever for a file that left its name.
+// Three times at most: the writer's second rename (from the temporary name to the slab's) can move
+// the file to a name the scan has passed.
+bool RenamedToAnotherSlabOfItsLog(const MappedFile& m) {
+  for (int scan = 0; scan < 3; ++scan) {
+    if (FoundUnderAnotherSlabNameOfItsLog(m)) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -814,13 +852,13 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
   // before slabs a writer finished and closed in between.
   bool live = false;
   for (const std::string& p : files->paths) live = live || WriterActive(p);
-  // So did a log a file of which was taken from its name since it was mapped. A ring's writer can
+  // So did a log a file of which its ring's writer took over since it was mapped. The writer can
   // go past every slab listed while the log is opened (a reader descheduled for a moment is
   // enough): their names then lead to nothing a lock can be looked at on, and the slabs right
   // after them may be reused too, which the second look then does not find. Taken for a log no
   // writer holds, the walk would read the later slabs' bytes in those files as damage. (After the
   // locks: a file still at its name now was at it when its lock was looked at.)
-  for (const MappedFile& m : mapped) live = live || !m.StillAtItsPath();
+  for (const MappedFile& m : mapped) live = live || (!m.StillAtItsPath() && RenamedToAnotherSlabOfItsLog(m));
   if (!files->base.empty()) {
     for (uint32_t next = files->next_index;; ++next) {
       auto m = MappedFile::Open(SlabPath(files->base, next), /*hold_trim_lock=*/true);
