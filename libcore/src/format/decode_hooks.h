@@ -1,7 +1,8 @@
 // A seam for tests of readers that race a writer: DecodeSectionOpen calls the hook between the
 // check of a section header's CRC and the loads of its fields, with the address of the header it
-// decodes, so that a test can change the bytes there at that very instant, as a ring's writer
-// reusing the file under a reader may. Without a hook the cost is one relaxed atomic load per
+// decodes, so that a test can act at that very instant, as a ring's writer reusing the file under
+// a reader may (the walker decodes a copy of the header: the hook must not write through the
+// address, only change the file). Without a hook the cost is one relaxed atomic load per
 // section header decoded (never per frame). Not for production code: tests only.
 #pragma once
 
