@@ -47,39 +47,51 @@ struct StreamCursor {
   std::optional<OpenSectionRead> open_end;
 };
 
-// Whether `m` is found in its directory under another slab name of its log (or that name with
-// kSlabTempSuffix, the writer's name for a slab it is making).
-bool FoundUnderAnotherSlabNameOfItsLog(const MappedFile& m) {
+// Whether `name` is the name of slab `min_index` or a later one of the log whose slab file is
+// named `own_name`.
+bool IsLaterSlabName(std::string_view name, const std::string& own_name, uint32_t min_index) {
+  const std::optional<uint32_t> index = SlabIndexOfPath(name);
+  return index && *index >= min_index && BaseOfSlabPath(name) == BaseOfSlabPath(own_name);
+}
+
+// Whether `m` is found in its directory under the name of slab `min_index` or a later one of its
+// log, or that name with kSlabTempSuffix (the writer's name for a slab it is making). nullopt
+// when the directory cannot be read through.
+std::optional<bool> FoundUnderALaterSlabName(const MappedFile& m, uint32_t min_index) {
   const std::string& path = m.path();
   const size_t slash = path.rfind('/');
   const std::string own_name = slash == std::string::npos ? path : path.substr(slash + 1);
-  const std::optional<std::string> own_base = BaseOfSlabPath(own_name);
-  const std::optional<uint32_t> own_index = SlabIndexOfPath(own_name);
-  if (!own_base || !own_index) return false;
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (!SlabIndexOfPath(own_name)) return false;
   std::error_code ec;
-  std::filesystem::directory_iterator it(dir, ec), end;
+  std::filesystem::directory_iterator it(DirectoryOf(path), ec), end;
   for (; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.ends_with(kSlabTempSuffix)) name.resize(name.size() - kSlabTempSuffix.size());
-    const std::optional<uint32_t> index = SlabIndexOfPath(name);
-    if (!index || *index == *own_index || BaseOfSlabPath(name) != own_base) continue;
-    if (m.IsFileAt(it->path().string())) return true;
+    const std::string name = it->path().filename().string();
+    // As it is, and without the suffix: a log's own names may end in it (base "cap.new").
+    const std::string_view bare = name.ends_with(kSlabTempSuffix)
+                                      ? std::string_view(name).substr(0, name.size() - kSlabTempSuffix.size())
+                                      : std::string_view();
+    const bool later = IsLaterSlabName(name, own_name, min_index) ||
+                       (!bare.empty() && IsLaterSlabName(bare, own_name, min_index));
+    if (later && m.IsFileAt(it->path().string())) return true;
   }
+  if (ec) return std::nullopt;
   return false;
 }
 
 // Whether the mapped slab file `m`, gone from its name, was taken over by its ring's writer since
-// it was mapped. The writer renames a file it reuses to a later slab's name of the same log (first
-// with kSlabTempSuffix after it), and nothing else gives a file of a log another slab name of that log: a
-// file deleted, or moved elsewhere (a retention job dropping the oldest slab, an archiver), says
-// nothing of a writer, and a crashed log whose file goes so while it is opened must still have its
-// damage reported. Looks through the file's directory: only ever for a file that left its name.
-// Three times at most: the writer's second rename (from the temporary name to the slab's) can move
-// the file to a name the scan has passed.
-bool RenamedToAnotherSlabOfItsLog(const MappedFile& m) {
+// the log was listed: `min_index` is one past the last slab listed. The writer renames a file it
+// reuses to the name of a slab past every one there (first with kSlabTempSuffix after it), and
+// nothing else gives a file of a log a later slab name of that log: a file deleted, or moved
+// elsewhere (a retention job dropping the oldest slab, an archiver), says nothing of a writer,
+// and a crashed log whose file goes so while it is opened must still have its damage reported.
+// Looks through the file's directory, only ever for a file that left its name; three times at
+// most, as the writer's second rename (from the temporary name to the slab's) can move the file
+// to a name the scan has passed. A directory that cannot be read through cannot tell: taken as
+// the writer's work, as StillAtItsPath takes a name it cannot look up.
+bool TakenOverForALaterSlab(const MappedFile& m, uint32_t min_index) {
   for (int scan = 0; scan < 3; ++scan) {
-    if (FoundUnderAnotherSlabNameOfItsLog(m)) return true;
+    const std::optional<bool> found = FoundUnderALaterSlabName(m, min_index);
+    if (!found || *found) return true;
   }
   return false;
 }
@@ -858,7 +870,8 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view path, const Reader
   // after them may be reused too, which the second look then does not find. Taken for a log no
   // writer holds, the walk would read the later slabs' bytes in those files as damage. (After the
   // locks: a file still at its name now was at it when its lock was looked at.)
-  for (const MappedFile& m : mapped) live = live || (!m.StillAtItsPath() && RenamedToAnotherSlabOfItsLog(m));
+  const uint32_t later = files->base.empty() ? 0 : files->next_index;
+  for (const MappedFile& m : mapped) live = live || (!m.StillAtItsPath() && TakenOverForALaterSlab(m, later));
   if (!files->base.empty()) {
     for (uint32_t next = files->next_index;; ++next) {
       auto m = MappedFile::Open(SlabPath(files->base, next), /*hold_trim_lock=*/true);
