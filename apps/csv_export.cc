@@ -225,8 +225,10 @@ std::optional<ExitCode> SpooledCsv(const std::string& log, const CsvExportOption
     makers.push_back(std::make_unique<CsvRowMaker>(opt.time_format));
   }
   CsvRowMaker remaker(opt.time_format);
-  OrderedWork<CsvBatch> work(threads, CsvBatchSlots(threads),
-                             [&](size_t worker, CsvBatch& batch) { makers[worker]->Make(&batch); });
+  OrderedWork<CsvBatch> work(threads, CsvBatchSlots(threads), [&](size_t worker, CsvBatch& batch) {
+    makers[worker]->Make(&batch);
+    spool->Store(&batch.rows, &batch.spooled);
+  });
   // Runs of batches by the width their rows start from, with where each run ends in the spool:
   // rows narrower than the final columns lie before the end of the last narrow run.
   std::vector<std::pair<size_t, uint64_t>> widths;
@@ -246,16 +248,18 @@ std::optional<ExitCode> SpooledCsv(const std::string& log, const CsvExportOption
           start = columns.size();
           remaker.Make(&batch);
           (void)MergeCsvColumns(batch, &columns);  // it starts from every column: none are new
+          spool->Store(&batch.rows, &batch.spooled);
         }
         if (columns.overflowed()) return false;
         if (columns.size() != known->size()) known = std::make_shared<const std::vector<std::string>>(columns.names());
         SayComplaints(batch, nullptr);
         *complaints_said += batch.complaints.size();
         invalid += batch.complaints.size();
-        if (!spool->Append(&batch.rows)) {
+        if (!batch.spooled.stored) {
           spooled = false;
           return false;
         }
+        spool->Append(&batch.spooled);
         if (widths.empty() || widths.back().first != start) widths.emplace_back(start, 0);
         widths.back().second = spool->size();
         return true;

@@ -33,6 +33,7 @@ void CsvBatch::Clear() {
   complaints.clear();
   new_columns.clear();
   columns_overflowed = false;
+  spooled = CsvSpoolPiece{};
 }
 
 void CsvBatch::Add(const CsvStream& stream, const RecordView& r) {

@@ -13,6 +13,7 @@
 
 #include "csv_cells.h"
 #include "csv_flatten.h"
+#include "csv_spool.h"
 #include "record_json.h"
 #include "slablog/reader.h"
 #include "time_format.h"
@@ -66,6 +67,8 @@ class CsvBatch {
   // known_columns), in order of first appearance.
   std::vector<std::string> new_columns;
   bool columns_overflowed = false;       // the worker met more fields than columns can be
+  // A spooled export's: where the worker put the rows (taking them when they are held in memory).
+  CsvSpoolPiece spooled;
 
  private:
   std::vector<CsvStream> streams_;

@@ -20,7 +20,7 @@ constexpr size_t kReadBlock = size_t{1} << 20;
 // that costs more than the page cache's pages, which write(2) fills without one (measured:
 // 263 MB of rows held in memory took 3 times the CPU of the same rows in a file).
 constexpr uint64_t kMemoryBytes = uint64_t{16} << 20;
-// Free space is looked at again after this much was written: a spool may fill a disk that
+// Free space is looked at again after this much was reserved: a spool may fill a disk that
 // others write to as well.
 constexpr uint64_t kCheckEvery = uint64_t{64} << 20;
 
@@ -64,32 +64,71 @@ std::string CsvSpool::Directory() {
   return env != nullptr && *env != '\0' ? env : "/tmp";
 }
 
-bool CsvSpool::Append(CsvText* rows) {
-  if (failed_) return false;
+void CsvSpool::Store(CsvText* rows, CsvSpoolPiece* piece) {
+  *piece = CsvSpoolPiece{};
   const std::string_view text = rows->view();
-  if (fd_ < 0 && memory_size_ + text.size() <= memory_bytes_) {
-    memory_size_ += text.size();
-    held_.push_back(std::move(*rows));  // leaves it empty
-    return true;
+  piece->size = text.size();
+  if (failed_) return;
+  bool held = false;
+  {
+    std::lock_guard lock(mutex_);
+    held = memory_used_ + text.size() <= memory_bytes_;
+    if (held) memory_used_ += text.size();
   }
-  if (!WriteToFile(text)) failed_ = true;
-  return !failed_;
+  if (held) {
+    piece->held = std::move(*rows);  // leaves it empty
+    piece->stored = true;
+    return;
+  }
+  uint64_t at = 0;
+  if (!ReserveInFile(text.size(), &at)) {
+    failed_ = true;
+    return;
+  }
+  piece->in_file = true;
+  piece->file_offset = at;
+  for (std::string_view left = text; !left.empty();) {
+    const ssize_t n = ::pwrite(fd_, left.data(), left.size(), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      failed_ = true;
+      return;
+    }
+    left.remove_prefix(static_cast<size_t>(n));
+    at += static_cast<uint64_t>(n);
+  }
+  piece->stored = true;
 }
 
-bool CsvSpool::RoomLeft(size_t more) {
+void CsvSpool::Append(CsvSpoolPiece* piece) {
+  size_ += piece->size;
+  pieces_.push_back(std::move(*piece));
+  *piece = CsvSpoolPiece{};
+}
+
+bool CsvSpool::ReserveInFile(uint64_t size, uint64_t* offset) {
+  std::lock_guard lock(mutex_);
+  if (fd_ < 0 && (fd_ = OpenNamelessFile(Directory())) < 0) return false;
+  if (!RoomLeft(size)) return false;
+  *offset = file_size_;
+  file_size_ += size;
+  return true;
+}
+
+bool CsvSpool::RoomLeft(uint64_t more) {
   if (checked_ && file_size_ + more < checked_at_ + kCheckEvery) return true;
   struct statvfs fs {};
   if (::fstatvfs(fd_, &fs) != 0) return false;
   const uint64_t total = uint64_t{fs.f_blocks} * fs.f_frsize;
   const uint64_t free = uint64_t{fs.f_bavail} * fs.f_frsize;
   const uint64_t keep = std::min<uint64_t>(total / 20, uint64_t{1} << 30);
-  // Room for this write and the next kCheckEvery bytes, the reserve kept.
+  // Room for this piece and the next kCheckEvery bytes, the reserve kept.
   const uint64_t growth = more + kCheckEvery;
   uint64_t needed = keep + growth;
   // Standard output into a file here will take every row held (padding not counted) while the
   // file still holds them: with room left only for the spool, the export would fail there
   // where two passes fit.
-  if (OutputSharesFileSystem()) needed += memory_size_ + file_size_ + growth;
+  if (OutputSharesFileSystem()) needed += memory_used_ + file_size_ + growth;
   if (free < needed) return false;
   checked_ = true;
   checked_at_ = file_size_ + more;
@@ -102,78 +141,68 @@ bool CsvSpool::OutputSharesFileSystem() const {
          out.st_dev == file.st_dev;
 }
 
-bool CsvSpool::WriteToFile(std::string_view rows) {
-  if (fd_ < 0 && (fd_ = OpenNamelessFile(Directory())) < 0) return false;
-  if (!RoomLeft(rows.size())) return false;
-  while (!rows.empty()) {
-    const ssize_t n = ::write(fd_, rows.data(), rows.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    rows.remove_prefix(static_cast<size_t>(n));
-    file_size_ += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
 template <typename Take>
-bool CsvSpool::ForEachBlock(uint64_t begin, uint64_t end, Take&& take) const {
-  uint64_t at = 0;  // where the held block starts
-  for (const CsvText& block : held_) {
-    const std::string_view text = block.view();
-    const uint64_t from = std::max(begin, at), to = std::min<uint64_t>(end, at + text.size());
-    if (from < to && !take(text.substr(static_cast<size_t>(from - at), static_cast<size_t>(to - from)))) return false;
-    at += text.size();
-  }
-  begin = std::max(begin, at);
-  if (begin >= end) return true;
-  std::unique_ptr<char[]> block(new char[kReadBlock]);
-  while (begin < end) {
-    const uint64_t in_file = begin - memory_size_;
-    const ssize_t n = ::pread(fd_, block.get(), static_cast<size_t>(std::min<uint64_t>(kReadBlock, end - begin)),
-                              static_cast<off_t>(in_file));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    begin += static_cast<uint64_t>(n);
-    if (!take(std::string_view(block.get(), static_cast<size_t>(n)))) return false;
+bool CsvSpool::ForEachPiece(uint64_t begin, uint64_t end, Take&& take) const {
+  uint64_t at = 0;  // where the piece starts among the rows
+  for (const CsvSpoolPiece& piece : pieces_) {
+    if (at >= end) break;
+    const uint64_t piece_at = at;
+    at += piece.size;
+    const uint64_t from = std::max(begin, piece_at), to = std::min(end, at);
+    if (from < to && !take(piece, from - piece_at, to - from)) return false;
   }
   return true;
 }
 
 bool CsvSpool::Copy(StdoutBuffer* out, uint64_t begin, uint64_t end) const {
-  const uint64_t in_memory = std::min(end, memory_size_);
-  if (begin < in_memory &&
-      !ForEachBlock(begin, in_memory, [out](std::string_view block) { return out->Write(block); })) {
-    return false;
-  }
-  begin = std::max(begin, memory_size_);
-  if (begin >= end) return out->Flush();
-  bool read_failed = false;
-  return out->WriteFromFile(fd_, begin - memory_size_, end - begin, &read_failed) && out->Flush();
+  return ForEachPiece(begin, end,
+                      [&](const CsvSpoolPiece& piece, uint64_t from, uint64_t size) {
+                        if (!piece.in_file) {
+                          return out->Write(piece.held.view().substr(static_cast<size_t>(from), static_cast<size_t>(size)));
+                        }
+                        bool read_failed = false;
+                        return out->WriteFromFile(fd_, piece.file_offset + from, size, &read_failed);
+                      }) &&
+         out->Flush();
 }
 
 bool CsvSpool::CopyPadded(StdoutBuffer* out, uint64_t begin, uint64_t end, size_t width) const {
   bool quoted = false;  // inside a quoted cell: its commas and line ends are text
   size_t cells = 1;     // of the row being copied
-  return ForEachBlock(begin, end, [&](std::string_view block) {
-           std::string& text = out->text();
-           size_t from = 0;
-           for (size_t i = 0; i < block.size(); ++i) {
-             const char c = block[i];
-             if (c == '"') {
-               quoted = !quoted;  // a doubled quote inside a cell turns it off and on again
-             } else if (!quoted && c == ',') {
-               ++cells;
-             } else if (!quoted && c == '\n') {
-               text.append(block.substr(from, i - from));
-               if (cells < width) text.append(width - cells, ',');
-               text.push_back('\n');
-               from = i + 1;
-               cells = 1;
-             }
-           }
-           text.append(block.substr(from));
-           return out->MaybeFlush();
-         }) &&
+  auto pad = [&](std::string_view block) {
+    std::string& text = out->text();
+    size_t from = 0;
+    for (size_t i = 0; i < block.size(); ++i) {
+      const char c = block[i];
+      if (c == '"') {
+        quoted = !quoted;  // a doubled quote inside a cell turns it off and on again
+      } else if (!quoted && c == ',') {
+        ++cells;
+      } else if (!quoted && c == '\n') {
+        text.append(block.substr(from, i - from));
+        if (cells < width) text.append(width - cells, ',');
+        text.push_back('\n');
+        from = i + 1;
+        cells = 1;
+      }
+    }
+    text.append(block.substr(from));
+    return out->MaybeFlush();
+  };
+  std::unique_ptr<char[]> block;
+  return ForEachPiece(begin, end,
+                      [&](const CsvSpoolPiece& piece, uint64_t from, uint64_t size) {
+                        if (!piece.in_file) return pad(piece.held.view().substr(static_cast<size_t>(from), static_cast<size_t>(size)));
+                        if (block == nullptr) block.reset(new char[kReadBlock]);
+                        for (uint64_t done = 0; done < size;) {
+                          const ssize_t n = ::pread(fd_, block.get(), static_cast<size_t>(std::min<uint64_t>(kReadBlock, size - done)),
+                                                    static_cast<off_t>(piece.file_offset + from + done));
+                          if (n < 0 && errno == EINTR) continue;
+                          if (n <= 0 || !pad(std::string_view(block.get(), static_cast<size_t>(n)))) return false;
+                          done += static_cast<uint64_t>(n);
+                        }
+                        return true;
+                      }) &&
          out->Flush();
 }
 

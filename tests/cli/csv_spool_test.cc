@@ -77,12 +77,16 @@ TEST_CASE("CsvRowsHeldInMemoryInAFileOrNotAtAllAreTheSame") {
   const auto complaints = ComplaintLines(memory.err);
   CHECK(complaints.size() == 41);  // i % 997 == 5 below 40000
 
-  // The rows in a file (none in memory); no file to be had, so the log is read twice; and the
-  // columns named, so each row is written as it is made.
+  // The rows in a file (none in memory); some batches' rows in memory and the rest in the file
+  // (a batch's rows are put away by the worker that made them, whichever finishes first); no
+  // file to be had, so the log is read twice; and the columns named, so each row is written as
+  // it is made.
   const RunResult file = CsvWith(dir, "SLABLOG_CSV_MEMORY=0", "");
+  const RunResult mixed = CsvWith(dir, "SLABLOG_CSV_MEMORY=900K", "");
   const RunResult twice = CsvWith(dir, "SLABLOG_CSV_MEMORY=0 TMPDIR=" + dir.path("none"), "");
   const RunResult named = CsvWith(dir, "", "--fields '" + header + "'");
-  for (const RunResult* other : {&file, &twice, &named}) {
+  CHECK(memory.out.size() > 2 * 900 * 1024);  // so `mixed` held some rows and filed the rest
+  for (const RunResult* other : {&file, &mixed, &twice, &named}) {
     CHECK(other->exit_code == 1);
     CHECK(other->out == memory.out);
     CHECK(ComplaintLines(other->err) == complaints);
