@@ -36,6 +36,34 @@ std::string RingPayload(uint64_t seed, uint64_t i, int max_log2) {
 
 uint64_t NumberOf(const std::string& payload) { return std::stoull(payload.substr(0, payload.find(':'))); }
 
+// What a reader gave from where it was to its end: its records, and whether they came in
+// order of their numbers, each the payload RingPayload wrote for its number. on_item(item) sees
+// every item first.
+struct RingRecordsRead {
+  uint64_t records = 0;
+  bool in_order = true;
+  bool intact = true;
+};
+template <typename OnItem>
+RingRecordsRead ReadRingRecords(Reader& reader, uint64_t seed, OnItem&& on_item) {
+  RingRecordsRead read;
+  Item item;
+  uint64_t prev = 0;
+  while (reader.Next(&item)) {
+    on_item(item);
+    if (item.kind != ItemKind::kRecord) continue;
+    const std::string payload(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size());
+    const uint64_t k = NumberOf(payload);
+    read.in_order &= read.records++ == 0 || k > prev;
+    read.intact &= payload == RingPayload(seed, k, 9);
+    prev = k;
+  }
+  return read;
+}
+RingRecordsRead ReadRingRecords(Reader& reader, uint64_t seed) {
+  return ReadRingRecords(reader, seed, [](const Item&) {});
+}
+
 // Slab files of the log on disk, and whether a temporary (.new) one is left.
 size_t SlabFilesOnDisk(const std::string& base) { return ListSlabFiles(base).size(); }
 
@@ -335,29 +363,20 @@ TEST_CASE("AReaderOfALiveRingTakesASectionHeaderAsItWasWhenItsCrcWasChecked") {
   REQUIRE(reader);
   REQUIRE(reader.value()->summary().writer_active);
   decode_hooks::SetAfterSectionCrcChecked(&WrapTheRingNow);
-  Item item;
-  uint64_t read = 0, prev = 0;
-  bool in_order = true, intact = true;
-  while (reader.value()->Next(&item)) {
+  const RingRecordsRead read = ReadRingRecords(*reader.value(), g_wrap.seed, [](const Item& item) {
     // Slab 3's catalog section is met: the next look is at its first section of "a".
     if (item.kind == ItemKind::kSection && item.slab->header.slab_index == 3 &&
         item.section->open.stream_id == kCatalogStream) {
       g_wrap.armed = true;
     }
-    if (item.kind != ItemKind::kRecord) continue;
-    const std::string payload(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size());
-    const uint64_t k = NumberOf(payload);
-    in_order &= read++ == 0 || k > prev;
-    intact &= payload == RingPayload(g_wrap.seed, k, 9);
-    prev = k;
-  }
+  });
   decode_hooks::SetAfterSectionCrcChecked(nullptr);
   REQUIRE(g_wrap.done);  // the writer did reuse slab 3's file under the look
   CHECK_FALSE(std::filesystem::exists(SlabPath(base, 3)));
   CHECK_MESSAGE(reporter.events.empty(), reporter.Describe());
-  CHECK(in_order);
-  CHECK(intact);
-  CHECK(read > 0);
+  CHECK(read.in_order);
+  CHECK(read.intact);
+  CHECK(read.records > 0);
   REQUIRE(w.Close().ok());
 }
 
@@ -436,19 +455,12 @@ TEST_CASE("ARingIsReadAsLiveWhenAFileItListedIsTakenOverWhileItIsOpened") {
   REQUIRE(took_over);
   REQUIRE(reader);
   CHECK(reader.value()->summary().writer_active);
-  Item item;
-  uint64_t read = 0, prev = 0;
-  while (reader.value()->Next(&item)) {
-    if (item.kind != ItemKind::kRecord) continue;
-    const std::string payload(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size());
-    const uint64_t k = NumberOf(payload);
-    if (read++ > 0) CHECK(k > prev);
-    CHECK(payload == RingPayload(seed, k, 9));
-    prev = k;
-  }
+  const RingRecordsRead read = ReadRingRecords(*reader.value(), seed);
   CHECK_MESSAGE(reporter.events.empty(), reporter.Describe());
   CHECK(reader.value()->summary().ring_overtaken == 1);
-  CHECK(read > 0);
+  CHECK(read.in_order);
+  CHECK(read.intact);
+  CHECK(read.records > 0);
 }
 
 TEST_CASE("ARingSlabFileTakenOverUnderAReaderIsPassedOverOnlyOnceItsNameNoLongerLeadsToIt") {
@@ -493,16 +505,9 @@ TEST_CASE("ARingSlabFileTakenOverUnderAReaderIsPassedOverOnlyOnceItsNameNoLonger
     REQUIRE(fd >= 0);
     REQUIRE(::pwrite(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()));
     ::close(fd);
-    Item item;
-    uint64_t read = 0, prev = 0;
-    while (reader.value()->Next(&item)) {
-      if (item.kind != ItemKind::kRecord) continue;
-      const std::string payload(reinterpret_cast<const char*>(item.record.payload.data()), item.record.payload.size());
-      const uint64_t k = NumberOf(payload);
-      if (read++ > 0) CHECK(k > prev);
-      CHECK(payload == RingPayload(seed, k, 9));
-      prev = k;
-    }
+    const RingRecordsRead read = ReadRingRecords(*reader.value(), seed);
+    CHECK(read.in_order);
+    CHECK(read.intact);
     ::close(lock);
     const LogSummary& summary = reader.value()->summary();
     if (renamed) {
