@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstring>
 #include <string>
 
@@ -64,15 +65,12 @@ SectionHeaderCopy CopySectionHeader(std::span<const uint8_t> file, uint64_t at) 
   static_assert(kSectionMagic.size() == kMagic);
   SectionHeaderCopy copy;
   const uint8_t* p = file.data() + at;
-  // (Headers are page-aligned, so the magic's word is too.)
-  if (reinterpret_cast<uintptr_t>(p) % alignof(uint32_t) == 0) {
-    auto& word = *reinterpret_cast<uint32_t*>(const_cast<uint8_t*>(p));
-    const uint32_t magic = std::atomic_ref<uint32_t>(word).load(std::memory_order_acquire);
-    std::memcpy(copy.bytes.data(), &magic, kMagic);
-  } else {
-    std::memcpy(copy.bytes.data(), p, kMagic);
-    std::atomic_thread_fence(std::memory_order_acquire);
-  }
+  // A section starts on a page of its slab, which is mapped on a page or read into memory from
+  // operator new (aligned for any scalar): the magic's word is aligned, as atomic_ref needs.
+  assert(reinterpret_cast<uintptr_t>(p) % alignof(uint32_t) == 0);
+  auto& word = *reinterpret_cast<uint32_t*>(const_cast<uint8_t*>(p));
+  const uint32_t magic = std::atomic_ref<uint32_t>(word).load(std::memory_order_acquire);
+  std::memcpy(copy.bytes.data(), &magic, kMagic);
   std::memcpy(copy.bytes.data() + kMagic, p + kMagic, kSectionHeaderSize - kMagic);
   return copy;
 }
