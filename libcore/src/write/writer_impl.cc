@@ -170,11 +170,14 @@ Status Writer::Impl::NewSlabLocked() {
     // the header page, the first section's header (the page after), and the last page, which no
     // section takes (the end marker's). Each section zeroes where readers look in it as it is
     // handed out (RollSectionLocked).
-    file.value()->Zero(0, 2 * page_size);
-    file.value()->Zero(slab_capacity - page_size, page_size);
     // A reader of a live ring checks the header after it copies a record (GuardLiveRing): the
-    // zeroed header must be seen before any later store to the file.
+    // zeroed header must be seen before any other store to the file, the zeros after it
+    // included (one memset of both pages would let a reader see the first section's zeros
+    // under the old header, and report records of the old slab as damaged).
+    file.value()->Zero(0, page_size);
     std::atomic_thread_fence(std::memory_order_release);
+    file.value()->Zero(page_size, page_size);
+    file.value()->Zero(slab_capacity - page_size, page_size);
   }
   SlabHeader header;
   header.flags = options.ring_slabs != 0 ? kSlabFlagRing : 0;
