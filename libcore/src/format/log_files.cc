@@ -71,8 +71,11 @@ std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view bas
   std::vector<std::pair<uint32_t, std::string>> out;
   std::error_code ec;
   const std::filesystem::path dir = p.dir.empty() ? "." : p.dir;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
+  // increment(ec), not a range-for: its ++ throws when reading the directory fails part-way.
+  // What was listed by then is kept, as a listing that missed entries (FillListingGaps).
+  std::filesystem::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
     if (name.size() <= prefix.size() + p.ext.size() || name.compare(0, prefix.size(), prefix) != 0 ||
         name.compare(name.size() - p.ext.size(), p.ext.size(), p.ext) != 0) {
       continue;
@@ -90,8 +93,9 @@ std::optional<std::string> FindLogNamedLikeASlab(std::string_view base, uint32_t
   const std::string prefix = p.stem + "_";
   std::error_code ec;
   const std::filesystem::path dir = p.dir.empty() ? "." : p.dir;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
+  std::filesystem::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {  // (as ListSlabFiles)
+    const std::string name = it->path().filename().string();
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
     // STEM_N_M.EXT: a slab of the log STEM_N.EXT, which is slab N of `base`.
     const std::string path = p.dir + name;
