@@ -75,6 +75,7 @@ struct CsvPass {
   unsigned pass, passes;
 };
 // start(batch) is called on each batch before it is filled.
+constexpr auto kNothingAtStart = [](CsvBatch&) {};
 template <typename Take, typename Start>
 uint64_t ForEachCsvBatch(Reader& reader, const CsvExportOptions& opt, uint64_t max_records, CsvPass pass,
                          OrderedWork<CsvBatch>& work, Take&& take, Start&& start) {
@@ -135,7 +136,7 @@ Result<uint64_t> FindCsvColumns(const std::string& log, const CsvExportOptions& 
     for (const std::string& name : batch.new_columns) columns->Resolve(name);
     if (batch.columns_overflowed) columns->SetOverflowed();
     return !columns->overflowed();
-  }, [](CsvBatch&) {});
+  }, kNothingAtStart);
 }
 
 void WriteCsvHeader(const CsvColumns& columns, StdoutBuffer* out) {
@@ -184,7 +185,7 @@ ExitCode WriteCsv(const std::string& log, const CsvExportOptions& opt, CsvColumn
           invalid += batch.complaints.size();
           return out.Write(batch.rows.view());
         },
-        [](CsvBatch&) {});
+        kNothingAtStart);
   }
   Emitter emit(&out, false, 0);
   ExitCode rc = FinishExport(kCsvCmd, &emit, out, problems);
@@ -227,7 +228,9 @@ std::optional<ExitCode> SpooledCsv(const std::string& log, const CsvExportOption
   CsvRowMaker remaker(opt.time_format);
   OrderedWork<CsvBatch> work(threads, CsvBatchSlots(threads), [&](size_t worker, CsvBatch& batch) {
     makers[worker]->Make(&batch);
-    spool->Store(&batch.rows, &batch.spooled);
+    // A batch that met no new column is never made again (MergeCsvColumns), so its rows are
+    // put away at once, by the worker; the others once their columns are known to stand.
+    if (batch.new_columns.empty() && !batch.columns_overflowed) spool->Store(&batch.rows, &batch.spooled);
   });
   // Runs of batches by the width their rows start from, with where each run ends in the spool:
   // rows narrower than the final columns lie before the end of the last narrow run.
@@ -248,13 +251,14 @@ std::optional<ExitCode> SpooledCsv(const std::string& log, const CsvExportOption
           start = columns.size();
           remaker.Make(&batch);
           (void)MergeCsvColumns(batch, &columns);  // it starts from every column: none are new
-          spool->Store(&batch.rows, &batch.spooled);
         }
         if (columns.overflowed()) return false;
         if (columns.size() != known->size()) known = std::make_shared<const std::vector<std::string>>(columns.names());
         SayComplaints(batch, nullptr);
         *complaints_said += batch.complaints.size();
         invalid += batch.complaints.size();
+        // (A worker's Store that failed fails here again: the spool stays failed.)
+        if (!batch.spooled.stored) spool->Store(&batch.rows, &batch.spooled);
         if (!batch.spooled.stored) {
           spooled = false;
           return false;

@@ -3,9 +3,10 @@
 // is read; holding the rows lets the records be read once, not once for the columns and again
 // for the rows. A few batches' rows are held in memory, the rest, like sort(1)'s runs, in a
 // temporary file with no name (O_TMPFILE, or unlinked at once), so an export that is killed
-// leaves nothing behind. Each batch's rows are put away by the worker that made them, into a
-// range of the file of their own: copying them into the page cache is a quarter of an export's
-// time, and on the reading thread it left the workers idle half of theirs.
+// leaves nothing behind. A batch's rows are put away by the worker that made them, into a range
+// of the file of their own, once they are known to stand (csv_export.cc): copied into the page
+// cache by the reading thread, they took a quarter of an export's CPU time there, and left the
+// workers idle half of theirs.
 #pragma once
 
 #include <atomic>
@@ -47,10 +48,11 @@ class CsvSpool {
   static std::string Directory();
 
   // Puts `rows` away, on any thread: takes them (leaving `rows` empty) while memory is left,
-  // else copies them into a range of the file of their own, so that the workers that made a
-  // batch's rows also do the copying, at once, not one thread after another. Sets
+  // else copies them into a range of the file of their own, so that the workers that made
+  // batches' rows also do the copying, at once, not one thread after another. Sets
   // `piece->stored` false once the file cannot be made or written, or would grow past its
-  // bounds: the spool is then useless, and the caller makes the rows again in a second pass.
+  // bounds: the spool is then useless (every later Store fails too), and the caller makes the
+  // rows again in a second pass. Rows stored are never given back: store only rows that stand.
   void Store(CsvText* rows, CsvSpoolPiece* piece);
   // Takes a stored piece (leaving it empty) as the rows after those appended before: the
   // spool's rows are in the order of these calls, whatever the order of Store's.

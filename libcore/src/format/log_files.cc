@@ -88,7 +88,7 @@ std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view bas
   return FillListingGaps(base, std::move(out));
 }
 
-std::optional<std::string> FindLogNamedLikeASlab(std::string_view base, uint32_t from) {
+Result<std::optional<std::string>> FindLogNamedLikeASlab(std::string_view base, uint32_t from) {
   const NameParts p = Split(base);
   const std::string prefix = p.stem + "_";
   std::error_code ec;
@@ -101,9 +101,13 @@ std::optional<std::string> FindLogNamedLikeASlab(std::string_view base, uint32_t
     const std::string path = p.dir + name;
     const auto log = BaseOfSlabPath(path);
     if (!log || !SlabIndexOfPath(path) || BaseOfSlabPath(*log) != std::string(base)) continue;
-    if (SlabIndexOfPath(*log).value_or(0) >= from) return path;
+    if (SlabIndexOfPath(*log).value_or(0) >= from) return std::optional<std::string>(path);
   }
-  return std::nullopt;
+  // No directory: no log in it (the writer says why it cannot make its own there).
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Error{Errc::kIo, dir.string(), 0, "cannot read the directory: " + ec.message()};
+  }
+  return std::optional<std::string>();
 }
 
 std::vector<std::pair<uint32_t, std::string>> FillListingGaps(std::string_view base,

@@ -65,8 +65,8 @@ SectionHeaderCopy CopySectionHeader(std::span<const uint8_t> file, uint64_t at) 
   static_assert(kSectionMagic.size() == kMagic);
   SectionHeaderCopy copy;
   const uint8_t* p = file.data() + at;
-  // A section starts on a page of its slab, which is mapped on a page or read into memory from
-  // operator new (aligned for any scalar): the magic's word is aligned, as atomic_ref needs.
+  // A section starts on a page of its slab, and a slab at a multiple of 8 of its file, which is
+  // mapped on a page: the magic's word is aligned, as atomic_ref needs.
   assert(reinterpret_cast<uintptr_t>(p) % alignof(uint32_t) == 0);
   auto& word = *reinterpret_cast<uint32_t*>(const_cast<uint8_t*>(p));
   const uint32_t magic = std::atomic_ref<uint32_t>(word).load(std::memory_order_acquire);

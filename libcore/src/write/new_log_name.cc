@@ -30,8 +30,11 @@ Status CheckNewLogName(const std::string& base, bool replacing) {
                     ", ...), which is how readers take it; write to " + *larger + ", or choose another name");
     }
   }
-  if (const auto other = FindLogNamedLikeASlab(base, 0)) {
-    return refuse("the log " + BaseOfSlabPath(*other).value_or("") + " (" + *other +
+  const auto other = FindLogNamedLikeASlab(base, 0);
+  if (!other) return other.error();
+  if (other.value()) {
+    const std::string& slab = *other.value();
+    return refuse("the log " + BaseOfSlabPath(slab).value_or("") + " (" + slab +
                   ") has the name of one of this log's slabs, which would hide it from its readers; "
                   "choose another name");
   }

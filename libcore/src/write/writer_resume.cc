@@ -71,8 +71,11 @@ Status Writer::Impl::Resume() {
   }
   first_slab = summary.last_slab_index;
   // Logs named so are refused while this one exists (CheckNewLogName), but one may predate that.
-  if (auto other = FindLogNamedLikeASlab(base, first_slab + 1)) {
-    return Fail("cannot append: the log " + BaseOfSlabPath(*other).value_or("") + " (" + *other +
+  const auto other = FindLogNamedLikeASlab(base, first_slab + 1);
+  if (!other) return other.error();
+  if (other.value()) {
+    const std::string& slab = *other.value();
+    return Fail("cannot append: the log " + BaseOfSlabPath(slab).value_or("") + " (" + slab +
                 ") has the name of a slab this log would grow, which would hide it from its readers");
   }
   if (options.ring_slabs != 0) {
