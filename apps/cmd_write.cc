@@ -120,7 +120,10 @@ ExitCode RunWrite(const WriteOptions& opt) {
   const char* cmd = "write";
   // Checked now for a quick answer, and by Writer::Open again once it holds the log's lock,
   // however long the first record takes to come.
-  if (Status free = opt.append ? Status() : CheckNewLogName(opt.log); !free) return RefuseName(cmd, free.error());
+  if (Status free = opt.append ? Status() : CheckNewLogName(opt.log); !free) {
+    // A directory that cannot be read (kIo) is no name refused: its exit code is Fail's.
+    return free.error().code == Errc::kInvalidArgument ? RefuseName(cmd, free.error()) : Fail(cmd, free.error());
+  }
   WriterOptions wo;
   if (!ParseLogSizes(cmd, opt.sizes, &wo)) return ExitCode::kUsage;
   wo.sync = opt.sync == "none" ? SyncPolicy::kManual

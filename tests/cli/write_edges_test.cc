@@ -298,6 +298,22 @@ TEST_CASE("WriteRefusesANewLogWhereAFileOfItsNameIs") {
   CHECK(ReadAllOf(dir.path("a.slog")) == "precious\n");
 }
 
+// A log whose directory is a file: an I/O failure (exit 3) saying why, not a name refused
+// (exit 2). The check for logs named like its slabs finds none there, as in no directory.
+TEST_CASE("WriteIntoAPathThroughAFileFailsAsIoNotAsARefusedName") {
+  TempDir dir;
+  WriteFile(dir.path("afile"), "precious\n");
+  for (const std::string sub : {"afile/x.slog", "none/x.slog"}) {
+    CAPTURE(sub);
+    const RunResult w = RunSlablog({"write", sub}, kTwoRecords, dir.dir());
+    CHECK(w.exit_code == 3);
+    CHECK(w.err.find(sub.substr(0, sub.find('/') + 1)) != std::string::npos);
+    CHECK(w.err.find(sub.starts_with("afile") ? "Not a directory" : "No such file or directory") != std::string::npos);
+  }
+  CHECK(FilesIn(dir.dir()) == std::vector<std::string>{"afile"});
+  CHECK(ReadAllOf(dir.path("afile")) == "precious\n");
+}
+
 // Slabs that held the first streams' catalog may be too small for that of many streams: the
 // write stops there as for an invalid record (exit 1, not 2: the sizes ran out for this input),
 // says how many records the log keeps, and the log is whole (review r17, F11).

@@ -103,9 +103,12 @@ Result<std::optional<std::string>> FindLogNamedLikeASlab(std::string_view base, 
     if (!log || !SlabIndexOfPath(path) || BaseOfSlabPath(*log) != std::string(base)) continue;
     if (SlabIndexOfPath(*log).value_or(0) >= from) return std::optional<std::string>(path);
   }
-  // No directory: no log in it (the writer says why it cannot make its own there).
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    return Error{Errc::kIo, dir.string(), 0, "cannot read the directory: " + ec.message()};
+  // No directory (or a file where it would be): no log in it, and the writer says why it
+  // cannot make its own there.
+  if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+    std::string shown = p.dir.empty() ? "." : p.dir;
+    if (shown.size() > 1) shown.pop_back();  // its slash
+    return Error{Errc::kIo, shown, 0, "cannot read the directory: " + ec.message()};
   }
   return std::optional<std::string>();
 }
