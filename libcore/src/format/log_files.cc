@@ -94,6 +94,11 @@ Result<std::optional<std::string>> FindLogNamedLikeASlab(std::string_view base, 
   std::error_code ec;
   const std::filesystem::path dir = p.dir.empty() ? "." : p.dir;
   std::filesystem::directory_iterator it(dir, ec), end;
+  // A directory that cannot be opened holds no log this user could have made readable beside
+  // the new one: none there (ENOENT), a file (ENOTDIR), or one this user may write but not
+  // read (-wx, EACCES), where logs are still made (see man slablog.5). Only a listing that
+  // breaks off part-way fails: what it did not reach may hold such a log.
+  if (ec) return std::optional<std::string>();
   for (; !ec && it != end; it.increment(ec)) {  // (as ListSlabFiles)
     const std::string name = it->path().filename().string();
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
@@ -103,9 +108,7 @@ Result<std::optional<std::string>> FindLogNamedLikeASlab(std::string_view base, 
     if (!log || !SlabIndexOfPath(path) || BaseOfSlabPath(*log) != std::string(base)) continue;
     if (SlabIndexOfPath(*log).value_or(0) >= from) return std::optional<std::string>(path);
   }
-  // No directory (or a file where it would be): no log in it, and the writer says why it
-  // cannot make its own there.
-  if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+  if (ec) {
     std::string shown = p.dir.empty() ? "." : p.dir;
     if (shown.size() > 1) shown.pop_back();  // its slash
     return Error{Errc::kIo, shown, 0, "cannot read the directory: " + ec.message()};
