@@ -234,7 +234,7 @@ struct Reader::Impl {
       const MappedFile& f = files[(i + last_checked) % files.size()];
       if (f.path() != path) continue;
       last_checked = (i + last_checked) % files.size();
-      const bool reused = TakenOverSinceMapped(f, CopySlabHeader(f.bytes(), 0));
+      const bool reused = TakenOverSinceRead(f);
       // Counted once per file (the walker counts those it passes over before entering them).
       if (reused && overtaken_files.insert(path).second) {
         ++walker.summary().ring_overtaken;
@@ -280,9 +280,7 @@ struct Reader::Impl {
       ring_copy.assign(payload->begin(), payload->end());
       *payload = ring_copy;
     }
-    // The copy's loads before the header's (free on x86; needed where loads can pass loads).
-    std::atomic_thread_fence(std::memory_order_acquire);
-    return !SlabReusedSince(*scan_file);
+    return !SlabReusedSince(*scan_file);  // (its header copied after the copy: TakenOverSinceRead)
   }
   bool TakeWhole(const FrameView& frame, uint32_t id, Item* item) {
     cursor->assembler.set_quiet_orphans(false);

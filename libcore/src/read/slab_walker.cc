@@ -86,6 +86,11 @@ bool TakenOverSinceMapped(const MappedFile& f, const SlabHeaderCopy& head) {
   return !f.StillAtItsPath();
 }
 
+bool TakenOverSinceRead(const MappedFile& f) {
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return TakenOverSinceMapped(f, CopySlabHeader(f.bytes(), 0));
+}
+
 SlabWalker::SlabWalker(const std::vector<MappedFile>* files, std::optional<uint32_t> first_index,
                        CorruptionSink* sink)
     : files_(files), sink_(sink), expected_index_(first_index) {}
@@ -398,7 +403,7 @@ void SlabWalker::LeaveSlab(std::optional<uint64_t> end_marker) {
            "begins with: its sections were lost (a power cut?), and later slabs follow");
   }
   if (live_ && (slab_.header.flags & kSlabFlagRing) != 0 && slab_.file_offset == 0 &&
-      TakenOverSinceMapped(mapped_file(), CopySlabHeader(bytes(), 0))) {
+      TakenOverSinceRead(mapped_file())) {
     // Its writer reused the slab while the walk was in it: the sections the walk did not reach
     // are gone, and where they were it found zeros, or the later slab's headers, which do not
     // verify here. (Its header is zeroed before any other byte is changed.)

@@ -185,4 +185,10 @@ SectionHeaderCopy CopySectionHeader(std::span<const uint8_t> file, uint64_t at);
 // was that way before any reuse began, and is damage.)
 bool TakenOverSinceMapped(const MappedFile& f, const SlabHeaderCopy& head);
 
+// TakenOverSinceMapped on a copy of `f`'s header made after every load the caller made before
+// the call (an acquire fence first): asked after reading bytes of the file, a "no" then says that
+// those bytes were read before any reuse began. (Without the fence, the header's loads could be
+// made before the bytes' on CPUs where loads pass loads, or by the compiler.)
+bool TakenOverSinceRead(const MappedFile& f);
+
 }  // namespace slablog
