@@ -136,8 +136,9 @@ ExitCode RunWrite(const WriteOptions& opt) {
   // Appending, the log's own slabs count: their size, and whether it is a ring.
   std::optional<SlabHeader> existing;
   if (opt.append) {
-    const auto slabs = ListSlabFiles(opt.log);
-    if (!slabs.empty()) {
+    const auto listed = ListSlabFilesOrFail(opt.log);
+    if (!listed) return Fail(cmd, listed.error());
+    if (const auto& slabs = listed.value(); !slabs.empty()) {
       std::string head(kSlabHeaderSize, '\0');
       if (FILE* f = std::fopen(slabs.front().second.c_str(), "rb")) {
         if (std::fread(head.data(), 1, head.size(), f) == head.size()) {

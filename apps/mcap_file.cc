@@ -67,7 +67,9 @@ Result<std::unique_ptr<McapFile>> McapFile::Create(const std::string& path, bool
                              log->index, log->base)};
   }
   // A name that is a log's (run.slog beside run_0.slog) would hide that log from every reader.
-  if (!ListSlabFiles(path).empty()) {
+  const auto slabs = ListSlabFilesOrFail(path);
+  if (!slabs) return slabs.error();
+  if (!slabs->empty()) {
     return Error{Errc::kInvalidArgument, path, 0, "is the name of a slablog log: choose another name"};
   }
   if (exists && !replace) return Error{Errc::kInvalidArgument, path, 0, "already exists (use --force to replace it)"};

@@ -27,9 +27,12 @@ Error IoError(const std::string& file, const std::string& what) {
   return Error{Errc::kIo, file, 0, what + ": " + std::strerror(errno)};
 }
 
-// Removes the slab files of `base` numbered `first` and up, gaps or not.
+// Removes the slab files of `base` numbered `first` and up, gaps or not; fails rather than leave
+// one a listing that broke off did not reach, which readers would take as the new log's.
 Status RemoveSlabsFrom(const std::string& base, uint32_t first) {
-  for (const auto& [index, path] : ListSlabFiles(base)) {
+  const auto slabs = ListSlabFilesOrFail(base);
+  if (!slabs) return slabs.error();
+  for (const auto& [index, path] : slabs.value()) {
     if (index >= first && unlink(path.c_str()) != 0) return IoError(path, "cannot remove");
   }
   return Status();

@@ -111,6 +111,7 @@ const char* OpName(io_faults::Op op) {
     case io_faults::Op::kFallocate: return "fallocate";
     case io_faults::Op::kSyncfs: return "syncfs";
     case io_faults::Op::kFlockDirectory: return "flock-dir";
+    case io_faults::Op::kListDirectory: return "list-dir";
   }
   return "?";
 }
@@ -118,8 +119,9 @@ const char* OpName(io_faults::Op op) {
 int Hook(io_faults::Op op, const char* path) {
   if (g_model == nullptr) return 0;
   Model& m = *g_model;
-  // (A directory's flock writes nothing: no cut is taken before it.)
-  if (op == io_faults::Op::kFtruncate || op == io_faults::Op::kFallocate || op == io_faults::Op::kFlockDirectory) {
+  // (A directory's flock or listing writes nothing: no cut is taken before it.)
+  if (op == io_faults::Op::kFtruncate || op == io_faults::Op::kFallocate || op == io_faults::Op::kFlockDirectory ||
+      op == io_faults::Op::kListDirectory) {
     return 0;
   }
   if (std::uniform_real_distribution<double>(0, 1)(m.rng) < m.cut_in_hook) {

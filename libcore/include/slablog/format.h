@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "slablog/status.h"
+
 namespace slablog {
 
 using LogId = std::array<uint8_t, 16>;
@@ -195,6 +197,12 @@ std::optional<std::string> BaseOfSlabPath(std::string_view path);
 // The slab index a slab file's name gives (run_3.slog: 3), or nullopt.
 std::optional<uint32_t> SlabIndexOfPath(std::string_view path);
 // The slab files of base name `base` on disk, as (index, path) in index order; gaps stay gaps.
+// A directory that cannot be read through gives what was listed by then, or none.
 std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base);
+// ListSlabFiles for whoever acts on a slab not being listed (checks a new log's name, removes a
+// log's slabs, reads a log): fails (kIo, naming the directory) when the directory could not be
+// read through. A directory that is not there, is a file, or that this user may write but not
+// read (-wx, where names are checked without a listing: slablog.5) holds no slab it can list.
+Result<std::vector<std::pair<uint32_t, std::string>>> ListSlabFilesOrFail(std::string_view base);
 
 }  // namespace slablog

@@ -2,13 +2,16 @@
 
 #include "slablog/format.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <filesystem>
+#include <system_error>
+
+#include "../io/io_faults.h"
 
 namespace slablog {
 namespace {
@@ -48,6 +51,74 @@ LogFiles NamedSlabs(const std::string& base, std::vector<std::pair<uint32_t, std
   return files;
 }
 
+// How a directory's listing ended: `error` is 0, or the errno that stopped it, when opening it
+// (`opened` false) or part-way.
+struct Listing {
+  int error = 0;
+  bool opened = false;
+  // Whether what was listed may not be all there is. A directory that cannot be opened holds no
+  // slab this user could list beside a new log or read: none there (ENOENT), a file (ENOTDIR),
+  // or one this user may write but not read (-wx, EACCES), where logs are still made (slablog.5).
+  bool failed() const {
+    return error != 0 && (opened || (error != ENOENT && error != ENOTDIR && error != EACCES));
+  }
+};
+
+// Calls `on_name` with the name of each entry of `p`'s directory, until it returns false.
+// opendir and readdir rather than std::filesystem: its iterator reads the first entries when it
+// opens the directory, so a failed read there cannot be told from a directory that cannot be
+// opened. A test can make either fail (io_faults kListDirectory: at the open, then each step).
+template <typename OnName>
+Listing ListDirectory(const NameParts& p, OnName on_name) {
+  Listing l;
+  const std::string dir = p.dir.empty() ? "." : p.dir;
+  if ((l.error = io_faults::Injected(io_faults::Op::kListDirectory, dir.c_str())) != 0) return l;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    l.error = errno;
+    return l;
+  }
+  l.opened = true;
+  for (;;) {
+    if ((l.error = io_faults::Injected(io_faults::Op::kListDirectory, dir.c_str())) != 0) break;
+    errno = 0;
+    const dirent* entry = ::readdir(d);
+    if (entry == nullptr) {
+      l.error = errno;  // 0 at the end of the directory
+      break;
+    }
+    if (!on_name(std::string(entry->d_name))) break;
+  }
+  ::closedir(d);
+  return l;
+}
+
+Error CannotList(const NameParts& p, const Listing& l) {
+  std::string shown = p.dir.empty() ? "." : p.dir;
+  if (shown.size() > 1) shown.pop_back();  // its slash
+  return Error{Errc::kIo, shown, 0,
+               std::string(l.opened ? "cannot read the directory: " : "cannot open the directory: ") +
+                   std::strerror(l.error)};
+}
+
+// The slab files of `base` the listing of its directory finds, in index order, into `out`.
+Listing ListSlabs(std::string_view base, std::vector<std::pair<uint32_t, std::string>>* out) {
+  const NameParts p = Split(base);
+  const std::string prefix = p.stem + "_";
+  const Listing l = ListDirectory(p, [&](const std::string& name) {
+    if (name.size() <= prefix.size() + p.ext.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - p.ext.size(), p.ext.size(), p.ext) != 0) {
+      return true;
+    }
+    const auto index = ParseIndex(
+        std::string_view(name).substr(prefix.size(), name.size() - prefix.size() - p.ext.size()));
+    if (index) out->emplace_back(*index, p.dir + name);
+    return true;
+  });
+  std::sort(out->begin(), out->end());
+  return l;
+}
+
 }  // namespace
 
 std::optional<std::string> BaseOfSlabPath(std::string_view path) {
@@ -66,53 +137,33 @@ std::optional<uint32_t> SlabIndexOfPath(std::string_view path) {
 }
 
 std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base) {
-  const NameParts p = Split(base);
-  const std::string prefix = p.stem + "_";
-  std::vector<std::pair<uint32_t, std::string>> out;
-  std::error_code ec;
-  const std::filesystem::path dir = p.dir.empty() ? "." : p.dir;
-  // increment(ec), not a range-for: its ++ throws when reading the directory fails part-way.
-  // What was listed by then is kept, as a listing that missed entries (FillListingGaps).
-  std::filesystem::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() <= prefix.size() + p.ext.size() || name.compare(0, prefix.size(), prefix) != 0 ||
-        name.compare(name.size() - p.ext.size(), p.ext.size(), p.ext) != 0) {
-      continue;
-    }
-    const auto index = ParseIndex(
-        std::string_view(name).substr(prefix.size(), name.size() - prefix.size() - p.ext.size()));
-    if (index) out.emplace_back(*index, p.dir + name);
-  }
-  std::sort(out.begin(), out.end());
-  return FillListingGaps(base, std::move(out));
+  std::vector<std::pair<uint32_t, std::string>> listed;
+  ListSlabs(base, &listed);  // (what was listed before a failure is kept: FillListingGaps)
+  return FillListingGaps(base, std::move(listed));
+}
+
+Result<std::vector<std::pair<uint32_t, std::string>>> ListSlabFilesOrFail(std::string_view base) {
+  std::vector<std::pair<uint32_t, std::string>> listed;
+  if (const Listing l = ListSlabs(base, &listed); l.failed()) return CannotList(Split(base), l);
+  return FillListingGaps(base, std::move(listed));
 }
 
 Result<std::optional<std::string>> FindLogNamedLikeASlab(std::string_view base, uint32_t from) {
   const NameParts p = Split(base);
   const std::string prefix = p.stem + "_";
-  std::error_code ec;
-  const std::filesystem::path dir = p.dir.empty() ? "." : p.dir;
-  std::filesystem::directory_iterator it(dir, ec), end;
-  // A directory that cannot be opened holds no log this user could have made readable beside
-  // the new one: none there (ENOENT), a file (ENOTDIR), or one this user may write but not
-  // read (-wx, EACCES), where logs are still made (see man slablog.5). Only a listing that
-  // breaks off part-way fails: what it did not reach may hold such a log.
-  if (ec) return std::optional<std::string>();
-  for (; !ec && it != end; it.increment(ec)) {  // (as ListSlabFiles)
-    const std::string name = it->path().filename().string();
-    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+  std::optional<std::string> found;
+  const Listing l = ListDirectory(p, [&](const std::string& name) {
+    if (name.compare(0, prefix.size(), prefix) != 0) return true;
     // STEM_N_M.EXT: a slab of the log STEM_N.EXT, which is slab N of `base`.
     const std::string path = p.dir + name;
     const auto log = BaseOfSlabPath(path);
-    if (!log || !SlabIndexOfPath(path) || BaseOfSlabPath(*log) != std::string(base)) continue;
-    if (SlabIndexOfPath(*log).value_or(0) >= from) return std::optional<std::string>(path);
-  }
-  if (ec) {
-    std::string shown = p.dir.empty() ? "." : p.dir;
-    if (shown.size() > 1) shown.pop_back();  // its slash
-    return Error{Errc::kIo, shown, 0, "cannot read the directory: " + ec.message()};
-  }
+    if (!log || !SlabIndexOfPath(path) || BaseOfSlabPath(*log) != std::string(base)) return true;
+    if (SlabIndexOfPath(*log).value_or(0) >= from) found = path;
+    return !found;
+  });
+  if (found) return found;
+  // What the listing did not reach may hold such a log.
+  if (l.failed()) return CannotList(p, l);
   return std::optional<std::string>();
 }
 
@@ -187,11 +238,15 @@ Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
   if (exists) {
     // A file that is also the base name of slab files names two logs: refused rather than one
     // picked (robot_1.slog, a slab of robot.slog, beside the log robot_1_0.slog, ...).
-    const auto own = ListSlabFiles(p);
+    auto listed_own = ListSlabFilesOrFail(p);
+    if (!listed_own) return listed_own.error();
+    const auto& own = listed_own.value();
     // A slab of a larger log opens the whole log, provided the file is one of its slabs.
     std::optional<LogFiles> larger;
     if (auto base = BaseOfSlabPath(p)) {
-      auto slabs = ListSlabFiles(*base);
+      auto listed = ListSlabFilesOrFail(*base);
+      if (!listed) return listed.error();
+      auto& slabs = listed.value();
       const bool member = std::any_of(slabs.begin(), slabs.end(), [&](const auto& s) {
         return s.second == p;
       });
@@ -208,7 +263,9 @@ Result<LogFiles> ResolveLogFiles(std::string_view path, bool single_file) {
     if (larger) return std::move(*larger);
     return LogFiles{{p}, std::nullopt, "", 0, {}};
   }
-  auto slabs = ListSlabFiles(p);
+  auto listed = ListSlabFilesOrFail(p);
+  if (!listed) return listed.error();
+  auto& slabs = listed.value();
   if (slabs.empty()) {
     return Error{Errc::kNotFound, p, 0,
                  "no such log: neither the file nor its slabs (" + SlabPath(p, 0) + ", ...) exist"};

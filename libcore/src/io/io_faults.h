@@ -2,7 +2,8 @@
 // directory, ftruncate, fallocate): tests set a process-wide hook that makes them fail with a
 // chosen errno, to check that the writer never reports success after one failed, or that watches
 // when truncate syncs. Also flock on a directory (NewLogLock), whose failures other than
-// EWOULDBLOCK (NFS, some FUSE file systems) no local file system gives. Without a hook the cost is one relaxed atomic load per call; the append
+// EWOULDBLOCK (NFS, some FUSE file systems) no local file system gives, and the listing of a
+// directory, whose failure part-way (EIO) no test can cause otherwise. Without a hook the cost is one relaxed atomic load per call; the append
 // path makes none of these calls.
 #pragma once
 
@@ -12,7 +13,8 @@
 
 namespace slablog::io_faults {
 
-enum class Op : uint8_t { kFdatasync, kFsyncDirectory, kFtruncate, kFallocate, kSyncfs, kFlockDirectory };
+// kListDirectory: opening a directory to list it, and each step of the listing (log_files.cc).
+enum class Op : uint8_t { kFdatasync, kFsyncDirectory, kFtruncate, kFallocate, kSyncfs, kFlockDirectory, kListDirectory };
 
 // Returns 0 to let the call run, or the errno it fails with (without being made). `path` names
 // the file (or directory) the call is for.

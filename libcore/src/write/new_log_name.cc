@@ -17,14 +17,18 @@ Status CheckNewLogName(const std::string& base, bool replacing) {
                   " of this name exists, which every reader would open instead of the new log; "
                   "choose another name");
   }
-  if (const auto slabs = replacing ? std::vector<std::pair<uint32_t, std::string>>() : ListSlabFiles(base);
-      !slabs.empty()) {
+  // A listing that failed part-way may have missed the slabs that make the name taken.
+  if (!replacing) {
+    const auto slabs = ListSlabFilesOrFail(base);
+    if (!slabs) return slabs.error();
     // Any slab, not only slab 0: a ring that reused its slab 0 has none.
-    return refuse("a log of that name already exists (" + slabs.front().second + ")");
+    if (!slabs->empty()) return refuse("a log of that name already exists (" + slabs->front().second + ")");
   }
   if (const auto larger = BaseOfSlabPath(base)) {
     // run_1.slog beside run.slog: readers take it as run.slog's slab 1, now or once it grows.
-    if (const auto slabs = ListSlabFiles(*larger); !slabs.empty()) {
+    const auto listed = ListSlabFilesOrFail(*larger);
+    if (!listed) return listed.error();
+    if (const auto& slabs = listed.value(); !slabs.empty()) {
       return refuse("this is the name of slab " + std::to_string(SlabIndexOfPath(base).value_or(0)) +
                     " of the log " + *larger + " (" + slabs.front().second +
                     ", ...), which is how readers take it; write to " + *larger + ", or choose another name");
