@@ -18,10 +18,15 @@ std::vector<std::string> DistinctLogs(const std::vector<std::string>& args) {
     // Only a file that is one of the base's slabs: a log may be named camera_2.slog itself. A
     // slab that is also the base name of slab files is passed on as given, for the reader to
     // refuse naming both logs, rather than read as one of them.
-    if (auto base = BaseOfSlabPath(arg);
-        base && std::filesystem::is_regular_file(arg, ec) && ListSlabFiles(arg).empty()) {
-      for (const auto& [index, path] : ListSlabFiles(*base)) {
-        if (std::filesystem::equivalent(path, arg, ec)) log = *base;
+    // Only listings read through decide: any other is passed on as given, for the reader to
+    // list again and fail, or refuse, itself.
+    if (auto base = BaseOfSlabPath(arg); base && std::filesystem::is_regular_file(arg, ec)) {
+      const auto own = ListSlabFilesOrFail(arg);
+      const auto larger = own && own->empty() ? ListSlabFilesOrFail(*base) : own;
+      if (own && own->empty() && larger) {
+        for (const auto& [index, path] : larger.value()) {
+          if (std::filesystem::equivalent(path, arg, ec)) log = *base;
+        }
       }
     }
     if (std::find(logs.begin(), logs.end(), log) == logs.end()) logs.push_back(std::move(log));

@@ -27,13 +27,13 @@ Error McapIoError(const std::string& file, const std::string& what) {
 // whenever a file of that log is found that is not an MCAP file: a damaged slab (its magic lost),
 // or a slab the log has yet to make. Files of that name that are all MCAP files (earlier exports,
 // take_1.mcap beside take_2.mcap) claim nothing.
-std::optional<SlabName> LogClaiming(const std::string& path) {
+Result<std::optional<SlabName>> LogClaiming(const std::string& path) {
   auto slab = SlabNameOf(path);
-  if (!slab) return std::nullopt;
-  for (const std::string& file : slab->files) {
+  if (!slab || !slab.value()) return slab;
+  for (const std::string& file : slab.value()->files) {
     if (!FileStartsWith(file, kMcapMagic)) return slab;
   }
-  return std::nullopt;
+  return std::optional<SlabName>();
 }
 
 }  // namespace
@@ -60,7 +60,9 @@ Result<std::unique_ptr<McapFile>> McapFile::Create(const std::string& path, bool
   if (exists && StartsAsSlab(path)) {
     return Error{Errc::kInvalidArgument, path, 0, "is a slab file of a slablog log: not replaced even with --force"};
   }
-  if (const auto log = LogClaiming(path)) {
+  const auto claimed = LogClaiming(path);
+  if (!claimed) return claimed.error();
+  if (const auto& log = claimed.value()) {
     return Error{Errc::kInvalidArgument, path, 0,
                  fmt::format("is the name of slab {} of the log {}, which is how every command reads it: not "
                              "written even with --force; choose another name",

@@ -27,13 +27,13 @@ Error IoError(const std::string& file, const std::string& what) {
   return Error{Errc::kIo, file, 0, what + ": " + std::strerror(errno)};
 }
 
-// Removes the slab files of `base` numbered `first` and up, gaps or not; fails rather than leave
-// one a listing that broke off did not reach, which readers would take as the new log's.
-Status RemoveSlabsFrom(const std::string& base, uint32_t first) {
+// The slab files of `base` numbered `first` and up, gaps or not. Fails rather than miss one a
+// listing that broke off did not reach, which readers would take as the new log's.
+Status ListSlabsFrom(const std::string& base, uint32_t first, std::vector<std::string>* out) {
   const auto slabs = ListSlabFilesOrFail(base);
   if (!slabs) return slabs.error();
   for (const auto& [index, path] : slabs.value()) {
-    if (index >= first && unlink(path.c_str()) != 0) return IoError(path, "cannot remove");
+    if (index >= first) out->push_back(path);
   }
   return Status();
 }
@@ -138,6 +138,15 @@ Status NewLogs::Publish() {
   for (Pending& p : logs_) {
     while (Exists(SlabPath(p.temp, p.slabs))) ++p.slabs;
   }
+  // Slabs of an older, longer log under a replaced name would read as slabs of a foreign log:
+  // listed before anything is renamed (a listing that fails then changes nothing), and removed
+  // once the new logs are in place. The locks held keep any other slab from being made there.
+  std::vector<std::string> stale;
+  if (force_) {
+    for (const Pending& p : logs_) {
+      if (Status st = ListSlabsFrom(p.final_base, p.slabs, &stale); !st) return st;
+    }
+  }
   for (; done < logs_.size(); ++done) {
     Pending& p = logs_[done];
     for (done_slabs = 0; done_slabs < p.slabs; ++done_slabs) {
@@ -154,11 +163,8 @@ Status NewLogs::Publish() {
     }
   }
   published_ = true;
-  // Slabs of an older, longer log under a replaced name would read as slabs of a foreign log.
-  if (force_) {
-    for (const Pending& p : logs_) {
-      if (Status st = RemoveSlabsFrom(p.final_base, p.slabs); !st) return st;
-    }
+  for (const std::string& path : stale) {
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) return IoError(path, "cannot remove");
   }
   naming.value().Release();
   // The renames are durable before the command says the logs exist.

@@ -6,14 +6,16 @@
 
 namespace slablog::cli {
 
-std::optional<SlabName> SlabNameOf(const std::string& path) {
+Result<std::optional<SlabName>> SlabNameOf(const std::string& path) {
   auto base = BaseOfSlabPath(path);
-  if (!base) return std::nullopt;
+  if (!base) return std::optional<SlabName>();
+  auto listed = ListSlabFilesOrFail(*base);
+  if (!listed) return listed.error();
   SlabName out;
   out.index = SlabIndexOfPath(path).value_or(0);
-  for (auto& [index, file] : ListSlabFiles(*base)) out.files.push_back(std::move(file));
+  for (auto& [index, file] : listed.value()) out.files.push_back(std::move(file));
   out.base = std::move(*base);
-  return out;
+  return std::optional<SlabName>(std::move(out));
 }
 
 bool FileStartsWith(const std::string& path, std::string_view bytes) {

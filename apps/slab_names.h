@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "slablog/status.h"
+
 namespace slablog::cli {
 
 struct SlabName {
@@ -17,8 +19,9 @@ struct SlabName {
   std::vector<std::string> files;  // run_0.slog, ...: that log's slab files on disk, `path` too if it exists
 };
 
-// The log `path` would be a slab of, or nullopt when `path` is not named like a slab file.
-std::optional<SlabName> SlabNameOf(const std::string& path);
+// The log `path` would be a slab of, or nullopt when `path` is not named like a slab file. Fails
+// when its directory cannot be listed through: the files not listed may be that log's.
+Result<std::optional<SlabName>> SlabNameOf(const std::string& path);
 
 // Whether the file at `path` begins with `bytes` (false when it cannot be read).
 bool FileStartsWith(const std::string& path, std::string_view bytes);

@@ -201,8 +201,8 @@ std::optional<uint32_t> SlabIndexOfPath(std::string_view path);
 std::vector<std::pair<uint32_t, std::string>> ListSlabFiles(std::string_view base);
 // ListSlabFiles for whoever acts on a slab not being listed (checks a new log's name, removes a
 // log's slabs, reads a log): fails (kIo, naming the directory) when the directory could not be
-// read through. A directory that is not there, is a file, or that this user may write but not
-// read (-wx, where names are checked without a listing: slablog.5) holds no slab it can list.
+// read through: one this user may write but not read (-wx) too. A directory that is not there,
+// or is a file, holds no slab.
 Result<std::vector<std::pair<uint32_t, std::string>>> ListSlabFilesOrFail(std::string_view base);
 
 }  // namespace slablog

@@ -22,9 +22,9 @@ class NewLogLock {
   static constexpr int kWaitSeconds = 30;
 
   // Locks the directory of every one of `bases` (each once, in a fixed order, so that two callers
-  // never wait for each other). A directory that cannot be read (mode -wx) or locked (flock on
-  // a directory: NFS, some FUSE) is passed over: names are made there unlocked, as before this
-  // lock. Error (Errc::kIo): a lock not had within kWaitSeconds. Thread-safe; a thread must not
+  // never wait for each other). A directory that cannot be locked (flock on a directory: NFS,
+  // some FUSE) is passed over: names are made there unlocked, as before this lock. One that
+  // cannot be read (mode -wx) is passed over too; no name is made there (ListSlabFilesOrFail). Error (Errc::kIo): a lock not had within kWaitSeconds. Thread-safe; a thread must not
   // hold two of these on one directory.
   static Result<NewLogLock> Acquire(const std::vector<std::string>& bases);
 

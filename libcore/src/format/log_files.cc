@@ -56,12 +56,11 @@ LogFiles NamedSlabs(const std::string& base, std::vector<std::pair<uint32_t, std
 struct Listing {
   int error = 0;
   bool opened = false;
-  // Whether what was listed may not be all there is. A directory that cannot be opened holds no
-  // slab this user could list beside a new log or read: none there (ENOENT), a file (ENOTDIR),
-  // or one this user may write but not read (-wx, EACCES), where logs are still made (slablog.5).
-  bool failed() const {
-    return error != 0 && (opened || (error != ENOENT && error != ENOTDIR && error != EACCES));
-  }
+  // Whether what was listed may not be all there is. A directory that is not there (ENOENT), or
+  // is a file (ENOTDIR), holds no slab. Any other that cannot be opened may: one this user may
+  // write but not read (-wx, EACCES) holds slabs it cannot list, and a name checked there, or a
+  // log named by a slab there, would be a guess (slablog.5).
+  bool failed() const { return error != 0 && (opened || (error != ENOENT && error != ENOTDIR)); }
 };
 
 // Calls `on_name` with the name of each entry of `p`'s directory, until it returns false.

@@ -35,8 +35,8 @@ std::vector<std::pair<uint32_t, std::string>> FillListingGaps(std::string_view b
 
 // A slab file of another log whose base name is one of `base`'s slab names from slab `from` on
 // (run_1_0.slog, of the log run_1.slog, for run.slog), or nothing: `base` growing to that slab
-// would give the name two logs. Fails when a listing of the directory breaks off part-way: such
-// a log may be in what was not read. A directory that cannot be opened gives none.
+// would give the name two logs. Fails (kIo) when the directory cannot be listed through, as
+// ListSlabFilesOrFail: such a log may be in what was not read. No directory there gives none.
 Result<std::optional<std::string>> FindLogNamedLikeASlab(std::string_view base, uint32_t from);
 
 // ListSlabFiles and BaseOfSlabPath (slablog/format.h) are defined in log_files.cc too.

@@ -67,9 +67,9 @@ Result<NewLogLock> NewLogLock::Acquire(const std::vector<std::string>& bases) {
     const int fd = ::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat st {};
     if (fd < 0 || ::fstat(fd, &st) != 0) {
-      // A directory this user may write but not read (mode -wx): names are made there unlocked,
-      // as on a file system that cannot lock one (below). Making the log itself says what is
-      // wrong with a directory that is not there.
+      // A directory this user may write but not read (mode -wx) is passed over: the name check
+      // that follows cannot list it, and fails. Making the log itself says what is wrong with a
+      // directory that is not there.
       if (fd >= 0) ::close(fd);
       continue;
     }

@@ -80,10 +80,11 @@ Status Writer::Impl::Resume() {
   }
   if (options.ring_slabs != 0) {
     // The slabs before the last are the ring's oldest, all closed: the first to be reused.
-    if (auto files = ResolveLogFiles(base, false)) {
-      for (uint32_t index : files.value().indexes) {
-        if (index < first_slab) ring_older.push_back(index);
-      }
+    // (Not listed through, the ring would keep slabs it no longer counts, and outgrow its size.)
+    auto files = ResolveLogFiles(base, false);
+    if (!files) return files.error();
+    for (uint32_t index : files.value().indexes) {
+      if (index < first_slab) ring_older.push_back(index);
     }
     // A ring reopened smaller: its oldest slabs beyond the new size go, as the ring would have
     // reused them (the newest records stay).
