@@ -95,9 +95,13 @@ Listing ListDirectory(const NameParts& p, OnName on_name) {
 Error CannotList(const NameParts& p, const Listing& l) {
   std::string shown = p.dir.empty() ? "." : p.dir;
   if (shown.size() > 1) shown.pop_back();  // its slash
+  // (-wx: the way out is the directory's permission, which the message alone would not say.)
+  const char* why = l.error == EACCES ? "; slablog lists a log's directory to find its slabs, so this user needs "
+                                        "read permission on it"
+                                      : "";
   return Error{Errc::kIo, shown, 0,
                std::string(l.opened ? "cannot read the directory: " : "cannot open the directory: ") +
-                   std::strerror(l.error)};
+                   std::strerror(l.error) + why};
 }
 
 // The slab files of `base` the listing of its directory finds, in index order, into `out`.
