@@ -21,11 +21,11 @@ std::vector<std::string> DistinctLogs(const std::vector<std::string>& args) {
     // Only listings read through decide: any other is passed on as given, for the reader to
     // list again and fail, or refuse, itself.
     if (auto base = BaseOfSlabPath(arg); base && std::filesystem::is_regular_file(arg, ec)) {
-      const auto own = ListSlabFilesOrFail(arg);
-      const auto larger = own && own->empty() ? ListSlabFilesOrFail(*base) : own;
-      if (own && own->empty() && larger) {
-        for (const auto& [index, path] : larger.value()) {
-          if (std::filesystem::equivalent(path, arg, ec)) log = *base;
+      if (const auto own = ListSlabFilesOrFail(arg); own && own->empty()) {
+        if (const auto larger = ListSlabFilesOrFail(*base)) {
+          for (const auto& [index, path] : larger.value()) {
+            if (std::filesystem::equivalent(path, arg, ec)) log = *base;
+          }
         }
       }
     }

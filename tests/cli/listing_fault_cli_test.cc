@@ -46,6 +46,23 @@ RunResult RunFailingStep(const std::string& dir, long step, const std::string& c
   return r;
 }
 
+// Runs `command` with each listing step of `dir` failing in turn, from the first until the
+// command no longer lists that far, and `check`s each run (`step` as doctest context).
+// Returns how many steps failed.
+template <typename Check>
+int ForEachFailingStep(const std::string& dir, const std::string& command, Check check) {
+  int fired = 0;
+  for (long step = 0;; ++step) {
+    CAPTURE(step);
+    bool did = false;
+    const RunResult r = RunFailingStep(dir, step, command, &did);
+    if (!did) return fired;
+    ++fired;
+    CAPTURE(r.err);
+    check(r);
+  }
+}
+
 // Every file of `dir` with its bytes.
 std::map<std::string, std::string> FilesOf(const std::string& dir) {
   std::map<std::string, std::string> out;
@@ -68,19 +85,12 @@ TEST_CASE("VerifyNeverReadsASlabNamingTwoLogsAsTheLargerLogWhenAListingFails") {
   const RunResult whole = RunShell(command);
   REQUIRE(whole.exit_code == 2);
   REQUIRE(whole.err.find("names two logs") != std::string::npos);
-  int fired = 0;
-  for (long step = 0;; ++step) {
-    CAPTURE(step);
-    bool did = false;
-    const RunResult r = RunFailingStep(dir, step, command, &did);
-    if (!did) break;
-    ++fired;
+  const int fired = ForEachFailingStep(dir, command, [](const RunResult& r) {
     CAPTURE(r.out);
-    CAPTURE(r.err);
     // Refused as naming two logs (what was listed showed it), or failed as I/O: never read.
     CHECK((r.exit_code == 2 || r.exit_code == 3));
     if (r.exit_code == 3) CHECK(r.err.find("the directory: Input/output error") != std::string::npos);
-  }
+  });
   CHECK(fired >= 3);
 }
 
@@ -104,18 +114,11 @@ TEST_CASE("AnMcapExportNeverReplacesADamagedSlabWhenAListingFails") {
   const RunResult whole = RunShell(command);
   REQUIRE(whole.exit_code == 2);
   REQUIRE(whole.err.find("is the name of slab 3 of the log") != std::string::npos);
-  int fired = 0;
-  for (long step = 0;; ++step) {
-    CAPTURE(step);
-    bool did = false;
-    const RunResult r = RunFailingStep(dir, step, command, &did);
-    if (!did) break;
-    ++fired;
-    CAPTURE(r.err);
+  const int fired = ForEachFailingStep(dir, command, [&](const RunResult& r) {
     CHECK((r.exit_code == 2 || r.exit_code == 3));
     const bool unchanged = ReadFile(slab) == before;  // (not the bytes, in a failure's message)
     CHECK(unchanged);
-  }
+  });
   CHECK(fired >= 2);
 }
 
@@ -143,15 +146,9 @@ TEST_CASE("MergeForceOverALongerLogNeverLeavesItsOldSlabsWhenAListingFails") {
   };
   REQUIRE(RunShell(command).exit_code == 0);
   merged_whole();
-  int fired = 0, failed = 0;
-  for (long step = 0;; ++step) {
-    CAPTURE(step);
-    restore();
-    bool did = false;
-    const RunResult r = RunFailingStep(dir, step, command, &did);
-    if (!did) break;
-    ++fired;
-    CAPTURE(r.err);
+  restore();
+  int failed = 0;
+  const int fired = ForEachFailingStep(dir, command, [&](const RunResult& r) {
     if (r.exit_code == 0) {
       merged_whole();  // (a listing it could do without, such as the one for abandoned pieces)
     } else {
@@ -160,7 +157,8 @@ TEST_CASE("MergeForceOverALongerLogNeverLeavesItsOldSlabsWhenAListingFails") {
       const bool unchanged = FilesOf(dir) == old_files;  // no new slab, no old one removed
       CHECK(unchanged);
     }
-  }
+    restore();  // for the next run
+  });
   CHECK(fired >= 3);
   CHECK(failed >= 2);
 }

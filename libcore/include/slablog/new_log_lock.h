@@ -24,7 +24,8 @@ class NewLogLock {
   // Locks the directory of every one of `bases` (each once, in a fixed order, so that two callers
   // never wait for each other). A directory that cannot be locked (flock on a directory: NFS,
   // some FUSE) is passed over: names are made there unlocked, as before this lock. One that
-  // cannot be read (mode -wx) is passed over too; no name is made there (ListSlabFilesOrFail). Error (Errc::kIo): a lock not had within kWaitSeconds. Thread-safe; a thread must not
+  // cannot be read (mode -wx) is passed over too; no name is made there (ListSlabFilesOrFail).
+  // Error (Errc::kIo): a lock not had within kWaitSeconds. Thread-safe; a thread must not
   // hold two of these on one directory.
   static Result<NewLogLock> Acquire(const std::vector<std::string>& bases);
 

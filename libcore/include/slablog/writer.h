@@ -121,9 +121,9 @@ uint64_t DefaultSectionSize(uint64_t slab_size, uint64_t page_size);
 // callers that want to refuse bad sizes before they have a record to write.
 Status CheckLogSizes(const WriterOptions& options);
 
-// Whether `base` is free for a new log (Errc::kInvalidArgument when not; Errc::kIo when a listing
-// of its directory breaks off part-way, so that a log named like one of its slabs may be there
-// unseen): no file of that name
+// Whether `base` is free for a new log (Errc::kInvalidArgument when not; Errc::kIo when its
+// directory cannot be listed through, ListSlabFilesOrFail, so that a log named like one of its
+// slabs may be there unseen): no file of that name
 // (readers would open it instead), no slab file of it (a log of that name, or a ring that
 // reused its slab 0), not a slab name of a log that exists (run_1.slog beside run.slog's slabs),
 // and no log named like one of its slabs (run_1.slog, files run_1_0.slog, ..., beside a new
